@@ -1,0 +1,93 @@
+/**
+ * Fast Slice / SplitV for the WebAssembly backend.
+ *
+ * The gradient of `concatenate` (U-Net skip connections) splits a tensor along the channel axis.
+ * tfjs-backend-wasm 4.22 copies such a slice with one `TypedArray.set(subarray)` call per pixel
+ * (B*H*W calls of C floats each), which costs hundreds of ms per U-Net step. Here a slice is
+ * reduced to its outermost sliced axis: everything inside is one contiguous run of `run` floats per
+ * outer index; runs shorter than 64 floats are copied with a plain loop, longer ones with `set`.
+ * float32 / int32 / bool only; strings go to the backend's own kernel.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Info = tf.TensorInfo;
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): Info;
+  typedArrayFromHeap(t: Info): Float32Array | Int32Array | Uint8Array;
+}
+
+/** Copies x[begin : begin+size] into `out` (same dtype). */
+function copySlice(x: Info, begin: number[], size: number[], backend: WasmBackendLike, out: Info): void {
+  const shape = x.shape;
+  const rank = shape.length;
+  // Collapse trailing axes that are taken whole into one contiguous run.
+  let a = rank - 1;
+  let run = 1;
+  while (a >= 0 && begin[a] === 0 && size[a] === shape[a]) {
+    run *= shape[a];
+    a--;
+  }
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  if (a < 0) {
+    dst.set(src.subarray(0, run));
+    return;
+  }
+  const strides = new Array<number>(rank);
+  strides[rank - 1] = 1;
+  for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
+  // Innermost sliced axis a: a run of size[a] * run floats starting at begin[a] * strides[a].
+  const len = size[a] * run;
+  const idx = new Array<number>(a).fill(0); // odometer over axes 0..a-1
+  let nOuter = 1;
+  for (let i = 0; i < a; i++) nOuter *= size[i];
+  let o = 0;
+  for (let n = 0; n < nOuter; n++) {
+    let s = begin[a] * strides[a];
+    for (let i = 0; i < a; i++) s += (begin[i] + idx[i]) * strides[i];
+    if (len < 64) {
+      for (let k = 0; k < len; k++) dst[o + k] = src[s + k];
+    } else {
+      dst.set(src.subarray(s, s + len), o);
+    }
+    o += len;
+    for (let i = a - 1; i >= 0; i--) {
+      if (++idx[i] < size[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+let nativeSlice: tf.KernelFunc | undefined;
+let nativeSplitV: tf.KernelFunc | undefined;
+export function setNativeCopies(slice: tf.KernelFunc | undefined, splitV: tf.KernelFunc | undefined): void {
+  nativeSlice = slice;
+  nativeSplitV = splitV;
+}
+
+export function sliceWasm(args: { inputs: { x: Info }; backend: WasmBackendLike; attrs: { begin: number | number[]; size?: number | number[] } }): Info {
+  const { inputs, backend, attrs } = args;
+  const { x } = inputs;
+  if (x.dtype === 'string') return nativeSlice!(args as never) as Info;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
+  const out = backend.makeOutput(size, x.dtype);
+  if (tf.util.sizeFromShape(size) > 0) copySlice(x, begin, size, backend, out);
+  return out;
+}
+
+export function splitVWasm(args: { inputs: { x: Info }; backend: WasmBackendLike; attrs: { numOrSizeSplits: number | number[]; axis: number | number[] } }): Info[] {
+  const { inputs, backend, attrs } = args;
+  const { x } = inputs;
+  if (x.dtype === 'string') return nativeSplitV!(args as never) as Info[];
+  const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits, axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((s) => {
+    const size = [...x.shape];
+    size[axis] = s;
+    const out = backend.makeOutput(size, x.dtype);
+    if (tf.util.sizeFromShape(size) > 0) copySlice(x, [...begin], size, backend, out);
+    begin[axis] += s;
+    return out;
+  });
+}

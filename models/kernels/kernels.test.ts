@@ -1,0 +1,106 @@
+/**
+ * Every kernel nanodose registers on wasm against the reference `cpu` backend, on random inputs:
+ * all paddings (same, valid, explicit), strides 1-3, kernel sizes 1-4, odd sizes, to 1e-4 relative.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs';
+import { randomValues, relativeError, runOn } from '../testing.ts';
+import { WASM_TRAINING_KERNELS } from './register.ts';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+const TOL = 1e-4;
+
+async function compare(label: string, fn: () => tf.Tensor | tf.Tensor[]): Promise<void> {
+  const ref = await runOn('cpu', fn);
+  const got = await runOn('wasm', fn);
+  assert.is(got.length, ref.length, label);
+  for (let i = 0; i < ref.length; i++) {
+    const e = relativeError(got[i], ref[i]);
+    assert.ok(e <= TOL, `${label} output ${i}: relative error ${e.toExponential(2)} > ${TOL}`);
+  }
+}
+
+const cases: { x: [number, number, number, number]; k: [number, number]; co: number; s: number | [number, number]; pad: Pad }[] = [];
+for (const s of [1, 2, 3]) {
+  for (const k of [1, 2, 3, 4]) {
+    for (const pad of ['same', 'valid'] as Pad[]) cases.push({ x: [2, 7, 9, 3], k: [k, k], co: 5, s, pad });
+  }
+}
+cases.push({ x: [1, 8, 8, 4], k: [3, 3], co: 2, s: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] });
+cases.push({ x: [3, 11, 6, 2], k: [3, 2], co: 3, s: [2, 1], pad: 'same' });
+cases.push({ x: [2, 5, 13, 3], k: [2, 3], co: 4, s: [1, 3], pad: 'valid' });
+cases.push({ x: [1, 9, 9, 2], k: [3, 3], co: 2, s: 1, pad: [[0, 0], [2, 0], [1, 1], [0, 0]] });
+
+test('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput) match cpu for all strides and paddings', async () => {
+  for (const c of cases) {
+    const [b, h, w, ci] = c.x;
+    const xv = randomValues(b * h * w * ci, 1);
+    const wv = randomValues(c.k[0] * c.k[1] * ci * c.co, 2);
+    const fn = () => {
+      const x = tf.tensor4d(xv, c.x);
+      const f = tf.tensor4d(wv, [c.k[0], c.k[1], ci, c.co]);
+      const y0 = tf.conv2d(x, f, c.s, c.pad as never);
+      const r = tf.tensor(randomValues(y0.size, 3), y0.shape);
+      const g = tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, c.s, c.pad as never), r)));
+      return g([x, f]);
+    };
+    await compare(`x ${c.x} k ${c.k} s ${c.s} pad ${JSON.stringify(c.pad)}`, fn);
+  }
+});
+
+test('conv2dTranspose forward (Conv2DBackpropInput) matches cpu: kernel = stride, zero insertion, stride 1', async () => {
+  const tcases: { x: [number, number, number, number]; k: number; s: number; pad: 'same' | 'valid'; co: number }[] = [
+    { x: [2, 5, 7, 4], k: 2, s: 2, pad: 'same', co: 3 },
+    { x: [2, 5, 7, 4], k: 2, s: 2, pad: 'valid', co: 3 },
+    { x: [1, 4, 6, 3], k: 3, s: 2, pad: 'same', co: 2 },
+    { x: [1, 4, 6, 3], k: 3, s: 2, pad: 'valid', co: 2 },
+    { x: [1, 5, 5, 2], k: 3, s: 1, pad: 'same', co: 2 },
+    { x: [1, 3, 4, 2], k: 3, s: 3, pad: 'valid', co: 2 },
+  ];
+  for (const c of tcases) {
+    const [b, h, w, ci] = c.x;
+    const outH = c.pad === 'same' ? h * c.s : (h - 1) * c.s + c.k;
+    const outW = c.pad === 'same' ? w * c.s : (w - 1) * c.s + c.k;
+    const xv = randomValues(b * h * w * ci, 4);
+    const wv = randomValues(c.k * c.k * c.co * ci, 5);
+    await compare(`transpose x ${c.x} k ${c.k} s ${c.s} ${c.pad}`, () =>
+      tf.conv2dTranspose(tf.tensor4d(xv, c.x), tf.tensor4d(wv, [c.k, c.k, c.co, ci]), [b, outH, outW, c.co], c.s, c.pad),
+    );
+  }
+});
+
+test('slice and split (concat gradient) match cpu on every axis', async () => {
+  const shape = [2, 5, 7, 6];
+  const v = randomValues(2 * 5 * 7 * 6, 6);
+  await compare('slices', () => {
+    const x = tf.tensor4d(v, shape as [number, number, number, number]);
+    return [
+      tf.slice(x, [0, 0, 0, 2], [2, 5, 7, 3]),
+      tf.slice(x, [1, 1, 2, 0], [1, 3, 4, 6]),
+      tf.slice(x, [0, 2, 0, 0], [2, 2, 7, 6]),
+      tf.slice(x, [1, 0, 0, 0], [1, 5, 7, 6]),
+      tf.slice(x, [0, 1, 3, 5], [2, 4, 1, 1]),
+      tf.slice(tf.reshape(x, [420]), [17], [100]),
+      ...tf.split(x, [2, 4], 3),
+      ...tf.split(x, [3, 1, 3], 2),
+      ...tf.split(x, 2, 0),
+    ];
+  });
+  await compare('concat gradient', () => {
+    const a = tf.tensor4d(v.subarray(0, 2 * 5 * 7 * 2), [2, 5, 7, 2]);
+    const b = tf.tensor4d(v.subarray(0, 2 * 5 * 7 * 4), [2, 5, 7, 4]);
+    const r = tf.tensor4d(randomValues(2 * 5 * 7 * 6, 7), [2, 5, 7, 6]);
+    return tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q], 3), r)))([a, b]);
+  });
+});
+
+test('the registered kernels are the ones in use on wasm', async () => {
+  await runOn('wasm', () => tf.zeros([1]));
+  for (const name of WASM_TRAINING_KERNELS) {
+    const k = tf.getKernel(name, 'wasm');
+    assert.ok(k && /Wasm$/.test(k.kernelFunc.name), `${name} is nanodose's kernel (got ${k?.kernelFunc.name})`);
+  }
+});
+
+test.run();
