@@ -1,0 +1,106 @@
+/**
+ * Save and load denoisers in the TensorFlow.js layers format (`model.json` + `weights.bin`) from
+ * Node without tfjs-node: an IOHandler that writes/reads plain files. The folder is written under a
+ * temporary name and renamed into place when complete (generators/common/atomic.ts), so a crash
+ * never leaves a half-written model. The model's metadata (spec, input normalisation, training
+ * scheme, dose range, channels, nanodose version) is stored in model.json's `userDefinedMetadata`
+ * under the key `nanodose`; the same folder loads in a browser with `tf.loadLayersModel(url)`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { withAtomicPath } from '../generators/common/atomic.ts';
+import { type ModelSpec, validateModelSpec } from './networks/spec.ts';
+import { buildModel } from './networks/build.ts';
+
+export interface ModelMetadata {
+  spec: ModelSpec;
+  /** How inputs were normalised before the network, e.g. { kind: 'scale', scale: 0.01 } or { kind: 'anscombe' }. */
+  normalisation: { kind: string; [k: string]: unknown };
+  /** Training scheme, e.g. 'supervised', 'n2n-binomial', 'n2n-frames', 'n2v'. */
+  scheme: string;
+  /** Dose per projection (e-/A^2) the model was trained over. */
+  doseRange?: [number, number];
+  /** Input channel names (e.g. ['HAADF', 'Au', 'Ag']). */
+  channels: string[];
+  nanodoseVersion: string;
+  [k: string]: unknown;
+}
+
+let cachedVersion: string | undefined;
+/** The nanodose version from package.json. */
+export function nanodoseVersion(): string {
+  if (!cachedVersion) {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    cachedVersion = pkg.version;
+  }
+  return cachedVersion;
+}
+
+function weightBytes(data: tf.io.WeightData | undefined): Uint8Array {
+  if (!data) return new Uint8Array(0);
+  return new Uint8Array(Array.isArray(data) ? tf.io.CompositeArrayBuffer.join(data) : data);
+}
+
+/** An IOHandler writing `model.json` + `weights.bin` into `dir` (atomically), with `metadata` inside. */
+export function fileSaveHandler(dir: string, metadata?: ModelMetadata): tf.io.IOHandler {
+  return {
+    save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
+      const weights = weightBytes(artifacts.weightData);
+      const modelJSON: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+        userDefinedMetadata: { ...(artifacts.userDefinedMetadata ?? {}), ...(metadata ? { nanodose: metadata } : {}) },
+      };
+      if (artifacts.trainingConfig) modelJSON.trainingConfig = artifacts.trainingConfig;
+      await withAtomicPath(dir, (tmp) => {
+        mkdirSync(tmp, { recursive: true });
+        writeFileSync(join(tmp, 'weights.bin'), weights);
+        writeFileSync(join(tmp, 'model.json'), JSON.stringify(modelJSON));
+      });
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    },
+  };
+}
+
+/** An IOHandler reading a folder written by `fileSaveHandler` (or any tfjs layers model.json + weights). */
+export function fileLoadHandler(dir: string): tf.io.IOHandler {
+  return {
+    load: async (): Promise<tf.io.ModelArtifacts> => {
+      const jsonPath = join(dir, 'model.json');
+      if (!existsSync(jsonPath)) throw new Error(`no model at ${dir}: ${jsonPath} is missing`);
+      const modelJSON = JSON.parse(readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
+      return tf.io.getModelArtifactsForJSON(modelJSON, async (manifest) => {
+        const specs = manifest.flatMap((g) => g.weights);
+        const buffers = manifest.flatMap((g) => g.paths.map((p) => {
+          const b = readFileSync(join(dir, p));
+          return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+        }));
+        return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
+      });
+    },
+  };
+}
+
+/** Saves the model and its metadata to `dir` (model.json + weights.bin), atomically. */
+export async function saveModel(model: tf.LayersModel, dir: string, metadata: ModelMetadata): Promise<void> {
+  const meta = { ...metadata, spec: validateModelSpec(metadata.spec, 'metadata.spec'), nanodoseVersion: metadata.nanodoseVersion || nanodoseVersion() };
+  await model.save(fileSaveHandler(dir, meta));
+}
+
+/** Loads a model saved by `saveModel`; the metadata comes back with it. */
+export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; metadata: ModelMetadata }> {
+  const modelJSON = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+  const metadata = (modelJSON.userDefinedMetadata as { nanodose?: ModelMetadata } | undefined)?.nanodose;
+  if (!metadata) throw new Error(`${dir}/model.json has no nanodose metadata (userDefinedMetadata.nanodose): not saved by nanodose's saveModel`);
+  const model = await tf.loadLayersModel(fileLoadHandler(dir));
+  return { model, metadata };
+}
+
+/** Rebuilds a fresh (untrained) model from saved metadata's spec: used by workers that receive weights separately. */
+export function rebuildFromMetadata(metadata: ModelMetadata): tf.LayersModel {
+  return buildModel(validateModelSpec(metadata.spec, 'metadata.spec'));
+}
