@@ -1,0 +1,227 @@
+/**
+ * Data-parallel training over worker_threads: each worker has its own single-threaded wasm
+ * instance and its own copy of the model (rebuilt from the spec); a batch is split into contiguous
+ * shards, each worker computes the loss and gradients on its shard, and the main thread averages
+ *
+ *   g = sum_k (n_k / N) g_k,   loss = sum_k (n_k / N) L_k
+ *
+ * which equals the full-batch gradient whenever the loss is a mean over the samples of the batch
+ * (mean squared error, Poisson NLL, per-sample-normalised masked losses). A loss normalised over the
+ * whole batch by data-dependent weights (e.g. sum(w * e) / sum(w) across all samples) is averaged
+ * by sample count instead, a close approximation. The optimizer runs in the main thread
+ * (`step`), so its state lives in one place; weights go to the workers through one SharedArrayBuffer
+ * and gradients come back through one SharedArrayBuffer per worker (no copies through messages).
+ *
+ * Batch norm: each worker normalises with its shard's statistics ("ghost batch norm", Hoffer et al.
+ * 2017), which also splits the memory of a large batch (the issue's batch 16 at 128x128 with batch
+ * norm did not fit one 4 GiB wasm heap); the moving averages are averaged over the workers.
+ *
+ * Why workers and not wasm threads: measured in the prototype, 2 data-parallel workers gave ~2.0x on
+ * 2 cores, the threaded-SIMD wasm build only 1.4-1.5x (and tfjs disables it in Node); see
+ * scripts/bench/models.bench.ts for this machine's figures.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Worker } from 'node:worker_threads';
+import { cpus } from 'node:os';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ModelSpec } from '../networks/spec.ts';
+import type { StepMessage, WorkerReply } from './protocol.ts';
+
+export interface DataParallelOptions {
+  spec: ModelSpec;
+  /** ES module (path or URL) exporting `loss(yTrue, yPred, weights?): tf.Scalar`, a mean over samples. */
+  lossModule: string | URL;
+  /** Number of workers (default min(2, cores)). */
+  workers?: number;
+  /** Backend in the workers (default wasm; cpu for reference checks). */
+  backend?: 'wasm' | 'cpu';
+}
+
+export interface ParallelGradients {
+  loss: number;
+  /** Averaged gradients keyed by the variable names of the main model (as tf.variableGrads). */
+  grads: tf.NamedTensorMap;
+}
+
+type Batch = tf.Tensor | { data: Float32Array; shape: number[] };
+
+function asArray(b: Batch): { data: Float32Array; shape: number[] } {
+  if (b instanceof tf.Tensor) return { data: b.dataSync() as Float32Array, shape: b.shape };
+  return b;
+}
+
+function lossUrl(m: string | URL): string {
+  if (m instanceof URL) return m.href;
+  if (/^[a-z]+:\/\//.test(m)) return m;
+  if (!isAbsolute(m)) throw new Error(`lossModule: give an absolute path or a file:// URL, got ${m}`);
+  return pathToFileURL(m).href;
+}
+
+export class DataParallel {
+  private nextId = 1;
+  private constructor(
+    private readonly pool: Worker[],
+    private readonly weightBuf: Float32Array,
+    private readonly gradBufs: Float32Array[],
+    private readonly sizes: number[],
+    private readonly trainable: boolean[],
+    readonly backend: string,
+  ) {}
+
+  /** Number of workers. */
+  get workers(): number {
+    return this.pool.length;
+  }
+
+  /** Starts the workers, builds the model in each, loads the loss module. */
+  static async create(opts: DataParallelOptions): Promise<DataParallel> {
+    const n = opts.workers ?? Math.min(2, cpus().length);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`workers: must be an integer in [1, 64], got ${n}`);
+    // Sizes and order of the weights, from a throw-away build on the main thread's backend.
+    const { buildModel } = await import('../networks/build.ts');
+    const probe = buildModel(opts.spec);
+    const sizes = probe.weights.map((w) => tf.util.sizeFromShape(w.shape as number[]));
+    const trainable = probe.weights.map((w) => w.trainable);
+    probe.dispose();
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const nTrain = sizes.reduce((a, s, i) => a + (trainable[i] ? s : 0), 0);
+    const weightSab = new SharedArrayBuffer(total * 4);
+    const gradSabs = Array.from({ length: n }, () => new SharedArrayBuffer(nTrain * 4));
+    const url = lossUrl(opts.lossModule);
+    const pool: Worker[] = [];
+    let backend = '';
+    try {
+      await Promise.all(
+        gradSabs.map(async (g, k) => {
+          const w = new Worker(new URL('./worker.mjs', import.meta.url));
+          pool[k] = w;
+          const ready = once(w);
+          w.postMessage({ type: 'init', spec: opts.spec, lossModule: url, backend: opts.backend ?? 'wasm', weights: weightSab, grads: g, sizes, trainable });
+          const r = await ready;
+          if (r.type !== 'ready') throw new Error(`worker ${k}: ${r.type === 'error' ? r.message : 'unexpected reply'}`);
+          backend = r.backend;
+        }),
+      );
+    } catch (e) {
+      await Promise.all(pool.filter(Boolean).map((w) => w.terminate()));
+      throw e;
+    }
+    return new DataParallel(pool, new Float32Array(weightSab), gradSabs.map((g) => new Float32Array(g)), sizes, trainable, backend);
+  }
+
+  private broadcast(model: tf.LayersModel): void {
+    const ws = model.weights;
+    if (ws.length !== this.sizes.length) throw new Error('model does not match the spec the workers were built from');
+    let off = 0;
+    for (let i = 0; i < ws.length; i++) {
+      const v = ws[i].read().dataSync() as Float32Array;
+      if (v.length !== this.sizes[i]) throw new Error(`weight ${ws[i].name}: ${v.length} values, workers expect ${this.sizes[i]}`);
+      this.weightBuf.set(v, off);
+      off += v.length;
+    }
+  }
+
+  /**
+   * Loss and gradients of the full batch, averaged over the workers' shards. The model's current
+   * weights are sent first. With `training` (default true) batch norm uses shard statistics and the
+   * averaged moving statistics are written back into `model`.
+   */
+  async gradients(model: tf.LayersModel, x: Batch, yTrue: Batch, weights?: Batch, opts: { training?: boolean } = {}): Promise<ParallelGradients> {
+    const training = opts.training ?? true;
+    this.broadcast(model);
+    const X = asArray(x);
+    const Y = asArray(yTrue);
+    const W = weights ? asArray(weights) : undefined;
+    const N = X.shape[0];
+    if (Y.shape[0] !== N || (W && W.shape[0] !== N)) throw new Error(`batch sizes differ: x ${N}, y ${Y.shape[0]}${W ? `, weights ${W.shape[0]}` : ''}`);
+    const k = Math.min(this.pool.length, N);
+    const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * N) / k));
+    const shard = (a: { data: Float32Array; shape: number[] }, i: number) => {
+      const per = a.data.length / a.shape[0];
+      return { data: a.data.slice(bounds[i] * per, bounds[i + 1] * per), shape: [bounds[i + 1] - bounds[i], ...a.shape.slice(1)] };
+    };
+    const replies = await Promise.all(
+      Array.from({ length: k }, (_, i) => {
+        const xs = shard(X, i);
+        const ys = shard(Y, i);
+        const wsh = W ? shard(W, i) : undefined;
+        const msg: StepMessage = { type: 'step', id: this.nextId++, x: xs.data, xShape: xs.shape, y: ys.data, yShape: ys.shape, w: wsh?.data, wShape: wsh?.shape, training };
+        const p = once(this.pool[i]);
+        this.pool[i].postMessage(msg, [xs.data.buffer as ArrayBuffer, ys.data.buffer as ArrayBuffer, ...(wsh ? [wsh.data.buffer as ArrayBuffer] : [])]);
+        return p;
+      }),
+    );
+    for (const r of replies) if (r.type !== 'done') throw new Error(`data-parallel worker failed: ${r.type === 'error' ? `${r.message}\n${r.stack ?? ''}` : r.type}`);
+    const done = replies as Extract<WorkerReply, { type: 'done' }>[];
+    const frac = Array.from({ length: k }, (_, i) => (bounds[i + 1] - bounds[i]) / N);
+    const loss = done.reduce((a, r, i) => a + frac[i] * r.loss, 0);
+    // Average gradients in place into one Float32Array, then wrap per variable.
+    const nTrain = this.gradBufs[0].length;
+    const avg = new Float32Array(nTrain);
+    for (let i = 0; i < k; i++) {
+      const g = this.gradBufs[i];
+      const f = frac[i];
+      for (let j = 0; j < nTrain; j++) avg[j] += f * g[j];
+    }
+    const grads: tf.NamedTensorMap = {};
+    let off = 0;
+    model.weights.forEach((w, i) => {
+      if (!this.trainable[i]) return;
+      grads[(w as unknown as { val: tf.Variable }).val.name] = tf.tensor(avg.subarray(off, off + this.sizes[i]), w.shape as number[]);
+      off += this.sizes[i];
+    });
+    if (training) {
+      const nt = model.weights.filter((w) => !w.trainable);
+      if (nt.length) {
+        tf.tidy(() =>
+          nt.forEach((w, j) => {
+            const m = new Float32Array(done[0].nonTrainable[j].length);
+            done.forEach((r, i) => r.nonTrainable[j].forEach((v, q) => (m[q] += frac[i] * v)));
+            w.write(tf.tensor(m, w.shape as number[]));
+          }),
+        );
+      }
+    }
+    return { loss, grads };
+  }
+
+  /** One optimisation step: averaged gradients applied to `model` with `optimizer` in this thread. Returns the loss. */
+  async step(model: tf.LayersModel, optimizer: tf.Optimizer, x: Batch, yTrue: Batch, weights?: Batch): Promise<number> {
+    const { loss, grads } = await this.gradients(model, x, yTrue, weights);
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+    return loss;
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    for (const w of this.pool) w.postMessage({ type: 'close' });
+    await Promise.all(this.pool.map((w) => w.terminate()));
+  }
+}
+
+function once(w: Worker): Promise<WorkerReply> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: WorkerReply) => {
+      cleanup();
+      resolve(m);
+    };
+    const onErr = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onExit = (code: number) => {
+      cleanup();
+      reject(new Error(`data-parallel worker exited with code ${code}`));
+    };
+    const cleanup = () => {
+      w.off('message', onMsg);
+      w.off('error', onErr);
+      w.off('exit', onExit);
+    };
+    w.on('message', onMsg);
+    w.on('error', onErr);
+    w.on('exit', onExit);
+  });
+}

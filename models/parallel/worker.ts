@@ -1,0 +1,79 @@
+/**
+ * Data-parallel worker: its own single-threaded wasm instance, the model rebuilt from its spec,
+ * weights read from shared memory, gradients of the user's loss on its shard written back to shared
+ * memory. Started through worker.mjs (which registers tsx).
+ */
+import { parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend.ts';
+import { buildModel } from '../networks/build.ts';
+import type { WorkerReply, WorkerRequest } from './protocol.ts';
+
+type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor, weights?: tf.Tensor) => tf.Scalar;
+
+if (!parentPort) throw new Error('models/parallel/worker.ts must run in a worker thread');
+const port = parentPort;
+
+let model: tf.LayersModel | undefined;
+let loss: LossFn | undefined;
+let weightViews: Float32Array[] = [];
+let gradViews: Float32Array[] = [];
+let trainableIdx: number[] = [];
+
+function reply(m: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(m, transfer);
+}
+
+port.on('message', async (msg: WorkerRequest) => {
+  try {
+    if (msg.type === 'close') {
+      model?.dispose();
+      port.close();
+      return;
+    }
+    if (msg.type === 'init') {
+      const r = await initBackend({ backend: msg.backend, threads: 1, quiet: true });
+      const mod = (await import(msg.lossModule)) as { loss?: LossFn; default?: LossFn | { loss?: LossFn } };
+      loss = mod.loss ?? (typeof mod.default === 'function' ? mod.default : mod.default?.loss);
+      if (typeof loss !== 'function') throw new Error(`loss module ${msg.lossModule} does not export a function named loss`);
+      model = buildModel(msg.spec);
+      const ws = model.weights;
+      if (ws.length !== msg.sizes.length || ws.some((w, i) => tf.util.sizeFromShape(w.shape as number[]) !== msg.sizes[i] || w.trainable !== msg.trainable[i])) {
+        throw new Error('the model built in the worker does not match the main thread model (spec or weight order differ)');
+      }
+      let off = 0;
+      weightViews = msg.sizes.map((n) => {
+        const v = new Float32Array(msg.weights, off * 4, n);
+        off += n;
+        return v;
+      });
+      trainableIdx = msg.trainable.flatMap((t, i) => (t ? [i] : []));
+      let goff = 0;
+      gradViews = trainableIdx.map((i) => {
+        const v = new Float32Array(msg.grads, goff * 4, msg.sizes[i]);
+        goff += msg.sizes[i];
+        return v;
+      });
+      reply({ type: 'ready', backend: r.backend });
+      return;
+    }
+    if (msg.type === 'step') {
+      const m = model!;
+      tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
+      const vars = trainableIdx.map((i) => (m.weights[i] as unknown as { val: tf.Variable }).val);
+      const x = tf.tensor(msg.x, msg.xShape);
+      const y = tf.tensor(msg.y, msg.yShape);
+      const w = msg.w ? tf.tensor(msg.w, msg.wShape) : undefined;
+      const { value, grads } = tf.variableGrads(() => loss!(y, m.apply(x, { training: msg.training }) as tf.Tensor, w), vars);
+      vars.forEach((v, k) => gradViews[k].set(grads[v.name].dataSync()));
+      const lossValue = value.dataSync()[0];
+      const nonTrainable = m.weights.flatMap((wt) => (wt.trainable ? [] : [Float32Array.from(wt.read().dataSync())]));
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+      if (w) w.dispose();
+      reply({ type: 'done', id: msg.id, loss: lossValue, nonTrainable }, nonTrainable.map((a) => a.buffer as ArrayBuffer));
+    }
+  } catch (e) {
+    const err = e as Error;
+    reply({ type: 'error', id: (msg as { id?: number }).id, message: err.message ?? String(e), stack: err.stack });
+  }
+});
