@@ -186,6 +186,35 @@ export class DataParallel {
     return { loss, grads };
   }
 
+  /**
+   * Inference split over the workers (each predicts a contiguous part of the batch with the model's
+   * current weights); returns the outputs in batch order.
+   */
+  async predict(model: tf.LayersModel, x: Batch): Promise<{ data: Float32Array; shape: number[] }> {
+    this.broadcast(model);
+    const X = asArray(x);
+    const N = X.shape[0];
+    const k = Math.min(this.pool.length, N);
+    const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * N) / k));
+    const per = X.data.length / N;
+    const replies = await Promise.all(
+      Array.from({ length: k }, (_, i) => {
+        const data = X.data.slice(bounds[i] * per, bounds[i + 1] * per);
+        const p = once(this.pool[i]);
+        this.pool[i].postMessage({ type: 'predict', id: this.nextId++, x: data, xShape: [bounds[i + 1] - bounds[i], ...X.shape.slice(1)] }, [data.buffer as ArrayBuffer]);
+        return p;
+      }),
+    );
+    const parts = replies.map((r) => {
+      if (r.type !== 'predicted') throw new Error(`data-parallel worker failed: ${r.type === 'error' ? r.message : r.type}`);
+      return r;
+    });
+    const outPer = parts[0].y.length / parts[0].yShape[0];
+    const out = new Float32Array(N * outPer);
+    parts.forEach((r, i) => out.set(r.y, bounds[i] * outPer));
+    return { data: out, shape: [N, ...parts[0].yShape.slice(1)] };
+  }
+
   /** One optimisation step: averaged gradients applied to `model` with `optimizer` in this thread. Returns the loss. */
   async step(model: tf.LayersModel, optimizer: tf.Optimizer, x: Batch, yTrue: Batch, weights?: Batch): Promise<number> {
     const { loss, grads } = await this.gradients(model, x, yTrue, weights);

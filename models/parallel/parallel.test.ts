@@ -69,6 +69,17 @@ test('one data-parallel optimizer step gives the same weights as a single-proces
   b.dispose();
 });
 
+test('2-worker inference equals single-process prediction', async () => {
+  const model = buildModel(spec);
+  const x = batch(5, 2, 31);
+  const ref = (model.predict(x) as tf.Tensor).dataSync();
+  const got = await dp.predict(model, x);
+  assert.equal(got.shape, [5, 12, 12, 1]);
+  assert.ok(relativeError(got.data, ref) <= 1e-5, `relative error ${relativeError(got.data, ref)}`);
+  model.dispose();
+  x.dispose();
+});
+
 test('a loss module without a loss export is refused with a clear message', async () => {
   let msg = '';
   await DataParallel.create({ spec, lossModule: fileURLToPath(new URL('../testing.ts', import.meta.url)), workers: 1 }).catch((e: Error) => (msg = e.message));

@@ -29,9 +29,17 @@ export interface StepMessage {
   training: boolean;
 }
 
-export type WorkerRequest = InitMessage | StepMessage | { type: 'close' };
+export interface PredictMessage {
+  type: 'predict';
+  id: number;
+  x: Float32Array;
+  xShape: number[];
+}
+
+export type WorkerRequest = InitMessage | StepMessage | PredictMessage | { type: 'close' };
 
 export type WorkerReply =
   | { type: 'ready'; backend: string }
   | { type: 'done'; id: number; loss: number; nonTrainable: Float32Array[] }
+  | { type: 'predicted'; id: number; y: Float32Array; yShape: number[] }
   | { type: 'error'; id?: number; message: string; stack?: string };

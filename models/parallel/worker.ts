@@ -57,6 +57,16 @@ port.on('message', async (msg: WorkerRequest) => {
       reply({ type: 'ready', backend: r.backend });
       return;
     }
+    if (msg.type === 'predict') {
+      const m = model!;
+      tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
+      const out = tf.tidy(() => m.predict(tf.tensor(msg.x, msg.xShape)) as tf.Tensor);
+      const y = out.dataSync() as Float32Array;
+      const yShape = out.shape;
+      out.dispose();
+      reply({ type: 'predicted', id: msg.id, y, yShape }, [y.buffer as ArrayBuffer]);
+      return;
+    }
     if (msg.type === 'step') {
       const m = model!;
       tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));

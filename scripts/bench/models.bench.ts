@@ -1,0 +1,220 @@
+/**
+ * Benchmark of the denoising networks on the WebAssembly backend (issue 5).
+ *
+ * Default U-Net (4 levels, 32 base filters, 2 convs of 3x3 per level, transposed-conv up,
+ * 1.925 M parameters), batch 16, 128x128, 1 channel, Adam + mean squared error:
+ *   - training and inference images/s: one single-threaded wasm instance, 2 wasm threads (reported
+ *     as unavailable when tfjs cannot start them in Node), 2 data-parallel workers (models/parallel);
+ *   - share of time per kernel in one training step (tf.profile, wall time per kernel);
+ *   - GFLOP/s of the forward convolutions and of the two gradient convolutions;
+ *   - nanodose's wasm kernels against the backend's own at U-Net shapes;
+ *   - PyTorch CPU reference (scripts/bench/torch_unet.py, same network) with 1 and 2 threads when
+ *     /usr/bin/python3 has torch; ratios against it.
+ * Targets (issue 5): >= 0.6x PyTorch training throughput on 2 cores; >= 30 GFLOP/s forward convs per core.
+ *
+ *   npm run bench -- models             (about 3-4 minutes on 2 cores)
+ *   npm run bench -- models --quick     (smaller: batch 4, 64x64, no PyTorch)
+ */
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+import { initBackend } from '../../models/backend.ts';
+import { buildModel, receptiveField } from '../../models/networks/build.ts';
+import { validateModelSpec } from '../../models/networks/spec.ts';
+import { checkMemory, MemoryError } from '../../models/memory.ts';
+import { DataParallel } from '../../models/parallel/engine.ts';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../models/kernels/register.ts';
+
+const quick = process.argv.includes('--quick');
+const B = quick ? 4 : 16;
+const S = quick ? 64 : 128;
+const ITERS = quick ? 1 : 2;
+
+const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+function timeIt(fn: () => void, iters: number): number {
+  fn(); // warm-up
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) fn();
+  return (performance.now() - t0) / iters / 1000;
+}
+async function timeAsync(fn: () => Promise<void>, iters: number): Promise<number> {
+  await fn();
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) await fn();
+  return (performance.now() - t0) / iters / 1000;
+}
+
+const be = await initBackend({ backend: 'wasm', threads: 1 });
+console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}; timings on a shared machine are noisy`);
+const spec = validateModelSpec({});
+const model = buildModel(spec);
+console.log(`network: U-Net depth ${spec.depth}, ${spec.filters} base filters, ${spec.convsPerLevel} convs/level, ${spec.up} up, ${model.countParams()} parameters, receptive field ${receptiveField(spec)} px; batch ${B}, ${S}x${S}`);
+
+// ---------- kernels at U-Net shapes: nanodose vs the backend's own ----------
+console.log('\nkernels (level-0 shapes, 1 thread):');
+function convFlops(b: number, oh: number, ow: number, kh: number, kw: number, ci: number, co: number): number {
+  return 2 * b * oh * ow * kh * kw * ci * co;
+}
+{
+  const x = tf.randomNormal([B, S, S, 32]) as tf.Tensor4D;
+  const w = tf.randomNormal([3, 3, 32, 32]) as tf.Tensor4D;
+  const dy = tf.randomNormal([B, S, S, 32]) as tf.Tensor4D;
+  const f = convFlops(B, S, S, 3, 3, 32, 32);
+  const run = (g: () => tf.Tensor) => () => {
+    const t = g();
+    t.dataSync();
+    t.dispose();
+  };
+  const tFwd = timeIt(run(() => tf.conv2d(x, w, 1, 'same')), ITERS + 1);
+  const tBF = timeIt(run(() => tf.grad((ww: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, ww as tf.Tensor4D, 1, 'same'), dy)))(w)), ITERS);
+  const tBI = timeIt(run(() => tf.conv2dTranspose(dy, w, [B, S, S, 32], 1, 'same')), ITERS + 1);
+  const wt = tf.randomNormal([2, 2, 32, 64]) as tf.Tensor4D;
+  const dyt = tf.randomNormal([B, S / 2, S / 2, 64]) as tf.Tensor4D;
+  const ft = convFlops(B, S / 2, S / 2, 2, 2, 32, 64);
+  const tT = timeIt(run(() => tf.conv2dTranspose(dyt, wt, [B, S, S, 32], 2, 'same')), ITERS + 1);
+  const xs = tf.randomNormal([B, S, S, 64]) as tf.Tensor4D;
+  const tSplit = timeIt(run(() => tf.stack(tf.split(xs, 2, 3))), ITERS + 1);
+  unregisterWasmTrainingKernels();
+  const tBIn = timeIt(run(() => tf.conv2dTranspose(dy, w, [B, S, S, 32], 1, 'same')), 1);
+  const tTn = timeIt(run(() => tf.conv2dTranspose(dyt, wt, [B, S, S, 32], 2, 'same')), 1);
+  const tSplitN = timeIt(run(() => tf.stack(tf.split(xs, 2, 3))), 1);
+  let tBFn = NaN;
+  try {
+    tBFn = timeIt(run(() => tf.grad((ww: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, ww as tf.Tensor4D, 1, 'same'), dy)))(w)), 1);
+  } catch {
+    /* missing on the stock backend */
+  }
+  registerWasmTrainingKernels();
+  const fwdOnly = f / tFwd / 1e9;
+  console.log(`  Conv2D forward 3x3 32->32              ${fmt(tFwd * 1000, 0)} ms  ${fmt(fwdOnly, 1)} GFLOP/s`);
+  console.log(`  Conv2DBackpropFilter 3x3 (+fwd conv)   ${fmt(tBF * 1000, 0)} ms  ${fmt(f / (tBF - tFwd) / 1e9, 1)} GFLOP/s (stock wasm: ${Number.isNaN(tBFn) ? 'kernel missing' : `${fmt(tBFn * 1000, 0)} ms`})`);
+  console.log(`  Conv2DBackpropInput 3x3 stride 1       ${fmt(tBI * 1000, 0)} ms  ${fmt(f / tBI / 1e9, 1)} GFLOP/s (stock wasm ${fmt(f / tBIn / 1e9, 1)} GFLOP/s, ${fmt(tBIn / tBI, 1)}x)`);
+  console.log(`  transposed conv 2x2 stride 2 64->32    ${fmt(tT * 1000, 0)} ms  ${fmt(ft / tT / 1e9, 1)} GFLOP/s (stock wasm ${fmt(ft / tTn / 1e9, 1)} GFLOP/s, ${fmt(tTn / tT, 1)}x)`);
+  console.log(`  split 64 channels in 2 (+stack)        ${fmt(tSplit * 1000, 0)} ms (stock wasm ${fmt(tSplitN * 1000, 0)} ms, ${fmt(tSplitN / tSplit, 1)}x)`);
+  tf.dispose([x, w, dy, wt, dyt, xs]);
+}
+
+// ---------- whole network, one instance ----------
+const x = tf.randomNormal([B, S, S, 1]) as tf.Tensor4D;
+const y = tf.randomNormal([B, S, S, 1]) as tf.Tensor4D;
+const est = checkMemory(spec, B, S, S, { training: true, parameters: model.countParams() });
+console.log(`\nmemory estimate for a training batch: ${fmt(est.totalBytes / 2 ** 30)} GiB of the 4 GiB wasm heap`);
+const bn = validateModelSpec({ batchNorm: true });
+try {
+  checkMemory(bn, B, S, S, { training: true, parameters: model.countParams(), backend: 'wasm' });
+  console.log(`  same network with batch norm: fits (${fmt(checkMemory(bn, B, S, S, { training: true, backend: 'wasm' }).totalBytes / 2 ** 30)} GiB)`);
+} catch (e) {
+  if (!(e instanceof MemoryError)) throw e;
+  console.log(`  with batch norm: ${fmt(e.neededBytes / 2 ** 30)} GiB does not fit one instance (max batch ${e.maxBatch}); 2 data-parallel workers hold ${B / 2} images each (${fmt(checkMemory(bn, B / 2, S, S, { training: true, backend: 'wasm' }).totalBytes / 2 ** 30)} GiB)`);
+}
+
+const vars = model.trainableWeights.map((v) => (v as unknown as { val: tf.Variable }).val);
+const opt = tf.train.adam(1e-4);
+const trainStep = () => {
+  const l = opt.minimize(() => tf.losses.meanSquaredError(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true, vars);
+  l!.dataSync();
+  l!.dispose();
+};
+const inferStep = () => {
+  const p = model.predict(x) as tf.Tensor;
+  p.dataSync();
+  p.dispose();
+};
+const tInfer1 = timeIt(inferStep, ITERS + 1);
+const tTrain1 = timeIt(trainStep, ITERS);
+
+// Share of time per kernel in one training step.
+const prof = await tf.profile(trainStep);
+const byKernel = new Map<string, number>();
+let fwdFlops = 0;
+let fwdMs = 0;
+let bfMs = 0;
+let biMs = 0;
+let bFlops = 0;
+for (const k of prof.kernels) {
+  if (k.name.endsWith('__op') || k.name === 'unnamed scope') continue; // wrappers of the kernels below
+  const ms = k.kernelTimeMs as number;
+  byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + ms);
+  if (k.name === 'FusedConv2D' || k.name === 'Conv2D') {
+    const [b, , , ci] = k.inputShapes[0] as number[];
+    const [kh, kw] = k.inputShapes[1] as number[];
+    const [, oh, ow, co] = k.outputShapes[0] as number[];
+    fwdFlops += convFlops(b, oh, ow, kh, kw, ci, co);
+    fwdMs += ms;
+  }
+  if (k.name === 'Conv2DBackpropFilter') {
+    const [b, , , ci] = k.inputShapes[0] as number[];
+    const [, oh, ow, co] = k.inputShapes[1] as number[];
+    const [kh, kw] = k.outputShapes[0] as number[];
+    bFlops += convFlops(b, oh, ow, kh, kw, ci, co);
+    bfMs += ms;
+  }
+  if (k.name === 'Conv2DBackpropInput') biMs += ms;
+}
+const totalMs = [...byKernel.values()].reduce((a, b) => a + b, 0);
+console.log(`\nshare of kernel time in one training step (${fmt(totalMs, 0)} ms in kernels of ${fmt(tTrain1 * 1000, 0)} ms per step):`);
+for (const [name, ms] of [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+  console.log(`  ${name.padEnd(24)} ${fmt(ms, 0).padStart(7)} ms  ${fmt((100 * ms) / totalMs, 1).padStart(5)} %`);
+}
+// Training-step forward convs include the Conv2D calls inside the gradient kernels? No: those call
+// kernels directly (not through the engine), so FusedConv2D/Conv2D here are the forward pass only.
+console.log(`forward convolutions: ${fmt(fwdFlops / 1e9, 1)} GFLOP in ${fmt(fwdMs, 0)} ms = ${fmt(fwdFlops / fwdMs / 1e6, 1)} GFLOP/s (1 core; target >= 30)`);
+console.log(`Conv2DBackpropFilter: ${fmt(bFlops / bfMs / 1e6, 1)} GFLOP/s; Conv2DBackpropInput: ${fmt(biMs, 0)} ms`);
+
+// ---------- data parallel, 2 workers ----------
+const lossModule = fileURLToPath(new URL('../../models/parallel/fixtures/mse_loss.ts', import.meta.url));
+const dp = await DataParallel.create({ spec, lossModule, workers: 2 });
+const optDp = tf.train.adam(1e-4);
+const tTrainDp = await timeAsync(async () => {
+  await dp.step(model, optDp, x, y);
+}, ITERS);
+const tInferDp = await timeAsync(async () => {
+  await dp.predict(model, x);
+}, ITERS + 1);
+await dp.close();
+
+// ---------- 2 wasm threads ----------
+const thr = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
+  const tf = await import('@tensorflow/tfjs'); const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const { wasmBinaryDir } = await import(${JSON.stringify(new URL('../../models/backend.ts', import.meta.url).href)});
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true); wasm.setWasmPaths(wasmBinaryDir()); wasm.setThreadsCount(2);
+  const ok = await tf.setBackend('wasm'); console.log('THREADS', ok, ok ? wasm.getThreadsCount() : 0); process.exit(0);`], { encoding: 'utf8', timeout: 60_000 });
+const thrOk = /THREADS true 2/.test(thr.stdout);
+const thrWhy = thrOk ? '' : (thr.stdout + thr.stderr).match(/ERR_[A-Z_]+[^\n]*/)?.[0]?.slice(0, 140) ?? 'did not start';
+
+// ---------- PyTorch reference ----------
+interface TorchResult { threads: number; train_img_s: number; infer_img_s: number; params: number }
+const torch: Record<number, TorchResult | undefined> = {};
+const py = '/usr/bin/python3';
+const script = fileURLToPath(new URL('./torch_unet.py', import.meta.url));
+if (!quick && existsSync(py) && spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) {
+  for (const t of [1, 2]) {
+    const r = spawnSync(py, [script, '--threads', String(t), '--batch', String(B), '--size', String(S), '--iters', String(ITERS)], { encoding: 'utf8', timeout: 300_000 });
+    try {
+      torch[t] = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
+    } catch {
+      console.log(`PyTorch (${t} threads) failed: ${r.stderr.slice(-300)}`);
+    }
+  }
+} else if (!quick) console.log('PyTorch reference skipped: /usr/bin/python3 with torch not found');
+
+// ---------- summary ----------
+const img = (t: number) => B / t;
+console.log(`\nthroughput, batch ${B}, ${S}x${S}, default U-Net (${be.provider}):`);
+console.log(`  setting                     train img/s   infer img/s`);
+console.log(`  wasm, 1 thread              ${fmt(img(tTrain1)).padStart(11)}   ${fmt(img(tInfer1)).padStart(11)}`);
+console.log(`  wasm, 2 threads             ${'n/a'.padStart(11)}   ${'n/a'.padStart(11)}   (${thrOk ? 'started but not used by nanodose' : `threaded build does not start in Node: ${thrWhy}`})`);
+console.log(`  wasm, 2 data-parallel workers ${fmt(img(tTrainDp)).padStart(9)}   ${'n/a'.padStart(11)}   (speed-up ${fmt(tTrain1 / tTrainDp)}x)`);
+for (const t of [1, 2]) {
+  const r = torch[t];
+  if (r) console.log(`  PyTorch CPU, ${t} thread${t > 1 ? 's' : ' '}       ${fmt(r.train_img_s).padStart(11)}   ${fmt(r.infer_img_s).padStart(11)}   (${r.params} parameters)`);
+}
+if (torch[1] && torch[2]) {
+  console.log(`ratio nanodose/PyTorch training: 1 core ${fmt(img(tTrain1) / torch[1].train_img_s)}x, 2 cores ${fmt(img(tTrainDp) / torch[2].train_img_s)}x (target >= 0.6x on 2 cores)`);
+  console.log(`ratio nanodose/PyTorch inference, 1 core: ${fmt(img(tInfer1) / torch[1].infer_img_s)}x`);
+}
+tf.dispose([x, y]);
+model.dispose();
+process.exit(0);
