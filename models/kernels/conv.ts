@@ -16,13 +16,14 @@
  *     = stride 1: conv(dy, W~) with W~[kh, kw, co, ci] = W[KH-1-kh, KW-1-kw, ci, co] (flipped,
  *       in/out swapped) and padding (KH-1-pT, KW-1-pL);
  *     = kernel == stride, no padding (U-Net transposed-conv up): a 1x1 conv of dy to s*s*Ci
- *       channels followed by depth-to-space;
+ *       channels followed by depth-to-space (copies.ts, runs of Ci floats);
  *     = otherwise: dy with s-1 zeros inserted between samples, then the stride-1 case.
  *
  * Every sub-step is a wasm kernel called through the kernel registry (`getKernel(name, 'wasm')`),
  * so no data leaves the WebAssembly heap. Intermediates are released with `backend.disposeData`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { depthToSpaceWasm } from './copies.ts';
 
 type Info = tf.TensorInfo;
 // The wasm backend type is not exported from the package root in a usable way; kernels only need
@@ -155,16 +156,8 @@ export function conv2DBackpropInputWasm(args: { inputs: { dy: Info; filter: Info
     const f1 = call('Reshape', backend, { x: ft }, { shape: [1, 1, Co, KH * KW * Ci] });
     const c = call('Conv2D', backend, { x: dy, filter: f1 }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] });
     free(backend, ft, f1);
-    if (sH === sW) {
-      const out = call('DepthToSpace', backend, { x: c }, { blockSize: sH, dataFormat: 'NHWC' });
-      free(backend, c);
-      return out;
-    }
-    // Anisotropic blocks: [B, OH, OW, sH, sW, Ci] -> [B, OH, sH, OW, sW, Ci].
-    const c6 = call('Reshape', backend, { x: c }, { shape: [B, OH, OW, sH, sW, Ci] });
-    const t6 = call('Transpose', backend, { x: c6 }, { perm: [0, 1, 3, 2, 4, 5] });
-    const out = call('Reshape', backend, { x: t6 }, { shape: [B, H, W, Ci] });
-    free(backend, c, c6, t6);
+    const out = depthToSpaceWasm(backend as never, c, sH, sW);
+    free(backend, c);
     return out;
   }
 

@@ -91,3 +91,35 @@ export function splitVWasm(args: { inputs: { x: Info }; backend: WasmBackendLike
     return out;
   });
 }
+
+/**
+ * Depth-to-space (NHWC, block sH x sW) by contiguous runs of C floats: out[b, h*sH + i, w*sW + j, c]
+ * = x[b, h, w, (i*sW + j)*C + c]. The stock wasm DepthToSpace moves one float at a time (~0.4 s
+ * for a 16x128x128x32 U-Net level); this copies runs of C.
+ */
+export function depthToSpaceWasm(backend: WasmBackendLike, x: Info, sH: number, sW: number): Info {
+  const [B, H, W, CC] = x.shape;
+  const C = CC / (sH * sW);
+  const out = backend.makeOutput([B, H * sH, W * sW, C], x.dtype);
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const rowOut = W * sW * C;
+  let s = 0;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const base = (b * H * sH + h * sH) * rowOut;
+      for (let w = 0; w < W; w++) {
+        for (let i = 0; i < sH; i++) {
+          let d = base + i * rowOut + w * sW * C;
+          for (let j = 0; j < sW; j++) {
+            if (C >= 64) dst.set(src.subarray(s, s + C), d);
+            else for (let c = 0; c < C; c++) dst[d + c] = src[s + c];
+            s += C;
+            d += C;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
