@@ -95,6 +95,32 @@ test('slice and split (concat gradient) match cpu on every axis', async () => {
   });
 });
 
+test('sum over leading axes (bias gradient) and max-pool gradient match cpu, ties included', async () => {
+  const v = randomValues(3 * 7 * 9 * 5, 8);
+  await compare('sums', () => {
+    const x = tf.tensor4d(v, [3, 7, 9, 5]);
+    return [tf.sum(x, [0, 1, 2]), tf.sum(x, [0, 1]), tf.sum(x, 0, true), tf.sum(x, [2, 0, 1], true), tf.sum(x, [1, 2]), tf.sum(x), tf.sum(x, 3)];
+  });
+  for (const [shape, pool, stride, pad] of [
+    [[2, 8, 6, 3], 2, 2, 'valid'],
+    [[2, 7, 9, 3], 2, 2, 'valid'],
+    [[1, 8, 8, 2], 2, 2, 'same'],
+    [[1, 7, 9, 2], 2, 2, 'same'],
+    [[1, 9, 9, 2], 3, 2, 'same'],
+    [[2, 6, 7, 2], 3, 1, 'valid'],
+    [[1, 8, 7, 3], 2, 1, 'same'],
+  ] as [[number, number, number, number], number, number, 'valid' | 'same'][]) {
+    // Values in {-2, ..., 2}: many exact ties inside windows, so the tie rule (first maximum) is exercised.
+    const xv = randomValues(shape.reduce((a, b) => a * b, 1), 9).map((t) => Math.round(2 * t));
+    await compare(`maxPool grad ${shape} ${pool}/${stride} ${pad}`, () => {
+      const x = tf.tensor4d(xv, shape);
+      const f = (xx: tf.Tensor) => tf.maxPool(xx as tf.Tensor4D, pool, stride, pad);
+      const r = tf.tensor(randomValues(f(x).size, 10), f(x).shape);
+      return tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(f(xx), r)))(x);
+    });
+  }
+});
+
 test('the registered kernels are the ones in use on wasm', async () => {
   await runOn('wasm', () => tf.zeros([1]));
   for (const name of WASM_TRAINING_KERNELS) {

@@ -3,6 +3,7 @@
  *   Conv2DBackpropFilter  (missing in tfjs-backend-wasm 4.22)       -> conv.ts
  *   Conv2DBackpropInput   (native one runs at 2-3 GFLOP/s)           -> conv.ts
  *   Slice, SplitV         (per-pixel copies in the concat gradient)  -> copies.ts
+ *   Sum (leading axes), MaxPoolGrad (2x2/2)  (bias and pooling gradients) -> reduction.ts
  * Each is tested against the reference `cpu` backend in models/kernels/kernels.test.ts.
  * `unregisterWasmTrainingKernels` restores the backend's own kernels (used by the benchmark to
  * compare).
@@ -10,12 +11,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm, setNativeConv2DBackpropInput } from './conv.ts';
 import { setNativeCopies, sliceWasm, splitVWasm } from './copies.ts';
+import { maxPoolGradWasm, setNativeReductions, sumWasm } from './reduction.ts';
 
 const ours: Record<string, tf.KernelFunc> = {
   Conv2DBackpropFilter: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
   Conv2DBackpropInput: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
   Slice: sliceWasm as unknown as tf.KernelFunc,
   SplitV: splitVWasm as unknown as tf.KernelFunc,
+  Sum: sumWasm as unknown as tf.KernelFunc,
+  MaxPoolGrad: maxPoolGradWasm as unknown as tf.KernelFunc,
 };
 const natives = new Map<string, tf.KernelConfig | undefined>();
 let registered = false;
@@ -39,6 +43,7 @@ export function registerWasmTrainingKernels(): void {
   }
   setNativeConv2DBackpropInput(natives.get('Conv2DBackpropInput')?.kernelFunc);
   setNativeCopies(natives.get('Slice')?.kernelFunc, natives.get('SplitV')?.kernelFunc);
+  setNativeReductions(natives.get('Sum')?.kernelFunc, natives.get('MaxPoolGrad')?.kernelFunc);
   for (const name of WASM_TRAINING_KERNELS) {
     if (natives.get(name)) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: ours[name] });
