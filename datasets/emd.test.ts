@@ -48,6 +48,7 @@ test('shard round trip: every array, attribute and table field', async () => {
   assert.equal(Array.from(rd.angles), Array.from(layout.angles));
   assert.is(rd.nCols, U);
   assert.is(rd.nFrames, 2);
+  assert.ok(Math.abs(rd.pixelSizeNm - 0.25) < 1e-12);
   assert.equal(rd.shape('noisy'), [2, C, A, N, U]);
   assert.equal(rd.shape('frames'), [2, C, A, 2, N, U]);
   assert.is(rd.filters('clean')[0].name, 'deflate');

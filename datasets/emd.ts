@@ -290,6 +290,8 @@ export class ShardReader {
   readonly size: number;
   readonly nCols: number;
   readonly nFrames: number;
+  /** Pixel (voxel) size in nm, from the spacing of the last coordinate dim (1 if absent). */
+  readonly pixelSizeNm: number;
   readonly has: Record<SampleField, boolean>;
 
   private constructor(private readonly file: H5File, readonly path: string) {
@@ -332,6 +334,9 @@ export class ShardReader {
     this.nCols = sh.length ? sh[sh.length - 1] : 0;
     const fr = get('data/tilt_frames/data')?.shape;
     this.nFrames = fr ? fr[3] : 0;
+    const lastDim = sh.length ? (get('data/tilt_clean/dim5') ?? get('data/tilt_noisy/dim5')) : get('data/phantom/dim5');
+    const xs = lastDim?.value as Float64Array | undefined;
+    this.pixelSizeNm = xs && xs.length > 1 ? xs[1] - xs[0] : 1;
   }
 
   static async open(path: string): Promise<ShardReader> {

@@ -64,7 +64,7 @@ export interface DatasetReader {
   readonly seed: Seed;
   readonly config: unknown;
   /** Array shapes per sample. */
-  readonly shape: { size: number; nCols: number; nFrames: number; phantom: number[]; tilt: number[]; frames?: number[] };
+  readonly shape: { size: number; nCols: number; nFrames: number; pixelSizeNm: number; phantom: number[]; tilt: number[]; frames?: number[] };
   /** Which arrays are stored. */
   readonly stored: Record<SampleField, boolean>;
   /** Global sample indices, optionally only one split, ascending. */
@@ -217,7 +217,7 @@ export async function openDataset(path: string): Promise<DatasetReader> {
   const h = head!;
   const E = h.elements.length, C = h.channels.length, A = h.angles.length, N = h.size;
   const shape: DatasetReader['shape'] = {
-    size: N, nCols: h.nCols, nFrames: h.nFrames,
+    size: N, nCols: h.nCols, nFrames: h.nFrames, pixelSizeNm: h.pixelSizeNm,
     phantom: [E, N, N, N], tilt: [C, A, N, h.nCols],
     ...(h.has.frames ? { frames: [C, A, h.nFrames, N, h.nCols] } : {}),
   };
