@@ -8,3 +8,5 @@ export { type ModelSpec, type Arch, type Activation, type Down, type Up, ARCHS, 
 export { buildModel, receptiveField, padMultiple, padForModel, cropTo, predictPadded } from './networks/build.ts';
 export { saveModel, loadModel, fileSaveHandler, fileLoadHandler, rebuildFromMetadata, nanodoseVersion, type ModelMetadata } from './io.ts';
 export { checkMemory, estimateMemory, activationFloatsPerPixel, MemoryError, WASM_HEAP_LIMIT_BYTES, type MemoryEstimate } from './memory.ts';
+export { gradientsInMicroBatches, trainStepInMicroBatches, autoMicroBatch, type LossFn } from './microbatch.ts';
+export { DataParallel, type DataParallelOptions, type ParallelGradients } from './parallel/engine.ts';

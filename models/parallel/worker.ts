@@ -7,6 +7,8 @@ import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
 import { buildModel } from '../networks/build.ts';
+import { autoMicroBatch, gradientsInMicroBatches } from '../microbatch.ts';
+import type { ModelSpec } from '../networks/spec.ts';
 import type { WorkerReply, WorkerRequest } from './protocol.ts';
 
 type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor, weights?: tf.Tensor) => tf.Scalar;
@@ -19,6 +21,7 @@ let loss: LossFn | undefined;
 let weightViews: Float32Array[] = [];
 let gradViews: Float32Array[] = [];
 let trainableIdx: number[] = [];
+let spec: ModelSpec | undefined;
 
 function reply(m: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(m, transfer);
@@ -36,6 +39,7 @@ port.on('message', async (msg: WorkerRequest) => {
       const mod = (await import(msg.lossModule)) as { loss?: LossFn; default?: LossFn | { loss?: LossFn } };
       loss = mod.loss ?? (typeof mod.default === 'function' ? mod.default : mod.default?.loss);
       if (typeof loss !== 'function') throw new Error(`loss module ${msg.lossModule} does not export a function named loss`);
+      spec = msg.spec;
       model = buildModel(msg.spec);
       const ws = model.weights;
       if (ws.length !== msg.sizes.length || ws.some((w, i) => tf.util.sizeFromShape(w.shape as number[]) !== msg.sizes[i] || w.trainable !== msg.trainable[i])) {
@@ -74,11 +78,12 @@ port.on('message', async (msg: WorkerRequest) => {
       const x = tf.tensor(msg.x, msg.xShape);
       const y = tf.tensor(msg.y, msg.yShape);
       const w = msg.w ? tf.tensor(msg.w, msg.wShape) : undefined;
-      const { value, grads } = tf.variableGrads(() => loss!(y, m.apply(x, { training: msg.training }) as tf.Tensor, w), vars);
+      // A shard that would not fit this instance's 4 GiB heap runs in micro-batches (same average).
+      const micro = autoMicroBatch(spec!, msg.xShape[0], msg.xShape[1], msg.xShape[2], m.countParams());
+      const { loss: lossValue, grads } = gradientsInMicroBatches(m, loss!, x, y, w, { microBatch: micro, training: msg.training });
       vars.forEach((v, k) => gradViews[k].set(grads[v.name].dataSync()));
-      const lossValue = value.dataSync()[0];
       const nonTrainable = m.weights.flatMap((wt) => (wt.trainable ? [] : [Float32Array.from(wt.read().dataSync())]));
-      tf.dispose([x, y, value, ...Object.values(grads)]);
+      tf.dispose([x, y, ...Object.values(grads)]);
       if (w) w.dispose();
       reply({ type: 'done', id: msg.id, loss: lossValue, nonTrainable }, nonTrainable.map((a) => a.buffer as ArrayBuffer));
     }
