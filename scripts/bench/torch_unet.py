@@ -5,7 +5,8 @@ The same U-Net as nanodose's default (models/networks/build.ts): 4 resolution le
 filters doubling per level, 2 convs of 3x3 + ReLU per level, 2x2 max pool down, 2x2 stride-2
 transposed conv up, concatenated skips, 1x1 output conv, residual output (1 925 025 parameters for
 1 channel in and out). Measures training images/s (Adam, mean squared error, batch 16 by default)
-and inference images/s at 128x128, with the given number of threads, and prints one JSON object.
+and inference images/s at 128x128 (best of --iters calls after --warmup), with the given number of
+threads, and prints one JSON object.
 
 Run with the Debian python (python3-torch): /usr/bin/python3 scripts/bench/torch_unet.py --threads 2
 """
@@ -81,20 +82,21 @@ def main():
         loss.backward()
         opt.step()
 
-    for _ in range(a.warmup):
-        train_step()
-    t0 = time.perf_counter()
-    for _ in range(a.iters):
-        train_step()
-    train = a.batch * a.iters / (time.perf_counter() - t0)
-
-    with torch.no_grad():
+    def best_of(fn):
+        # Best of `iters` calls after `warmup` calls (least disturbed by other processes; the
+        # nanodose benchmark times the same way).
         for _ in range(a.warmup):
-            net(x)
-        t0 = time.perf_counter()
+            fn()
+        best = float("inf")
         for _ in range(a.iters):
-            net(x)
-        infer = a.batch * a.iters / (time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    train = a.batch / best_of(train_step)
+    with torch.no_grad():
+        infer = a.batch / best_of(lambda: net(x))
     print(json.dumps({"torch": torch.__version__, "threads": a.threads, "params": params, "batch": a.batch,
                       "size": a.size, "train_img_s": train, "infer_img_s": infer}))
 
