@@ -18,8 +18,9 @@
  * (h5wasm allows one filter per dataset). Samples are appended one at a time (resize +
  * write_slice), so memory stays at one sample whatever the shard size.
  */
-import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
+
+type H5 = typeof import('h5wasm/node').default;
 
 export const GENERATOR = 'nanodose';
 
@@ -70,12 +71,14 @@ export interface SampleRecord {
   frames?: Uint32Array;
 }
 
-let ready: Promise<unknown> | null = null;
-/** Loads the h5wasm module (once). */
-export async function h5ready(): Promise<typeof h5wasm> {
-  ready ??= h5wasm.ready;
-  await ready;
-  return h5wasm;
+let ready: Promise<H5> | null = null;
+/** Loads the h5wasm module (once, on first use: compiling it takes a few seconds). */
+export function h5ready(): Promise<H5> {
+  ready ??= import('h5wasm/node').then(async (m) => {
+    await m.default.ready;
+    return m.default;
+  });
+  return ready;
 }
 
 function attr(obj: { create_attribute: Group['create_attribute'] }, name: string, value: number | string | number[] | string[] | boolean, dtype?: string): void {
@@ -117,7 +120,7 @@ export class ShardWriter {
   private closed = false;
 
   private constructor(
-    h5: typeof h5wasm,
+    h5: H5,
     readonly path: string,
     readonly layout: ShardLayout,
     readonly info: ShardInfo,

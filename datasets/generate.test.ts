@@ -127,7 +127,7 @@ test('refusals: existing output, bad config naming the field, resume with other 
 test('killed mid-run and resumed equals uninterrupted; a damaged finished shard is redone', async () => {
   const dir = join(root, 'killed');
   const opts = { out: dir, count: 8, seed: 7, workers: 1, config: cfg(2, { simulation: { size: 6, nAngles: 3, frames: 2, delayMs: 150 } }) };
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./testing/generate-child.ts', import.meta.url).pathname, JSON.stringify(opts)], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [new URL('./testing/preload.mjs', import.meta.url).pathname, new URL('./testing/generate-child.ts', import.meta.url).pathname, JSON.stringify(opts)], { stdio: 'ignore' });
   // kill once the first shard is finished (and the second under way)
   const t0 = Date.now();
   while (!existsSync(join(dir, 'shard-00000.h5.done.json')) && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 20));

@@ -156,6 +156,21 @@ export async function generateDataset(opts: GenerateOptions): Promise<Manifest> 
   return writeManifest(dir, base, files);
 }
 
+/** The parent's Node flags without `--import tsx` (the worker bootstrap registers tsx itself, after loading h5wasm). */
+function workerExecArgv(): string[] {
+  const a = process.execArgv;
+  const out: string[] = [];
+  for (let i = 0; i < a.length; i++) {
+    if ((a[i] === '--import' || a[i] === '--require' || a[i] === '--loader') && /(^|[/\\])tsx([/\\]|$)|^tsx/.test(a[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    if (/^--(import|loader|require)=.*tsx/.test(a[i])) continue;
+    out.push(a[i]);
+  }
+  return out;
+}
+
 async function runPool(
   n: number,
   todo: ShardFile[],
@@ -203,7 +218,7 @@ async function runPool(
   try {
     const runs: Promise<void>[] = [];
     for (let k = 0; k < n; k++) {
-      const w = new Worker(new URL('./generate-worker.mjs', import.meta.url));
+      const w = new Worker(new URL('./generate-worker.mjs', import.meta.url), { execArgv: workerExecArgv() });
       pool.push(w);
       runs.push(one(w));
     }

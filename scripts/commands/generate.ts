@@ -19,6 +19,7 @@ interface Args {
   overwrite: boolean;
   quiet: boolean;
   'print-config': boolean;
+  source?: string;
 }
 
 export const command: CommandModule<object, Args> = {
@@ -36,6 +37,7 @@ export const command: CommandModule<object, Args> = {
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing dataset in --out' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
       .option('print-config', { type: 'boolean', default: false, describe: 'print the full default config (JSON) and the meaning of every field, then exit' })
+      .option('source', { type: 'string', hidden: true, describe: 'sample source module (path or URL; default the simulator)' })
       .check((a) => {
         if (a['print-config']) return true;
         if (a.count === undefined) throw new Error('--count is required (samples in the whole dataset)');
@@ -44,7 +46,10 @@ export const command: CommandModule<object, Args> = {
       }),
   handler: async (a) => {
     const { loadSource } = await import('../../datasets/source.ts');
-    const mod = await loadSource();
+    const { pathToFileURL } = await import('node:url');
+    const { resolve } = await import('node:path');
+    const source = a.source ? (/^[a-z]+:/.test(a.source) ? a.source : pathToFileURL(resolve(a.source)).href) : undefined;
+    const mod = await loadSource(source);
     if (a['print-config']) {
       const { FILE_OPTION_DOCS } = await import('../../datasets/options.ts');
       const docs = (mod as { CONFIG_DOCS?: Record<string, string> }).CONFIG_DOCS ?? {};
@@ -65,7 +70,7 @@ export const command: CommandModule<object, Args> = {
     const seed = /^-?\d+$/.test(a.seed) ? Number(a.seed) : a.seed;
     const { generateDataset } = await import('../../datasets/generate.ts');
     const t0 = performance.now();
-    const m = await generateDataset({ config: raw, count: a.count!, out: a.out!, seed, shard: a.shard, workers: a.workers, resume: a.resume, overwrite: a.overwrite, quiet: a.quiet });
+    const m = await generateDataset({ config: raw, count: a.count!, out: a.out!, seed, shard: a.shard, workers: a.workers, resume: a.resume, overwrite: a.overwrite, quiet: a.quiet, source });
     const s = (performance.now() - t0) / 1000;
     if (!a.quiet) {
       console.log(`${a.out}: ${m.finishedShards}/${m.shards.length} shards finished, ${m.count} samples in all (train ${m.splits.train}, val ${m.splits.val}, test ${m.splits.test}), ${s.toFixed(1)} s`);

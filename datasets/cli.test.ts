@@ -1,0 +1,85 @@
+/** The generate / inspect / export commands end to end (synthetic source, so no simulation cost). */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decode } from 'fast-png';
+
+const CLI = fileURLToPath(new URL('../scripts/nanodose.mjs', import.meta.url));
+const SRC = fileURLToPath(new URL('./testing/synthetic-source.ts', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'nanodose-cli-'));
+test.after(() => rmSync(root, { recursive: true, force: true }));
+// Most calls go through scripts/cli.ts behind testing/preload.mjs (h5wasm loaded before tsx: saves
+// seconds per call); the first goes through the real `nanodose` entry.
+const PRELOAD = fileURLToPath(new URL('./testing/preload.mjs', import.meta.url));
+const CLI_TS = fileURLToPath(new URL('../scripts/cli.ts', import.meta.url));
+const env = { ...process.env, FORCE_COLOR: '0' };
+const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env });
+const runEntry = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });
+
+const out = join(root, 'ds');
+const cfgPath = join(root, 'cfg.json');
+writeFileSync(cfgPath, JSON.stringify({ samplesPerShard: 2, simulation: { size: 6, nAngles: 3 } }));
+
+test('generate writes a dataset, then refuses the existing directory (exit 2, says how to go on)', () => {
+  const r = runEntry('generate', '--config', cfgPath, '--count', '4', '--out', out, '--seed', '11', '--source', SRC, '--workers', '1');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /2\/2 shards finished, 4 samples/);
+  assert.ok(existsSync(join(out, 'manifest.json')));
+  const again = run('generate', '--config', cfgPath, '--count', '4', '--out', out, '--source', SRC);
+  assert.is(again.status, 2);
+  assert.match(again.stderr, /out: .*already exists.*--resume.*--overwrite/);
+});
+
+test('generate: a bad config names the field and writes nothing', () => {
+  const bad = join(root, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ split: { train: 0.9, val: 0.2, test: 0 } }));
+  const o = join(root, 'never');
+  const r = run('generate', '--config', bad, '--count', '4', '--out', o, '--source', SRC);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /split: train \+ val \+ test must be 1/);
+  assert.not.ok(existsSync(o));
+  const typo = join(root, 'typo.json');
+  writeFileSync(typo, JSON.stringify({ samplesPerShards: 3 }));
+  const t = run('generate', '--config', typo, '--count', '4', '--out', o, '--source', SRC);
+  assert.is(t.status, 2);
+  assert.match(t.stderr, /samplesPerShards: unknown field/);
+});
+
+test('inspect describes a dataset, a shard and an MRC file', () => {
+  const d = run('inspect', out);
+  assert.is(d.status, 0, d.stderr);
+  assert.match(d.stdout, /samples\s+4 in 2 shards of 2; finished 2\/2/);
+  assert.match(d.stdout, /channels\s+HAADF, Au, Pd/);
+  const s = run('inspect', join(out, 'shard-00001.h5'));
+  assert.is(s.status, 0, s.stderr);
+  assert.match(s.stdout, /EMD 0\.2, nanodose .* shard 1 of 2, samples 2\.\.3/);
+  assert.match(s.stdout, /tilt_noisy\/data  2 x 3 x 3 x 6 x 8  filters deflate\(1\)/);
+});
+
+test('export: MRC + .tlt files and PNG previews of one sample', () => {
+  const e = run('export', out, '--sample', '3', '--format', 'mrc', '--what', 'phantom,noisy', '--out', join(root, 'mrc'));
+  assert.is(e.status, 0, e.stderr);
+  const files = readdirSync(join(root, 'mrc')).sort();
+  assert.equal(files, ['sample-00003_noisy_Au.mrc', 'sample-00003_noisy_Au.tlt', 'sample-00003_noisy_HAADF.mrc', 'sample-00003_noisy_HAADF.tlt', 'sample-00003_noisy_Pd.mrc', 'sample-00003_noisy_Pd.tlt', 'sample-00003_phantom_Au.mrc', 'sample-00003_phantom_Pd.mrc']);
+  assert.equal(readFileSync(join(root, 'mrc', 'sample-00003_noisy_Au.tlt'), 'utf8').trim().split('\n').map(Number), [-60, 0, 60]);
+  const i = run('inspect', join(root, 'mrc', 'sample-00003_phantom_Au.mrc'));
+  assert.match(i.stdout, /6 x 6 x 6 \(nx ny nz\), mode 2, volume \(ispg 1\)/);
+  assert.match(i.stdout, /voxel 3\.000 A/);
+  const p = run('export', out, '--sample', '0', '--format', 'png', '--what', 'phantom,clean', '--out', join(root, 'png'));
+  assert.is(p.status, 0, p.stderr);
+  const png = decode(readFileSync(join(root, 'png', 'sample-00000_clean_HAADF_0deg.png')));
+  assert.equal([png.width, png.height, png.channels], [8, 6, 1]);
+  let mx = 0, mn = 255;
+  for (const v of png.data) { mx = Math.max(mx, v); mn = Math.min(mn, v); }
+  assert.equal([mn, mx], [0, 255], 'scaled to the full 8-bit range');
+  assert.is(readdirSync(join(root, 'png')).filter((f) => f.includes('phantom')).length, 6);
+  const bad = run('export', out, '--sample', '9', '--format', 'mrc', '--out', join(root, 'x'));
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /sample: must be one of the 4 readable samples/);
+});
+
+test.run();
