@@ -57,7 +57,8 @@ test('inspect describes a dataset, a shard and an MRC file', () => {
   const s = run('inspect', join(out, 'shard-00001.h5'));
   assert.is(s.status, 0, s.stderr);
   assert.match(s.stdout, /EMD 0\.2, nanodose .* shard 1 of 2, samples 2\.\.3/);
-  assert.match(s.stdout, /tilt_noisy\/data  2 x 3 x 3 x 6 x 8  filters deflate\(1\)/);
+  assert.match(s.stdout, /tilt_noisy\/data  2 x 3 x 3 x 6 x 8  filters scaleoffset/);
+  assert.match(s.stdout, /phantom\/data  2 x 2 x 6 x 6 x 6  filters gzip 1/);
 });
 
 test('export: MRC + .tlt files and PNG previews of one sample', () => {

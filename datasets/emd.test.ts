@@ -15,7 +15,7 @@ const layout: ShardLayout = {
   angles: Float64Array.from([-60, -30, 0, 30, 60]),
   size: N, nCols: U, nFrames: 2, pixelSizeNm: 0.25,
   store: { phantom: true, clean: true, noisy: true, frames: true },
-  compressionLevel: 1,
+  compression: { phantom: 1, clean: 1, counts: 'scaleoffset' },
 };
 const C = 3, A = 5;
 function record(index: number): SampleRecord {
@@ -52,6 +52,7 @@ test('shard round trip: every array, attribute and table field', async () => {
   assert.equal(rd.shape('noisy'), [2, C, A, N, U]);
   assert.equal(rd.shape('frames'), [2, C, A, 2, N, U]);
   assert.is(rd.filters('clean')[0].name, 'deflate');
+  assert.is(rd.filters('noisy')[0].name, 'scaleoffset');
   recs.forEach((r, k) => {
     const m = rd.samples[k];
     assert.is(m.index, r.index);

@@ -20,6 +20,8 @@
  */
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 
+import type { CompressionOptions } from './options.ts';
+
 type H5 = typeof import('h5wasm/node').default;
 
 export const GENERATOR = 'nanodose';
@@ -40,8 +42,8 @@ export interface ShardLayout {
   /** Pixel (voxel) size in nm, for the coordinate dims. */
   pixelSizeNm: number;
   store: { phantom: boolean; clean: boolean; noisy: boolean; frames: boolean };
-  /** gzip level 0-9 (0 = no compression). */
-  compressionLevel: number;
+  /** Filters per array (see CompressionOptions in options.ts). */
+  compression: CompressionOptions;
 }
 
 export interface ShardInfo {
@@ -150,14 +152,17 @@ export class ShardWriter {
     const com = f.create_group('comments');
     attr(com, 'created_by', `${GENERATOR} ${info.generatorVersion}`);
     const N = L.size, E = L.elements.length, C = L.channels.length, A = L.angles.length, R = L.size, U = L.nCols;
-    const gz = L.compressionLevel > 0 ? { compression: 'gzip' as const, compression_opts: L.compressionLevel } : {};
+    const gzip = (level: number) => (level > 0 ? { compression: 'gzip' as const, compression_opts: level } : {});
+    // HDF5 scale-offset filter (id 6), integer mode (2) with minimum bits computed per chunk (0): lossless.
+    const counts = L.compression.counts === 'scaleoffset' ? { compression: 6, compression_opts: [2, 0] } : L.compression.counts === 'gzip' ? gzip(1) : {};
+    const filters = { phantom: gzip(L.compression.phantom), clean: gzip(L.compression.clean), noisy: counts, frames: counts };
     const sampleDim = (g: Group) => dim(g, 1, Int32Array.from({ length: info.sampleCount }, (_, i) => info.firstSample + i), 'sample', '[]');
     const make = (key: 'phantom' | 'clean' | 'noisy' | 'frames', group: string, tail: number[], chunkTail: number[], dtype: '<f' | '<I', title: string) => {
       const g = data.create_group(group);
       attr(g, 'emd_group_type', 1, '<i4');
       attr(g, 'title', title);
       const empty = dtype === '<f' ? new Float32Array(0) : new Uint32Array(0);
-      const d = g.create_dataset({ name: 'data', data: empty, shape: [0, ...tail], maxshape: [null, ...tail], chunks: [1, ...chunkTail], dtype, ...gz });
+      const d = g.create_dataset({ name: 'data', data: empty, shape: [0, ...tail], maxshape: [null, ...tail], chunks: [1, ...chunkTail], dtype, ...filters[key] });
       this.ds[key] = { d, tail };
       sampleDim(g);
       return g;

@@ -108,7 +108,8 @@ test('refusals: existing output, bad config naming the field, resume with other 
   await gen({ out: one, config: cfg(8) }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /out: .* already exists .*--resume.*--overwrite/));
   await gen({ out: join(root, 'bad1'), config: cfg(0) }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /^samplesPerShard: must be .*\[1, 100000\]/));
   await gen({ out: join(root, 'bad2'), config: { split: { train: 0.5, val: 0.1, test: 0.1 } } }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /^split: train \+ val \+ test must be 1/));
-  await gen({ out: join(root, 'bad3'), config: { compression: 12 } }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /^compression: must be in \[0, 9\]/));
+  await gen({ out: join(root, 'bad3'), config: { compression: { phantom: 12 } } }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /^compression\.phantom: must be in \[0, 9\]/));
+  await gen({ out: join(root, 'bad3'), config: { compression: { counts: 'lz4' } } }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /^compression\.counts: must be one of scaleoffset, gzip, none/));
   await gen({ out: join(root, 'bad4'), config: { store: { noisy: 'yes' } } }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /^store\.noisy: must be true or false/));
   await gen({ out: join(root, 'bad5'), count: 0 }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /^count: /));
   await gen({ out: one, config: cfg(8), seed: 8, resume: true }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /resume: .*different seed/));

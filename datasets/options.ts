@@ -3,7 +3,7 @@
  * Every field, its default and its range are listed in FILE_OPTION_DOCS (printed by
  * `nanodose generate --print-config`).
  */
-import { ConfigError, checkKnownKeys, checkNumber } from '../generators/common/validate.ts';
+import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../generators/common/validate.ts';
 
 export interface StoreOptions {
   /** Phantom element fractions [element, z, y, x] per sample. */
@@ -22,13 +22,31 @@ export interface SplitFractions {
   test: number;
 }
 
+/**
+ * Filters per array (h5wasm allows one per dataset). Chosen by measurement
+ * (scripts/bench/datasets.bench.ts): gzip on float32 expected counts saves under 10% at several
+ * times the write time (their low mantissa bits are noise), so `clean` is stored plain by default;
+ * integer counts use HDF5's built-in scale-offset filter (lossless for integers: each chunk packed
+ * to the bits its range needs), smaller and faster than gzip; phantom fractions (mostly exact
+ * zeros) gzip well and fast.
+ */
+export interface CompressionOptions {
+  /** gzip level 0-9 of the phantom fractions (0 = none). */
+  phantom: number;
+  /** gzip level 0-9 of the expected counts (0 = none). */
+  clean: number;
+  /** Filter of the integer counts (noisy, frames). */
+  counts: 'scaleoffset' | 'gzip' | 'none';
+}
+
+export const COUNT_FILTERS = ['scaleoffset', 'gzip', 'none'] as const;
+
 export interface DatasetFileOptions {
   store: StoreOptions;
   split: SplitFractions;
   /** Samples per shard file. */
   samplesPerShard: number;
-  /** gzip level of every array, 0 (none) to 9. */
-  compression: number;
+  compression: CompressionOptions;
 }
 
 export function defaultFileOptions(): DatasetFileOptions {
@@ -36,9 +54,7 @@ export function defaultFileOptions(): DatasetFileOptions {
     store: { phantom: true, clean: true, noisy: true, frames: false },
     split: { train: 0.8, val: 0.1, test: 0.1 },
     samplesPerShard: 64,
-    // Level 1: measured (scripts/bench/datasets.bench.ts) to compress these arrays nearly as well as
-    // level 4 at about twice the speed; h5wasm's gzip is single-threaded.
-    compression: 1,
+    compression: { phantom: 1, clean: 0, counts: 'scaleoffset' },
   };
 }
 
@@ -51,7 +67,9 @@ export const FILE_OPTION_DOCS: Record<string, string> = {
   'split.val': 'fraction in the validation split (default 0.1)',
   'split.test': 'fraction in the test split (default 0.1)',
   samplesPerShard: 'samples per HDF5 shard file, integer in [1, 100000] (default 64)',
-  compression: 'gzip level of every array, integer in [0, 9], 0 = none (default 1)',
+  'compression.phantom': 'gzip level of the phantom fractions, integer in [0, 9], 0 = none (default 1)',
+  'compression.clean': 'gzip level of the expected counts, integer in [0, 9] (default 0: float32 counts shrink < 10% at several times the write time)',
+  'compression.counts': 'filter of the integer counts: scaleoffset (lossless bit packing, default), gzip (level 1) or none',
 };
 
 function isObj(x: unknown): x is Record<string, unknown> {
@@ -81,6 +99,14 @@ export function validateFileOptions(raw: Record<string, unknown>, field = 'datas
     if (Math.abs(s - 1) > 1e-9) throw new ConfigError(f('split'), `train + val + test must be 1, got ${split.train} + ${split.val} + ${split.test} = ${s}`);
   }
   const samplesPerShard = raw.samplesPerShard === undefined ? d.samplesPerShard : checkNumber(f('samplesPerShard'), raw.samplesPerShard, 1, 100000, { integer: true });
-  const compression = raw.compression === undefined ? d.compression : checkNumber(f('compression'), raw.compression, 0, 9, { integer: true });
+  const compression = { ...d.compression };
+  if (raw.compression !== undefined) {
+    if (!isObj(raw.compression)) throw new ConfigError(f('compression'), `must be an object { phantom: 0-9, clean: 0-9, counts: ${COUNT_FILTERS.join('|')} }; got ${JSON.stringify(raw.compression)}`);
+    checkKnownKeys(f('compression'), raw.compression, ['phantom', 'clean', 'counts']);
+    const c = raw.compression;
+    if (c.phantom !== undefined) compression.phantom = checkNumber(f('compression.phantom'), c.phantom, 0, 9, { integer: true });
+    if (c.clean !== undefined) compression.clean = checkNumber(f('compression.clean'), c.clean, 0, 9, { integer: true });
+    if (c.counts !== undefined) compression.counts = checkChoice(f('compression.counts'), c.counts, COUNT_FILTERS);
+  }
   return { store, split, samplesPerShard, compression };
 }

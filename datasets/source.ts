@@ -9,7 +9,7 @@ import type { DatasetFileOptions } from './options.ts';
 
 export interface SampleSource {
   /** Everything of the shard layout that the samples fix (store and compression come from the config). */
-  layout: Omit<ShardLayout, 'store' | 'compressionLevel'>;
+  layout: Omit<ShardLayout, 'store' | 'compression'>;
   /** /microscope attributes. */
   microscope: Record<string, number | string | number[] | string[]>;
   /** Sample `index` (depends only on (seed, index)); the split is filled in by the caller. */

@@ -32,7 +32,7 @@ export async function writeShard(job: ShardJob, source: SampleSource, onSample: 
   rmSync(tmp, { force: true });
   const w = await ShardWriter.create(
     tmp,
-    { ...source.layout, store: config.store, compressionLevel: config.compression },
+    { ...source.layout, store: config.store, compression: config.compression },
     {
       seed: job.seed,
       config,

@@ -32,7 +32,8 @@ with h5py.File(path, "r") as f:
             assert dim.shape == (d.shape[k - 1],), (name, k, dim.shape, d.shape)
             assert isinstance(dim.attrs["name"], str) and isinstance(dim.attrs["units"], str), (name, k)
         assert d.chunks is not None and d.chunks[0] == 1, d.chunks
-        assert d.compression == "gzip", d.compression
+    assert f["data/phantom/data"].compression == "gzip", f["data/phantom/data"].compression
+    assert f["data/tilt_noisy/data"].scaleoffset is not None, "noisy counts: scale-offset filter expected"
     assert f["data/tilt_noisy/data"].dtype == np.uint32
     assert f["data/tilt_clean/data"].dtype == np.float32
     assert f["data/tilt_clean/dim3"].attrs["units"] == "[deg]"

@@ -42,11 +42,30 @@ export async function createSource(cfg: SyntheticConfig, seed: Seed): Promise<Sa
     microscope: { frames: F, solid_angle_sr: 0.7 },
     async sample(index, want) {
       if (cfg.simulation.delayMs) await new Promise((r) => setTimeout(r, cfg.simulation.delayMs));
+      // Cheap and deterministic: a xorshift32 generator seeded from stream(seed, index, 'synthetic');
+      // a ball of random fractions (zeros outside, like a particle), a smooth projection scaled by
+      // the dose, and counts floor(clean + u) (not Poisson; these are file-format fixtures).
       const rng = stream(seed, index, 'synthetic');
       const dose = rng.logUniform(1, 100);
-      const phantom = want.phantom ? elements.map(() => Float32Array.from({ length: N ** 3 }, () => rng.uniform() * 0.5)) : undefined;
-      const clean = Float32Array.from({ length: channels.length * A * N * U }, () => dose * rng.uniform());
-      const noisy = Uint32Array.from(clean, (x) => Math.floor(x + rng.uniform()));
+      let x = (rng.int(2 ** 32) | 1) >>> 0;
+      const u = () => {
+        x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+        return x / 4294967296;
+      };
+      const r2 = (N * (0.3 + 0.15 * rng.uniform())) ** 2, c = (N - 1) / 2;
+      const phantom = want.phantom
+        ? elements.map(() => {
+            const v = new Float32Array(N ** 3);
+            for (let z = 0, i = 0; z < N; z++) for (let y = 0; y < N; y++) for (let xx = 0; xx < N; xx++, i++) {
+              if ((z - c) ** 2 + (y - c) ** 2 + (xx - c) ** 2 < r2) v[i] = 0.25 + 0.25 * u();
+            }
+            return v;
+          })
+        : undefined;
+      const clean = new Float32Array(channels.length * A * N * U);
+      for (let i = 0; i < clean.length; i++) clean[i] = dose * (1 + Math.sin(i * 0.01)) * u();
+      const noisy = new Uint32Array(clean.length);
+      for (let i = 0; i < clean.length; i++) noisy[i] = Math.floor(clean[i] + u());
       let frames: Uint32Array | undefined;
       if (want.frames && F > 1) {
         frames = new Uint32Array(channels.length * A * F * N * U);
@@ -54,13 +73,13 @@ export async function createSource(cfg: SyntheticConfig, seed: Seed): Promise<Sa
         for (let ca = 0; ca < channels.length * A; ca++) for (let p = 0; p < P; p++) {
           let left = noisy[ca * P + p];
           for (let f = 0; f < F; f++) {
-            const v = f === F - 1 ? left : Math.min(left, rng.int(left + 1));
+            const v = f === F - 1 ? left : Math.floor(u() * (left + 1));
             frames[(ca * F + f) * P + p] = v;
             left -= v;
           }
         }
       }
-      return { index, params: { shapeClass: ['octahedron', 'sphere'][index % 2], composition: 'alloy', r: rng.uniform() }, dose, doseTotal: dose * A, phantom, clean, noisy, frames };
+      return { index, params: { shapeClass: ['octahedron', 'sphere'][index % 2], composition: 'alloy', r: Math.sqrt(r2) }, dose, doseTotal: dose * A, phantom, clean, noisy, frames };
     },
     async close() {},
   };

@@ -1,7 +1,7 @@
 /**
  * Dataset generation benchmark (issue 4). Prints:
- *  1. gzip level: write time and size of one shard of simulated samples at levels 0, 1, 4, 6, 9
- *     (h5wasm's gzip is single-threaded; this is how the default level was chosen).
+ *  1. filters: write time and size per array (phantom, clean, noisy) with no filter, gzip 1/4 and
+ *     scale-offset (h5wasm's gzip is single-threaded; this is how the default filters were chosen).
  *  2. samples/s and MB/s (on disk, and uncompressed) of `generateDataset` for the 64^3 and 128^3
  *     presets with 61 tilts, on 1 and 2 workers. Targets: >= 10 samples/s at 64^3, >= 1 sample/s
  *     at 128^3 on 2 cores.
@@ -34,25 +34,34 @@ function presetConfig(size: number, sps: number): Record<string, unknown> {
   return { samplesPerShard: sps, simulation: { phantom: { size }, geometry: { angles: ANGLES } } };
 }
 
-async function gzipLevels(): Promise<void> {
-  console.log('\n-- gzip level (one shard of 8 simulated 64^3 samples, 61 tilts, written in this thread) --');
+async function filters(): Promise<void> {
+  console.log('\n-- filters per array (8 simulated 64^3 samples, 61 tilts, one thread; ms per sample and MB per sample on disk) --');
   const mod = await loadSource();
   const cfg = mod.validateConfig(presetConfig(64, 8));
   const src = await mod.createSource(cfg, 1);
   const recs: SampleRecord[] = [];
   for (let i = 0; i < 8; i++) recs.push({ ...(await src.sample(i, { phantom: true, frames: false })), split: 'train' });
   await src.close();
-  const raw = recs.reduce((s, r) => s + ((r.phantom as Float32Array[]).reduce((a, p) => a + p.byteLength, 0)) + r.clean!.byteLength + r.noisy!.byteLength, 0);
-  console.log(`level  write s   MB/s(uncompressed)  size MB  ratio`);
-  for (const level of [0, 1, 4, 6, 9]) {
-    const p = join(root, `gz${level}.h5`);
+  const rawOf = { phantom: (r: SampleRecord) => (r.phantom as Float32Array[]).reduce((a, p) => a + p.byteLength, 0), clean: (r: SampleRecord) => r.clean!.byteLength, noisy: (r: SampleRecord) => r.noisy!.byteLength };
+  const base = { phantom: 0, clean: 0, counts: 'none' as 'none' | 'gzip' | 'scaleoffset' };
+  const cases: [keyof typeof rawOf, string, typeof base][] = [
+    ['phantom', 'none', base], ['phantom', 'gzip 1', { ...base, phantom: 1 }], ['phantom', 'gzip 4', { ...base, phantom: 4 }],
+    ['clean', 'none', base], ['clean', 'gzip 1', { ...base, clean: 1 }], ['clean', 'gzip 4', { ...base, clean: 4 }],
+    ['noisy', 'none', base], ['noisy', 'gzip 1', { ...base, counts: 'gzip' }], ['noisy', 'scaleoffset', { ...base, counts: 'scaleoffset' }],
+  ];
+  console.log('array    filter        ms/sample   MB/s   MB/sample  ratio');
+  for (const [arr, label, compression] of cases) {
+    const p = join(root, `f-${arr}-${label.replace(' ', '')}.h5`);
+    const store = { phantom: arr === 'phantom', clean: arr === 'clean', noisy: arr === 'noisy', frames: false };
     const t0 = performance.now();
-    const w = await ShardWriter.create(p, { ...src.layout, store: cfg.store, compressionLevel: level }, { seed: 1, config: cfg, generatorVersion: 'bench', shardIndex: 0, shardCount: 1, firstSample: 0, sampleCount: 8, microscope: src.microscope });
+    const w = await ShardWriter.create(p, { ...src.layout, store, compression }, { seed: 1, config: cfg, generatorVersion: 'bench', shardIndex: 0, shardCount: 1, firstSample: 0, sampleCount: 8, microscope: src.microscope });
     for (const r of recs) w.append(r);
     w.close();
-    const s = (performance.now() - t0) / 1000;
-    const size = statSync(p).size;
-    console.log(`${String(level).padStart(5)}  ${s.toFixed(2).padStart(7)}  ${(raw / 1e6 / s).toFixed(1).padStart(18)}  ${(size / 1e6).toFixed(2).padStart(7)}  ${(raw / size).toFixed(2).padStart(5)}`);
+    const ms = (performance.now() - t0) / 8;
+    const raw = rawOf[arr](recs[0]);
+    const size = statSync(p).size / 8;
+    console.log(`${arr.padEnd(8)} ${label.padEnd(12)} ${ms.toFixed(1).padStart(9)}  ${(raw / 1e3 / ms).toFixed(0).padStart(5)}  ${(size / 1e6).toFixed(2).padStart(9)}  ${(raw / size).toFixed(2).padStart(5)}`);
+    rmSync(p);
   }
 }
 
@@ -82,7 +91,7 @@ function peakMemory(n: number): number {
 }
 
 try {
-  await gzipLevels();
+  await filters();
   console.log('\n-- generate (simulation + files) --');
   await throughput('simulated', undefined, 64, quick ? 8 : 40, quick ? 4 : 10, presetConfig(64, quick ? 4 : 10));
   await throughput('simulated', undefined, 128, quick ? 2 : 6, quick ? 1 : 3, presetConfig(128, quick ? 1 : 3));

@@ -77,7 +77,7 @@ function describeShard(r: import('../../datasets/emd.ts').ShardReader, pre: stri
   ];
   for (const f of ['phantom', 'clean', 'noisy', 'frames'] as const) {
     if (!r.has[f]) continue;
-    const fl = r.filters(f).map((x) => `${x.name}${x.cd_values.length ? `(${x.cd_values.join(',')})` : ''}`).join('+') || 'none';
+    const fl = r.filters(f).map((x) => (x.name === 'deflate' ? `gzip ${x.cd_values[0]}` : x.name)).join('+') || 'none';
     lines.push(`  /data/${f === 'phantom' ? 'phantom' : `tilt_${f}`}/data  ${r.shape(f).join(' x ')}  filters ${fl}`);
   }
   lines.push(
