@@ -1,0 +1,56 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { psnr, ssim, otsuThreshold, scaledScores, dice, shellThickness, lsScale } from './index.ts';
+
+const fx = JSON.parse(readFileSync(new URL('./fixtures/skimage_metrics.json', import.meta.url), 'utf8'));
+
+test('PSNR and SSIM agree with scikit-image (2D and 3D) to 1e-3', () => {
+  assert.ok(fx.cases.length >= 6);
+  for (const c of fx.cases) {
+    const p = psnr(c.a, c.b, c.dataRange);
+    const s = ssim(c.a, c.b, c.shape, c.dataRange);
+    assert.ok(Math.abs(p - c.psnr) < 1e-3, `psnr ${p} vs ${c.psnr} (${c.kind} ${c.shape})`);
+    assert.ok(Math.abs(s - c.ssim) < 1e-3, `ssim ${s} vs ${c.ssim} (${c.kind} ${c.shape})`);
+  }
+});
+
+test('SSIM of an image with itself is 1 and falls with noise', () => {
+  const c = fx.cases[0];
+  assert.ok(Math.abs(ssim(c.a, c.a, c.shape, c.dataRange) - 1) < 1e-12);
+  assert.ok(ssim(c.a, c.b, c.shape, c.dataRange) < 0.99);
+});
+
+test('Otsu threshold agrees with scikit-image', () => {
+  for (const o of fx.otsu) {
+    const t = otsuThreshold(o.values);
+    assert.ok(Math.abs(t - o.threshold) < 1e-9, `otsu ${t} vs ${o.threshold}`);
+  }
+});
+
+test('least-squares scale removes a global intensity factor', () => {
+  const y = Float64Array.from({ length: 100 }, (_, i) => Math.sin(i / 7) + 1);
+  const x = y.map((v) => 3.5 * v);
+  assert.ok(Math.abs(lsScale(x, y) - 1 / 3.5) < 1e-12);
+  const s = scaledScores(x, y);
+  assert.ok(s.nrmse < 1e-12);
+  const noisy = x.map((v, i) => v + (i % 2 ? 0.35 : -0.35));
+  const sn = scaledScores(noisy, y);
+  assert.ok(sn.nrmse > 0.05 && sn.nrmse < 0.2, `nrmse ${sn.nrmse}`);
+});
+
+test('Dice and shell thickness of concentric spheres', () => {
+  const n = 64, R = 24, r = 16;
+  const core = new Uint8Array(n * n * n), shell = new Uint8Array(n * n * n);
+  for (let z = 0; z < n; z++) for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) {
+    const d = Math.hypot(x - n / 2 + 0.5, y - n / 2 + 0.5, z - n / 2 + 0.5);
+    const i = (z * n + y) * n + x;
+    if (d < r) core[i] = 1; else if (d < R) shell[i] = 1;
+  }
+  const t = shellThickness(core, shell);
+  assert.ok(Math.abs(t - (R - r)) < 0.1, `thickness ${t}`);
+  assert.is(dice(core, core), 1);
+  assert.is(dice(core, shell), 0);
+});
+
+test.run();
