@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShardReader, ShardWriter, type ShardLayout, type SampleRecord } from './emd.ts';
+import { readImageStack } from './imagestack.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nanodose-emd-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,6 +81,15 @@ test('shard round trip: every array, attribute and table field', async () => {
     assert.equal(Array.from(sub), want);
   });
   rd.close();
+  // the user-file reader reads any named dataset of an HDF5 file, with the angles of its [deg] dim
+  const st = await readImageStack(path, { dataset: 'data/tilt_clean/data' });
+  assert.equal(st.shape, [2, C, A, N, U]);
+  assert.equal(Array.from(st.angles!), Array.from(layout.angles));
+  assert.equal(Array.from(st.data.subarray(C * A * N * U)), Array.from(recs[1].clean!));
+  const dflt = await readImageStack(path);
+  assert.equal(dflt.shape, [2, C, A, N, U], 'default: the noisy tilt series');
+  assert.equal(Array.from(dflt.data.subarray(0, 50)), Array.from(recs[0].noisy!.subarray(0, 50), (x) => Math.fround(x)));
+  await readImageStack(path, { dataset: 'data/nothing' }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /no dataset data\/nothing/));
 });
 
 test('writer refuses wrong sizes, wrong order and short shards', async () => {
