@@ -31,6 +31,10 @@ cases.push({ x: [1, 8, 8, 4], k: [3, 3], co: 2, s: 2, pad: [[0, 0], [1, 2], [0, 
 cases.push({ x: [3, 11, 6, 2], k: [3, 2], co: 3, s: [2, 1], pad: 'same' });
 cases.push({ x: [2, 5, 13, 3], k: [2, 3], co: 4, s: [1, 3], pad: 'valid' });
 cases.push({ x: [1, 9, 9, 2], k: [3, 3], co: 2, s: 1, pad: [[0, 0], [2, 0], [1, 1], [0, 0]] });
+// Wide enough for the column-folded filter gradient (F = 8 for batch 2, F = 4 for batch 16), odd widths.
+for (const k of [1, 2, 3, 5]) for (const pad of ['same', 'valid'] as Pad[]) cases.push({ x: [2, 5, 37, 3], k: [3, k], co: 4, s: 1, pad });
+cases.push({ x: [16, 4, 21, 2], k: [3, 3], co: 3, s: 1, pad: 'same' });
+cases.push({ x: [3, 6, 40, 2], k: [2, 4], co: 2, s: 1, pad: [[0, 0], [1, 0], [3, 2], [0, 0]] });
 
 test('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput) match cpu for all strides and paddings', async () => {
   for (const c of cases) {
