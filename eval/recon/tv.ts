@@ -39,7 +39,7 @@ export function divergence3(q: Float32Array, [nz, ny, nx]: Shape3, out: Float32A
 /** ||K|| for K = [A; grad] by power iteration on K^T K (deterministic start vector). */
 export async function operatorNorm(op: ProjectionOperator, shape: Shape3, iterations = 20): Promise<number> {
   const n = shape[0] * shape[1] * shape[2];
-  let x = new Float32Array(n);
+  let x: Float32Array = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = 1 + 0.5 * Math.sin(i * 0.7);
   const g = new Float32Array(3 * n), d = new Float32Array(n);
   let lambda = 0;
