@@ -125,6 +125,20 @@ test('sum over leading axes (bias gradient) and max-pool gradient match cpu, tie
   }
 });
 
+test('identity shares the buffer safely: values survive disposing the input, and variables stay independent', async () => {
+  await runOn('wasm', () => tf.zeros([1]));
+  const a = tf.tensor([1, 2, 3]);
+  const b = tf.engine().runKernel('Identity', { x: a }) as tf.Tensor;
+  a.dispose();
+  assert.equal(Array.from(b.dataSync()), [1, 2, 3]);
+  const v = tf.variable(b);
+  v.assign(tf.tensor([4, 5, 6]));
+  assert.equal(Array.from(b.dataSync()), [1, 2, 3]);
+  assert.equal(Array.from(v.dataSync()), [4, 5, 6]);
+  b.dispose();
+  v.dispose();
+});
+
 test('the registered kernels are the ones in use on wasm', async () => {
   await runOn('wasm', () => tf.zeros([1]));
   for (const name of WASM_TRAINING_KERNELS) {

@@ -4,13 +4,14 @@
  *   Conv2DBackpropInput   (native one runs at 2-3 GFLOP/s)           -> conv.ts
  *   Slice, SplitV         (per-pixel copies in the concat gradient)  -> copies.ts
  *   Sum (leading axes), MaxPoolGrad (2x2/2)  (bias and pooling gradients) -> reduction.ts
+ *   Identity              (shares the buffer instead of copying)     -> copies.ts
  * Each is tested against the reference `cpu` backend in models/kernels/kernels.test.ts.
  * `unregisterWasmTrainingKernels` restores the backend's own kernels (used by the benchmark to
  * compare).
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm, setNativeConv2DBackpropInput } from './conv.ts';
-import { setNativeCopies, sliceWasm, splitVWasm } from './copies.ts';
+import { identityWasm, setNativeCopies, sliceWasm, splitVWasm } from './copies.ts';
 import { maxPoolGradWasm, setNativeReductions, sumWasm } from './reduction.ts';
 
 const ours: Record<string, tf.KernelFunc> = {
@@ -20,6 +21,7 @@ const ours: Record<string, tf.KernelFunc> = {
   SplitV: splitVWasm as unknown as tf.KernelFunc,
   Sum: sumWasm as unknown as tf.KernelFunc,
   MaxPoolGrad: maxPoolGradWasm as unknown as tf.KernelFunc,
+  Identity: identityWasm as unknown as tf.KernelFunc,
 };
 const natives = new Map<string, tf.KernelConfig | undefined>();
 let registered = false;
