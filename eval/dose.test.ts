@@ -1,0 +1,43 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { doseAtQuality, doseReductionFactor, bootstrapDrf, parseDoseSweep } from './dose.ts';
+import { stream } from '../generators/common/random.ts';
+
+const doses = parseDoseSweep('1e2:1e5:7');
+
+test('dose sweep is log-spaced with the endpoints', () => {
+  assert.is(doses.length, 7);
+  assert.ok(Math.abs(doses[0] - 100) < 1e-9 && Math.abs(doses[6] - 1e5) < 1e-6);
+  assert.ok(Math.abs(doses[2] / doses[1] - doses[1] / doses[0]) < 1e-9);
+  assert.throws(() => parseDoseSweep('0:10:3'), /doses/);
+});
+
+test('log-linear interpolation recovers a known dose-reduction factor', () => {
+  // Quality linear in log dose: raw q = 10 log10 d, method q = 10 log10(4 d): exactly 4x less dose.
+  const raw = { doses, quality: doses.map((d) => 10 * Math.log10(d)) };
+  const m = { doses, quality: doses.map((d) => 10 * Math.log10(4 * d)) };
+  for (const q of [27, 30, 35.5, 44]) assert.ok(Math.abs(doseReductionFactor(raw, m, q) - 4) < 1e-9, `q=${q}`);
+  assert.ok(Math.abs(doseAtQuality(raw, 30) - 1000) < 1e-6);
+  assert.ok(Number.isNaN(doseAtQuality(raw, 10)), 'no extrapolation below the range');
+  assert.ok(Number.isNaN(doseAtQuality(raw, 60)), 'no extrapolation above the range');
+  // Between grid points of a non-log-linear curve: interpolation is linear in log dose.
+  const c = { doses: [10, 1000], quality: [0, 1] };
+  assert.ok(Math.abs(doseAtQuality(c, 0.5) - 100) < 1e-9);
+});
+
+test('bootstrap interval: collapses when phantoms agree, covers the geometric mean when they differ', () => {
+  const rawC = (k: number) => ({ doses, quality: doses.map((d) => 10 * Math.log10(d) + 0.1 * k) });
+  const same = Array.from({ length: 8 }, (_, k) => k);
+  const r1 = bootstrapDrf(same.map(rawC), same.map((k) => ({ doses, quality: doses.map((d) => 10 * Math.log10(4 * d) + 0.1 * k) })), 35, stream(1, 0, 'bootstrap'), { resamples: 300 });
+  assert.ok(Math.abs(r1.factor - 4) < 1e-9 && Math.abs(r1.low - 4) < 1e-9 && Math.abs(r1.high - 4) < 1e-9, JSON.stringify(r1));
+  const gains = [2, 3, 4, 6, 8, 3, 5, 4];
+  const r2 = bootstrapDrf(same.map(() => rawC(0)), gains.map((g) => ({ doses, quality: doses.map((d) => 10 * Math.log10(g * d)) })), 35, stream(1, 0, 'bootstrap'), { resamples: 500 });
+  const geo = Math.exp(gains.reduce((s, g) => s + Math.log(g), 0) / gains.length);
+  assert.ok(Math.abs(r2.factor - geo) < 1e-9, `${r2.factor} vs ${geo}`);
+  assert.ok(r2.low < geo && geo < r2.high && r2.high - r2.low > 0.3, JSON.stringify(r2));
+  assert.ok(r2.low > 2 && r2.high < 8);
+  const r3 = bootstrapDrf(same.map(() => rawC(0)), gains.map((g) => ({ doses, quality: doses.map((d) => 10 * Math.log10(g * d)) })), 35, stream(1, 0, 'bootstrap'), { resamples: 500 });
+  assert.equal(r3, r2, 'same seed, same interval');
+});
+
+test.run();
