@@ -23,7 +23,7 @@ export function validateConfig(raw: unknown): SyntheticConfig {
   const s = { ...defaultConfig().simulation, ...((r.simulation as object) ?? {}) };
   return {
     simulation: {
-      size: checkNumber('simulation.size', s.size, 2, 64, { integer: true }),
+      size: checkNumber('simulation.size', s.size, 2, 256, { integer: true }),
       nAngles: checkNumber('simulation.nAngles', s.nAngles, 1, 200, { integer: true }),
       frames: checkNumber('simulation.frames', s.frames, 1, 16, { integer: true }),
       delayMs: checkNumber('simulation.delayMs', s.delayMs, 0, 10000),
