@@ -125,6 +125,24 @@ test('sum over leading axes (bias gradient) and max-pool gradient match cpu, tie
   }
 });
 
+test('tile matches cpu for every axis pattern (batch-norm gradient shapes included)', async () => {
+  const v = randomValues(2 * 3 * 4 * 5, 12);
+  await compare('tiles', () => {
+    const x = tf.tensor4d(v, [2, 3, 4, 5]);
+    const c = tf.tensor4d(v.subarray(0, 7), [1, 1, 1, 7]);
+    return [
+      tf.tile(c, [3, 5, 4, 1]),
+      tf.tile(x, [1, 1, 1, 1]),
+      tf.tile(x, [2, 1, 3, 1]),
+      tf.tile(x, [1, 2, 1, 3]),
+      tf.tile(x, [3, 2, 2, 2]),
+      tf.tile(tf.tensor1d(v.subarray(0, 3)), [4]),
+      tf.tile(tf.tensor2d(v.subarray(0, 6), [2, 3]), [3, 2]),
+    ];
+  });
+  await compare('int tile', () => tf.tile(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), [2, 3]).toFloat());
+});
+
 test('identity shares the buffer safely: values survive disposing the input, and variables stay independent', async () => {
   await runOn('wasm', () => tf.zeros([1]));
   const a = tf.tensor([1, 2, 3]);

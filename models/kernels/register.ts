@@ -5,13 +5,14 @@
  *   Slice, SplitV         (per-pixel copies in the concat gradient)  -> copies.ts
  *   Sum (leading axes), MaxPoolGrad (2x2/2)  (bias and pooling gradients) -> reduction.ts
  *   Identity              (shares the buffer instead of copying)     -> copies.ts
+ *   Tile                  (block copies; batch-norm gradient)        -> copies.ts
  * Each is tested against the reference `cpu` backend in models/kernels/kernels.test.ts.
  * `unregisterWasmTrainingKernels` restores the backend's own kernels (used by the benchmark to
  * compare).
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm, setNativeConv2DBackpropInput } from './conv.ts';
-import { identityWasm, setNativeCopies, sliceWasm, splitVWasm } from './copies.ts';
+import { identityWasm, setNativeCopies, setNativeTile, sliceWasm, splitVWasm, tileWasm } from './copies.ts';
 import { maxPoolGradWasm, setNativeReductions, sumWasm } from './reduction.ts';
 
 const ours: Record<string, tf.KernelFunc> = {
@@ -22,6 +23,7 @@ const ours: Record<string, tf.KernelFunc> = {
   Sum: sumWasm as unknown as tf.KernelFunc,
   MaxPoolGrad: maxPoolGradWasm as unknown as tf.KernelFunc,
   Identity: identityWasm as unknown as tf.KernelFunc,
+  Tile: tileWasm as unknown as tf.KernelFunc,
 };
 const natives = new Map<string, tf.KernelConfig | undefined>();
 let registered = false;
@@ -45,6 +47,7 @@ export function registerWasmTrainingKernels(): void {
   }
   setNativeConv2DBackpropInput(natives.get('Conv2DBackpropInput')?.kernelFunc);
   setNativeCopies(natives.get('Slice')?.kernelFunc, natives.get('SplitV')?.kernelFunc);
+  setNativeTile(natives.get('Tile')?.kernelFunc);
   setNativeReductions(natives.get('Sum')?.kernelFunc, natives.get('MaxPoolGrad')?.kernelFunc);
   for (const name of WASM_TRAINING_KERNELS) {
     if (natives.get(name)) tf.unregisterKernel(name, 'wasm');
