@@ -23,7 +23,7 @@ import { cpus } from 'node:os';
 import { initBackend } from '../../models/backend.ts';
 import { buildModel, receptiveField } from '../../models/networks/build.ts';
 import { validateModelSpec } from '../../models/networks/spec.ts';
-import { checkMemory, MemoryError } from '../../models/memory.ts';
+import { checkMemory, estimateMemory, MemoryError } from '../../models/memory.ts';
 import { DataParallel } from '../../models/parallel/engine.ts';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../models/kernels/register.ts';
 
@@ -185,6 +185,19 @@ const tInferDp = await timeAsync(async () => {
 }, ITERS + 1);
 await dp.close();
 
+// Batch norm at batch 16 (did not fit one 4 GiB wasm heap in the prototype): 2 workers x 8 images.
+let tTrainBnDp = NaN;
+if (!quick) {
+  const bnModel = buildModel(bn);
+  const dpBn = await DataParallel.create({ spec: bn, lossModule, workers: 2 });
+  const optBn = tf.train.adam(1e-4);
+  tTrainBnDp = await timeAsync(async () => {
+    await dpBn.step(bnModel, optBn, x, y);
+  }, 1);
+  await dpBn.close();
+  bnModel.dispose();
+}
+
 // ---------- 2 wasm threads ----------
 const thr = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
   const tf = await import('@tensorflow/tfjs'); const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -217,6 +230,7 @@ console.log(`  setting                     train img/s   infer img/s`);
 console.log(`  wasm, 1 thread              ${fmt(img(tTrain1)).padStart(11)}   ${fmt(img(tInfer1)).padStart(11)}`);
 console.log(`  wasm, 2 threads             ${'n/a'.padStart(11)}   ${'n/a'.padStart(11)}   (${thrOk ? 'started but not used by nanodose' : `threaded build does not start in Node: ${thrWhy}`})`);
 console.log(`  wasm, 2 data-parallel workers ${fmt(img(tTrainDp)).padStart(9)}   ${fmt(img(tInferDp)).padStart(11)}   (speed-up ${fmt(tTrain1 / tTrainDp)}x training, ${fmt(tInfer1 / tInferDp)}x inference)`);
+if (!quick) console.log(`  batch norm U-Net, 2 workers x ${B / 2} ${fmt(img(tTrainBnDp)).padStart(9)}   ${'-'.padStart(11)}   (one instance would need ${fmt(estimateMemory(bn, B, S, S, { training: true }).totalBytes / 2 ** 30)} GiB)`);
 for (const t of [1, 2]) {
   const r = torch[t];
   if (r) console.log(`  PyTorch CPU, ${t} thread${t > 1 ? 's' : ' '}       ${fmt(r.train_img_s).padStart(11)}   ${fmt(r.infer_img_s).padStart(11)}   (${r.params} parameters)`);
