@@ -7,3 +7,4 @@ export { fbp, rampFilter, angleWeights, filterTiltSeries, FBP_FILTERS } from './
 export type { FbpFilter, FbpOptions } from './fbp.ts';
 export { tvReconstruct, operatorNorm, gradient3, divergence3 } from './tv.ts';
 export type { TvOptions, Shape3 } from './tv.ts';
+export { SliceMatrixOperator, DenseOperator, josephMatrix } from './sparse.ts';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sirt, fbp, tvReconstruct, gradient3, divergence3 } from './index.ts';
-import { DenseOperator, SliceMatrixOperator } from './testing/joseph2d.ts';
+import { DenseOperator, SliceMatrixOperator } from './sparse.ts';
 import { nrmseScaled } from '../metrics/index.ts';
 
 test('SIRT follows ASTRA\'s update rule on a hand-computed 3x3 problem (zero row and column guarded)', async () => {

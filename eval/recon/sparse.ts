@@ -1,10 +1,11 @@
 /**
- * Test scaffolding only: a small synchronous Joseph projector (Joseph 1982) for one or more
- * z-slices with the axis conventions of generators/projection/geometry.ts, and an explicit-matrix
- * operator. The reconstructions run on generators/projection's Projector in production; these
- * give the tests an operator that does not depend on it.
+ * A precomputed sparse system matrix (CSR) of the Joseph projector (Joseph 1982, IEEE TMI 1:192)
+ * for one z-slice, applied to every slice, with the axis conventions of
+ * generators/projection/geometry.ts; and a dense explicit-matrix operator for hand-checked tests.
+ * Single-threaded: the production path is generators/projection's Projector (worker_threads);
+ * this operator gives the tests and small evaluations an independent implementation.
  */
-import type { ProjectionOperator } from '../operator.ts';
+import type { ProjectionOperator } from './operator.ts';
 
 /** Visits the (voxel, weight) pairs of ray (angle a, column u) in a ny x nx slice. */
 function josephRay(ny: number, nx: number, theta: number, s: number, visit: (idx: number, w: number) => void): void {
