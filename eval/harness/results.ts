@@ -1,0 +1,60 @@
+/**
+ * results.csv: one row per phantom x dose x method x element x metric, appended in blocks (one
+ * block per phantom x dose x method, written with one append so a block is whole or absent). A
+ * trailing partial line from an interrupted run is cut off on reopening; blocks already present
+ * are not recomputed (resume).
+ */
+import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
+
+export const CSV_HEADER = 'phantom,dose,method,element,metric,value';
+
+export interface ResultRow { phantom: number; dose: number; method: string; element: string; metric: string; value: number }
+
+/** Dose formatted identically on write and read (keys of the resume set). */
+export function doseKey(d: number): string { return Number(d.toPrecision(6)).toString(); }
+export function blockKey(phantom: number, dose: number, method: string): string { return `${phantom}|${doseKey(dose)}|${method}`; }
+
+function csvField(s: string): string { return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; }
+
+function splitCsv(line: string): string[] {
+  const out: string[] = [];
+  let cur = '', q = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (q) { if (ch === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') q = false; else cur += ch; }
+    else if (ch === '"') q = true; else if (ch === ',') { out.push(cur); cur = ''; } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** Reads results.csv (creating it with the header when absent); repairs an interrupted last line. */
+export function openResults(path: string): ResultRow[] {
+  if (!existsSync(path)) { appendFileSync(path, CSV_HEADER + '\n'); return []; }
+  let text = readFileSync(path, 'utf8');
+  if (text.length && !text.endsWith('\n')) {
+    const cut = text.lastIndexOf('\n') + 1;
+    truncateSync(path, Buffer.byteLength(text.slice(0, cut)));
+    text = text.slice(0, cut);
+  }
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  if (lines.length === 0) { appendFileSync(path, CSV_HEADER + '\n'); return []; }
+  if (lines[0] !== CSV_HEADER) throw new Error(`${path}: not a nanodose results file (header '${lines[0]}', expected '${CSV_HEADER}')`);
+  const rows: ResultRow[] = [];
+  for (const l of lines.slice(1)) {
+    const f = splitCsv(l);
+    if (f.length !== 6) throw new Error(`${path}: malformed row '${l}'`);
+    rows.push({ phantom: Number(f[0]), dose: Number(f[1]), method: f[2], element: f[3], metric: f[4], value: f[5] === '' ? NaN : Number(f[5]) });
+  }
+  return rows;
+}
+
+export function appendBlock(path: string, rows: ResultRow[]): void {
+  const text = rows.map((r) => [String(r.phantom), doseKey(r.dose), csvField(r.method), csvField(r.element), csvField(r.metric), Number.isFinite(r.value) ? String(r.value) : ''].join(',')).join('\n') + '\n';
+  appendFileSync(path, text);
+}
+
+/** File name of a stored central slice (slices/ in the report folder). */
+export function sliceName(p: number, d: number, method: string, element: string): string {
+  return `${p}_${doseKey(d)}_${method.replace(/[^A-Za-z0-9._-]/g, '_')}_${element}.f32`;
+}

@@ -1,0 +1,313 @@
+/**
+ * The dose-efficiency evaluation (science.md section 7), as a library function the CLI and the
+ * one-command demo call:
+ *
+ *   for every test phantom, dose (per projection) and method:
+ *     noisy tilt series = Poisson(clean expected counts x dose / dose of the sample), drawn from
+ *       stream(seed, phantom, 'eval-noise', dose) so every method sees the same counts and a
+ *       resumed run draws the same ones;
+ *     denoise per projection per element channel; reconstruct per element (SIRT, FBP or TV on the
+ *     projector); score against the phantom (NRMSE and PSNR after LS scale, 3D SSIM, Otsu Dice,
+ *     shell-thickness error for core-shell) and the maps against the clean expected counts (PSNR, SSIM).
+ *   then: quality-vs-dose curves, dose-reduction factors against raw with bootstrap 95 % intervals,
+ *   plots, summary.json and report.html.
+ */
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stream, type Seed } from '../../generators/common/random.ts';
+import { progress } from '../../generators/common/progress.ts';
+import { writeFileAtomic } from '../../generators/common/atomic.ts';
+import type { TiltGeometry } from '../../generators/projection/geometry.ts';
+import type { ProjectionOperator } from '../recon/operator.ts';
+import { sirt } from '../recon/sirt.ts';
+import { fbp, FBP_FILTERS, type FbpFilter } from '../recon/fbp.ts';
+import { tvReconstruct } from '../recon/tv.ts';
+import { SliceMatrixOperator } from '../recon/sparse.ts';
+import { psnr, ssim, valueRange, scaledScores, ssim3d, otsuDice, shellThicknessError } from '../metrics/index.ts';
+import { parseDoseSweep } from '../dose.ts';
+import { BASELINES, CANDIDATES, DEFAULT_PARAMS, type Baseline } from '../baselines/index.ts';
+import { parseMethods, makeDenoiser, tuneBaseline, type MethodSpec } from './denoise.ts';
+import { openResults, appendBlock, blockKey, doseKey, sliceName, type ResultRow } from './results.ts';
+import { summarise, type Summary } from '../report/summary.ts';
+import { writeReport } from '../report/html.ts';
+
+/** What the evaluation reads: a datasets DatasetReader satisfies it; tests pass an in-memory one. */
+export interface EvalSource {
+  readonly channels: string[];
+  readonly elements: { symbol: string; Z: number }[];
+  readonly angles: Float64Array;
+  readonly shape: { size: number; nCols: number };
+  readonly seed?: Seed;
+  indices(split?: 'train' | 'val' | 'test'): number[];
+  readSample(index: number, what?: ('clean' | 'noisy' | 'phantom' | 'frames')[]): Promise<{ index: number; params: Record<string, unknown>; dosePerProjection: number; clean?: Float32Array; phantom?: Float32Array }>;
+  close?(): Promise<void>;
+}
+
+export type ClosableOperator = ProjectionOperator & { close?(): Promise<void> };
+
+export interface ReconSpec { kind: 'sirt' | 'fbp' | 'tv'; iterations: number; filter?: FbpFilter; mu?: number }
+
+export function parseRecon(spec: string): ReconSpec {
+  const [kind, a, b] = spec.split(':');
+  if (kind === 'sirt') {
+    const it = a === undefined ? 100 : Number(a);
+    if (!Number.isInteger(it) || it < 1 || it > 10000) throw new Error(`recon: SIRT iterations must be an integer in [1, 10000], got '${a}'`);
+    return { kind, iterations: it };
+  }
+  if (kind === 'fbp') {
+    const f = (a ?? 'ram-lak') as FbpFilter;
+    if (!FBP_FILTERS.includes(f)) throw new Error(`recon: FBP filter must be one of ${FBP_FILTERS.join(', ')}, got '${a}'`);
+    return { kind, iterations: 0, filter: f };
+  }
+  if (kind === 'tv') {
+    const it = a === undefined ? 100 : Number(a), mu = b === undefined ? 0.05 : Number(b);
+    if (!Number.isInteger(it) || it < 1 || it > 10000) throw new Error(`recon: TV iterations must be an integer in [1, 10000], got '${a}'`);
+    if (!(mu >= 0)) throw new Error(`recon: TV weight mu must be >= 0 (relative to the tilt series' mean), got '${b}'`);
+    return { kind, iterations: it, mu };
+  }
+  throw new Error(`recon: expected sirt[:iterations], fbp[:filter] or tv[:iterations[:mu]], got '${spec}'`);
+}
+
+export interface EvaluationOptions {
+  /** Dataset directory / shard, or an EvalSource. */
+  data: string | EvalSource;
+  split?: 'train' | 'val' | 'test';
+  methods: string | string[];
+  /** Dose per projection (e/A^2) sweep: 'lo:hi:n' (log-spaced) or a list. */
+  doses: string | number[];
+  /** 'sirt:100' (default), 'fbp:hann', 'tv:100:0.05'. */
+  recon?: string;
+  out: string;
+  /** Seed of the evaluation noise (default: the dataset's seed). */
+  seed?: Seed;
+  /** Evaluate at most this many phantoms of the split (first ones). */
+  maxPhantoms?: number;
+  /** Projector workers (when generators/projection is present). */
+  workers?: number;
+  /** Operator factory; default: generators/projection's Projector, else the CSR Joseph operator. */
+  operator?: (geom: TiltGeometry) => Promise<ClosableOperator>;
+  /** Bootstrap resamples for the dose-reduction intervals. */
+  bootstrap?: number;
+  /** Metric the dose-reduction factor is read on (default 'psnr'). */
+  drfMetric?: string;
+  /** Tune baseline parameters on at most this many validation phantoms per dose (default 2; 0: defaults). */
+  tunePhantoms?: number;
+  quiet?: boolean;
+  /** Write plots and report.html (default true). */
+  report?: boolean;
+}
+
+export interface EvaluationResult { summary: Summary; computed: number; skipped: number; out: string }
+
+async function defaultOperator(geom: TiltGeometry, workers: number | undefined, quiet: boolean): Promise<ClosableOperator> {
+  try {
+    const mod = (await import(/* the Projector, when generators/projection provides it */ '../../generators/projection/' + 'index.ts')) as {
+      Projector: new (g: TiltGeometry, o?: { workers?: number }) => ClosableOperator;
+      makeGeometry?: (o: { angles: Float64Array; nz: number; ny: number; nx: number; nCols?: number }) => TiltGeometry;
+    };
+    const g = mod.makeGeometry ? mod.makeGeometry({ angles: geom.angles, nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols }) : geom;
+    return new mod.Projector(g, { workers });
+  } catch (e) {
+    if (!quiet) console.log(`eval: projector: the CSR Joseph slice operator (eval/recon/sparse.ts, single thread), because generators/projection's Projector could not be loaded: ${(e as Error).message.split('\n')[0]}`);
+    return new SliceMatrixOperator(geom.nz, geom.ny, geom.nx, geom.angles, geom.nCols);
+  }
+}
+
+export async function reconstructElement(op: ProjectionOperator, b: Float32Array, spec: ReconSpec, geom: TiltGeometry): Promise<Float32Array> {
+  const n = geom.nz * geom.ny * geom.nx;
+  if (spec.kind === 'sirt') return sirt(op, b, n, { iterations: spec.iterations, minConstraint: 0 });
+  if (spec.kind === 'fbp') return fbp(op, b, { filter: spec.filter, nRows: geom.nz, nCols: geom.nCols, angles: geom.angles });
+  let mean = 0;
+  for (let i = 0; i < b.length; i++) mean += b[i];
+  mean /= b.length;
+  return tvReconstruct(op, b, { iterations: spec.iterations, mu: (spec.mu ?? 0.05) * Math.max(mean, 1e-6), shape: [geom.nz, geom.ny, geom.nx] });
+}
+
+/** Poisson counts of every element channel at dose d, as float maps, [element][angle, row, col]. */
+export function drawNoisy(clean: Float32Array, channelIdx: number[], plane: number, scale: number, seed: Seed, phantom: number, dose: number): Float32Array[] {
+  const rng = stream(seed, phantom, 'eval-noise', doseKey(dose));
+  return channelIdx.map((c) => {
+    const out = new Float32Array(plane);
+    const base = c * plane;
+    for (let i = 0; i < plane; i++) out[i] = rng.poisson(Math.max(0, clean[base + i] * scale));
+    return out;
+  });
+}
+
+export async function runEvaluation(opts: EvaluationOptions): Promise<EvaluationResult> {
+  const quiet = opts.quiet ?? false;
+  const methods = parseMethods(opts.methods);
+  if (!methods.some((m) => m.kind === 'raw')) methods.unshift({ name: 'raw', kind: 'raw' });
+  const doses = typeof opts.doses === 'string' ? parseDoseSweep(opts.doses) : opts.doses.slice();
+  if (doses.length === 0 || doses.some((d) => !(d > 0))) throw new Error('doses: need at least one dose > 0');
+  doses.sort((a, b) => a - b);
+  const recon = parseRecon(opts.recon ?? 'sirt:100');
+  const split = opts.split ?? 'test';
+  let ownSource = false;
+  let src: EvalSource;
+  if (typeof opts.data === 'string') {
+    const ds = await import('../../datasets/index.ts');
+    src = (await ds.openDataset(opts.data)) as unknown as EvalSource;
+    ownSource = true;
+  } else src = opts.data;
+  mkdirSync(opts.out, { recursive: true });
+  mkdirSync(join(opts.out, 'slices'), { recursive: true });
+  const seed: Seed = opts.seed ?? src.seed ?? 0;
+  let phantoms = src.indices(split);
+  if (phantoms.length === 0) throw new Error(`data: the dataset has no '${split}' samples`);
+  if (opts.maxPhantoms !== undefined) phantoms = phantoms.slice(0, opts.maxPhantoms);
+  const N = src.shape.size, nCols = src.shape.nCols, nA = src.angles.length;
+  const plane = nA * N * nCols;
+  const elements = src.elements.map((e) => e.symbol);
+  const channelIdx = elements.map((s) => {
+    const k = src.channels.indexOf(s);
+    if (k < 0) throw new Error(`data: element ${s} has no tilt-series channel (channels ${src.channels.join(', ')})`);
+    return k;
+  });
+  const geom: TiltGeometry = { angles: src.angles, nz: N, ny: N, nx: N, nCols };
+  const resultsPath = join(opts.out, 'results.csv');
+  const existing = openResults(resultsPath);
+  const done = new Set(existing.map((r) => blockKey(r.phantom, r.dose, r.method)));
+  const todo: [number, number, MethodSpec][] = [];
+  for (const p of phantoms) for (const d of doses) for (const m of methods) if (!done.has(blockKey(p, d, m.name))) todo.push([p, d, m]);
+  const skipped = phantoms.length * doses.length * methods.length - todo.length;
+  if (!quiet) console.log(`eval: ${phantoms.length} phantoms x ${doses.length} doses x ${methods.length} methods; ${skipped} blocks already in results.csv, ${todo.length} to compute; recon ${opts.recon ?? 'sirt:100'}`);
+
+  // Baseline parameters per dose, tuned on validation phantoms (cached in tuning.json so a resumed run uses the same).
+  const tuningPath = join(opts.out, 'tuning.json');
+  const tuning: Record<string, Partial<Record<Baseline, number>>> = existsSync(tuningPath) ? JSON.parse(readFileSync(tuningPath, 'utf8')) : {};
+  const usedBaselines = methods.filter((m) => m.kind === 'baseline').map((m) => m.baseline!) as Baseline[];
+  const tuneCount = opts.tunePhantoms ?? 2;
+  const valIdx = split === 'val' ? [] : src.indices('val').slice(0, tuneCount);
+  let tuningChanged = false;
+  const sampleCache = new Map<number, Awaited<ReturnType<EvalSource['readSample']>>>();
+  async function sample(i: number) {
+    let s = sampleCache.get(i);
+    if (!s) { s = await src.readSample(i, ['clean', 'phantom']); sampleCache.clear(); sampleCache.set(i, s); }
+    return s;
+  }
+  for (const d of doses) {
+    const key = doseKey(d);
+    tuning[key] ??= {};
+    for (const b of usedBaselines) {
+      if (tuning[key][b] !== undefined) continue;
+      if (valIdx.length === 0) { tuning[key][b] = DEFAULT_PARAMS[b]; tuningChanged = true; continue; }
+      const pairs: { noisy: Float32Array; clean: Float32Array; h: number; w: number }[] = [];
+      for (const v of valIdx) {
+        const s = await sample(v);
+        const scale = d / s.dosePerProjection;
+        const noisy = drawNoisy(s.clean!, channelIdx, plane, scale, seed, v, d);
+        // a few projections per element channel: first, middle and last tilt
+        for (let e = 0; e < elements.length; e++) for (const a of [0, Math.floor(nA / 2), nA - 1]) {
+          const off = a * N * nCols;
+          const clean = new Float32Array(N * nCols);
+          for (let i = 0; i < N * nCols; i++) clean[i] = s.clean![channelIdx[e] * plane + off + i] * scale;
+          pairs.push({ noisy: noisy[e].slice(off, off + N * nCols), clean, h: N, w: nCols });
+        }
+      }
+      tuning[key][b] = tuneBaseline(b, pairs, CANDIDATES[b]).param;
+      tuningChanged = true;
+    }
+  }
+  if (tuningChanged) writeFileAtomic(tuningPath, JSON.stringify(tuning, null, 1));
+
+  const bar = progress('eval', todo.length, { unit: 'blocks', quiet });
+  const denoisers = new Map<string, Awaited<ReturnType<typeof makeDenoiser>>>();
+  const op = todo.length ? await (opts.operator ? opts.operator(geom) : defaultOperator(geom, opts.workers, quiet)) : null;
+  const sliceDoses = pickSliceDoses(doses);
+  let computed = 0;
+  try {
+    let i = 0;
+    while (i < todo.length) {
+      const [p, d] = todo[i];
+      const s = await sample(p);
+      const scale = d / s.dosePerProjection;
+      const noisy = drawNoisy(s.clean!, channelIdx, plane, scale, seed, p, d);
+      const coreShell = /core.?shell/i.test(JSON.stringify(s.params ?? {}));
+      for (; i < todo.length && todo[i][0] === p && todo[i][1] === d; i++) {
+        const m = todo[i][2];
+        const key = `${m.name}@${doseKey(d)}`;
+        let dn = denoisers.get(key);
+        if (!dn) {
+          // one denoiser per (method, dose): baseline parameters depend on the dose
+          for (const [k, v] of denoisers) if (k.startsWith(m.name + '@')) { v.close(); denoisers.delete(k); }
+          dn = await makeDenoiser(m, tuning[doseKey(d)] ?? {}, { quiet });
+          denoisers.set(key, dn);
+        }
+        const rows: ResultRow[] = [];
+        const recons: Float32Array[] = [];
+        for (let e = 0; e < elements.length; e++) {
+          const series = new Float32Array(plane);
+          let mapPsnr = 0, mapSsim = 0;
+          for (let a = 0; a < nA; a++) {
+            const off = a * N * nCols;
+            const map = noisy[e].subarray(off, off + N * nCols);
+            const den = dn.denoise(Float32Array.from(map), N, nCols, elements[e]);
+            series.set(den, off);
+            const clean = new Float32Array(N * nCols);
+            for (let k = 0; k < clean.length; k++) clean[k] = s.clean![channelIdx[e] * plane + off + k] * scale;
+            const R = valueRange(clean) || 1;
+            mapPsnr += psnr(clean, den, R);
+            if (N >= 7 && nCols >= 7) mapSsim += ssim(clean, den, [N, nCols], R);
+          }
+          const x = await reconstructElement(op!, series, recon, geom);
+          recons.push(x);
+          const truth = s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N);
+          const sc = scaledScores(x, truth);
+          const base = { phantom: p, dose: d, method: m.name, element: elements[e] };
+          rows.push({ ...base, metric: 'nrmse', value: sc.nrmse });
+          rows.push({ ...base, metric: 'psnr', value: sc.psnr });
+          if (N >= 7) rows.push({ ...base, metric: 'ssim3d', value: ssim3d(x, truth, [N, N, N]) });
+          rows.push({ ...base, metric: 'dice', value: otsuDice(x, truth) });
+          rows.push({ ...base, metric: 'map_psnr', value: mapPsnr / nA });
+          if (N >= 7 && nCols >= 7) rows.push({ ...base, metric: 'map_ssim', value: mapSsim / nA });
+          if (sliceDoses.includes(d) && p === phantoms[0]) writeSlice(opts.out, p, d, m.name, elements[e], x, N);
+        }
+        if (coreShell && elements.length >= 2) {
+          const truths = elements.map((_, e) => s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N));
+          const vol = truths.map((t) => t.reduce((acc, v) => acc + (v > 0.5 ? 1 : 0), 0));
+          const core = vol[0] <= vol[1] ? 0 : 1, shell = 1 - core;
+          rows.push({ phantom: p, dose: d, method: m.name, element: `${elements[core]}/${elements[shell]}`, metric: 'shell_error', value: shellThicknessError(recons[core], recons[shell], truths[core], truths[shell]) });
+        }
+        appendBlock(resultsPath, rows);
+        computed++;
+        bar.increment(1, { phantom: p, dose: doseKey(d), method: m.name });
+      }
+    }
+    if (phantoms.length) {
+      const s = await sample(phantoms[0]);
+      for (let e = 0; e < elements.length; e++) writeSlice(opts.out, phantoms[0], 0, 'phantom', elements[e], s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N), N);
+    }
+  } finally {
+    bar.stop();
+    for (const v of denoisers.values()) v.close();
+    await op?.close?.();
+  }
+  const rows = openResults(resultsPath).filter((r) => phantoms.includes(r.phantom) && doses.some((d) => doseKey(d) === doseKey(r.dose)) && methods.some((m) => m.name === r.method));
+  const summary = summarise(rows, {
+    doses, methods: methods.map((m) => m.name), elements, phantoms, drfMetric: opts.drfMetric ?? 'psnr',
+    bootstrap: opts.bootstrap ?? 1000, seed, nAngles: nA, recon: opts.recon ?? 'sirt:100', tuning, split,
+  });
+  writeFileAtomic(join(opts.out, 'summary.json'), JSON.stringify(summary, null, 1));
+  if (opts.report ?? true) await writeReport(opts.out, summary, { sliceDoses, phantom: phantoms[0], size: N });
+  if (ownSource) await src.close?.();
+  if (!quiet) console.log(`eval: ${computed} blocks computed, ${skipped} reused; wrote ${join(opts.out, 'results.csv')}, summary.json${opts.report ?? true ? ', plots/ and report.html' : ''}`);
+  return { summary, computed, skipped, out: opts.out };
+}
+
+/** The two doses shown as slices in the report: the lowest and the one nearest the geometric middle. */
+export function pickSliceDoses(doses: number[]): number[] {
+  if (doses.length === 1) return [doses[0]];
+  const mid = doses[Math.floor((doses.length - 1) / 2) + (doses.length > 2 ? 1 : 0)] ?? doses[doses.length - 1];
+  return [doses[0], mid];
+}
+
+/** Central z-slice of a volume as raw float32 (slices/<phantom>_<dose>_<method>_<element>.f32) for the report. */
+function writeSlice(out: string, p: number, d: number, method: string, element: string, vol: ArrayLike<number>, N: number): void {
+  const c = Math.floor(N / 2);
+  const sl = Float32Array.from({ length: N * N }, (_, i) => vol[c * N * N + i]);
+  writeFileAtomic(join(out, 'slices', sliceName(p, d, method, element)), new Uint8Array(sl.buffer));
+}
+
+
+export { BASELINES };
