@@ -205,7 +205,8 @@ const thr = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true); wasm.setWasmPaths(wasmBinaryDir()); wasm.setThreadsCount(2);
   const ok = await tf.setBackend('wasm'); console.log('THREADS', ok, ok ? wasm.getThreadsCount() : 0); process.exit(0);`], { encoding: 'utf8', timeout: 60_000 });
 const thrOk = /THREADS true 2/.test(thr.stdout);
-const thrWhy = thrOk ? '' : (thr.stdout + thr.stderr).match(/ERR_[A-Z_]+[^\n]*/)?.[0]?.slice(0, 140) ?? 'did not start';
+const thrCode = (thr.stdout + thr.stderr).match(/ERR_[A-Z_]+/)?.[0];
+const thrWhy = thrOk ? '' : thrCode === 'ERR_WORKER_PATH' ? 'ERR_WORKER_PATH (tfjs starts its wasm threads from a blob: URL, which Node refuses)' : (thrCode ?? 'did not start');
 
 // ---------- PyTorch reference ----------
 interface TorchResult { threads: number; train_img_s: number; infer_img_s: number; params: number }
@@ -230,7 +231,7 @@ console.log(`  setting                     train img/s   infer img/s`);
 console.log(`  wasm, 1 thread              ${fmt(img(tTrain1)).padStart(11)}   ${fmt(img(tInfer1)).padStart(11)}`);
 console.log(`  wasm, 2 threads             ${'n/a'.padStart(11)}   ${'n/a'.padStart(11)}   (${thrOk ? 'started but not used by nanodose' : `threaded build does not start in Node: ${thrWhy}`})`);
 console.log(`  wasm, 2 data-parallel workers ${fmt(img(tTrainDp)).padStart(9)}   ${fmt(img(tInferDp)).padStart(11)}   (speed-up ${fmt(tTrain1 / tTrainDp)}x training, ${fmt(tInfer1 / tInferDp)}x inference)`);
-if (!quick) console.log(`  batch norm U-Net, 2 workers x ${B / 2} ${fmt(img(tTrainBnDp)).padStart(9)}   ${'-'.padStart(11)}   (one instance would need ${fmt(estimateMemory(bn, B, S, S, { training: true }).totalBytes / 2 ** 30)} GiB)`);
+if (!quick) console.log(`  batch norm U-Net, 2 workers x ${B / 2} ${fmt(img(tTrainBnDp)).padStart(9)}   ${'-'.padStart(11)}   (one instance would need ${fmt(estimateMemory(bn, B, S, S, { training: true, parameters: model.countParams() }).totalBytes / 2 ** 30)} GiB)`);
 for (const t of [1, 2]) {
   const r = torch[t];
   if (r) console.log(`  PyTorch CPU, ${t} thread${t > 1 ? 's' : ' '}       ${fmt(r.train_img_s).padStart(11)}   ${fmt(r.infer_img_s).padStart(11)}   (${r.params} parameters)`);
