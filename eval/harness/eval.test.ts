@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runEvaluation, parseRecon } from './run.ts';
 import { parseMethods } from './denoise.ts';
 import { coreShellSource } from './testing.ts';
+import { runProtocols, protocolSchemes } from './protocols.ts';
 
 test('option errors name the field', () => {
   assert.throws(() => parseMethods('raw,wiener'), /methods: unknown method 'wiener'/);
@@ -49,6 +50,23 @@ test('end to end on a tiny core-shell dataset: rows, physics trends, resume, rep
     assert.is(r3.computed, 1);
     const again = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').filter((l) => l.startsWith('3,200,anscombe,'));
     assert.equal(again, victim, 'recomputed block is identical (seeded noise per phantom and dose)');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('protocol mode at fixed total dose: schemes, larger solid angle scores better, best reported', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'nanodose-proto-'));
+  try {
+    const src = await coreShellSource({ size: 12, nAngles: 13, count: 2, splits: ['test'] });
+    const schemes = protocolSchemes(src.angles);
+    assert.ok(schemes.some((s) => s.angleIdx.length === 7) && schemes.some((s) => s.name.includes('range45')));
+    const r = await runProtocols({ data: src, methods: 'raw', recon: 'sirt:20', out, totalDose: 13 * 5, quiet: true });
+    assert.is(r.results.length, schemes.length);
+    const om = (x: number) => r.results.find((q) => q.solidAngle === x)!.score;
+    assert.ok(om(4) > om(0.5), `solid angle x4 ${om(4)} vs x0.5 ${om(0.5)}`);
+    for (const q of r.results) assert.ok(Math.abs(q.dosePerProjection * q.tilts - 65) < 1e-9);
+    assert.ok(r.best.raw && existsSync(join(out, 'protocols.json')) && existsSync(join(out, 'protocols.png')));
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -15,7 +15,7 @@
 import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stream, type Seed } from '../../generators/common/random.ts';
-import { progress } from '../../generators/common/progress.ts';
+import { progress, type Progress } from '../../generators/common/progress.ts';
 import { writeFileAtomic } from '../../generators/common/atomic.ts';
 import type { TiltGeometry } from '../../generators/projection/geometry.ts';
 import type { ProjectionOperator } from '../recon/operator.ts';
@@ -99,7 +99,7 @@ export interface EvaluationOptions {
 
 export interface EvaluationResult { summary: Summary; computed: number; skipped: number; out: string }
 
-async function defaultOperator(geom: TiltGeometry, workers: number | undefined, quiet: boolean): Promise<ClosableOperator> {
+export async function makeOperator(geom: TiltGeometry, workers: number | undefined, quiet: boolean): Promise<ClosableOperator> {
   try {
     const mod = (await import(/* the Projector, when generators/projection provides it */ '../../generators/projection/' + 'index.ts')) as {
       Projector: new (g: TiltGeometry, o?: { workers?: number }) => ClosableOperator;
@@ -113,14 +113,14 @@ async function defaultOperator(geom: TiltGeometry, workers: number | undefined, 
   }
 }
 
-export async function reconstructElement(op: ProjectionOperator, b: Float32Array, spec: ReconSpec, geom: TiltGeometry): Promise<Float32Array> {
+export async function reconstructElement(op: ProjectionOperator, b: Float32Array, spec: ReconSpec, geom: TiltGeometry, progress?: Progress): Promise<Float32Array> {
   const n = geom.nz * geom.ny * geom.nx;
-  if (spec.kind === 'sirt') return sirt(op, b, n, { iterations: spec.iterations, minConstraint: 0 });
+  if (spec.kind === 'sirt') return sirt(op, b, n, { iterations: spec.iterations, minConstraint: 0, progress });
   if (spec.kind === 'fbp') return fbp(op, b, { filter: spec.filter, nRows: geom.nz, nCols: geom.nCols, angles: geom.angles });
   let mean = 0;
   for (let i = 0; i < b.length; i++) mean += b[i];
   mean /= b.length;
-  return tvReconstruct(op, b, { iterations: spec.iterations, mu: (spec.mu ?? 0.05) * Math.max(mean, 1e-6), shape: [geom.nz, geom.ny, geom.nx] });
+  return tvReconstruct(op, b, { iterations: spec.iterations, mu: (spec.mu ?? 0.05) * Math.max(mean, 1e-6), shape: [geom.nz, geom.ny, geom.nx], progress });
 }
 
 /** Poisson counts of every element channel at dose d, as float maps, [element][angle, row, col]. */
@@ -213,7 +213,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
 
   const bar = progress('eval', todo.length, { unit: 'blocks', quiet });
   const denoisers = new Map<string, Awaited<ReturnType<typeof makeDenoiser>>>();
-  const op = todo.length ? await (opts.operator ? opts.operator(geom) : defaultOperator(geom, opts.workers, quiet)) : null;
+  const op = todo.length ? await (opts.operator ? opts.operator(geom) : makeOperator(geom, opts.workers, quiet)) : null;
   const sliceDoses = pickSliceDoses(doses);
   let computed = 0;
   try {
