@@ -30,8 +30,13 @@ import type { StepMessage, WorkerReply } from './protocol.ts';
 
 export interface DataParallelOptions {
   spec: ModelSpec;
-  /** ES module (path or URL) exporting `loss(yTrue, yPred, weights?): tf.Scalar`, a mean over samples. */
+  /**
+   * ES module (absolute path or file:// URL) exporting `loss(yTrue, yPred, weights?): tf.Scalar`, a
+   * mean over samples; or, with `lossOptions`, `createLoss(options)` returning such a function.
+   */
   lossModule: string | URL;
+  /** Options for the module's `createLoss` (must survive structured cloning). */
+  lossOptions?: unknown;
   /** Number of workers (default min(2, cores)). */
   workers?: number;
   /** Backend in the workers (default wasm; cpu for reference checks). */
@@ -97,7 +102,7 @@ export class DataParallel {
           const w = new Worker(new URL('./worker.mjs', import.meta.url));
           pool[k] = w;
           const ready = once(w);
-          w.postMessage({ type: 'init', spec: opts.spec, lossModule: url, backend: opts.backend ?? 'wasm', weights: weightSab, grads: g, sizes, trainable });
+          w.postMessage({ type: 'init', spec: opts.spec, lossModule: url, lossOptions: opts.lossOptions, backend: opts.backend ?? 'wasm', weights: weightSab, grads: g, sizes, trainable });
           const r = await ready;
           if (r.type !== 'ready') throw new Error(`worker ${k}: ${r.type === 'error' ? r.message : 'unexpected reply'}`);
           backend = r.backend;

@@ -80,6 +80,19 @@ test('2-worker inference equals single-process prediction', async () => {
   x.dispose();
 });
 
+test('lossOptions reach the module\'s createLoss in every worker', async () => {
+  const dp3 = await DataParallel.create({ spec, lossModule, workers: 2, lossOptions: { scale: 3 } });
+  const model = buildModel(spec);
+  const x = batch(4, 2, 41);
+  const y = batch(4, 1, 42);
+  const a = await dp.gradients(model, x, y);
+  const b = await dp3.gradients(model, x, y);
+  assert.ok(Math.abs(b.loss - 3 * a.loss) <= 1e-5 * Math.abs(b.loss), `${b.loss} vs 3 x ${a.loss}`);
+  await dp3.close();
+  tf.dispose([x, y, ...Object.values(a.grads), ...Object.values(b.grads)]);
+  model.dispose();
+});
+
 test('a loss module without a loss export is refused with a clear message', async () => {
   let msg = '';
   await DataParallel.create({ spec, lossModule: fileURLToPath(new URL('../testing.ts', import.meta.url)), workers: 1 }).catch((e: Error) => (msg = e.message));

@@ -6,6 +6,8 @@ export interface InitMessage {
   spec: ModelSpec;
   /** file:// URL of an ES module exporting `loss(yTrue, yPred, weights?) => tf.Scalar`. */
   lossModule: string;
+  /** Passed to the module's `createLoss(options)` when it exports one (structured-cloneable). */
+  lossOptions?: unknown;
   backend: 'wasm' | 'cpu';
   /** Shared: every weight of the model (model.weights order), float32, concatenated. Main writes, workers read. */
   weights: SharedArrayBuffer;

@@ -36,8 +36,11 @@ port.on('message', async (msg: WorkerRequest) => {
     }
     if (msg.type === 'init') {
       const r = await initBackend({ backend: msg.backend, threads: 1, quiet: true });
-      const mod = (await import(msg.lossModule)) as { loss?: LossFn; default?: LossFn | { loss?: LossFn } };
-      loss = mod.loss ?? (typeof mod.default === 'function' ? mod.default : mod.default?.loss);
+      const mod = (await import(msg.lossModule)) as { loss?: LossFn; createLoss?: (options: unknown) => LossFn; default?: LossFn | { loss?: LossFn } };
+      if (msg.lossOptions !== undefined) {
+        if (typeof mod.createLoss !== 'function') throw new Error(`loss module ${msg.lossModule} does not export createLoss(options), needed for lossOptions`);
+        loss = mod.createLoss(msg.lossOptions);
+      } else loss = mod.loss ?? (typeof mod.default === 'function' ? mod.default : mod.default?.loss);
       if (typeof loss !== 'function') throw new Error(`loss module ${msg.lossModule} does not export a function named loss`);
       spec = msg.spec;
       model = buildModel(msg.spec);
