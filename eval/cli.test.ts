@@ -1,0 +1,66 @@
+/** `nanodose reconstruct` and `nanodose eval` end to end through the CLI. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeMrc, writeTlt, readMrc, generateDataset, h5ready } from '../datasets/index.ts';
+import { SliceMatrixOperator } from './recon/sparse.ts';
+import { nrmseScaled } from './metrics/index.ts';
+
+const PRELOAD = fileURLToPath(new URL('../datasets/testing/preload.mjs', import.meta.url));
+const CLI_TS = fileURLToPath(new URL('../scripts/cli.ts', import.meta.url));
+const SRC = new URL('../datasets/testing/synthetic-source.ts', import.meta.url).href;
+const env = { ...process.env, FORCE_COLOR: '0' };
+const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env });
+const root = mkdtempSync(join(tmpdir(), 'nanodose-evalcli-'));
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+test('reconstruct: MRC stack + .tlt -> MRC and HDF5 volumes close to the phantom', async () => {
+  const N = 32, nz = 2, nCols = 46;
+  const angles = Array.from({ length: 36 }, (_, i) => -90 + i * 5);
+  const vol = new Float32Array(nz * N * N);
+  for (let z = 0; z < nz; z++) for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) {
+    const r = Math.hypot(x - 15.5, y - 15.5);
+    vol[(z * N + y) * N + x] = r < 10 ? 1 + (r < 4 ? 1 : 0) : 0;
+  }
+  const op = new SliceMatrixOperator(nz, N, N, angles, nCols);
+  const ts = await op.forward(vol);
+  writeMrc(join(root, 'ts.mrc'), ts, [angles.length, nz, nCols], { voxelSizeAngstrom: 3, kind: 'stack' });
+  writeTlt(join(root, 'ts.tlt'), angles);
+  const r = run('reconstruct', join(root, 'ts.mrc'), '--out', join(root, 'rec'), '--size', String(N), '--method', 'sirt:80', '--quiet');
+  assert.is(r.status, 0, r.stderr);
+  const m = readMrc(join(root, 'rec_stack.mrc'));
+  assert.equal(m.shape, [nz, N, N]);
+  assert.ok(Math.abs(m.voxelSizeAngstrom - 3) < 1e-6);
+  const e = nrmseScaled(m.data, vol);
+  assert.ok(e < 0.12, `NRMSE ${e}`);
+  const h5 = await h5ready();
+  const f = new h5.File(join(root, 'rec.h5'), 'r');
+  const d = f.get('data/reconstruction_stack/data') as { shape: number[]; value: Float32Array };
+  assert.equal(d.shape, [nz, N, N]);
+  assert.ok(Math.abs(d.value[16 * N + 16] - m.data[16 * N + 16]) < 1e-6);
+  f.close();
+  const bad = run('reconstruct', join(root, 'ts.mrc'), '--out', join(root, 'x'), '--method', 'fbp:cosine');
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /FBP filter must be one of/);
+  assert.not.ok(existsSync(join(root, 'x.h5')));
+});
+
+test('eval on a dataset directory writes results, summary and report', async () => {
+  const ds = join(root, 'ds');
+  await generateDataset({ count: 4, seed: 3, quiet: true, workers: 1, source: SRC, out: ds, config: { samplesPerShard: 2, simulation: { size: 8, nAngles: 5 } } });
+  const out = join(root, 'report');
+  const r = run('eval', '--data', ds, '--split', 'train', '--methods', 'raw,box', '--doses', '10,100', '--recon', 'sirt:5', '--out', out, '--phantoms', '1', '--bootstrap', '10', '--quiet');
+  assert.is(r.status, 0, r.stderr);
+  const rows = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
+  assert.is(rows.length - 1, 1 * 2 * 2 * 2 * 6); // phantom x doses x methods x elements x metrics
+  assert.ok(existsSync(join(out, 'summary.json')) && existsSync(join(out, 'report.html')));
+  const bad = run('eval', '--data', ds, '--methods', 'raw,wiener', '--out', join(root, 'r2'));
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /methods: unknown method 'wiener'/);
+});
+
+test.run();
