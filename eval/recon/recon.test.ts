@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { sirt, fbp, tvReconstruct, gradient3, divergence3 } from './index.ts';
 import { DenseOperator, SliceMatrixOperator } from './sparse.ts';
 import { nrmseScaled } from '../metrics/index.ts';
+import { sirtFast } from './sirt-fast.ts';
 
 test('SIRT follows ASTRA\'s update rule on a hand-computed 3x3 problem (zero row and column guarded)', async () => {
   // A has a zero row (ray missing everything) and a zero column (voxel no ray sees).
@@ -68,6 +69,21 @@ test('SIRT on a noise-free 128^2 phantom with 60 tilts converges (NRMSE < 5 %, f
   for (let i = 1; i < errs.length; i++) assert.ok(errs[i] < errs[i - 1], `NRMSE not falling: ${errs}`);
   const final = nrmseScaled(x, truth);
   assert.ok(final < 0.05, `NRMSE ${final} after 150 iterations (${errs.map((e) => e.toFixed(4))})`);
+});
+
+test('slice-parallel SIRT equals the generic SIRT (1 and 2 workers, chunks not dividing the slices)', async () => {
+  const nz = 5, n = 24, nCols = 36, angles = Array.from({ length: 20 }, (_, i) => -80 + i * 8.4);
+  const op = new SliceMatrixOperator(nz, n, n, angles, nCols);
+  const vol = new Float32Array(nz * n * n);
+  for (let z = 0; z < nz; z++) vol.set(phantomSlice(n).map((v) => v * (1 + 0.2 * z)), z * n * n);
+  const b = await op.forward(vol);
+  const ref = await sirt(op, b, vol.length, { iterations: 12, relaxation: 0.9, minConstraint: 0 });
+  for (const workers of [1, 2]) {
+    const x = await sirtFast(b, { nz, ny: n, nx: n, nCols, angles, iterations: 12, relaxation: 0.9, minConstraint: 0, workers, chunk: 2 });
+    let maxErr = 0, maxRef = 0;
+    for (let i = 0; i < x.length; i++) { maxErr = Math.max(maxErr, Math.abs(x[i] - ref[i])); maxRef = Math.max(maxRef, Math.abs(ref[i])); }
+    assert.ok(maxErr < 1e-4 * maxRef, `workers ${workers}: max difference ${maxErr} (max ${maxRef})`);
+  }
 });
 
 test('FBP of a disk has the right value inside (all three filters)', async () => {
