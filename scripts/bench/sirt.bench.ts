@@ -1,0 +1,68 @@
+/**
+ * SIRT benchmark (issue 7). Prints, for 128^3 and 256^3 volumes with 60 tilts over [-90, 90):
+ *  - set-up time (system matrix, weights, workers) and time per SIRT iteration of the whole volume
+ *    on 1 and 2 workers (eval/recon/sirt-fast.ts), from runs with k and 0 iterations;
+ *  - the wall time of a full 100-iteration SIRT at 128^3 on 2 workers (target < 20 s);
+ *  - scikit-image's iradon_sart (one SART iteration per call, single-threaded) per slice on the
+ *    same slice size and angles, scaled to the whole volume, and the speed ratio (target >= 30x at
+ *    128^3 on 2 cores). SART updates after every angle and SIRT once per sweep: per iteration both
+ *    make one forward and one back projection of every ray.
+ *
+ *   npm run bench -- sirt          (BENCH_QUICK=1: 128^3 only, fewer iterations)
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { sirtFast } from '../../eval/recon/sirt-fast.ts';
+import { SliceMatrixOperator } from '../../eval/recon/sparse.ts';
+import { nrmseScaled } from '../../eval/metrics/index.ts';
+
+const quick = !!process.env.BENCH_QUICK;
+const nAngles = 60;
+const angles = Array.from({ length: nAngles }, (_, i) => -90 + (i * 180) / nAngles);
+
+function phantom(N: number): Float32Array {
+  const v = new Float32Array(N ** 3), c = N / 2;
+  for (let z = 0; z < N; z++) for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) {
+    const r = Math.hypot(x - c, y - c, z - c);
+    v[(z * N + y) * N + x] = (r < 0.35 * N ? 1 : 0) + (Math.hypot(x - 0.45 * N, y - 0.55 * N, z - c) < 0.12 * N ? 1 : 0);
+  }
+  return v;
+}
+
+function time<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  return f().then((r) => [r, (performance.now() - t0) / 1000]);
+}
+
+const sizes = quick ? [128] : [128, 256];
+const perIter: Record<string, number> = {};
+console.log(`SIRT, 60 tilts over [-90, 90), Joseph system matrix, slices over worker_threads; machine shared (timings noisy), ${(await import('node:os')).availableParallelism()} cores`);
+for (const N of sizes) {
+  const nCols = Math.ceil(N * Math.SQRT2) + 2;
+  const vol = phantom(N);
+  const [b, tProj] = await time(() => new SliceMatrixOperator(N, N, N, angles, nCols).forward(vol));
+  console.log(`\n${N}^3: tilt series ${nAngles} x ${N} x ${nCols} (forward projection, 1 thread, ${tProj.toFixed(1)} s)`);
+  const k = quick ? 3 : N === 128 ? 10 : 3;
+  for (const workers of [1, 2]) {
+    const [, t0] = await time(() => sirtFast(b, { nz: N, ny: N, nx: N, nCols, angles, iterations: 0, workers, minConstraint: 0 }));
+    const [x, tk] = await time(() => sirtFast(b, { nz: N, ny: N, nx: N, nCols, angles, iterations: k, workers, minConstraint: 0 }));
+    const it = (tk - t0) / k;
+    perIter[`${N}|${workers}`] = it;
+    console.log(`  ${workers} worker${workers > 1 ? 's' : ' '}: set-up ${t0.toFixed(2)} s, ${it.toFixed(3)} s per iteration (${k} iterations in ${tk.toFixed(2)} s; NRMSE after ${k}: ${nrmseScaled(x, vol).toFixed(4)})`);
+  }
+  console.log(`  speed-up 2 vs 1 worker: ${(perIter[`${N}|1`] / perIter[`${N}|2`]).toFixed(2)}x`);
+  if (N === 128) {
+    const iters = quick ? 20 : 100;
+    const [x, t] = await time(() => sirtFast(b, { nz: N, ny: N, nx: N, nCols, angles, iterations: iters, workers: 2, minConstraint: 0 }));
+    console.log(`  full ${iters}-iteration SIRT, 2 workers: ${t.toFixed(2)} s wall (target < 20 s for 100)${quick ? '' : ''}; NRMSE ${nrmseScaled(x, vol).toFixed(4)}`);
+  }
+  const py = '/usr/bin/python3';
+  const script = fileURLToPath(new URL('./sart_skimage.py', import.meta.url));
+  const slices = N === 128 ? 4 : 2;
+  const r = spawnSync(py, [script, String(N), String(nAngles), String(slices)], { encoding: 'utf8' });
+  if (r.status !== 0) { console.log(`  scikit-image reference failed (${py}): ${r.stderr.trim().split('\n').pop()}`); continue; }
+  const sk = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const skVol = sk.perSliceIterationSec * N;
+  console.log(`  scikit-image iradon_sart: ${sk.perSliceIterationSec.toFixed(3)} s per slice-iteration (median of ${slices}) -> ${skVol.toFixed(1)} s per volume iteration (1 thread)`);
+  for (const workers of [1, 2]) console.log(`  ratio scikit-image / nanodose per iteration, ${workers} worker${workers > 1 ? 's' : ''}: ${(skVol / perIter[`${N}|${workers}`]).toFixed(1)}x${N === 128 && workers === 2 ? ' (target >= 30x)' : ''}`);
+}
