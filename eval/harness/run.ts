@@ -183,7 +183,12 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   const sampleCache = new Map<number, Awaited<ReturnType<EvalSource['readSample']>>>();
   async function sample(i: number) {
     let s = sampleCache.get(i);
-    if (!s) { s = await src.readSample(i, ['clean', 'phantom']); sampleCache.clear(); sampleCache.set(i, s); }
+    if (!s) {
+      s = await src.readSample(i, ['clean', 'phantom']);
+      if (!s.clean || !s.phantom) throw new Error(`data: sample ${i} lacks ${!s.clean ? 'the clean expected counts' : 'the phantom'}; the evaluation needs a dataset generated with store.clean and store.phantom`);
+      if (!(s.dosePerProjection > 0)) throw new Error(`data: sample ${i} has dose per projection ${s.dosePerProjection}; expected > 0`);
+      sampleCache.clear(); sampleCache.set(i, s);
+    }
     return s;
   }
   for (const d of doses) {

@@ -95,6 +95,21 @@ export function sirtSliceRange(m: Csr, w: { R: Float32Array; C: Float32Array }, 
   }
 }
 
+/**
+ * Worker source: the kernel's own (already transpiled) JavaScript via Function.prototype.toString,
+ * so workers start without registering tsx (which costs about a second per thread). The kernel
+ * refers only to its arguments and typed-array globals.
+ */
+let workerSource: string | null = null;
+function WORKER_SOURCE(): string {
+  workerSource ??= `const { parentPort, workerData } = require('node:worker_threads');
+const sirtSliceRange = ${sirtSliceRange.toString()};
+const { m, R, C, b, x, o } = workerData;
+sirtSliceRange(m, { R, C }, b, x, o, (n) => parentPort.postMessage({ tick: n }));
+parentPort.postMessage({ done: true });`;
+  return workerSource;
+}
+
 function shareCsr(m: Csr): Csr {
   const copy = <T extends Int32Array | Float32Array>(a: T, C: new (b: SharedArrayBuffer) => T): T => { const s = new C(new SharedArrayBuffer(a.byteLength)); s.set(a as never); return s; };
   return { rowPtr: copy(m.rowPtr, Int32Array), col: copy(m.col, Int32Array), val: copy(m.val, Float32Array), nRows: m.nRows, nColsM: m.nColsM };
@@ -124,7 +139,8 @@ export async function sirtFast(b: Float32Array, o: FastSirtOptions): Promise<Flo
   const jobs: Promise<void>[] = [];
   for (let k = 0; k < workers; k++) {
     const z0 = Math.floor((k * o.nz) / workers), z1 = Math.floor(((k + 1) * o.nz) / workers);
-    const wk = new Worker(new URL('./sirt-worker.mjs', import.meta.url), {
+    const wk = new Worker(WORKER_SOURCE(), {
+      eval: true,
       workerData: { m: sm, R: sR, C: sC, b: sb, x: sx, o: { nz: o.nz, nA, nCols: o.nCols, z0, z1, iterations: o.iterations, lo, hi, chunk } },
     });
     jobs.push(new Promise<void>((resolve, reject) => {
