@@ -36,6 +36,8 @@ export interface Region {
   minus?: Solid;
   fractions: number[];
   blur: number;
+  /** Diffuse width (voxels) of the boundary with `minus` (e.g. the core-shell interface); default `blur`. */
+  minusBlur?: number;
 }
 
 /** A sampled phantom: its regions (for voxelisation and exact projection) and its plain-data record. */
