@@ -53,7 +53,7 @@ export const command: CommandModule<object, Args> = {
     try {
       for (let c = 0; c < input.series.length; c++) {
         const bar = progress(`${spec.kind} ${input.channels[c]}`, Math.max(1, spec.iterations), { unit: 'iterations', quiet: a.quiet });
-        volumes.push(await reconstructElement(op, input.series[c], spec, geom, bar));
+        volumes.push(await reconstructElement(op, input.series[c], spec, geom, bar, a.workers));
         bar.stop();
         if (!a.quiet && input.truth) console.log(`${input.channels[c]}: NRMSE against the phantom after LS scale ${nrmseScaled(volumes[c], input.truth[c]).toFixed(4)}`);
       }
