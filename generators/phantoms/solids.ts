@@ -18,6 +18,13 @@ export interface ConvexSolid extends Solid {
    * returns false (and leaves out undefined) when the line misses the solid.
    */
   interval(px: number, py: number, pz: number, dx: number, dy: number, dz: number, out: Float64Array): boolean;
+  /**
+   * A cheap conservative sdf: same sign as sdf (or zero) and |bound| <= |sdf|. Used to skip
+   * voxels and blocks far from the surface.
+   */
+  bound(x: number, y: number, z: number): number;
+  /** sdf and its gradient (unit outward normal of the nearest surface point) into g[0..2]. */
+  sdfGrad(x: number, y: number, z: number, g: Float64Array): number;
 }
 
 const EPS_DEN = 1e-14;
@@ -200,10 +207,12 @@ export class Polytope implements ConvexSolid {
     this.faceEdges = new Int32Array(fe.flat());
   }
 
-  /** Exact Euclidean distance from an outside point to the shrunk polytope. */
+  /** Exact Euclidean distance from an outside point to the shrunk polytope; gradient into this.g. */
+  private readonly g = new Float64Array(3);
   private outsideDistance(x: number, y: number, z: number): number {
     const n = this.n, ds = this.ds, F = ds.length, E = this.edges;
     let best2 = Infinity;
+    let bx = 0, by = 0, bz = 0;
     for (let f = 0; f < F; f++) {
       const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
       if (g <= 0) continue;
@@ -213,7 +222,7 @@ export class Polytope implements ConvexSolid {
       for (let m = 0; m < F; m++) {
         if (m !== f && n[3 * m] * qx + n[3 * m + 1] * qy + n[3 * m + 2] * qz - ds[m] > 1e-9) { feasible = false; break; }
       }
-      if (feasible && g * g < best2) best2 = g * g;
+      if (feasible && g * g < best2) { best2 = g * g; bx = g * n[3 * f]; by = g * n[3 * f + 1]; bz = g * n[3 * f + 2]; }
       for (let k = this.faceEdgeStart[f]; k < this.faceEdgeStart[f + 1]; k++) {
         const o = 7 * this.faceEdges[k];
         const wx = x - E[o], wy = y - E[o + 1], wz = z - E[o + 2];
@@ -221,7 +230,7 @@ export class Polytope implements ConvexSolid {
         t = t < 0 ? 0 : t > 1 ? 1 : t;
         const ex = wx - t * E[o + 3], ey = wy - t * E[o + 4], ez = wz - t * E[o + 5];
         const d2 = ex * ex + ey * ey + ez * ez;
-        if (d2 < best2) best2 = d2;
+        if (d2 < best2) { best2 = d2; bx = ex; by = ey; bz = ez; }
       }
     }
     if (best2 === Infinity) {
@@ -229,10 +238,41 @@ export class Polytope implements ConvexSolid {
       const V = this.vertices;
       for (let i = 0; i < V.length; i += 3) {
         const d2 = (x - V[i]) ** 2 + (y - V[i + 1]) ** 2 + (z - V[i + 2]) ** 2;
-        if (d2 < best2) best2 = d2;
+        if (d2 < best2) { best2 = d2; bx = x - V[i]; by = y - V[i + 1]; bz = z - V[i + 2]; }
       }
     }
-    return Math.sqrt(best2);
+    const dist = Math.sqrt(best2);
+    this.g[0] = bx / dist; this.g[1] = by / dist; this.g[2] = bz / dist;
+    return dist;
+  }
+
+  bound(x: number, y: number, z: number): number {
+    const n = this.n, ds = this.ds, F = ds.length;
+    let m = -Infinity;
+    for (let f = 0; f < F; f++) {
+      const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
+      if (g > m) m = g;
+    }
+    // Inside the shrunk polytope this is exact; outside, the largest plane violation is a lower
+    // bound on the distance to it.
+    // In the rounding zone (0 < m < r) the sign is unknown: 0.
+    return m <= 0 ? m - this.r : m > this.r ? m - this.r : 0;
+  }
+
+  sdfGrad(x: number, y: number, z: number, grad: Float64Array): number {
+    const n = this.n, ds = this.ds, F = ds.length;
+    let m = -Infinity, arg = 0;
+    for (let f = 0; f < F; f++) {
+      const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
+      if (g > m) { m = g; arg = f; }
+    }
+    if (m <= 0) {
+      grad[0] = n[3 * arg]; grad[1] = n[3 * arg + 1]; grad[2] = n[3 * arg + 2];
+      return m - this.r;
+    }
+    const d = this.outsideDistance(x, y, z);
+    grad[0] = this.g[0]; grad[1] = this.g[1]; grad[2] = this.g[2];
+    return d - this.r;
   }
 
   sdf(x: number, y: number, z: number): number {
@@ -294,6 +334,9 @@ export class Ellipsoid implements ConvexSolid {
   readonly radius: number;
   readonly boundingRadius: number;
   readonly axes: Float64Array;
+  private readonly amin: number;
+  private readonly isSphere: boolean;
+  private readonly gs = new Float64Array(3);
   private readonly rot: Float64Array;
   private readonly v = new Float64Array(3);
   private readonly w = new Float64Array(3);
@@ -305,39 +348,70 @@ export class Ellipsoid implements ConvexSolid {
     this.rot = Float64Array.from(rot);
     [this.cx, this.cy, this.cz] = centre;
     this.radius = Math.max(a, b, c);
+    this.amin = Math.min(a, b, c);
+    this.isSphere = a === b && b === c;
     this.boundingRadius = Math.hypot(...centre) + this.radius;
+  }
+
+  bound(x: number, y: number, z: number): number {
+    const A = this.axes;
+    if (this.isSphere) return Math.sqrt((x - this.cx) ** 2 + (y - this.cy) ** 2 + (z - this.cz) ** 2) - A[0];
+    const l = this.v;
+    mulT3(this.rot, x - this.cx, y - this.cy, z - this.cz, l);
+    const k = Math.sqrt((l[0] / A[0]) ** 2 + (l[1] / A[1]) ** 2 + (l[2] / A[2]) ** 2);
+    // x -> x / a has Lipschitz constant 1 / min(a): the real distance is at least min(a) times the
+    // distance of the scaled point to the unit sphere.
+    return this.amin * (k - 1);
+  }
+
+  sdf(x: number, y: number, z: number): number {
+    return this.sdfGrad(x, y, z, this.gs);
   }
 
   /**
    * Exact distance: closest point x_i = a_i^2 y_i / (t + a_i^2) with t the largest root of
    * sum (a_i y_i / (t + a_i^2))^2 = 1 (convex, decreasing on t > -min a_i^2), by Newton's method
-   * from the left (monotone convergence).
+   * from the left (monotone convergence). Gradient: the outward normal at the closest point.
    */
-  sdf(x: number, y: number, z: number): number {
+  sdfGrad(x: number, y: number, z: number, g: Float64Array): number {
+    const A = this.axes;
+    if (this.isSphere) {
+      const ux = x - this.cx, uy = y - this.cy, uz = z - this.cz;
+      const r = Math.sqrt(ux * ux + uy * uy + uz * uz);
+      if (r > 0) { g[0] = ux / r; g[1] = uy / r; g[2] = uz / r; } else { g[0] = 1; g[1] = 0; g[2] = 0; }
+      return r - A[0];
+    }
     const l = this.v;
     mulT3(this.rot, x - this.cx, y - this.cy, z - this.cz, l);
-    const A = this.axes;
     const y0 = Math.abs(l[0]), y1 = Math.abs(l[1]), y2 = Math.abs(l[2]);
     const a0 = A[0], a1 = A[1], a2 = A[2];
     const k = (y0 / a0) ** 2 + (y1 / a1) ** 2 + (y2 / a2) ** 2;
-    if (k === 1) return 0;
-    // Smallest axis sets the pole; start just right of it where F >= 0.
     let amin = a0, ymin = y0;
     if (a1 < amin) { amin = a1; ymin = y1; }
     if (a2 < amin) { amin = a2; ymin = y2; }
-    const yq = Math.max(ymin, 1e-12 * amin);
-    let t = k > 1 ? Math.max(-amin * amin + amin * yq, 0) : -amin * amin + amin * yq;
     const s0 = a0 * a0, s1 = a1 * a1, s2 = a2 * a2;
-    for (let it = 0; it < 200; it++) {
-      const r0 = (a0 * y0) / (t + s0), r1 = (a1 * y1) / (t + s1), r2 = (a2 * y2) / (t + s2);
-      const F = r0 * r0 + r1 * r1 + r2 * r2 - 1;
-      const dF = -2 * (r0 * r0 / (t + s0) + r1 * r1 / (t + s1) + r2 * r2 / (t + s2));
-      const step = F / dF;
-      t -= step;
-      if (!(Math.abs(step) > 1e-15 * (Math.abs(t) + s0 + s1 + s2))) break;
+    let t = 0;
+    if (k !== 1) {
+      // Start just right of the pole -min a^2 (or at 0 outside), where F >= 0.
+      const yq = Math.max(ymin, 1e-12 * amin);
+      t = k > 1 ? Math.max(-amin * amin + amin * yq, 0) : -amin * amin + amin * yq;
+      for (let it = 0; it < 200; it++) {
+        const r0 = (a0 * y0) / (t + s0), r1 = (a1 * y1) / (t + s1), r2 = (a2 * y2) / (t + s2);
+        const F = r0 * r0 + r1 * r1 + r2 * r2 - 1;
+        const dF = -2 * (r0 * r0 / (t + s0) + r1 * r1 / (t + s1) + r2 * r2 / (t + s2));
+        const step = F / dF;
+        t -= step;
+        if (!(Math.abs(step) > 1e-15 * (Math.abs(t) + s0 + s1 + s2))) break;
+      }
     }
     const q0 = (s0 * y0) / (t + s0), q1 = (s1 * y1) / (t + s1), q2 = (s2 * y2) / (t + s2);
-    const dist = Math.hypot(y0 - q0, y1 - q1, y2 - q2);
+    // Outward normal at the closest point, back to the signs of the local point, then to world.
+    let n0 = q0 / s0, n1 = q1 / s1, n2 = q2 / s2;
+    const nl = Math.sqrt(n0 * n0 + n1 * n1 + n2 * n2) || 1;
+    n0 = (l[0] < 0 ? -n0 : n0) / nl; n1 = (l[1] < 0 ? -n1 : n1) / nl; n2 = (l[2] < 0 ? -n2 : n2) / nl;
+    mul3(this.rot, n0, n1, n2, this.w);
+    g[0] = this.w[0]; g[1] = this.w[1]; g[2] = this.w[2];
+    const dist = Math.sqrt((y0 - q0) ** 2 + (y1 - q1) ** 2 + (y2 - q2) ** 2);
     return k > 1 ? dist : -dist;
   }
 
@@ -395,7 +469,22 @@ export class Capsule implements ConvexSolid {
     const l = this.v;
     mulT3(this.rot, x - this.cx, y - this.cy, z - this.cz, l);
     const zc = l[2] < -this.h ? -this.h : l[2] > this.h ? this.h : l[2];
-    return Math.hypot(l[0], l[1], l[2] - zc) - this.rho;
+    return Math.sqrt(l[0] * l[0] + l[1] * l[1] + (l[2] - zc) ** 2) - this.rho;
+  }
+
+  bound(x: number, y: number, z: number): number {
+    return this.sdf(x, y, z);
+  }
+
+  sdfGrad(x: number, y: number, z: number, g: Float64Array): number {
+    const l = this.v;
+    mulT3(this.rot, x - this.cx, y - this.cy, z - this.cz, l);
+    const zc = l[2] < -this.h ? -this.h : l[2] > this.h ? this.h : l[2];
+    const ex = l[0], ey = l[1], ez = l[2] - zc;
+    const r = Math.sqrt(ex * ex + ey * ey + ez * ez);
+    if (r > 0) mul3(this.rot, ex / r, ey / r, ez / r, this.w); else mul3(this.rot, 1, 0, 0, this.w);
+    g[0] = this.w[0]; g[1] = this.w[1]; g[2] = this.w[2];
+    return r - this.rho;
   }
 
   interval(px: number, py: number, pz: number, dx: number, dy: number, dz: number, out: Float64Array): boolean {
@@ -467,6 +556,19 @@ export class Intersection implements ConvexSolid {
   sdf(x: number, y: number, z: number): number {
     const u = this.a.sdf(x, y, z), v = this.b.sdf(x, y, z);
     return u > v ? u : v;
+  }
+
+  bound(x: number, y: number, z: number): number {
+    const u = this.a.bound(x, y, z), v = this.b.bound(x, y, z);
+    return u > v ? u : v;
+  }
+
+  private readonly gb = new Float64Array(3);
+  sdfGrad(x: number, y: number, z: number, g: Float64Array): number {
+    const u = this.a.sdfGrad(x, y, z, g), v = this.b.sdfGrad(x, y, z, this.gb);
+    if (u >= v) return u;
+    g[0] = this.gb[0]; g[1] = this.gb[1]; g[2] = this.gb[2];
+    return v;
   }
 
   interval(px: number, py: number, pz: number, dx: number, dy: number, dz: number, out: Float64Array): boolean {

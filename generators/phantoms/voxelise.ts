@@ -38,10 +38,13 @@ export function cubeFraction(nx: number, ny: number, nz: number, h: number): num
   if (b < 1e-4) b = 1e-4;
   if (c < 1e-4) c = 1e-4;
   const s = h + 0.5 * (a + b + c);
-  const cube = (x: number): number => (x > 0 ? x * x * x : 0);
   const v = cube(s) - cube(s - a) - cube(s - b) - cube(s - c) + cube(s - a - b) + cube(s - a - c) + cube(s - b - c) - cube(s - a - b - c);
   const f = v / (6 * a * b * c);
   return f < 0 ? 0 : f > 1 ? 1 : f;
+}
+
+function cube(x: number): number {
+  return x > 0 ? x * x * x : 0;
 }
 
 interface Box { x0: number; y0: number; z0: number; nx: number; ny: number; nz: number }
@@ -58,65 +61,86 @@ function solidBox(solid: Solid, N: number, margin: number): Box | null {
   return { x0: lo[0], y0: lo[1], z0: lo[2], nx: hi[0] - lo[0] + 1, ny: hi[1] - lo[1] + 1, nz: hi[2] - lo[2] + 1 };
 }
 
-/** Occupancy in [0, 1] of `solid` on the voxels of `box` (N^3 grid), with a diffuse width `blur`. */
-export function occupancy(solid: Solid, N: number, box: Box, blur: number, supersample = 1): Float32Array {
+interface FastSolid {
+  sdf(x: number, y: number, z: number): number;
+  bound(x: number, y: number, z: number): number;
+  sdfGrad(x: number, y: number, z: number, g: Float64Array): number;
+}
+
+/** A solid with bound/sdfGrad; plain Solids get sdf as the bound and a finite-difference gradient. */
+function fast(solid: Solid): FastSolid {
+  const s = solid as Partial<FastSolid>;
+  if (typeof s.bound === 'function' && typeof s.sdfGrad === 'function') return solid as unknown as FastSolid;
+  return {
+    sdf: (x, y, z) => solid.sdf(x, y, z),
+    bound: (x, y, z) => solid.sdf(x, y, z),
+    sdfGrad: (x, y, z, g) => {
+      const v = solid.sdf(x, y, z), e = 1e-5;
+      const gx = solid.sdf(x + e, y, z) - v, gy = solid.sdf(x, y + e, z) - v, gz = solid.sdf(x, y, z + e) - v;
+      const l = Math.hypot(gx, gy, gz) || 1;
+      g[0] = gx / l; g[1] = gy / l; g[2] = gz / l;
+      return v;
+    },
+  };
+}
+
+/**
+ * Occupancy in [0, 1] of `solid` on the voxels of `box` (N^3 grid), with a diffuse width `blur`.
+ * Blocks of 16, 8, 4, 2 voxels are classified from the conservative bound at their centres; only
+ * voxels within the boundary margin get the exact sdf.
+ */
+export function occupancy(solidIn: Solid, N: number, box: Box, blur: number, supersample = 1): Float32Array {
+  const solid = fast(solidIn);
   const { x0, y0, z0, nx, ny, nz } = box;
   const occ = new Float32Array(nx * ny * nz);
   const h = (N - 1) / 2;
   const sigmaE = blur > 0 ? Math.sqrt(blur * blur + 1 / 12) : 0;
   const margin = blur > 0 ? 5 * sigmaE : HALF_DIAG;
-  const B = 4;
-  const blockHalfDiag = (Math.sqrt(3) * (B - 1)) / 2;
   const s = Math.max(1, Math.floor(supersample));
   const inv = 1 / (Math.SQRT2 * (sigmaE || 1));
-  const eps = 1e-5;
-  for (let bz = 0; bz < nz; bz += B) {
-    for (let by = 0; by < ny; by += B) {
-      for (let bx = 0; bx < nx; bx += B) {
-        const cx = x0 + bx + (B - 1) / 2 - h, cy = y0 + by + (B - 1) / 2 - h, cz = z0 + bz + (B - 1) / 2 - h;
-        const vb = solid.sdf(cx, cy, cz);
-        if (vb > blockHalfDiag + margin) continue;
-        const ez = Math.min(bz + B, nz), ey = Math.min(by + B, ny), ex = Math.min(bx + B, nx);
-        if (vb < -(blockHalfDiag + margin)) {
-          for (let z = bz; z < ez; z++) for (let y = by; y < ey; y++) occ.fill(1, (z * ny + y) * nx + bx, (z * ny + y) * nx + ex);
-          continue;
-        }
-        for (let z = bz; z < ez; z++) {
-          const pz = z0 + z - h;
-          for (let y = by; y < ey; y++) {
-            const py = y0 + y - h;
-            const row = (z * ny + y) * nx;
-            for (let x = bx; x < ex; x++) {
-              const px = x0 + x - h;
-              const v = solid.sdf(px, py, pz);
-              if (v >= margin) continue;
-              if (v <= -margin) { occ[row + x] = 1; continue; }
-              if (blur > 0) { occ[row + x] = 0.5 * erfc(v * inv); continue; }
-              let gx = solid.sdf(px + eps, py, pz) - v;
-              let gy = solid.sdf(px, py + eps, pz) - v;
-              let gz = solid.sdf(px, py, pz + eps) - v;
-              const gl = Math.hypot(gx, gy, gz);
-              if (!(gl > 0)) { occ[row + x] = v < 0 ? 1 : v > 0 ? 0 : 0.5; continue; }
-              gx /= gl; gy /= gl; gz /= gl;
-              if (s === 1) { occ[row + x] = cubeFraction(gx, gy, gz, -v); continue; }
-              let f = 0;
-              for (let k = 0; k < s; k++) {
-                const oz = pz + (k + 0.5) / s - 0.5;
-                for (let j = 0; j < s; j++) {
-                  const oy = py + (j + 0.5) / s - 0.5;
-                  for (let i = 0; i < s; i++) {
-                    const ox = px + (i + 0.5) / s - 0.5;
-                    f += cubeFraction(gx, gy, gz, -solid.sdf(ox, oy, oz) * s);
-                  }
-                }
-              }
-              occ[row + x] = f / (s * s * s);
-            }
-          }
+  const g = new Float64Array(3);
+  const voxel = (x: number, y: number, z: number): void => {
+    const px = x0 + x - h, py = y0 + y - h, pz = z0 + z - h;
+    const b = solid.bound(px, py, pz);
+    const i = (z * ny + y) * nx + x;
+    if (b >= margin) return;
+    if (b <= -margin) { occ[i] = 1; return; }
+    const v = solid.sdfGrad(px, py, pz, g);
+    if (v >= margin) return;
+    if (v <= -margin) { occ[i] = 1; return; }
+    if (blur > 0) { occ[i] = 0.5 * erfc(v * inv); return; }
+    if (s === 1) { occ[i] = cubeFraction(g[0], g[1], g[2], -v); return; }
+    const gx = g[0], gy = g[1], gz = g[2];
+    let f = 0;
+    for (let k = 0; k < s; k++) {
+      const oz = pz + (k + 0.5) / s - 0.5;
+      for (let j = 0; j < s; j++) {
+        const oy = py + (j + 0.5) / s - 0.5;
+        for (let l = 0; l < s; l++) {
+          const ox = px + (l + 0.5) / s - 0.5;
+          f += cubeFraction(gx, gy, gz, -solid.sdf(ox, oy, oz) * s);
         }
       }
     }
-  }
+    occ[i] = f / (s * s * s);
+  };
+  const block = (bx: number, by: number, bz: number, size: number): void => {
+    if (bx >= nx || by >= ny || bz >= nz) return;
+    if (size === 1) { voxel(bx, by, bz); return; }
+    const c = (size - 1) / 2;
+    const b = solid.bound(x0 + bx + c - h, y0 + by + c - h, z0 + bz + c - h);
+    const hd = Math.sqrt(3) * c + margin;
+    if (b > hd) return;
+    if (b < -hd) {
+      const ez = Math.min(bz + size, nz), ey = Math.min(by + size, ny), ex = Math.min(bx + size, nx);
+      for (let z = bz; z < ez; z++) for (let y = by; y < ey; y++) occ.fill(1, (z * ny + y) * nx + bx, (z * ny + y) * nx + ex);
+      return;
+    }
+    const hs = size >> 1;
+    for (let k = 0; k < 2; k++) for (let j = 0; j < 2; j++) for (let i = 0; i < 2; i++) block(bx + i * hs, by + j * hs, bz + k * hs, hs);
+  };
+  const TOP = 16;
+  for (let bz = 0; bz < nz; bz += TOP) for (let by = 0; by < ny; by += TOP) for (let bx = 0; bx < nx; bx += TOP) block(bx, by, bz, TOP);
   return occ;
 }
 
