@@ -17,7 +17,7 @@ export const CANDIDATES: Record<Baseline, number[]> = {
   anscombe: [0.5, 0.75, 1, 1.5, 2, 3, 4],
   median: [3, 5],
   box: [3, 5],
-  tv: [0.1, 0.2, 0.4, 0.8, 1.6],
+  tv: [0.2, 0.4, 0.8, 1.6, 3.2, 6.4],
 };
 
 export const DEFAULT_PARAMS: Record<Baseline, number> = { gaussian: 1, anscombe: 1, median: 3, box: 3, tv: 0.4 };

@@ -35,7 +35,7 @@ export function curveSpec(summary: Summary, metric: string): VegaLiteSpec | null
           color: { field: 'method', type: 'nominal' } } },
         { mark: { type: 'errorbar' }, encoding: {
           x: { field: 'dose', type: 'quantitative', scale: { type: 'log' } },
-          y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' },
+          y: { field: 'lo', type: 'quantitative', title: metric }, y2: { field: 'hi' },
           color: { field: 'method', type: 'nominal' } } },
       ],
     },
