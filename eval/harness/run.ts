@@ -117,8 +117,9 @@ export async function makeOperator(geom: TiltGeometry, workers: number | undefin
 export async function reconstructElement(op: ProjectionOperator, b: Float32Array, spec: ReconSpec, geom: TiltGeometry, progress?: Progress, workers?: number): Promise<Float32Array> {
   const n = geom.nz * geom.ny * geom.nx;
   if (spec.kind === 'sirt') {
-    // On the CSR Joseph operator, the slice-parallel kernel computes the same iterates (same
-    // arithmetic per slice) several times faster; workers only pay off for more than a few slices.
+    // On the CSR Joseph operator, the slice-parallel kernel computes the same iterates (up to
+    // float rounding; byte-identical for any number of workers) several times faster; workers only
+    // pay off for more than a few slices.
     if (op instanceof SliceMatrixOperator) return sirtFast(b, { nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols, angles: geom.angles, iterations: spec.iterations, minConstraint: 0, workers: geom.nz >= 32 ? workers : 1, progress });
     return sirt(op, b, n, { iterations: spec.iterations, minConstraint: 0, progress });
   }

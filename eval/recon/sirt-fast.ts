@@ -6,7 +6,9 @@
  * 2D problem with the same matrix A (geometry.ts): slices are split into contiguous blocks over
  * worker_threads (SharedArrayBuffer in and out, no synchronisation between workers), and inside a
  * worker a chunk of zc slices is interleaved ([voxel][z], [ray][z]) so each matrix entry, read once,
- * updates zc slices in a contiguous inner loop. The chunk runs all its iterations before the next
+ * updates zc slices in a contiguous inner loop (unrolled for zc = 8, accumulators in registers);
+ * the back-projection gathers over the transposed matrix. Each slice gets the same arithmetic
+ * whatever the chunking, so results are byte-identical for any number of workers. The chunk runs all its iterations before the next
  * chunk, so its working set stays in cache. Masks are not supported here (use sirt.ts).
  */
 import { Worker } from 'node:worker_threads';
@@ -46,12 +48,12 @@ export function sirtWeights(m: Csr, lambda: number): { R: Float32Array; C: Float
  * Runs SIRT on slices z0..z1 of tilt series b ([angle, z, col], nz rows) into x ([z, y, x]),
  * chunk by chunk; `tick(n)` reports n slice-iterations done.
  */
-export function sirtSliceRange(m: Csr, w: { R: Float32Array; C: Float32Array }, b: Float32Array, x: Float32Array, o: { nz: number; nA: number; nCols: number; z0: number; z1: number; iterations: number; lo: number; hi: number; chunk: number }, tick?: (n: number) => void): void {
+export function sirtSliceRange(m: Csr, w: { R: Float32Array; C: Float32Array }, b: Float32Array, x: Float32Array, o: { nz: number; nA: number; nCols: number; z0: number; z1: number; iterations: number; lo: number; hi: number; chunk: number }, t: Csr, tick?: (n: number) => void): void {
   const { rowPtr, col, val, nRows, nColsM } = m;
   const { R, C } = w;
   const zcMax = o.chunk;
   const bi = new Float32Array(nRows * zcMax), xi = new Float32Array(nColsM * zcMax), res = new Float32Array(nRows * zcMax), bp = new Float32Array(nColsM * zcMax);
-  const acc = new Float64Array(zcMax);
+  const acc = new Float64Array(Math.max(zcMax, 1));
   for (let zs = o.z0; zs < o.z1; zs += zcMax) {
     const zc = Math.min(zcMax, o.z1 - zs);
     // gather: bi[r][z] from b[a, z, u] with r = a nCols + u
@@ -86,25 +88,30 @@ export function sirtSliceRange(m: Csr, w: { R: Float32Array; C: Float32Array }, 
           for (let z = 0; z < zc; z++) res[ob + z] = (bi[ob + z] - acc[z]) * rr;
         }
       }
-      // back-projection A^T r
-      bp.fill(0, 0, nColsM * zc);
+      // back-projection in gather form on the transposed matrix (rows = voxels): each voxel sums
+      // its rays in ascending order in double precision, so every slice gets the same arithmetic
+      // whatever the chunking or the number of workers.
+      const tp = t.rowPtr, tc = t.col, tv = t.val;
       if (zc === 8) {
-        for (let r = 0; r < nRows; r++) {
-          const ob = r << 3;
-          const r0 = res[ob], r1 = res[ob + 1], r2 = res[ob + 2], r3 = res[ob + 3], r4 = res[ob + 4], r5 = res[ob + 5], r6 = res[ob + 6], r7 = res[ob + 7];
-          for (let k = rowPtr[r], e = rowPtr[r + 1]; k < e; k++) {
-            const v = val[k], q = col[k] << 3;
-            bp[q] += v * r0; bp[q + 1] += v * r1; bp[q + 2] += v * r2; bp[q + 3] += v * r3;
-            bp[q + 4] += v * r4; bp[q + 5] += v * r5; bp[q + 6] += v * r6; bp[q + 7] += v * r7;
+        for (let j = 0; j < nColsM; j++) {
+          let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+          for (let k = tp[j], e = tp[j + 1]; k < e; k++) {
+            const v = tv[k], q = tc[k] << 3;
+            a0 += v * res[q]; a1 += v * res[q + 1]; a2 += v * res[q + 2]; a3 += v * res[q + 3];
+            a4 += v * res[q + 4]; a5 += v * res[q + 5]; a6 += v * res[q + 6]; a7 += v * res[q + 7];
           }
+          const q = j << 3;
+          bp[q] = a0; bp[q + 1] = a1; bp[q + 2] = a2; bp[q + 3] = a3; bp[q + 4] = a4; bp[q + 5] = a5; bp[q + 6] = a6; bp[q + 7] = a7;
         }
       } else {
-        for (let r = 0; r < nRows; r++) {
-          const ob = r * zc;
-          for (let k = rowPtr[r], e = rowPtr[r + 1]; k < e; k++) {
-            const v = val[k], base = col[k] * zc;
-            for (let z = 0; z < zc; z++) bp[base + z] += v * res[ob + z];
+        for (let j = 0; j < nColsM; j++) {
+          for (let z = 0; z < zc; z++) acc[z] = 0;
+          for (let k = tp[j], e = tp[j + 1]; k < e; k++) {
+            const v = tv[k], q = tc[k] * zc;
+            for (let z = 0; z < zc; z++) acc[z] += v * res[q + z];
           }
+          const q = j * zc;
+          for (let z = 0; z < zc; z++) bp[q + z] = acc[z];
         }
       }
       // x += lambda C A^T r, constrained
@@ -131,8 +138,8 @@ let workerSource: string | null = null;
 function WORKER_SOURCE(): string {
   workerSource ??= `const { parentPort, workerData } = require('node:worker_threads');
 const sirtSliceRange = ${sirtSliceRange.toString()};
-const { m, R, C, b, x, o } = workerData;
-sirtSliceRange(m, { R, C }, b, x, o, (n) => parentPort.postMessage({ tick: n }));
+const { m, t, R, C, b, x, o } = workerData;
+sirtSliceRange(m, { R, C }, b, x, o, t, (n) => parentPort.postMessage({ tick: n }));
 parentPort.postMessage({ done: true });`;
   return workerSource;
 }
@@ -155,10 +162,10 @@ export async function sirtFast(b: Float32Array, o: FastSirtOptions): Promise<Flo
   const tick = (n: number) => o.progress?.increment(n / o.nz);
   if (workers === 1) {
     const x = new Float32Array(o.nz * o.ny * o.nx);
-    sirtSliceRange(m, w, b, x, { nz: o.nz, nA, nCols: o.nCols, z0: 0, z1: o.nz, iterations: o.iterations, lo, hi, chunk }, tick);
+    sirtSliceRange(m, w, b, x, { nz: o.nz, nA, nCols: o.nCols, z0: 0, z1: o.nz, iterations: o.iterations, lo, hi, chunk }, transposeCsr(m), tick);
     return x;
   }
-  const sm = shareCsr(m);
+  const sm = shareCsr(m), st = shareCsr(transposeCsr(m));
   const sb = new Float32Array(new SharedArrayBuffer(b.byteLength)); sb.set(b);
   const sx = new Float32Array(new SharedArrayBuffer(o.nz * o.ny * o.nx * 4));
   const sR = new Float32Array(new SharedArrayBuffer(w.R.byteLength)); sR.set(w.R);
@@ -168,7 +175,7 @@ export async function sirtFast(b: Float32Array, o: FastSirtOptions): Promise<Flo
     const z0 = Math.floor((k * o.nz) / workers), z1 = Math.floor(((k + 1) * o.nz) / workers);
     const wk = new Worker(WORKER_SOURCE(), {
       eval: true,
-      workerData: { m: sm, R: sR, C: sC, b: sb, x: sx, o: { nz: o.nz, nA, nCols: o.nCols, z0, z1, iterations: o.iterations, lo, hi, chunk } },
+      workerData: { m: sm, t: st, R: sR, C: sC, b: sb, x: sx, o: { nz: o.nz, nA, nCols: o.nCols, z0, z1, iterations: o.iterations, lo, hi, chunk } },
     });
     jobs.push(new Promise<void>((resolve, reject) => {
       wk.on('message', (msg: { tick?: number; done?: boolean }) => { if (msg.tick) tick(msg.tick); if (msg.done) { void wk.terminate(); resolve(); } });
@@ -178,4 +185,15 @@ export async function sirtFast(b: Float32Array, o: FastSirtOptions): Promise<Flo
   }
   await Promise.all(jobs);
   return Float32Array.from(sx);
+}
+
+/** The transposed CSR matrix (rows = voxels), entries of each row in ascending ray order. */
+export function transposeCsr(m: Csr): Csr {
+  const rowPtr = new Int32Array(m.nColsM + 1);
+  for (let k = 0; k < m.col.length; k++) rowPtr[m.col[k] + 1]++;
+  for (let j = 0; j < m.nColsM; j++) rowPtr[j + 1] += rowPtr[j];
+  const fill = rowPtr.slice(0, m.nColsM);
+  const col = new Int32Array(m.col.length), val = new Float32Array(m.val.length);
+  for (let r = 0; r < m.nRows; r++) for (let k = m.rowPtr[r]; k < m.rowPtr[r + 1]; k++) { const p = fill[m.col[k]]++; col[p] = r; val[p] = m.val[k]; }
+  return { rowPtr, col, val, nRows: m.nColsM, nColsM: m.nRows };
 }
