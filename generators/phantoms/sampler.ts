@@ -250,12 +250,16 @@ export function samplePhantomParams(cfg: PhantomConfig, seed: Seed, index: numbe
   const particles: ParticleParams[] = [];
   for (let p = 0; p < count; p++) {
     const cls = pickClass(rng, cfg.classWeights);
+    // A diffuse outer surface reaches ~5 sigma_e beyond the solid: keep that inside too.
+    const surfaceBlur = uni(rng, cfg.surfaceBlur);
+    const pad = surfaceBlur > 0 ? 5 * Math.sqrt(surfaceBlur * surfaceBlur + 1 / 12) : 0;
     // Several particles share the field of view: each gets a smaller size.
     let size = uni(rng, cfg.sizeFraction) * N / (count === 1 ? 1 : Math.sqrt(count) * 1.25);
-    size = Math.min(size, 2 * Math.min(cylR, zR));
+    size = Math.min(size, 2 * (Math.min(cylR, zR) - pad));
+    if (!(size > 2)) throw new ConfigError('phantom.surfaceBlur', `leaves no room for a particle in a ${N}^3 grid; lower it or raise phantom.size`);
     let centre: [number, number, number] = [0, 0, 0];
     for (let attempt = 0; ; attempt++) {
-      const rad = size / 2;
+      const rad = size / 2 + pad;
       const rxy = Math.max(cylR - rad, 0), rz = Math.max(zR - rad, 0);
       const rr = rxy * Math.sqrt(rng.uniform()), phi = 2 * Math.PI * rng.uniform();
       centre = [rr * Math.cos(phi), rr * Math.sin(phi), rz * (2 * rng.uniform() - 1)];
@@ -263,11 +267,11 @@ export function samplePhantomParams(cfg: PhantomConfig, seed: Seed, index: numbe
       if (ok) break;
       if (attempt % 20 === 19) size *= 0.9;
     }
-    placed.push({ c: centre, r: size / 2 });
+    placed.push({ c: centre, r: size / 2 + pad });
     const shape = drawShape(rng, cfg, cls, size, centre);
     const composition = COMPOSITIONS[rng.choice(COMPOSITIONS.map((c) => cfg.composition[c] ?? 0))];
     const fr = drawFractions(rng, cfg, composition);
-    const particle: ParticleParams = { shape, composition, fractions: fr.fractions, surfaceBlur: uni(rng, cfg.surfaceBlur) };
+    const particle: ParticleParams = { shape, composition, fractions: fr.fractions, surfaceBlur };
     if (composition === 'core-shell') {
       const coreCls = pickClass(rng, cfg.coreClassWeights);
       const scale = uni(rng, cfg.coreScale);
@@ -306,8 +310,8 @@ export function rebuildPhantom(params: PhantomParams): Phantom {
     const shell = buildShape(p.shape);
     if (p.core) {
       const cut = new Intersection(buildShape(p.core.shape), shell);
-      regions.push({ solid: cut, fractions: p.core.fractions, blur: p.core.interfaceBlur });
-      regions.push({ solid: shell, minus: cut, fractions: p.fractions, blur: p.surfaceBlur, minusBlur: p.core.interfaceBlur });
+      regions.push({ solid: cut, fractions: p.core.fractions, blur: p.core.interfaceBlur, outerBlur: p.surfaceBlur });
+      regions.push({ solid: shell, minus: cut, fractions: p.fractions, blur: p.surfaceBlur, minusBlur: p.core.interfaceBlur, outerBlur: p.surfaceBlur });
     } else {
       regions.push({ solid: shell, fractions: p.fractions, blur: p.surfaceBlur });
     }

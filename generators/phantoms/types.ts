@@ -38,6 +38,11 @@ export interface Region {
   blur: number;
   /** Diffuse width (voxels) of the boundary with `minus` (e.g. the core-shell interface); default `blur`. */
   minusBlur?: number;
+  /**
+   * Where `solid` or `minus` is a cut core (an Intersection of a core with its shell), the diffuse
+   * width of the shell's surface, so that a blurred core never reaches beyond the shell; default 0.
+   */
+  outerBlur?: number;
 }
 
 /** A sampled phantom: its regions (for voxelisation and exact projection) and its plain-data record. */

@@ -10,6 +10,7 @@
  * at edges and tips). A diffuse interface of width sigma gets 0.5 erfc(sdf / (sqrt 2 sigma_e)),
  * sigma_e^2 = sigma^2 + 1/12 (the erf profile averaged over the voxel).
  */
+import { Intersection } from './solids.ts';
 import type { Phantom, Solid } from './types.ts';
 
 const HALF_DIAG = Math.sqrt(3) / 2;
@@ -145,6 +146,18 @@ export function occupancy(solidIn: Solid, N: number, box: Box, blur: number, sup
 }
 
 /**
+ * Occupancy of a solid; a cut core (Intersection of core and shell) is min(core blurred by `blur`,
+ * shell blurred by `outerBlur`), so a diffuse core stays inside its shell's profile.
+ */
+function occupancyCut(solid: Solid, N: number, box: Box, blur: number, outerBlur: number, ss: number): Float32Array {
+  if (!(solid instanceof Intersection) || (blur === 0 && outerBlur === 0)) return occupancy(solid, N, box, blur, ss);
+  const a = occupancy(solid.a, N, box, blur, ss);
+  const b = occupancy(solid.b, N, box, outerBlur, ss);
+  for (let i = 0; i < a.length; i++) if (b[i] < a[i]) a[i] = b[i];
+  return a;
+}
+
+/**
  * Per-element fractions on the phantom's N^3 grid ([z, y, x], values in [0, 1], summing to at most
  * 1 in every voxel). `supersample` (default 1): sub-cells per axis for sharp boundary voxels.
  */
@@ -157,9 +170,10 @@ export function voxelise(phantom: Phantom, opts: { supersample?: number } = {}):
     const margin = 2 + 5 * Math.max(region.blur, region.minusBlur ?? 0);
     const box = solidBox(region.solid, N, margin);
     if (!box) continue;
-    const occ = occupancy(region.solid, N, box, region.blur, ss);
+    const outer = region.outerBlur ?? 0;
+    const occ = occupancyCut(region.solid, N, box, region.blur, outer, ss);
     if (region.minus) {
-      const m = occupancy(region.minus, N, box, region.minusBlur ?? region.blur, ss);
+      const m = occupancyCut(region.minus, N, box, region.minusBlur ?? region.blur, outer, ss);
       for (let i = 0; i < occ.length; i++) occ[i] = occ[i] > m[i] ? occ[i] - m[i] : 0;
     }
     for (let e = 0; e < E; e++) {

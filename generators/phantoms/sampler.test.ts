@@ -1,0 +1,182 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError } from '../common/validate.ts';
+import {
+  ELEMENTS, SHAPE_CLASSES, defaultPhantomConfig, rebuildPhantom, samplePhantom, samplePhantomParams,
+  validatePhantomConfig, voxelise, type PhantomConfig, type PhantomRecord,
+} from './index.ts';
+
+const N = 48;
+
+function cfgWith(over: Record<string, unknown>): PhantomConfig {
+  return validatePhantomConfig({ size: N, ...over });
+}
+
+function bytes(vols: Float32Array[]): Buffer {
+  return Buffer.concat(vols.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
+}
+
+test('same seed and index -> byte-identical volume; different index or seed -> different phantom', () => {
+  const cfg = cfgWith({});
+  const a = bytes(voxelise(samplePhantom(cfg, 'seed-1', 3)));
+  const b = bytes(voxelise(samplePhantom(cfg, 'seed-1', 3)));
+  assert.ok(a.equals(b));
+  const c = bytes(voxelise(samplePhantom(cfg, 'seed-1', 4)));
+  const d = bytes(voxelise(samplePhantom(cfg, 'seed-2', 3)));
+  assert.not.ok(a.equals(c));
+  assert.not.ok(a.equals(d));
+  assert.not.equal(JSON.stringify(samplePhantomParams(cfg, 'seed-1', 3)), JSON.stringify(samplePhantomParams(cfg, 'seed-1', 4)));
+});
+
+test('rebuild from the JSON record is bit-identical', () => {
+  const cfg = cfgWith({ particles: [1, 3] });
+  for (let i = 0; i < 6; i++) {
+    const ph = samplePhantom(cfg, 5, i);
+    const rec = JSON.parse(JSON.stringify(ph.params));
+    const again = rebuildPhantom(rec);
+    assert.ok(bytes(voxelise(ph)).equals(bytes(voxelise(again))), `sample ${i}`);
+  }
+});
+
+test('every class: fractions in [0, 1], sum <= 1, everything inside the tilt-axis cylinder and the box', () => {
+  for (const cls of SHAPE_CLASSES) {
+    const cfg = cfgWith({ classWeights: { [cls]: 1 }, coreClassWeights: { [cls]: 1 }, particles: [1, 2], surfaceBlur: [0, 1] });
+    for (let i = 0; i < 2; i++) {
+      const ph = samplePhantom(cfg, 11, i);
+      assert.is((ph.params as PhantomRecord).particles[0].shape.shapeClass, cls);
+      const vols = voxelise(ph);
+      const h = (N - 1) / 2;
+      let total = 0;
+      for (let z = 0; z < N; z++) for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) {
+        const idx = (z * N + y) * N + x;
+        let s = 0;
+        for (const v of vols) {
+          assert.ok(v[idx] >= 0 && v[idx] <= 1);
+          s += v[idx];
+        }
+        assert.ok(s <= 1 + 1e-6, `sum ${s}`);
+        total += s;
+        // Occupied voxels lie inside the cylinder of radius N/2 about the tilt axis (z).
+        if (s > 0) assert.ok(Math.hypot(x - h, y - h) <= h + 0.5, `${cls}: voxel (${x}, ${y}) outside the tilt-axis cylinder`);
+      }
+      assert.ok(total > 50, `${cls}: nearly empty phantom (${total})`);
+      // The solids themselves: bounding sphere inside cylinder and box.
+      for (const r of ph.regions) {
+        const s = r.solid as unknown as { cx: number; cy: number; cz: number; radius: number };
+        assert.ok(Math.hypot(s.cx, s.cy) + s.radius <= h, `${cls}: bounding sphere leaves the cylinder`);
+        assert.ok(Math.abs(s.cz) + s.radius <= h, `${cls}: bounding sphere leaves the box`);
+      }
+    }
+  }
+});
+
+test('core-shell: the core lies inside the shell, both elements present, core mass conserved by a diffuse interface', () => {
+  const base = { composition: { 'core-shell': 1 }, diffuseProbability: 0 };
+  for (let i = 0; i < 4; i++) {
+    const ph = samplePhantom(cfgWith(base), 21, i);
+    const rec = ph.params as PhantomRecord;
+    const p = rec.particles[0];
+    assert.ok(p.core);
+    const coreEl = p.core!.fractions.findIndex((f) => f > 0);
+    const shellEl = p.fractions.findIndex((f) => f > 0);
+    assert.not.equal(coreEl, shellEl);
+    const [coreRegion, shellRegion] = ph.regions;
+    // Points of the core region are inside the shell solid.
+    const h = (N - 1) / 2;
+    for (let z = 0; z < N; z++) for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) {
+      if (coreRegion.solid.sdf(x - h, y - h, z - h) < 0) assert.ok(shellRegion.solid.sdf(x - h, y - h, z - h) < 0);
+    }
+    const vols = voxelise(ph);
+    const sum = (v: Float32Array): number => v.reduce((a, b) => a + b, 0);
+    assert.ok(sum(vols[coreEl]) > 0 && sum(vols[shellEl]) > 0);
+  }
+});
+
+test('diffuse core-shell interface: erf profile of the configured width, total metal unchanged', () => {
+  const I = { w: 1, x: 0, y: 0, z: 0 };
+  const cube = (size: number) => ({ shapeClass: 'cube', size, centre: [0, 0, 0], rotation: I, rounding: 0, dims: { aspect: 1 } });
+  const rec = (blur: number) => ({
+    version: 1, shapeClass: 'cube', composition: 'core-shell', size: N, elements: ['Au', 'Ag'],
+    particles: [{ shape: cube(40), composition: 'core-shell', fractions: [0, 1], surfaceBlur: 0, core: { shape: cube(20), scale: 0.5, fractions: [1, 0], interfaceBlur: blur } }],
+  });
+  const sharp = voxelise(rebuildPhantom(rec(0)));
+  const diffuse = voxelise(rebuildPhantom(rec(1.5)));
+  const sigmaE = Math.sqrt(1.5 ** 2 + 1 / 12);
+  const a = 10 / Math.sqrt(3);
+  const h = (N - 1) / 2;
+  const erfc = (x: number): number => {
+    // Independent erfc: composite Simpson on 2/sqrt(pi) exp(-t^2) from x to 8.
+    const n = 2000, b = 8, dx = (b - x) / n;
+    let s = 0;
+    for (let i = 0; i <= n; i++) s += (i === 0 || i === n ? 1 : i % 2 ? 4 : 2) * Math.exp(-((x + i * dx) ** 2));
+    return ((2 / Math.sqrt(Math.PI)) * s * dx) / 3;
+  };
+  const y = 24, z = 24; // voxel centres at +0.5 from the axis
+  for (let x = 26; x < 35; x++) {
+    const px = x - h, i = (z * N + y) * N + x;
+    const want = 0.5 * erfc((px - a) / (Math.SQRT2 * sigmaE));
+    assert.ok(Math.abs(diffuse[0][i] - want) < 1e-4, `core at x=${px}: ${diffuse[0][i]} vs ${want}`);
+    assert.ok(Math.abs(diffuse[0][i] + diffuse[1][i] - 1) < 1e-5, `core + shell at x=${px}: ${diffuse[0][i] + diffuse[1][i]}`);
+  }
+  const sum = (v: Float32Array): number => v.reduce((p, q) => p + q, 0);
+  const tot0 = sum(sharp[0]) + sum(sharp[1]), tot1 = sum(diffuse[0]) + sum(diffuse[1]);
+  assert.ok(Math.abs(tot1 / tot0 - 1) < 1e-4, `total ${tot1} vs ${tot0}`);
+});
+
+test('compositions: solid is one element, alloy two fractions summing to the concentration', () => {
+  const cfg = cfgWith({ elements: ['Au', 'Ag', 'Pt', 'Pd'], composition: { alloy: 1 }, concentration: [0.6, 0.9] });
+  for (let i = 0; i < 5; i++) {
+    const p = (samplePhantom(cfg, 3, i).params as PhantomRecord).particles[0];
+    const nz = p.fractions.filter((f) => f > 0);
+    assert.is(nz.length, 2);
+    const s = nz[0] + nz[1];
+    assert.ok(s >= 0.6 && s <= 0.9);
+  }
+  const solid = cfgWith({ composition: { solid: 1 } });
+  const p = (samplePhantom(solid, 3, 0).params as PhantomRecord).particles[0];
+  assert.is(p.fractions.filter((f) => f > 0).length, 1);
+});
+
+test('sizes follow the config: largest dimension 0.75-0.9 of the field of view by default', () => {
+  const cfg = cfgWith({});
+  for (let i = 0; i < 10; i++) {
+    const s = (samplePhantomParams(cfg, 4, i).particles[0].shape.size) / N;
+    assert.ok(s >= 0.75 && s <= 0.9, `size fraction ${s}`);
+  }
+});
+
+test('bad config values fail with a ConfigError naming the field and range', () => {
+  const bad: [unknown, RegExp][] = [
+    [{ size: -5 }, /phantom\.size: .*\[32, 512\]/],
+    [{ size: 16 }, /phantom\.size/],
+    [{ size: 1024 }, /phantom\.size/],
+    [{ sizeFraction: [-0.5, 0.8] }, /phantom\.sizeFraction\[0\]: .*\[0\.05, 1\]/],
+    [{ classWeights: { dodecahedron: 1 } }, /phantom\.classWeights\.dodecahedron: unknown field/],
+    [{ classWeights: { cube: -1 } }, /phantom\.classWeights\.cube/],
+    [{ alloyFraction: [0.2, 1.5] }, /phantom\.alloyFraction\[1\]: .*\[0, 1\]/],
+    [{ concentration: [0.5, 1.2] }, /phantom\.concentration\[1\]/],
+    [{ elements: ['Au', 'Xx'] }, /phantom\.elements\[1\]/],
+    [{ elements: ['Au'] }, /phantom\.composition: alloy and core-shell need at least 2 elements/],
+    [{ interfaceBlur: [0, 5] }, /phantom\.interfaceBlur\[1\]: .*\[0, 3\]/],
+    [{ particles: [1.5, 2] }, /phantom\.particles/],
+    [{ sizeFraktion: [0.5, 0.6] }, /phantom\.sizeFraktion: unknown field/],
+  ];
+  for (const [raw, re] of bad) {
+    try {
+      validatePhantomConfig(raw);
+      assert.unreachable(`accepted ${JSON.stringify(raw)}`);
+    } catch (e) {
+      assert.instance(e, ConfigError, `${JSON.stringify(raw)} threw ${e}`);
+      assert.match((e as Error).message, re);
+    }
+  }
+  // Partial configs merge over the defaults; the element table has the agreed entries.
+  const ok = validatePhantomConfig({ elements: ['Se', 'Zn'], size: 64 });
+  assert.is(ok.size, 64);
+  assert.equal(ok.sizeFraction, defaultPhantomConfig().sizeFraction);
+  for (const [sym, Z] of Object.entries({ Au: 79, Ag: 47, Pt: 78, Pd: 46, Se: 34, S: 16, Zn: 30, In: 49, P: 15, Cu: 29, Fe: 26, O: 8, Ni: 28, Co: 27 })) {
+    assert.is(ELEMENTS[sym], Z);
+  }
+});
+
+test.run();
