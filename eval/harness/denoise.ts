@@ -6,7 +6,7 @@
  */
 import { BASELINES, denoiseBaseline, tuneBaseline, type Baseline } from '../baselines/index.ts';
 
-export type MapDenoiser = (counts: Float32Array, h: number, w: number, channel: string) => Float32Array;
+export type MapDenoiser = (counts: Float32Array, h: number, w: number, channel: string) => Float32Array | Promise<Float32Array>;
 
 export interface MethodSpec { name: string; kind: 'raw' | 'baseline' | 'model'; baseline?: Baseline; path?: string }
 
@@ -46,9 +46,7 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
     denoise: (c, h, w, channel) => {
       const k = chans.indexOf(channel);
       if (chans.length > 1 && k < 0) throw new Error(`method ${m.name}: the model was trained on channels ${chans.join(',')}, not '${channel}'`);
-      const r = tiling.denoiseTiled(model, c, [1, h, w], { metadata });
-      if (r instanceof Promise) throw new Error(`method ${m.name}: denoiseTiled returned a promise; expected a Float32Array`);
-      return r;
+      return tiling.denoiseTiled(model, c, [1, h, w], { metadata });
     },
     close: () => model.dispose(),
     info: { scheme: metadata.scheme, spec: metadata.spec },

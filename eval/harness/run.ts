@@ -254,7 +254,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
           for (let a = 0; a < nA; a++) {
             const off = a * N * nCols;
             const map = noisy[e].subarray(off, off + N * nCols);
-            const den = dn.denoise(Float32Array.from(map), N, nCols, elements[e]);
+            const den = await dn.denoise(Float32Array.from(map), N, nCols, elements[e]);
             series.set(den, off);
             const clean = new Float32Array(N * nCols);
             for (let k = 0; k < clean.length; k++) clean[k] = s.clean![channelIdx[e] * plane + off + k] * scale;
