@@ -166,14 +166,40 @@ export function voxelise(phantom: Phantom, opts: { supersample?: number } = {}):
   const E = phantom.elements.length;
   const out = Array.from({ length: E }, () => new Float32Array(N * N * N));
   const ss = opts.supersample ?? 1;
+  // Occupancies already computed (a core-shell's cut core is both a region and the shell's minus).
+  const done = new Map<Solid, { box: Box; occ: Float32Array; blur: number; outer: number }>();
+  const boxes: Box[] = [];
   for (const region of phantom.regions) {
-    const margin = 2 + 5 * Math.max(region.blur, region.minusBlur ?? 0);
+    const margin = 2 + 5 * Math.max(region.blur, region.minusBlur ?? 0, region.outerBlur ?? 0);
     const box = solidBox(region.solid, N, margin);
     if (!box) continue;
+    boxes.push(box);
     const outer = region.outerBlur ?? 0;
     const occ = occupancyCut(region.solid, N, box, region.blur, outer, ss);
+    if (!region.minus) done.set(region.solid, { box, occ, blur: region.blur, outer });
     if (region.minus) {
-      const m = occupancyCut(region.minus, N, box, region.minusBlur ?? region.blur, outer, ss);
+      const mBlur = region.minusBlur ?? region.blur;
+      const prev = done.get(region.minus);
+      let m: Float32Array;
+      if (prev && prev.blur === mBlur && prev.outer === outer) {
+        // Embed the earlier occupancy (its own, smaller box) into this box; zero elsewhere.
+        m = new Float32Array(occ.length);
+        const pb = prev.box;
+        for (let z = 0; z < pb.nz; z++) {
+          const zz = pb.z0 + z - box.z0;
+          if (zz < 0 || zz >= box.nz) continue;
+          for (let y = 0; y < pb.ny; y++) {
+            const yy = pb.y0 + y - box.y0;
+            if (yy < 0 || yy >= box.ny) continue;
+            for (let x = 0; x < pb.nx; x++) {
+              const xx = pb.x0 + x - box.x0;
+              if (xx >= 0 && xx < box.nx) m[(zz * box.ny + yy) * box.nx + xx] = prev.occ[(z * pb.ny + y) * pb.nx + x];
+            }
+          }
+        }
+      } else {
+        m = occupancyCut(region.minus, N, box, mBlur, outer, ss);
+      }
       for (let i = 0; i < occ.length; i++) occ[i] = occ[i] > m[i] ? occ[i] - m[i] : 0;
     }
     for (let e = 0; e < E; e++) {
@@ -190,17 +216,16 @@ export function voxelise(phantom: Phantom, opts: { supersample?: number } = {}):
       }
     }
   }
-  // Overlapping regions (and round-off) must not exceed a total fraction of 1.
-  if (phantom.regions.length > 1) {
-    for (let i = 0; i < N * N * N; i++) {
-      let sum = 0;
-      for (let e = 0; e < E; e++) sum += out[e][i];
-      if (sum > 1) for (let e = 0; e < E; e++) out[e][i] /= sum;
+  // Overlaps and round-off must not take the total fraction above 1 (only inside region boxes).
+  for (const box of boxes) {
+    for (let z = 0; z < box.nz; z++) for (let y = 0; y < box.ny; y++) {
+      const o = ((box.z0 + z) * N + box.y0 + y) * N + box.x0;
+      for (let i = o; i < o + box.nx; i++) {
+        let sum = 0;
+        for (let e = 0; e < E; e++) sum += out[e][i];
+        if (sum > 1) for (let e = 0; e < E; e++) out[e][i] /= sum;
+      }
     }
-  }
-  for (let e = 0; e < E; e++) {
-    const a = out[e];
-    for (let i = 0; i < a.length; i++) if (a[i] > 1) a[i] = 1;
   }
   return out;
 }
