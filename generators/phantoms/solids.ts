@@ -213,6 +213,24 @@ export class Polytope implements ConvexSolid {
     const n = this.n, ds = this.ds, F = ds.length, E = this.edges;
     let best2 = Infinity;
     let bx = 0, by = 0, bz = 0;
+    // The largest plane violation is a lower bound on the distance; when the foot point on that
+    // face is feasible it is the distance (the common case: nearest point inside a face).
+    let gm = -Infinity, fm = 0;
+    for (let f = 0; f < F; f++) {
+      const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
+      if (g > gm) { gm = g; fm = f; }
+    }
+    {
+      const qx = x - gm * n[3 * fm], qy = y - gm * n[3 * fm + 1], qz = z - gm * n[3 * fm + 2];
+      let feasible = true;
+      for (let m = 0; m < F; m++) {
+        if (m !== fm && n[3 * m] * qx + n[3 * m + 1] * qy + n[3 * m + 2] * qz - ds[m] > 1e-9) { feasible = false; break; }
+      }
+      if (feasible) {
+        this.g[0] = n[3 * fm]; this.g[1] = n[3 * fm + 1]; this.g[2] = n[3 * fm + 2];
+        return gm;
+      }
+    }
     for (let f = 0; f < F; f++) {
       const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
       if (g <= 0) continue;
@@ -395,6 +413,12 @@ export class Ellipsoid implements ConvexSolid {
       // Start just right of the pole -min a^2 (or at 0 outside), where F >= 0.
       const yq = Math.max(ymin, 1e-12 * amin);
       t = k > 1 ? Math.max(-amin * amin + amin * yq, 0) : -amin * amin + amin * yq;
+      // A closer start where still F >= 0 (exact for a sphere): amin^2 (sqrt k - 1).
+      const tc = amin * amin * (Math.sqrt(k) - 1);
+      if (tc > t) {
+        const r0 = (a0 * y0) / (tc + s0), r1 = (a1 * y1) / (tc + s1), r2 = (a2 * y2) / (tc + s2);
+        if (r0 * r0 + r1 * r1 + r2 * r2 >= 1) t = tc;
+      }
       for (let it = 0; it < 200; it++) {
         const r0 = (a0 * y0) / (t + s0), r1 = (a1 * y1) / (t + s1), r2 = (a2 * y2) / (t + s2);
         const F = r0 * r0 + r1 * r1 + r2 * r2 - 1;
