@@ -36,6 +36,10 @@ test('voxelised volumes of sphere, cube, octahedron and rounded cube within 1% o
   // Rounded cube: (a-2r)^3 + 6 (a-2r)^2 r + 3 pi (a-2r) r^2 + 4/3 pi r^3.
   const r = 8, b = a - 2 * r;
   checks.push(['rounded cube', volumeAt128(buildShape(shape('cube', 100, r, { aspect: 1 }))), b ** 3 + 6 * b * b * r + 3 * Math.PI * b * r * r + (4 / 3) * Math.PI * r ** 3]);
+  // Sub-cell supersampling keeps the same volume (it refines edges and tips, not the mean).
+  const rc = buildShape(shape('cube', 100, r, { aspect: 1 }));
+  const ph: Phantom = { size: 128, elements: [{ symbol: 'Au', Z: 79 }], regions: [{ solid: rc, fractions: [1], blur: 0 }], params: { shapeClass: 'cube', composition: 'solid' } };
+  checks.push(['rounded cube, supersample 2', voxelise(ph, { supersample: 2 })[0].reduce((p, q) => p + q, 0), checks[3][2]]);
   for (const [name, got, want] of checks) {
     assert.ok(Math.abs(got / want - 1) < 0.01, `${name}: voxel volume ${got} vs analytic ${want}`);
   }
