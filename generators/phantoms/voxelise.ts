@@ -180,10 +180,8 @@ export function voxelise(phantom: Phantom, opts: { supersample?: number } = {}):
     if (region.minus) {
       const mBlur = region.minusBlur ?? region.blur;
       const prev = done.get(region.minus);
-      let m: Float32Array;
       if (prev && prev.blur === mBlur && prev.outer === outer) {
-        // Embed the earlier occupancy (its own, smaller box) into this box; zero elsewhere.
-        m = new Float32Array(occ.length);
+        // Subtract the earlier occupancy (its own, smaller box) where the boxes overlap.
         const pb = prev.box;
         for (let z = 0; z < pb.nz; z++) {
           const zz = pb.z0 + z - box.z0;
@@ -191,36 +189,37 @@ export function voxelise(phantom: Phantom, opts: { supersample?: number } = {}):
           for (let y = 0; y < pb.ny; y++) {
             const yy = pb.y0 + y - box.y0;
             if (yy < 0 || yy >= box.ny) continue;
+            const src = (z * pb.ny + y) * pb.nx, dst = (zz * box.ny + yy) * box.nx - box.x0 + pb.x0;
             for (let x = 0; x < pb.nx; x++) {
               const xx = pb.x0 + x - box.x0;
-              if (xx >= 0 && xx < box.nx) m[(zz * box.ny + yy) * box.nx + xx] = prev.occ[(z * pb.ny + y) * pb.nx + x];
+              if (xx < 0 || xx >= box.nx) continue;
+              const m = prev.occ[src + x];
+              if (m !== 0) { const o = occ[dst + x]; occ[dst + x] = o > m ? o - m : 0; }
             }
           }
         }
       } else {
-        m = occupancyCut(region.minus, N, box, mBlur, outer, ss);
-      }
-      for (let i = 0; i < occ.length; i++) occ[i] = occ[i] > m[i] ? occ[i] - m[i] : 0;
-    }
-    for (let e = 0; e < E; e++) {
-      const f = region.fractions[e];
-      if (!(f > 0)) continue;
-      const dst = out[e];
-      for (let z = 0; z < box.nz; z++) for (let y = 0; y < box.ny; y++) {
-        const src = (z * box.ny + y) * box.nx;
-        const o = ((box.z0 + z) * N + box.y0 + y) * N + box.x0;
-        for (let x = 0; x < box.nx; x++) {
-          const v = occ[src + x];
-          if (v !== 0) dst[o + x] += v * f;
-        }
+        const m = occupancyCut(region.minus, N, box, mBlur, outer, ss);
+        for (let i = 0; i < occ.length; i++) occ[i] = occ[i] > m[i] ? occ[i] - m[i] : 0;
       }
     }
-  }
-  // Overlaps and round-off must not take the total fraction above 1 (only inside region boxes).
-  for (const box of boxes) {
+    // Accumulate voxel by voxel; where the total of all elements exceeds 1 (overlapping particles,
+    // float32 round-off) it is scaled back to 1.
+    const es: number[] = [];
+    for (let e = 0; e < E; e++) if (region.fractions[e] > 0) es.push(e);
+    if (es.length === 0) continue;
+    const fr = es.map((e) => region.fractions[e]);
+    const dsts = es.map((e) => out[e]);
+    const single = es.length === 1 && boxes.length === 1;
     for (let z = 0; z < box.nz; z++) for (let y = 0; y < box.ny; y++) {
+      const src = (z * box.ny + y) * box.nx;
       const o = ((box.z0 + z) * N + box.y0 + y) * N + box.x0;
-      for (let i = o; i < o + box.nx; i++) {
+      for (let x = 0; x < box.nx; x++) {
+        const v = occ[src + x];
+        if (v === 0) continue;
+        const i = o + x;
+        for (let k = 0; k < es.length; k++) dsts[k][i] += v * fr[k];
+        if (single) continue;
         let sum = 0;
         for (let e = 0; e < E; e++) sum += out[e][i];
         if (sum > 1) for (let e = 0; e < E; e++) out[e][i] /= sum;
