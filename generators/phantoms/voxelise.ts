@@ -134,7 +134,10 @@ export function occupancy(solidIn: Solid, N: number, box: Box, blur: number, sup
     if (b > hd) return;
     if (b < -hd) {
       const ez = Math.min(bz + size, nz), ey = Math.min(by + size, ny), ex = Math.min(bx + size, nx);
-      for (let z = bz; z < ez; z++) for (let y = by; y < ey; y++) occ.fill(1, (z * ny + y) * nx + bx, (z * ny + y) * nx + ex);
+      for (let z = bz; z < ez; z++) for (let y = by; y < ey; y++) {
+        const r = (z * ny + y) * nx;
+        for (let x = r + bx; x < r + ex; x++) occ[x] = 1;
+      }
       return;
     }
     const hs = size >> 1;
@@ -211,6 +214,18 @@ export function voxelise(phantom: Phantom, opts: { supersample?: number } = {}):
     const fr = es.map((e) => region.fractions[e]);
     const dsts = es.map((e) => out[e]);
     const single = es.length === 1 && boxes.length === 1;
+    if (single) {
+      const d0 = dsts[0], f0 = fr[0];
+      for (let z = 0; z < box.nz; z++) for (let y = 0; y < box.ny; y++) {
+        const src = (z * box.ny + y) * box.nx;
+        const o = ((box.z0 + z) * N + box.y0 + y) * N + box.x0 - src;
+        for (let j = src; j < src + box.nx; j++) {
+          const v = occ[j];
+          if (v !== 0) d0[o + j] += v * f0;
+        }
+      }
+      continue;
+    }
     for (let z = 0; z < box.nz; z++) for (let y = 0; y < box.ny; y++) {
       const src = (z * box.ny + y) * box.nx;
       const o = ((box.z0 + z) * N + box.y0 + y) * N + box.x0;
@@ -219,7 +234,6 @@ export function voxelise(phantom: Phantom, opts: { supersample?: number } = {}):
         if (v === 0) continue;
         const i = o + x;
         for (let k = 0; k < es.length; k++) dsts[k][i] += v * fr[k];
-        if (single) continue;
         let sum = 0;
         for (let e = 0; e < E; e++) sum += out[e][i];
         if (sum > 1) for (let e = 0; e < E; e++) out[e][i] /= sum;
