@@ -27,5 +27,13 @@ export interface SourceModule<C extends DatasetFileOptions = DatasetFileOptions>
 export const DEFAULT_SOURCE = new URL('./simulated.ts', import.meta.url).href;
 
 export async function loadSource(url: string = DEFAULT_SOURCE): Promise<SourceModule> {
-  return (await import(url)) as SourceModule;
+  try {
+    return (await import(url)) as SourceModule;
+  } catch (e) {
+    const err = e as { code?: string; message: string };
+    if (url === DEFAULT_SOURCE && err.code === 'ERR_MODULE_NOT_FOUND') {
+      throw new Error(`the simulator is not available in this checkout (${err.message.split('\n')[0]}); datasets/simulated.ts needs generators/simulate.ts, generators/projection and generators/phantoms`);
+    }
+    throw e;
+  }
 }
