@@ -170,6 +170,8 @@ test('bad config values fail with a ConfigError naming the field and range', () 
       assert.match((e as Error).message, re);
     }
   }
+  // More particles than fit: a clear error at sampling time, not an endless placement loop.
+  assert.throws(() => samplePhantom(validatePhantomConfig({ size: 32, particles: [16, 16], surfaceBlur: [1, 1] }), 1, 0), /phantom\.particles: cannot place 16 particles/);
   // Partial configs merge over the defaults; the element table has the agreed entries.
   const ok = validatePhantomConfig({ elements: ['Se', 'Zn'], size: 64 });
   assert.is(ok.size, 64);

@@ -266,6 +266,9 @@ export function samplePhantomParams(cfg: PhantomConfig, seed: Seed, index: numbe
       const ok = placed.every((q) => Math.hypot(q.c[0] - centre[0], q.c[1] - centre[1], q.c[2] - centre[2]) >= q.r + rad + cfg.margin);
       if (ok) break;
       if (attempt % 20 === 19) size *= 0.9;
+      if (attempt > 2000 || size < 2) {
+        throw new ConfigError('phantom.particles', `cannot place ${count} particles (with margin ${cfg.margin} and surface blur) in a ${N}^3 grid; use fewer particles or a larger phantom.size`);
+      }
     }
     placed.push({ c: centre, r: size / 2 + pad });
     const shape = drawShape(rng, cfg, cls, size, centre);
