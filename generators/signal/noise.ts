@@ -1,0 +1,36 @@
+/**
+ * Counting noise on expected-count maps (science.md section 4): Poisson per pixel and binomial thinning.
+ */
+import type { RandomStream } from '../common/random.ts';
+
+/**
+ * Poisson counts y_i ~ Poisson(expected_i), drawn in index order from `rng` (deterministic for a given
+ * stream). Throws for negative or non-finite expected counts.
+ */
+export function poissonNoise(expected: Float32Array, rng: RandomStream, out?: Uint32Array): Uint32Array {
+  const res = out ?? new Uint32Array(expected.length);
+  if (res.length !== expected.length) throw new Error(`poissonNoise: out has ${res.length} values, expected ${expected.length}`);
+  for (let i = 0; i < expected.length; i++) {
+    const m = expected[i];
+    if (!(m >= 0) || m === Infinity) throw new RangeError(`poissonNoise: expected count at index ${i} must be finite and >= 0, got ${m}`);
+    res[i] = m === 0 ? 0 : rng.poisson(m);
+  }
+  return res;
+}
+
+/**
+ * Binomial thinning: y1_i ~ Binomial(y_i, p), y2_i = y_i - y1_i. For y ~ Poisson(lambda) the halves are
+ * independent Poisson(p lambda) and Poisson((1-p) lambda) (exact on integer counts only).
+ */
+export function binomialThin(counts: ArrayLike<number>, p: number, rng: RandomStream): [Uint32Array, Uint32Array] {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`binomialThin: p must be in [0, 1], got ${p}`);
+  const a = new Uint32Array(counts.length), b = new Uint32Array(counts.length);
+  for (let i = 0; i < counts.length; i++) {
+    const y = counts[i];
+    if (!Number.isInteger(y) || y < 0) throw new RangeError(`binomialThin: counts must be integers >= 0 (thinning is exact on counts only), got ${y} at index ${i}`);
+    const k = y === 0 ? 0 : rng.binomial(y, p);
+    a[i] = k;
+    b[i] = y - k;
+  }
+  return [a, b];
+}
