@@ -17,3 +17,4 @@ export { defaultFileOptions, validateFileOptions, FILE_OPTION_DOCS, COUNT_FILTER
 export { exportSample, type ExportWhat } from './export.ts';
 export { writePngGrey, toGrey8, centralSlices } from './preview.ts';
 export { loadSource, DEFAULT_SOURCE, type SampleSource, type SourceModule } from './source.ts';
+export { defaultDatasetConfig, validateDatasetConfig, CONFIG_DOCS, type DatasetConfig } from './config.ts';

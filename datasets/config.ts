@@ -1,0 +1,33 @@
+/**
+ * The dataset config: the simulation (phantom, geometry, acquisition; generators/simulate.ts) plus
+ * the file options (datasets/options.ts). `validateDatasetConfig` merges a partial config over the
+ * defaults and throws a ConfigError naming the field and its allowed range.
+ */
+import { ConfigError, checkKnownKeys } from '../generators/common/validate.ts';
+import { defaultSimulationConfig, validateSimulationConfig, type SimulationConfig } from '../generators/simulate.ts';
+import { FILE_OPTION_DOCS, defaultFileOptions, validateFileOptions, type DatasetFileOptions } from './options.ts';
+
+export interface DatasetConfig extends DatasetFileOptions {
+  /** Phantom, tilt geometry and acquisition (dose, frames, detector) settings. */
+  simulation: SimulationConfig;
+}
+
+export function defaultDatasetConfig(): DatasetConfig {
+  return { simulation: defaultSimulationConfig(), ...defaultFileOptions() };
+}
+
+export const DATASET_CONFIG_KEYS = ['simulation', 'store', 'split', 'samplesPerShard', 'compression'] as const;
+
+export const CONFIG_DOCS: Record<string, string> = {
+  simulation: 'phantom, geometry and acquisition settings of generators/simulate.ts (defaults printed above; their ranges are checked by the simulator)',
+  ...FILE_OPTION_DOCS,
+};
+
+export function validateDatasetConfig(raw: unknown): DatasetConfig {
+  if (raw === undefined || raw === null) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config', `must be a JSON object, got ${JSON.stringify(raw)}`);
+  const r = raw as Record<string, unknown>;
+  checkKnownKeys('', r, DATASET_CONFIG_KEYS);
+  const simulation = validateSimulationConfig(r.simulation ?? {});
+  return { simulation, ...validateFileOptions(r, '') };
+}
