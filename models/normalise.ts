@@ -1,0 +1,49 @@
+/**
+ * Input normalisation of count maps for the denoisers, shared by training (training/) and inference
+ * (models/tiling.ts) so the two can never disagree.
+ *
+ * Kind 'mean' (the default): each channel of an image is divided by s_c = max(mean_c(x), floor),
+ * the mean counts per pixel of that channel over the WHOLE image (never per tile, so tiled and
+ * whole-image inference see the same scale), and the network's output is multiplied back by s_c.
+ * Mean counts are proportional to dose, so this is normalisation by dose that also works when the
+ * dose is unknown (real data): the network sees maps of mean about 1 at every dose, and the noise
+ * level it must remove is read from the map itself (blind denoising over the trained dose range).
+ *
+ *   x_norm = x / s_c,   y = f(x_norm) * s_c,   s_c = max((1 / HW) sum_ij x_cij, floor)
+ */
+
+export interface Normalisation {
+  kind: 'mean';
+  /** Smallest scale (counts per pixel) used for an almost empty map, so the division stays finite. */
+  floor: number;
+  [k: string]: unknown;
+}
+
+export function defaultNormalisation(): Normalisation {
+  return { kind: 'mean', floor: 1e-3 };
+}
+
+/** Checks a normalisation record read from a model's metadata. */
+export function checkNormalisation(n: { kind: string; [k: string]: unknown } | undefined): Normalisation {
+  if (!n) return defaultNormalisation();
+  if (n.kind !== 'mean') throw new Error(`model metadata: normalisation kind '${n.kind}' is not known to this nanodose; known: mean`);
+  const floor = typeof n.floor === 'number' && n.floor > 0 ? n.floor : defaultNormalisation().floor;
+  return { ...n, kind: 'mean', floor };
+}
+
+/**
+ * Per-channel scales s_c of a [channels, h, w] image (or a batch [n, channels, h, w] when `batch`
+ * is given: one scale per (image, channel), returned image-major).
+ */
+export function channelScales(x: ArrayLike<number>, channels: number, h: number, w: number, norm: Normalisation = defaultNormalisation(), batch = 1): Float64Array {
+  const P = h * w;
+  if (x.length !== batch * channels * P) throw new Error(`channelScales: ${x.length} values, expected ${batch} x ${channels} x ${h} x ${w}`);
+  const s = new Float64Array(batch * channels);
+  for (let k = 0; k < batch * channels; k++) {
+    let sum = 0;
+    const off = k * P;
+    for (let i = 0; i < P; i++) sum += x[off + i];
+    s[k] = Math.max(sum / P, norm.floor);
+  }
+  return s;
+}
