@@ -12,13 +12,17 @@ export interface MethodSpec { name: string; kind: 'raw' | 'baseline' | 'model'; 
 
 export function parseMethods(spec: string | string[]): MethodSpec[] {
   const parts = (Array.isArray(spec) ? spec : spec.split(',')).map((s) => s.trim()).filter(Boolean);
-  if (parts.length === 0) throw new Error(`methods: empty list; allowed: raw, ${BASELINES.join(', ')}, model:PATH`);
+  if (parts.length === 0) throw new Error(`methods: empty list; allowed: raw, ${BASELINES.join(', ')}, model:PATH, NAME=model:PATH`);
   const out: MethodSpec[] = [];
   for (const p of parts) {
     if (p === 'raw') out.push({ name: 'raw', kind: 'raw' });
     else if ((BASELINES as readonly string[]).includes(p)) out.push({ name: p, kind: 'baseline', baseline: p as Baseline });
     else if (p.startsWith('model:') && p.length > 6) out.push({ name: p, kind: 'model', path: p.slice(6) });
-    else throw new Error(`methods: unknown method '${p}'; allowed: raw, ${BASELINES.join(', ')}, model:PATH`);
+    else if (/^[A-Za-z0-9_.-]+=model:./.test(p)) {
+      // NAME=model:PATH: a trained model shown under a short name in the report
+      const eq = p.indexOf('=');
+      out.push({ name: p.slice(0, eq), kind: 'model', path: p.slice(eq + 7) });
+    } else throw new Error(`methods: unknown method '${p}'; allowed: raw, ${BASELINES.join(', ')}, model:PATH, NAME=model:PATH`);
   }
   if (new Set(out.map((m) => m.name)).size !== out.length) throw new Error('methods: a method is listed twice');
   return out;

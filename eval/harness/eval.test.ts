@@ -10,6 +10,10 @@ import { runProtocols, protocolSchemes } from './protocols.ts';
 
 test('option errors name the field', () => {
   assert.throws(() => parseMethods('raw,wiener'), /methods: unknown method 'wiener'/);
+  assert.equal(parseMethods('raw,n2n=model:runs/m/unet-n2n,model:/abs/m'), [
+    { name: 'raw', kind: 'raw' }, { name: 'n2n', kind: 'model', path: 'runs/m/unet-n2n' }, { name: 'model:/abs/m', kind: 'model', path: '/abs/m' },
+  ]);
+  assert.throws(() => parseMethods('a b=model:x'), /unknown method/);
   assert.throws(() => parseRecon('sirt:0'), /SIRT iterations/);
   assert.throws(() => parseRecon('fbp:cosine'), /FBP filter/);
   assert.throws(() => parseRecon('art'), /recon: expected/);
