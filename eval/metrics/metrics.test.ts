@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { psnr, ssim, otsuThreshold, scaledScores, dice, shellThickness, lsScale } from './index.ts';
+import { psnr, ssim, otsuThreshold, scaledScores, dice, shellThickness, lsScale, poissonDeviance } from './index.ts';
+import { stream } from '../../generators/common/random.ts';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/skimage_metrics.json', import.meta.url), 'utf8'));
 
@@ -51,6 +52,21 @@ test('Dice and shell thickness of concentric spheres', () => {
   assert.ok(Math.abs(t - (R - r)) < 0.1, `thickness ${t}`);
   assert.is(dice(core, core), 1);
   assert.is(dice(core, shell), 0);
+});
+
+test('Poisson deviance: hand-computed value, zero at mu = y, smallest on average at the true mean', () => {
+  // 2/3 [ (2 log(2/1) - 1) + (0 - (0 - 0.5)) + (3 log(3/3) - 0) ]
+  const want = (2 / 3) * (2 * Math.log(2) - 1 + 0.5);
+  assert.ok(Math.abs(poissonDeviance([2, 0, 3], [1, 0.5, 3]) - want) < 1e-12);
+  assert.is(poissonDeviance([4, 1, 7], [4, 1, 7]), 0);
+  assert.ok(Number.isFinite(poissonDeviance([1], [0])), 'an estimate of 0 where a count was seen stays finite');
+  // proper score: held-out counts y ~ Poisson(lambda) with lambda = 0.3 (real EDX levels)
+  const rng = stream(5, 'deviance');
+  const lambda = 0.3, n = 20000;
+  const y = Float64Array.from({ length: n }, () => rng.poisson(lambda));
+  const d = (m: number) => poissonDeviance(y, new Float64Array(n).fill(m));
+  assert.ok(d(lambda) < d(lambda * 0.8) && d(lambda) < d(lambda * 1.25), `D(0.3)=${d(lambda)} D(0.24)=${d(0.24)} D(0.375)=${d(0.375)}`);
+  assert.throws(() => poissonDeviance([1, 2], [1]), /lengths/);
 });
 
 test.run();
