@@ -1,6 +1,7 @@
 /**
  * Parallel-beam projection: geometry construction, tilt-angle parsing and the Joseph voxel projector
- * (generators/projection/kernels.ts) split over worker_threads by z-slice with SharedArrayBuffer.
+ * (generators/projection/kernels.ts) split over worker_threads by z-slice with SharedArrayBuffer, and the
+ * analytic (exact chord-length, detector super-sampled) projector of phantoms (generators/projection/analytic.ts).
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -10,6 +11,7 @@ import { forwardProjectSlice, backProjectSlice, forwardRange, backRange } from '
 
 export type { TiltGeometry } from './geometry.ts';
 export { forwardProjectSlice, backProjectSlice } from './kernels.ts';
+export { analyticChords, analyticProjection, projectPhantom, isAnalyticRegion, isConvexSolid, type AnalyticProjection } from './analytic.ts';
 
 /**
  * Tilt angles from a spec: 'start:stop:step' (inclusive range, degrees) or a comma list '0,10,20', or numbers.
