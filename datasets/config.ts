@@ -20,6 +20,9 @@ export const DATASET_CONFIG_KEYS = ['simulation', 'store', 'split', 'samplesPerS
 
 export const CONFIG_DOCS: Record<string, string> = {
   simulation: 'phantom, geometry and acquisition settings of generators/simulate.ts (defaults printed above; their ranges are checked by the simulator)',
+  'simulation.geometry.projector': "'voxel' (default: Joseph projection of the voxelised phantom) or 'analytic' (exact chord lengths of the convex solids, no inverse crime; diffuse interfaces still go through the voxels); with 'analytic', simulation.geometry.supersample = sub-rays per pixel side, integer 1-8, default 3",
+  'simulation.acquisition.readNoise': 'optional HAADF Gaussian read noise, sigma in counts per frame, >= 0 (default 0 = none)',
+  'simulation.acquisition.jitter': 'optional alignment jitter: largest per-tilt integer shift in pixels of rows and cols, 0-4 (default 0 = off; 1 = +-1 px); shifts recorded in each sample\'s params.jitter',
   ...FILE_OPTION_DOCS,
 };
 

@@ -1,27 +1,53 @@
 /**
- * One simulated sample: phantom -> voxelised element volumes -> Joseph voxel projection (generators/projection)
- * -> expected HAADF + EDX counts (generators/signal) -> Poisson noise (+ frames). Seeded per sample: the
- * phantom from stream(seed, index, 'phantom'), the noise from stream(seed, index, 'noise'), so the output is
- * byte-identical for the same (seed, index) whatever the worker or number of projector threads.
+ * One simulated sample: phantom -> voxelised element volumes -> projection (generators/projection)
+ * -> optional alignment jitter -> expected HAADF + EDX counts (generators/signal) -> Poisson noise
+ * (+ frames, + optional HAADF read noise). Seeded per sample: the phantom from stream(seed, index, 'phantom'),
+ * the Poisson noise from stream(seed, index, 'noise'), the jitter from stream(seed, index, 'jitter') and the
+ * read noise from stream(seed, index, 'haadf-read-noise'), so the output is byte-identical for the same
+ * (seed, index) whatever the worker or number of projector threads, and turning the optional effects on
+ * leaves the other draws unchanged.
  *
- * Projection here is the voxel projector of the voxelised (anti-aliased) phantom; analytic chord-length
- * projection is not implemented yet.
+ * Projection (`geometry.projector`): 'voxel' (default) projects the voxelised (anti-aliased) phantom with the
+ * Joseph projector; 'analytic' projects the phantom's exact chord lengths with `geometry.supersample` x
+ * `geometry.supersample` sub-rays per detector pixel (default 3; generators/projection/analytic.ts), so the
+ * data are not made with the discretisation that reconstructs them. Regions with diffuse interfaces (or
+ * non-convex solids) then still go through the voxel projector; the stored phantom volume is the
+ * voxelised one either way.
+ *
+ * Jitter (`acquisition.jitter` = J > 0): per tilt a shift (dr, dc) in {-J..J}^2 moves that tilt's projected
+ * element amounts (hence every channel) by +dr rows and +dc columns, before the counts are formed; the
+ * shifts are recorded as `params.jitter = { rows, cols }` (shift by their negatives to undo them).
  */
-import { ConfigError, checkKnownKeys } from './common/validate.ts';
+import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from './common/validate.ts';
 import { stream, type Seed } from './common/random.ts';
 import { defaultPhantomConfig, validatePhantomConfig, samplePhantom, voxelise, type PhantomConfig, type Phantom, type PhantomParams } from './phantoms/index.ts';
-import { Projector, makeGeometry, parseTiltAngles } from './projection/index.ts';
-import { defaultAcquisitionConfig, validateAcquisitionConfig, expectedCounts, acquire, dosePerProjection, type AcquisitionConfig } from './signal/index.ts';
+import { Projector, makeGeometry, parseTiltAngles, projectPhantom } from './projection/index.ts';
+import { defaultAcquisitionConfig, validateAcquisitionConfig, expectedCounts, acquire, dosePerProjection, drawTiltShifts, shiftTiltSeries, type AcquisitionConfig, type TiltShifts } from './signal/index.ts';
+
+export const PROJECTORS = ['voxel', 'analytic'] as const;
+/** Default detector super-sampling (sub-rays per pixel side) of the analytic projector. */
+export const DEFAULT_ANALYTIC_SUPERSAMPLE = 3;
 
 export interface SimulationConfig {
   phantom: PhantomConfig;
-  geometry: { angles: string | number[]; nCols?: number };
+  /**
+   * Tilt angles, detector width, and the projector ('voxel' when absent; absent from the defaults so
+   * datasets made before it stay byte-identical); `supersample` (analytic only, default 3).
+   */
+  geometry: { angles: string | number[]; nCols?: number; projector?: (typeof PROJECTORS)[number]; supersample?: number };
   acquisition: AcquisitionConfig;
 }
 
 export interface SimulatedSample {
   index: number;
-  params: PhantomParams & { dosePerProjection: number; doseTotal: number };
+  params: PhantomParams & {
+    dosePerProjection: number;
+    doseTotal: number;
+    /** With acquisition.jitter > 0: the shift of each tilt (rows, cols), content moved by +rows, +cols. */
+    jitter?: TiltShifts;
+    /** With geometry.projector 'analytic': super-sampling, and the regions that went through the voxel projector. */
+    projection?: { projector: 'analytic'; supersample: number; voxelRegions: number[] };
+  };
   phantom: Phantom;
   /** Element fractions per voxel, one [z, y, x] array per element. */
   volume: Float32Array[];
@@ -48,10 +74,15 @@ export function validateSimulationConfig(raw: unknown): SimulationConfig {
   const phantom = validatePhantomConfig(r.phantom ?? {}, 'phantom');
   const g = (r.geometry ?? {}) as Record<string, unknown>;
   if (typeof g !== 'object' || Array.isArray(g)) throw new ConfigError('geometry', 'must be an object');
-  checkKnownKeys('geometry', g, ['angles', 'nCols']);
+  checkKnownKeys('geometry', g, ['angles', 'nCols', 'projector', 'supersample']);
   const angles = (g.angles ?? defaultSimulationConfig().geometry.angles) as string | number[];
   const geometry: SimulationConfig['geometry'] = { angles };
   if (g.nCols !== undefined) geometry.nCols = g.nCols as number;
+  if (g.projector !== undefined) geometry.projector = checkChoice('geometry.projector', g.projector, PROJECTORS);
+  if (g.supersample !== undefined) {
+    if (geometry.projector !== 'analytic') throw new ConfigError('geometry.supersample', `applies to the analytic projector only; set geometry.projector to 'analytic' or leave supersample out`);
+    geometry.supersample = checkNumber('geometry.supersample', g.supersample, 1, 8, { integer: true });
+  }
   const N = phantom.size;
   makeGeometry({ angles, nz: N, ny: N, nx: N, nCols: geometry.nCols });
   return { phantom, geometry, acquisition: validateAcquisitionConfig(r.acquisition, 'acquisition') };
@@ -72,13 +103,29 @@ export async function simulateSample(cfg: SimulationConfig, seed: Seed, index: n
   if (pg.nz !== N || pg.ny !== N || pg.nx !== N || pg.nCols !== geom.nCols || pg.angles.length !== angles.length || pg.angles.some((a, i) => a !== angles[i])) {
     throw new Error('simulateSample: the given projector was made for a different geometry');
   }
-  const projected: Float32Array[] = [];
+  let projected: Float32Array[] = [];
+  let projection: SimulatedSample['params']['projection'];
   try {
-    for (const v of volume) projected.push(await projector.forward(v));
+    if (cfg.geometry.projector === 'analytic') {
+      const supersample = cfg.geometry.supersample ?? DEFAULT_ANALYTIC_SUPERSAMPLE;
+      const res = await projectPhantom(phantom, projector, { supersample });
+      projected = res.projected;
+      projection = { projector: 'analytic', supersample, voxelRegions: res.voxelRegions };
+    } else {
+      for (const v of volume) projected.push(await projector.forward(v));
+    }
   } finally { if (own) await projector.close(); }
+  let jitter: TiltShifts | undefined;
+  const J = cfg.acquisition.jitter ?? 0;
+  if (J > 0) {
+    jitter = drawTiltShifts(angles.length, J, stream(seed, index, 'jitter'));
+    projected = projected.map((p) => shiftTiltSeries(p, N, geom.nCols, jitter!));
+  }
   const clean = expectedCounts(projected, phantom.elements, cfg.acquisition, d);
   const F = cfg.acquisition.frames;
-  const acq = acquire(clean, F, stream(seed, index, 'noise'), F > 1);
+  const sigma = cfg.acquisition.readNoise ?? 0;
+  const readNoise = sigma > 0 ? { sigma, length: angles.length * N * geom.nCols, rng: stream(seed, index, 'haadf-read-noise') } : undefined;
+  const acq = acquire(clean, F, stream(seed, index, 'noise'), F > 1, readNoise);
   let frames: Uint32Array | undefined;
   if (acq.frames) {
     // [frame, channel, angle, row, col] -> [channel, angle, frame, row, col]
@@ -90,7 +137,7 @@ export async function simulateSample(cfg: SimulationConfig, seed: Seed, index: n
   }
   return {
     index,
-    params: { ...phantom.params, dosePerProjection: d, doseTotal: d * angles.length },
+    params: { ...phantom.params, dosePerProjection: d, doseTotal: d * angles.length, ...(jitter ? { jitter } : {}), ...(projection ? { projection } : {}) },
     phantom, volume, angles,
     channels: ['HAADF', ...phantom.elements.map((e) => e.symbol)],
     clean, noisy: acq.noisy, frames,

@@ -8,6 +8,9 @@
  *   EDX_e  = D [e/A^2] x a^2 [A^2] x (L_e a) [A of pure element] x Y_e [X-rays per electron per A] x Omega / (4 pi)
  *   HAADF  = D x a^2 x sum_e (L_e a) Z_e^gamma x eta_HAADF            (gamma default 1.7)
  * plus an optional uniform background (fraction of the channel's mean signal inside the particle).
+ * HAADF read noise (optional, `readNoise` = sigma in counts per frame) is Gaussian on each frame's HAADF
+ * counts (addReadNoise); alignment jitter (optional, `jitter` = largest shift in pixels, 1 for the +-1 px of
+ * science.md) displaces each tilt's projection of every channel by a seeded integer shift (jitter.ts).
  * Counts mode instead scales every EDX channel so that its mean expected count over the particle's
  * pixels (pixels with any projected material) equals `countsInParticle`.
  *
@@ -20,9 +23,10 @@
 import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../common/validate.ts';
 import type { RandomStream } from '../common/random.ts';
 import type { Element } from '../phantoms/types.ts';
-import { poissonNoise } from './noise.ts';
+import { addReadNoise, poissonNoise } from './noise.ts';
 
-export { poissonNoise, binomialThin } from './noise.ts';
+export { poissonNoise, binomialThin, addReadNoise } from './noise.ts';
+export { drawTiltShifts, shiftTiltSeries, type TiltShifts } from './jitter.ts';
 
 /** Default EDX yield (X-rays per electron per angstrom of pure element), calibrated as described above. */
 export const DEFAULT_EDX_YIELD = 8.4e-5;
@@ -47,13 +51,23 @@ export interface AcquisitionConfig {
   frames: number;
   /** Uniform background as a fraction of each channel's mean signal inside the particle (0-0.05 typical). */
   background: number;
+  /**
+   * Optional HAADF Gaussian read noise: sigma in counts per frame (default 0 = none). Absent from the
+   * defaults so configs and datasets made before it stay byte-identical.
+   */
+  readNoise?: number;
+  /**
+   * Optional alignment jitter: largest integer shift in pixels of a tilt's projection along rows and
+   * columns (0 = off, the default; 1 = +-1 px). The shifts are recorded in the sample's params.
+   */
+  jitter?: number;
 }
 
 export function defaultAcquisitionConfig(): AcquisitionConfig {
   return { mode: 'dose', dose: 600, doseKind: 'perProjection', countsInParticle: 0.45, pixelSizeAngstrom: 2, solidAngleSr: 0.7, yields: {}, haadfGamma: 1.7, haadfEfficiency: 1e-3, frames: 1, background: 0 };
 }
 
-const KEYS = ['mode', 'dose', 'doseKind', 'countsInParticle', 'pixelSizeAngstrom', 'solidAngleSr', 'yields', 'haadfGamma', 'haadfEfficiency', 'frames', 'background'] as const;
+const KEYS = ['mode', 'dose', 'doseKind', 'countsInParticle', 'pixelSizeAngstrom', 'solidAngleSr', 'yields', 'haadfGamma', 'haadfEfficiency', 'frames', 'background', 'readNoise', 'jitter'] as const;
 
 /** Merges `raw` (possibly partial) over the defaults; ConfigError naming the field and range otherwise. */
 export function validateAcquisitionConfig(raw: unknown, field = 'acquisition'): AcquisitionConfig {
@@ -72,6 +86,8 @@ export function validateAcquisitionConfig(raw: unknown, field = 'acquisition'): 
   checkNumber(`${field}.haadfEfficiency`, c.haadfEfficiency, 0, 1e3);
   checkNumber(`${field}.frames`, c.frames, 1, 1000, { integer: true });
   checkNumber(`${field}.background`, c.background, 0, 1);
+  if (c.readNoise !== undefined) checkNumber(`${field}.readNoise`, c.readNoise, 0, 1e6);
+  if (c.jitter !== undefined) checkNumber(`${field}.jitter`, c.jitter, 0, 4, { integer: true });
   if (typeof c.yields !== 'object' || c.yields === null || Array.isArray(c.yields)) throw new ConfigError(`${field}.yields`, 'must be an object of element symbol -> yield');
   for (const [k, v] of Object.entries(c.yields)) checkNumber(`${field}.yields.${k}`, v, 0, 1);
   c.yields = { ...c.yields };
@@ -122,13 +138,28 @@ export function expectedCounts(projected: Float32Array[], elements: Element[], c
   return out;
 }
 
+/** Gaussian read noise on the first `length` values of each frame (the HAADF channel), from its own stream. */
+export interface ReadNoise {
+  sigma: number;
+  length: number;
+  rng: RandomStream;
+}
+
 /**
  * Noisy acquisition of expected counts: `frames` Poisson frames per tilt, each at expected / frames,
  * noisy = their sum (sum of independent Poissons is Poisson with the summed mean). With frames > 1 and
- * keepFrames, the frames are returned packed [frame, ...expected layout].
+ * keepFrames, the frames are returned packed [frame, ...expected layout]. With `readNoise`, each frame's
+ * first `readNoise.length` values get Gaussian read noise (addReadNoise) after its Poisson draw, from
+ * `readNoise.rng`, so the Poisson draws from `rng` are the same with or without it.
  */
-export function acquire(expected: Float32Array, frames: number, rng: RandomStream, keepFrames = false): { noisy: Uint32Array; frames?: Uint32Array } {
-  if (frames === 1) return { noisy: poissonNoise(expected, rng) };
+export function acquire(expected: Float32Array, frames: number, rng: RandomStream, keepFrames = false, readNoise?: ReadNoise): { noisy: Uint32Array; frames?: Uint32Array } {
+  const rn = readNoise && readNoise.sigma > 0 ? readNoise : undefined;
+  if (rn && !(Number.isInteger(rn.length) && rn.length >= 0 && rn.length <= expected.length)) throw new RangeError(`acquire: readNoise.length must be an integer in [0, ${expected.length}], got ${rn.length}`);
+  if (frames === 1) {
+    const noisy = poissonNoise(expected, rng);
+    if (rn) addReadNoise(noisy.subarray(0, rn.length), rn.sigma, rn.rng);
+    return { noisy };
+  }
   const per = new Float32Array(expected.length);
   for (let i = 0; i < per.length; i++) per[i] = expected[i] / frames;
   const noisy = new Uint32Array(expected.length);
@@ -136,6 +167,7 @@ export function acquire(expected: Float32Array, frames: number, rng: RandomStrea
   const f = new Uint32Array(expected.length);
   for (let k = 0; k < frames; k++) {
     poissonNoise(per, rng, f);
+    if (rn) addReadNoise(f.subarray(0, rn.length), rn.sigma, rn.rng);
     for (let i = 0; i < f.length; i++) noisy[i] += f[i];
     all?.set(f, k * expected.length);
   }

@@ -1,5 +1,6 @@
 /**
- * Counting noise on expected-count maps (science.md section 4): Poisson per pixel and binomial thinning.
+ * Counting noise on expected-count maps (science.md section 4): Poisson per pixel, Gaussian read noise of
+ * the HAADF detector, and binomial thinning.
  */
 import type { RandomStream } from '../common/random.ts';
 
@@ -33,4 +34,21 @@ export function binomialThin(counts: ArrayLike<number>, p: number, rng: RandomSt
     b[i] = y - k;
   }
   return [a, b];
+}
+
+/**
+ * Gaussian read noise of an integrating detector (the HAADF channel), in place on integer counts:
+ *   y_i <- max(0, round(y_i + sigma n_i)),  n_i ~ N(0, 1) drawn in index order from `rng`.
+ * For y ~ Poisson(lambda) the result has mean lambda and variance lambda + sigma^2 + 1/12 (the 1/12 from
+ * rounding to integer counts) wherever lambda >> sigma; the clamp at 0 (counts are stored unsigned) biases
+ * pixels whose mean is within a few sigma of 0 upwards (by sigma / sqrt(2 pi) at lambda = 0).
+ */
+export function addReadNoise(counts: Uint32Array, sigma: number, rng: RandomStream): Uint32Array {
+  if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new RangeError(`addReadNoise: sigma must be a finite number >= 0, got ${sigma}`);
+  if (sigma === 0) return counts;
+  for (let i = 0; i < counts.length; i++) {
+    const v = Math.round(counts[i] + sigma * rng.normal());
+    counts[i] = v > 0 ? v : 0;
+  }
+  return counts;
 }
