@@ -51,6 +51,24 @@ test('save then load gives identical predictions and the metadata back', async (
   }
 });
 
+test('a training run folder (out/best, out/last) loads its best model', async () => {
+  const spec = validateModelSpec({ arch: 'tiny', depth: 2, filters: 2 });
+  const best = buildModel(spec);
+  const last = buildModel(spec);
+  const meta = (scheme: string): ModelMetadata => ({ spec, normalisation: { kind: 'mean', floor: 1e-3 }, scheme, channels: ['Au'], nanodoseVersion: nanodoseVersion() });
+  const run = join(dir, 'run');
+  await saveModel(best, join(run, 'best'), meta('best'));
+  await saveModel(last, join(run, 'last'), meta('last'));
+  const { model, metadata } = await loadModel(run);
+  assert.is(metadata.scheme, 'best');
+  const x = tf.tensor4d(randomValues(8 * 8, 3), [1, 8, 8, 1]);
+  assert.equal(Array.from((model.predict(x) as tf.Tensor).dataSync()), Array.from((best.predict(x) as tf.Tensor).dataSync()));
+  // A folder with its own model.json is loaded as it is.
+  assert.is((await loadModel(join(run, 'last'))).metadata.scheme, 'last');
+  x.dispose();
+  for (const m of [model, best, last]) m.dispose();
+});
+
 test('loading a folder without a model says so', async () => {
   let msg = '';
   await loadModel(join(dir, 'nothing')).catch((e: Error) => (msg = e.message));

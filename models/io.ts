@@ -91,8 +91,12 @@ export async function saveModel(model: tf.LayersModel, dir: string, metadata: Mo
   await model.save(fileSaveHandler(dir, meta));
 }
 
-/** Loads a model saved by `saveModel`; the metadata comes back with it. */
+/**
+ * Loads a model saved by `saveModel`; the metadata comes back with it. A training run folder
+ * (training/: out/best, out/last) resolves to its best model when `dir/model.json` is absent.
+ */
 export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; metadata: ModelMetadata }> {
+  if (!existsSync(join(dir, 'model.json')) && existsSync(join(dir, 'best', 'model.json'))) dir = join(dir, 'best');
   const modelJSON = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
   const metadata = (modelJSON.userDefinedMetadata as { nanodose?: ModelMetadata } | undefined)?.nanodose;
   if (!metadata) throw new Error(`${dir}/model.json has no nanodose metadata (userDefinedMetadata.nanodose): not saved by nanodose's saveModel`);
