@@ -10,3 +10,4 @@ export { saveModel, loadModel, fileSaveHandler, fileLoadHandler, rebuildFromMeta
 export { checkMemory, estimateMemory, activationFloatsPerPixel, MemoryError, WASM_HEAP_LIMIT_BYTES, type MemoryEstimate } from './memory.ts';
 export { gradientsInMicroBatches, trainStepInMicroBatches, autoMicroBatch, type LossFn } from './microbatch.ts';
 export { DataParallel, type DataParallelOptions, type ParallelGradients } from './parallel/engine.ts';
+export { denoiseTiled, contextExtent, minimumOverlap, tileStarts, axisWeights, DEFAULT_TILE, DEFAULT_BLEND, DEFAULT_BATCH, type TileOptions } from './tiling.ts';
