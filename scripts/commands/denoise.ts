@@ -1,0 +1,361 @@
+/**
+ * `nanodose denoise INPUT --model DIR --out FILE`: applies a trained denoiser (models/io.ts
+ * saveModel folder) to tilt series, projection by projection, with tiled inference
+ * (models/tiling.ts denoiseTiled: whole-map normalisation, exact tiling, optional 8-fold tta).
+ *
+ * INPUT: a nanodose dataset (directory or .h5 shard: `/data/tilt_noisy/data` or tilt_clean with
+ * --field, [sample, channel, angle, row, col]); an MRC stack (+ .tlt beside it); a TIFF stack; or a
+ * user HDF5 file with --dataset naming a 2-D image or 3-D stack [angle, row, col].
+ * Channels: a single-channel model is applied to each element channel of a dataset (or the one named
+ * by --channel; HAADF only when the model was trained on HAADF); a multi-channel model takes the
+ * channels listed in its metadata.channels, and --channel picks one of its outputs.
+ * OUT by extension: `.h5` (EMD 0.2: /data/tilt_denoised with the input's angles, channel names,
+ * pixel size, and attributes naming the model, its scheme and the tiling), `.mrc` (pixel size kept,
+ * .tlt beside when the angles are known), `.tif/.tiff` (float32, .tlt beside). MRC and TIFF hold one
+ * stack, so several (sample, channel) stacks go to OUT_<channel> or OUT_sample-NNNNN_<channel>.
+ * Every file is written under a temporary name and renamed when complete; bad input is refused
+ * (exit 2) before anything is written.
+ */
+import type { CommandModule } from 'yargs';
+
+interface Args {
+  input: string;
+  model: string;
+  out: string;
+  dataset?: string;
+  field: string;
+  sample?: string;
+  channel?: string;
+  tile?: number;
+  overlap?: number;
+  tta: boolean;
+  backend: string;
+  quiet: boolean;
+}
+
+const STACK_EXT = ['.mrc', '.mrcs', '.st', '.ali', '.rec', '.map', '.tif', '.tiff'];
+const MRC_EXT = ['.mrc', '.mrcs', '.st', '.ali', '.rec', '.map'];
+const H5_EXT = ['.h5', '.hdf5', '.emd', '.hdf'];
+const OUT_EXT = ['.mrc', '.tif', '.tiff', '.h5', '.hdf5', '.emd'];
+
+/** One tilt series to denoise: `input(angle)` gives the model's input [inChannels, rows, cols]. */
+interface Job { sample?: number; channels: string[]; input: (angle: number) => Float32Array }
+
+export const command: CommandModule<object, Args> = {
+  command: 'denoise <input>',
+  describe: 'Denoise tilt series (dataset, MRC/TIFF stack, HDF5 dataset) with a trained model, tiled; writes .h5, .mrc or .tif',
+  builder: (y) =>
+    y
+      .positional('input', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, .mrc/.tif stack, or .h5 file with --dataset' })
+      .option('model', { type: 'string', demandOption: true, describe: 'model folder written by saveModel (model.json + weights.bin)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output file: .h5 (EMD), .mrc (+ .tlt) or .tif/.tiff (+ .tlt)' })
+      .option('dataset', { type: 'string', describe: 'path of a 2-D/3-D array inside a user HDF5 file, e.g. /data/tilt/data' })
+      .option('field', { type: 'string', default: 'noisy', choices: ['noisy', 'clean'], describe: 'which tilt series of a nanodose dataset' })
+      .option('sample', { type: 'string', describe: "dataset sample index or 'all' (default: the first)" })
+      .option('channel', { type: 'string', describe: 'one channel by name (default: every element channel the model applies to)' })
+      .option('tile', { type: 'number', describe: 'tile edge in pixels (default 256; a map that fits runs whole)' })
+      .option('overlap', { type: 'number', describe: "tile overlap in pixels (default: the model's minimum + 16; never below the minimum)" })
+      .option('tta', { type: 'boolean', default: false, describe: 'average over the 8 rotations/reflections (8x slower)' })
+      .option('backend', { type: 'string', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], describe: 'TensorFlow.js backend' })
+      .option('quiet', { type: 'boolean', default: false }),
+  handler: async (a) => {
+    const { existsSync, openSync, readSync, closeSync, statSync } = await import('node:fs');
+    const { extname } = await import('node:path');
+    const { ConfigError } = await import('../../generators/common/validate.ts');
+    const t0 = performance.now();
+    // --- arguments that need no file
+    const outExt = extname(a.out).toLowerCase();
+    if (!OUT_EXT.includes(outExt)) throw new ConfigError('out', `unknown output format '${outExt || '(no extension)'}'; use one of ${OUT_EXT.join(', ')}`);
+    for (const [k, v] of [['tile', a.tile], ['overlap', a.overlap]] as const) {
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new ConfigError(k, `must be an integer >= 1, got ${v}`);
+    }
+    let sampleSel: number | 'all' | undefined;
+    if (a.sample !== undefined) {
+      if (a.sample === 'all') sampleSel = 'all';
+      else if (/^\d+$/.test(a.sample)) sampleSel = Number(a.sample);
+      else throw new ConfigError('sample', `must be an integer >= 0 or 'all', got ${JSON.stringify(a.sample)}`);
+    }
+    if (!existsSync(a.input)) throw new ConfigError('input', `${a.input}: no such file or directory`);
+    if (!existsSync(a.model) || !statSync(a.model).isDirectory()) throw new ConfigError('model', `${a.model}: no such model folder`);
+    const inExt = extname(a.input).toLowerCase();
+    const isStack = STACK_EXT.includes(inExt) || (a.dataset !== undefined && H5_EXT.includes(inExt));
+    if (isStack && sampleSel !== undefined) throw new ConfigError('sample', `selects samples of a nanodose dataset; ${a.input} is an image stack`);
+    if (a.dataset !== undefined && !H5_EXT.includes(inExt)) throw new ConfigError('dataset', `names an array inside an HDF5 file; ${a.input} is not one (${H5_EXT.join(', ')})`);
+
+    // --- backend and model
+    const models = await import('../../models/index.ts');
+    const { denoiseTiled, minimumOverlap, DEFAULT_BLEND, DEFAULT_TILE } = await import('../../models/tiling.ts');
+    await models.initBackend({ backend: a.backend as 'auto', quiet: a.quiet });
+    let loaded: Awaited<ReturnType<typeof models.loadModel>>;
+    try {
+      loaded = await models.loadModel(a.model);
+    } catch (e) {
+      throw new ConfigError('model', (e as Error).message);
+    }
+    const { model, metadata } = loaded;
+    try {
+      const spec = models.validateModelSpec(metadata.spec, 'model metadata.spec');
+      const minOv = minimumOverlap(spec);
+      if (a.overlap !== undefined && a.overlap < minOv) throw new ConfigError('overlap', `must be >= ${minOv} for this model (receptive field ${models.receptiveField(spec)} px), got ${a.overlap}`);
+      const tile = a.tile ?? DEFAULT_TILE;
+      const overlap = a.overlap ?? minOv + DEFAULT_BLEND;
+      const mChans = metadata.channels ?? [];
+      // Output channel names: the inputs' when as many; else metadata.outputChannels, else the last inputs (HAADF first).
+      const oc = (metadata as { outputChannels?: unknown }).outputChannels;
+      const outNames = spec.outChannels === spec.inChannels ? mChans.slice(0, spec.inChannels) : Array.isArray(oc) ? oc.map(String) : mChans.slice(spec.inChannels - spec.outChannels);
+
+      // --- the input: jobs (one tilt series each), geometry, metadata
+      let jobs: Job[] = [];
+      let angles: Float64Array | undefined;
+      let nAngles = 0, rows = 0, cols = 0;
+      let pixelNm: number | undefined;
+      let inputInfo: Record<string, string | number> = {};
+      let sampleIdx: number[] = [];
+      const release: (() => Promise<void> | void)[] = [];
+      if (isStack) {
+        const { readImageStack, parseMrcHeader } = await import('../../datasets/index.ts');
+        let st: Awaited<ReturnType<typeof readImageStack>>;
+        try {
+          st = await readImageStack(a.input, { dataset: a.dataset });
+        } catch (e) {
+          throw new ConfigError(a.dataset ? 'dataset' : 'input', (e as Error).message);
+        }
+        if (st.shape.length === 2) st.shape = [1, ...st.shape];
+        if (st.shape.length !== 3) throw new ConfigError('input', `expected a 2-D image or a 3-D stack [angle, row, col], got shape [${st.shape.join(', ')}]`);
+        [nAngles, rows, cols] = st.shape;
+        angles = st.angles && st.angles.length === nAngles ? st.angles : undefined;
+        if (MRC_EXT.includes(inExt)) {
+          const fd = openSync(a.input, 'r');
+          const hdr = new Uint8Array(1024);
+          readSync(fd, hdr, 0, 1024, 0);
+          closeSync(fd);
+          const h = parseMrcHeader(hdr);
+          if (h.mx > 0 && h.cella[0] > 0) pixelNm = h.cella[0] / h.mx / 10;
+        }
+        if (spec.inChannels !== 1) throw new ConfigError('model', `takes ${spec.inChannels} channels (${mChans.join(', ')}); an image stack holds one: denoise a nanodose dataset instead`);
+        const name = a.channel ?? mChans[0] ?? 'image';
+        const plane = rows * cols, data = st.data;
+        jobs = [{ channels: [name], input: (k) => data.slice(k * plane, (k + 1) * plane) }];
+        inputInfo = { input: a.input, ...(a.dataset ? { input_dataset: a.dataset } : {}) };
+      } else {
+        const { openDataset } = await import('../../datasets/index.ts');
+        let r: Awaited<ReturnType<typeof openDataset>>;
+        try {
+          r = await openDataset(a.input);
+        } catch (e) {
+          const hint = H5_EXT.includes(inExt) ? ' (for another HDF5 file, name the array with --dataset)' : '';
+          throw new ConfigError('input', `${(e as Error).message}${hint}`);
+        }
+        release.push(() => r.close());
+        const field = a.field as 'noisy' | 'clean';
+        if (!r.stored[field]) throw new ConfigError('field', `${a.input} does not store the '${field}' tilt series`);
+        const all = r.indices();
+        if (sampleSel === 'all') sampleIdx = all;
+        else {
+          const i = sampleSel ?? all[0];
+          if (!all.includes(i)) throw new ConfigError('sample', `${i} is not in ${a.input} (samples ${all[0]}..${all.at(-1)})`);
+          sampleIdx = [i];
+        }
+        angles = r.angles;
+        [, nAngles, rows, cols] = r.shape.tilt;
+        pixelNm = r.shape.pixelSizeNm;
+        const elements = r.elements.map((e) => e.symbol);
+        // Channel groups: each a list of dataset channel indices forming one model input.
+        let groups: { inIdx: number[]; names: string[] }[];
+        if (spec.inChannels === 1) {
+          let want: string[];
+          if (a.channel !== undefined) {
+            if (!r.channels.includes(a.channel)) throw new ConfigError('channel', `'${a.channel}' is not a channel of ${a.input} (channels ${r.channels.join(', ')})`);
+            if (!elements.includes(a.channel) && !mChans.includes(a.channel)) throw new ConfigError('channel', `'${a.channel}' is not an element channel and the model was trained on ${mChans.join(', ') || '(unnamed)'}`);
+            want = [a.channel];
+          } else {
+            want = elements.filter((e) => r.channels.includes(e));
+            if (want.length === 0) throw new ConfigError('input', `${a.input} has no element channels (channels ${r.channels.join(', ')})`);
+          }
+          groups = want.map((n) => ({ inIdx: [r.channels.indexOf(n)], names: [n] }));
+        } else {
+          const missing = mChans.filter((c) => !r.channels.includes(c));
+          if (mChans.length !== spec.inChannels || missing.length) {
+            throw new ConfigError('channel', `the model takes channels ${mChans.join(', ') || '(unnamed)'}; ${a.input} has ${r.channels.join(', ')}${missing.length ? ` (missing ${missing.join(', ')})` : ''}`);
+          }
+          if (a.channel !== undefined && !outNames.includes(a.channel)) throw new ConfigError('channel', `'${a.channel}' is not a channel the model outputs (${outNames.join(', ')})`);
+          groups = [{ inIdx: mChans.map((c) => r.channels.indexOf(c)), names: outNames }];
+        }
+        const plane = rows * cols, perCh = nAngles * plane;
+        // Samples are read lazily, one at a time (a small cache holds the current one).
+        let cached: { index: number; arr: ArrayLike<number> } | undefined;
+        const readSample = async (index: number) => {
+          if (cached?.index !== index) {
+            const s = await r.readSample(index, [field]);
+            cached = { index, arr: (field === 'noisy' ? s.noisy : s.clean)! };
+          }
+          return cached.arr;
+        };
+        for (const index of sampleIdx) {
+          for (const g of groups) {
+            const job: Job & { load?: () => Promise<void> } = { sample: index, channels: g.names, input: () => new Float32Array(0) };
+            let arr: ArrayLike<number> | undefined;
+            job.load = async () => { arr = await readSample(index); };
+            job.input = (k) => {
+              const x = new Float32Array(g.inIdx.length * plane);
+              g.inIdx.forEach((c, j) => {
+                const off = c * perCh + k * plane;
+                for (let i = 0; i < plane; i++) x[j * plane + i] = arr![off + i];
+              });
+              return x;
+            };
+            jobs.push(job);
+          }
+        }
+        inputInfo = { input: a.input, field, samples: JSON.stringify(sampleIdx) };
+      }
+      // --channel on a multi-output model keeps just that output.
+      const keep = (names: string[]) => names.map((n, i) => [n, i] as const).filter(([n]) => a.channel === undefined || spec.inChannels === 1 || n === a.channel);
+
+      // --- output names (checked before any work)
+      const stem = a.out.slice(0, a.out.length - extname(a.out).length);
+      const stacks: { sample?: number; channel: string; path: string }[] = [];
+      for (const j of jobs) for (const [n] of keep(j.channels)) stacks.push({ sample: j.sample, channel: n, path: '' });
+      const manySamples = new Set(stacks.map((s) => s.sample)).size > 1;
+      for (const s of stacks) {
+        s.path = stacks.length === 1 ? a.out : `${stem}${manySamples ? `_sample-${String(s.sample).padStart(5, '0')}` : ''}_${s.channel}${outExt}`;
+      }
+
+      const { progress } = await import('../../generators/common/progress.ts');
+      const bar = progress('denoise', jobs.length * nAngles, { unit: 'projections', quiet: a.quiet });
+      const opts = { metadata, tile, overlap, tta: a.tta };
+      const plane = rows * cols;
+      /** Runs every job; `put(stackIndex, angle, map)` receives each denoised projection. */
+      const runAll = async (put: (s: number, k: number, map: Float32Array) => void) => {
+        let si = 0;
+        for (const j of jobs) {
+          await (j as Job & { load?: () => Promise<void> }).load?.();
+          const kept = keep(j.channels);
+          for (let k = 0; k < nAngles; k++) {
+            const y = await denoiseTiled(model, j.input(k), [spec.inChannels, rows, cols], opts);
+            kept.forEach(([, o], q) => put(si + q, k, y.subarray(o * plane, (o + 1) * plane)));
+            bar.increment(1);
+          }
+          si += kept.length;
+        }
+      };
+      const attrs: Record<string, string | number> = {
+        ...inputInfo,
+        model: a.model,
+        model_scheme: metadata.scheme,
+        model_channels: JSON.stringify(mChans),
+        model_spec: JSON.stringify(spec),
+        model_normalisation: JSON.stringify(metadata.normalisation),
+        model_nanodose_version: String(metadata.nanodoseVersion ?? ''),
+        tile,
+        overlap,
+        tta: a.tta ? 1 : 0,
+      };
+      let written: string[];
+      try {
+        if (outExt === '.h5' || outExt === '.hdf5' || outExt === '.emd') {
+          written = [await writeH5(a.out, { isDataset: !isStack, sampleIdx, channels: isStack ? [stacks[0].channel] : [...new Set(stacks.map((s) => s.channel))], nAngles, rows, cols, angles, pixelNm, attrs }, runAll)];
+        } else {
+          const out = stacks.map(() => new Float32Array(nAngles * plane));
+          await runAll((s, k, m) => out[s].set(m, k * plane));
+          const { writeMrc, writeTlt, writeTiffStack } = await import('../../datasets/index.ts');
+          written = [];
+          stacks.forEach((s, i) => {
+            if (outExt === '.mrc') writeMrc(s.path, out[i], [nAngles, rows, cols], { voxelSizeAngstrom: pixelNm ? pixelNm * 10 : 1, kind: 'stack', labels: [`nanodose denoise: ${s.channel}, model ${a.model} (${metadata.scheme})`] });
+            else writeTiffStack(s.path, out[i], [nAngles, rows, cols]);
+            written.push(s.path);
+            if (angles) {
+              const tlt = s.path.slice(0, s.path.length - outExt.length) + '.tlt';
+              writeTlt(tlt, angles);
+              written.push(tlt);
+            }
+          });
+        }
+      } finally {
+        bar.stop();
+        for (const f of release) await f();
+      }
+      if (!a.quiet) {
+        console.log(`denoised ${stacks.length * nAngles} projection(s) ${rows}x${cols}${a.tta ? ' with tta' : ''} (tile ${tile}, overlap ${overlap}) in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${written.join(', ')}`);
+      }
+    } finally {
+      model.dispose();
+    }
+  },
+};
+
+interface H5Layout {
+  isDataset: boolean;
+  sampleIdx: number[];
+  channels: string[];
+  nAngles: number;
+  rows: number;
+  cols: number;
+  angles?: Float64Array;
+  pixelNm?: number;
+  attrs: Record<string, string | number>;
+}
+
+/**
+ * Writes the EMD 0.2 file: /data/tilt_denoised/data float32, [sample, channel, angle, row, col]
+ * for a dataset (as in the shard) or [angle, row, col] for a stack, one chunk per projection
+ * (h5wasm's heap stays small), dims with names and units, filled projection by projection.
+ */
+async function writeH5(path: string, L: H5Layout, runAll: (put: (s: number, k: number, map: Float32Array) => void) => Promise<void>): Promise<string> {
+  const { withAtomicPath } = await import('../../generators/common/atomic.ts');
+  const { h5ready, generatorVersion } = await import('../../datasets/index.ts');
+  const h5 = await h5ready();
+  await withAtomicPath(path, async (tmp) => {
+    const f = new h5.File(tmp, 'w');
+    try {
+      f.create_attribute('version_major', 0, null, '<i4');
+      f.create_attribute('version_minor', 2, null, '<i4');
+      f.create_attribute('generator', 'nanodose denoise');
+      f.create_attribute('generator_version', generatorVersion());
+      for (const [k, v] of Object.entries(L.attrs)) {
+        if (typeof v === 'number') f.create_attribute(k, v, null, Number.isInteger(v) ? '<i4' : '<d');
+        else f.create_attribute(k, v);
+      }
+      const smp = f.create_group('sample');
+      smp.create_attribute('channel_names', L.channels, [L.channels.length]);
+      f.create_group('microscope');
+      f.create_group('user');
+      const g = f.create_group('data').create_group('tilt_denoised');
+      g.create_attribute('emd_group_type', 1, null, '<i4');
+      g.create_attribute('title', 'denoised expected counts');
+      g.create_attribute('channel_names', L.channels, [L.channels.length]);
+      const { nAngles: A, rows: R, cols: U } = L;
+      const S = L.sampleIdx.length, C = L.channels.length;
+      const full = L.isDataset ? [S, C, A, R, U] : [A, R, U];
+      // Created empty and resized (no whole-array buffer); one chunk per projection.
+      const d = g.create_dataset({ name: 'data', data: new Float32Array(0), shape: [0, ...full.slice(1)], maxshape: [null, ...full.slice(1)], chunks: full.map((n, i) => (i < full.length - 2 ? 1 : n)), dtype: '<f' });
+      d.resize(full);
+      const dim = (k: number, values: Float64Array | Int32Array, name: string, units: string) => {
+        const dd = g.create_dataset({ name: `dim${k}`, data: values, shape: [values.length] });
+        dd.create_attribute('name', name);
+        dd.create_attribute('units', units);
+        return dd;
+      };
+      const coords = (n: number) => Float64Array.from({ length: n }, (_, i) => (L.pixelNm ? (i - (n - 1) / 2) * L.pixelNm : i));
+      const space = L.pixelNm ? '[n_m]' : '[px]';
+      let k = 1;
+      if (L.isDataset) {
+        dim(k++, Int32Array.from(L.sampleIdx), 'sample', '[]');
+        dim(k++, Int32Array.from({ length: C }, (_, i) => i), 'channel', '[]').create_attribute('channel_names', L.channels, [C]);
+      }
+      if (L.angles) dim(k++, Float64Array.from(L.angles), 'tilt angle', '[deg]');
+      else dim(k++, Int32Array.from({ length: A }, (_, i) => i), 'projection', '[]');
+      dim(k++, coords(R), 'row (z)', space);
+      dim(k++, coords(U), 'column (u)', space);
+      await runAll((s, a, map) => {
+        if (L.isDataset) {
+          const si = Math.floor(s / C), c = s % C;
+          d.write_slice([[si, si + 1], [c, c + 1], [a, a + 1], [], []], map);
+        } else d.write_slice([[a, a + 1], [], []], map);
+      });
+    } finally {
+      f.close();
+    }
+  });
+  return path;
+}
