@@ -1,0 +1,573 @@
+/**
+ * `train(opts)`: trains a pooled single-channel denoiser (one network for every element map) with
+ * one of the schemes of training/schemes.ts and writes a run folder:
+ *
+ *   out/best/            saveModel folder of the best validation loss (loadModel(out) resolves to it)
+ *   out/last/            the last epoch's model + optimizer.json/.bin (resume state)
+ *   out/log.jsonl        one JSON line per epoch (epoch 0 = the untrained network)
+ *   out/learning-curve.svg, out/train-config.json
+ *
+ * Optimiser: Adam (Kingma & Ba 2015), learning rate cosine-annealed per step from lr to lr/100 over
+ * epochs x stepsPerEpoch steps (Loshchilov & Hutter 2017; no restarts): deterministic in the step
+ * count, so a resumed run follows the same schedule. Early stopping when the validation loss has not
+ * improved (by a relative 1e-4) for `patience` epochs.
+ *
+ * Determinism: every random draw comes from stream(seed, 'train', epoch, step, patch) (patch
+ * choice, dose, noise, thinning p, swap, augmentation, mask) or stream(seed, 'val', ...), and the
+ * weights are initialised from stream(seed, 'init', i): the same seed and config give the same
+ * weights, and a resumed run gives the uninterrupted run's weights (for the same worker count;
+ * the data-parallel gradient sum is ordered differently with other worker counts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { cpus } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../generators/common/atomic.ts';
+import { progress } from '../generators/common/progress.ts';
+import { stream, type Seed } from '../generators/common/random.ts';
+import { ConfigError, checkChoice, checkNumber, checkRange } from '../generators/common/validate.ts';
+import { psnr, ssim, valueRange } from '../eval/metrics/index.ts';
+import { defaultNormalisation } from '../models/normalise.ts';
+import type { ModelMetadata, ModelSpec } from '../models/index.ts';
+import { dihedral } from './augment.ts';
+import { applyBlindSpot, blindSpotMask } from './blindspot.ts';
+import { learningCurveSvg, type EpochLog } from './curve.ts';
+import { loadLast, restoreOptimizer, saveLast, seededInit } from './checkpoint.ts';
+import { LOSSES, packedLoss, packedLossPerSample, type LossKind } from './losses.ts';
+import { SCHEMES, inferenceInput, makePair, type NoiseMode, type Projection, type Scheme, type SchemeParams } from './schemes.ts';
+import { datasetData, mapData, type MapSource, type ProjectionRef, type TrainingData } from './sources.ts';
+
+export interface TrainOptions {
+  /** Dataset dir / shard .h5, or in-memory maps (real data). */
+  data: string | MapSource;
+  scheme: Scheme;
+  /** Model dir (run folder). */
+  out: string;
+  /** Partial ModelSpec, e.g. { arch: 'unet', depth: 3, filters: 16 } (in/out channels are 1: pooled). */
+  model?: Record<string, unknown>;
+  /** Element channels to train on (default every element channel); one net for all of them. */
+  channels?: string[];
+  epochs?: number;
+  stepsPerEpoch?: number;
+  batch?: number;
+  patch?: number;
+  lr?: number;
+  loss?: LossKind;
+  /** Dose per projection (e/A^2) of the inputs with fresh noise, log-uniform (default [D/4, 4D], D = the median stored dose). */
+  doseRange?: [number, number];
+  noise?: NoiseMode;
+  seed?: Seed;
+  resume?: boolean;
+  workers?: number;
+  backend?: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  valProjections?: number;
+  patience?: number;
+  quiet?: boolean;
+  /** n2n-thinning: p uniform in this range (default [0.3, 0.7]). */
+  thinning?: [number, number];
+  /** Called after each epoch's checkpoint is written (a throw stops the run there, as a crash would). */
+  onEpoch?: (log: EpochLog) => void;
+}
+
+export interface TrainResult {
+  out: string;
+  bestDir: string;
+  epochs: number;
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  best: { valLoss: number; psnr?: number; ssim?: number; noisyPsnr?: number };
+  imagesPerSecond: number;
+}
+
+/** The loss became NaN or infinite: the run stops, the last good checkpoint is kept. */
+export class TrainingDivergedError extends Error {
+  constructor(message: string, readonly epoch: number, readonly step: number) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+export const TRAIN_DEFAULTS = { epochs: 30, stepsPerEpoch: 50, batch: 16, patch: 64, lr: 1e-3, valProjections: 8, patience: 10, thinning: [0.3, 0.7] as [number, number], seed: 0 };
+
+/** Fields that must match between a run and its resume (others, e.g. epochs, lr, patience, workers, may change). */
+const RESUME_FIELDS = ['scheme', 'data', 'spec', 'channels', 'stepsPerEpoch', 'batch', 'patch', 'loss', 'noise', 'doseRange', 'thinning', 'frames', 'seed', 'valProjections'] as const;
+
+interface Config {
+  format: 'nanodose-train-config';
+  scheme: Scheme;
+  data: string;
+  out: string;
+  spec: ModelSpec;
+  channels: string[];
+  epochs: number;
+  stepsPerEpoch: number;
+  batch: number;
+  patch: number;
+  lr: number;
+  lrMin: number;
+  schedule: string;
+  loss: LossKind;
+  noise: NoiseMode;
+  doseRange: [number, number] | null;
+  thinning: [number, number];
+  frames: number;
+  blindSpot: { fraction: number; radius: number };
+  seed: Seed;
+  valProjections: number;
+  patience: number;
+  workers: number;
+  backend: string;
+  normalisation: ReturnType<typeof defaultNormalisation>;
+  nanodoseVersion: string;
+}
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Stable JSON for config comparison. */
+function stable(x: unknown): string {
+  return JSON.stringify(x, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v));
+}
+
+function lrAt(cfg: Config, step: number): number {
+  const T = cfg.epochs * cfg.stepsPerEpoch;
+  return cfg.lrMin + (cfg.lr - cfg.lrMin) * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, T)) / T));
+}
+
+function fmt(v: number | undefined | null, d = 4): string {
+  return v === undefined || v === null || !Number.isFinite(v) ? 'n/a' : Number(v.toPrecision(d)).toString();
+}
+
+interface ValMap {
+  h: number;
+  w: number;
+  /** Scheme pair on the whole map: input, packed [target, weight]. */
+  x: Float32Array;
+  y: Float32Array;
+  /** Full-dose noisy counts and their normalised form, the reference (when known). */
+  counts: Float32Array;
+  xInf: Float32Array;
+  sInf: number;
+  reference?: Float32Array;
+  range: number;
+  noisyPsnr?: number;
+}
+
+function pack(target: Float32Array, weight: Float32Array | null, out: Float32Array, offset: number): void {
+  for (let i = 0; i < target.length; i++) {
+    out[offset + 2 * i] = target[i];
+    out[offset + 2 * i + 1] = weight ? weight[i] : 1;
+  }
+}
+
+/** Validates the options, the data and the output folder; nothing is written before this passes. */
+async function resolveConfig(opts: TrainOptions): Promise<{ cfg: Config; data: TrainingData; sp: SchemeParams; fields: ('clean' | 'noisy' | 'frames')[]; valFields: ('clean' | 'noisy' | 'frames')[] }> {
+  if (!opts || typeof opts !== 'object') throw new ConfigError('options', 'must be an object');
+  const scheme = checkChoice('scheme', opts.scheme, SCHEMES);
+  if (typeof opts.out !== 'string' || !opts.out) throw new ConfigError('out', 'must name the model folder to write');
+  const epochs = checkNumber('epochs', opts.epochs ?? TRAIN_DEFAULTS.epochs, 1, 1e6, { integer: true });
+  const stepsPerEpoch = checkNumber('stepsPerEpoch', opts.stepsPerEpoch ?? TRAIN_DEFAULTS.stepsPerEpoch, 1, 1e7, { integer: true });
+  const batch = checkNumber('batch', opts.batch ?? TRAIN_DEFAULTS.batch, 1, 4096, { integer: true });
+  const lr = checkNumber('lr', opts.lr ?? TRAIN_DEFAULTS.lr, 1e-9, 1e12);
+  const valProjectionsAsked = checkNumber('valProjections', opts.valProjections ?? TRAIN_DEFAULTS.valProjections, 1, 10000, { integer: true });
+  const patience = checkNumber('patience', opts.patience ?? TRAIN_DEFAULTS.patience, 1, 1e6, { integer: true });
+  const thinning = checkRange('thinning', opts.thinning ?? TRAIN_DEFAULTS.thinning, 0.05, 0.95);
+  const seed = opts.seed ?? TRAIN_DEFAULTS.seed;
+  if (typeof seed !== 'number' && typeof seed !== 'string') throw new ConfigError('seed', `must be a number or a string, got ${JSON.stringify(seed)}`);
+  if (opts.noise !== undefined) checkChoice('noise', opts.noise, ['fresh', 'fixed'] as const);
+  if (opts.workers !== undefined) checkNumber('workers', opts.workers, 1, 64, { integer: true });
+  if (opts.channels !== undefined && (!Array.isArray(opts.channels) || opts.channels.some((c) => typeof c !== 'string'))) throw new ConfigError('channels', 'must be a list of element channel names');
+  const loss = checkChoice('loss', opts.loss ?? 'mse', LOSSES);
+
+  // Model: pooled single channel in and out; softplus output for the Poisson loss unless given.
+  const rawModel = { ...(opts.model ?? {}) } as Record<string, unknown>;
+  for (const k of ['inChannels', 'outChannels'] as const) {
+    if (rawModel[k] !== undefined && rawModel[k] !== 1) throw new ConfigError(`model.${k}`, `must be 1: the network is pooled over element channels (one map in, one map out), got ${rawModel[k]}`);
+  }
+  if (loss === 'poisson' && rawModel.outputActivation === undefined) rawModel.outputActivation = 'softplus';
+  const models = await import('../models/index.ts');
+  const spec = models.validateModelSpec({ arch: 'unet', ...rawModel, inChannels: 1, outChannels: 1 }, 'model');
+
+  // Data.
+  const data = typeof opts.data === 'string' ? await datasetData(opts.data, opts.channels) : mapData(opts.data, scheme === 'n2n-thinning');
+  if (typeof opts.data !== 'string' && opts.channels && !(opts.channels.length === 1 && opts.channels[0] === data.channels[0])) {
+    throw new ConfigError('channels', `in-memory maps hold one channel ('${data.channels[0]}'), got ${opts.channels.join(',')}`);
+  }
+  const noise: NoiseMode = opts.noise ?? (data.has.clean ? 'fresh' : 'fixed');
+  const hasCounts = data.has.noisy || data.has.frames;
+  if (noise === 'fresh' && !data.has.clean) throw new ConfigError('noise', "'fresh' draws Poisson noise from the clean expected counts, which this data does not have; use 'fixed' (the stored noisy counts or frames)");
+  if (scheme === 'supervised' && !data.has.clean) throw new ConfigError('scheme', 'supervised needs clean expected counts as targets; without them use n2n-thinning, n2n-frames or blind-spot');
+  if (noise === 'fixed' && !hasCounts) throw new ConfigError('noise', "'fixed' uses the stored noisy counts or frames, which this data does not have; use 'fresh'");
+  if (scheme === 'n2n-frames' && noise === 'fixed' && !(data.has.frames && data.nFrames >= 2)) {
+    throw new ConfigError('scheme', `n2n-frames with fixed noise needs at least 2 stored frames per projection (dataset: store.frames with acquisition.frames >= 2)${data.has.clean ? "; or use noise 'fresh' to draw frames from the clean counts" : ''}; got ${data.nFrames} frames`);
+  }
+  const frames = noise === 'fresh' ? Math.max(2, data.nFrames) : data.nFrames;
+
+  // Patch: a multiple of the U-Net's size multiple, at most the smallest map.
+  const m = models.padMultiple(spec);
+  const smallest = Math.min(...data.minSize);
+  const maxPatch = Math.floor(smallest / m) * m;
+  if (maxPatch < m) throw new ConfigError('model.depth', `maps of ${data.minSize.join('x')} are smaller than the network's size multiple ${m}; use a shallower network`);
+  const patch = opts.patch === undefined ? Math.min(TRAIN_DEFAULTS.patch, maxPatch) : opts.patch;
+  if (!(Number.isInteger(patch) && patch >= m && patch <= maxPatch && patch % m === 0)) {
+    throw new ConfigError('patch', `must be a multiple of ${m} (2^(depth-1) of this U-Net) in [${m}, ${maxPatch}] (the smallest map is ${data.minSize.join('x')}), got ${opts.patch}`);
+  }
+  if (scheme === 'blind-spot' && patch < 8) throw new ConfigError('patch', `blind-spot needs patches of at least 8 px (stratified 7x7 mask cells), got ${patch}`);
+
+  // Dose range of the inputs.
+  let doseRange: [number, number] | null = null;
+  if (noise === 'fresh') {
+    const D = data.doses ? median(data.doses) : 1;
+    doseRange = opts.doseRange === undefined ? [D / 4, D * 4] : checkRange('doseRange', opts.doseRange, 1e-12, 1e15);
+    if (!(doseRange[0] > 0)) throw new ConfigError('doseRange', `doses must be > 0 e/A^2, got ${doseRange[0]}`);
+  }
+
+  const fields: ('clean' | 'noisy' | 'frames')[] =
+    noise === 'fresh' ? ['clean'] : scheme === 'n2n-frames' ? ['frames'] : [...(scheme === 'supervised' ? (['clean'] as const) : []), data.has.noisy ? 'noisy' : 'frames'];
+  const valFields = [...new Set([...fields, ...(data.has.clean ? (['clean'] as const) : []), ...(noise === 'fixed' && !fields.includes('frames') && !fields.includes('noisy') ? [data.has.noisy ? ('noisy' as const) : ('frames' as const)] : [])])];
+  if (noise === 'fixed' && scheme === 'n2n-frames' && !valFields.includes('noisy') && data.has.noisy) valFields.push('noisy');
+
+  const cfg: Config = {
+    format: 'nanodose-train-config',
+    scheme,
+    data: typeof opts.data === 'string' ? resolve(opts.data) : data.description,
+    out: resolve(opts.out),
+    spec,
+    channels: data.channels,
+    epochs,
+    stepsPerEpoch,
+    batch,
+    patch,
+    lr,
+    lrMin: lr / 100,
+    schedule: 'cosine per step from lr to lr/100 over epochs x stepsPerEpoch (Adam)',
+    loss,
+    noise,
+    doseRange,
+    thinning,
+    frames,
+    blindSpot: { fraction: 0.02, radius: 2 },
+    seed,
+    valProjections: Math.min(valProjectionsAsked, data.val.length),
+    patience,
+    workers: opts.workers ?? 0,
+    backend: opts.backend ?? 'auto',
+    normalisation: defaultNormalisation(),
+    nanodoseVersion: models.nanodoseVersion(),
+  };
+  const sp: SchemeParams = { scheme, noise, doseRange: doseRange ?? [1, 1], thinning, frames, floor: cfg.normalisation.floor };
+  return { cfg, data, sp, fields, valFields: valFields as ('clean' | 'noisy' | 'frames')[] };
+}
+
+/** Dose range of the inputs the model saw, for its metadata. */
+function inputDoseRange(cfg: Config, data: TrainingData): [number, number] | undefined {
+  if (cfg.doseRange) return cfg.doseRange;
+  if (!data.doses) return undefined;
+  const lo = Math.min(...data.doses), hi = Math.max(...data.doses);
+  if (cfg.scheme === 'n2n-thinning') return [lo * Math.min(cfg.thinning[0], 1 - cfg.thinning[1]), hi * Math.max(cfg.thinning[1], 1 - cfg.thinning[0])];
+  if (cfg.scheme === 'n2n-frames') return [(lo * Math.floor(cfg.frames / 2)) / cfg.frames, (hi * Math.ceil(cfg.frames / 2)) / cfg.frames];
+  return [lo, hi];
+}
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const { cfg, data, sp, fields, valFields } = await resolveConfig(opts);
+  const out = cfg.out;
+  const quiet = opts.quiet ?? false;
+  const say = (s: string) => {
+    if (!quiet) console.log(s);
+  };
+  try {
+    // Output folder: empty / absent, or a run to resume.
+    const lastDir = join(out, 'last');
+    const bestDir = join(out, 'best');
+    if (existsSync(out) && readdirSync(out).length > 0 && !opts.resume) {
+      throw new ConfigError('out', `${out} is not empty; use resume to continue the run there, or give a new folder`);
+    }
+    let resumeFrom: Awaited<ReturnType<typeof loadLast>> = null;
+    if (opts.resume && existsSync(lastDir)) {
+      const cfgPath = join(out, 'train-config.json');
+      if (!existsSync(cfgPath)) throw new ConfigError('resume', `${out} has last/ but no train-config.json: not a nanodose training run`);
+      const prev = JSON.parse(readFileSync(cfgPath, 'utf8')) as Config;
+      for (const f of RESUME_FIELDS) {
+        if (stable(prev[f]) !== stable(cfg[f])) throw new ConfigError('resume', `${f} differs from the run in ${out} (${stable(prev[f])} there, ${stable(cfg[f])} now); resume with the same settings or start a new folder`);
+      }
+      resumeFrom = await loadLast(lastDir);
+    }
+
+    const models = await import('../models/index.ts');
+    const be = await models.initBackend({ backend: opts.backend ?? 'auto', quiet });
+    const workers = be.backend === 'wasm' || be.backend === 'cpu' ? (opts.workers ?? (be.backend === 'wasm' ? Math.min(2, cpus().length) : 1)) : 1;
+    if (opts.workers && opts.workers > 1 && workers === 1) say(`[nanodose] train: ${be.backend} runs on all cores itself; workers ${opts.workers} ignored`);
+    cfg.workers = workers;
+    cfg.backend = be.backend;
+
+    const spec = cfg.spec;
+    const model = models.buildModel(spec);
+    try {
+      models.checkMemory(spec, Math.ceil(cfg.batch / workers), cfg.patch, cfg.patch, { training: true, parameters: model.countParams() });
+      models.checkMemory(spec, 1, data.maxSize[0], data.maxSize[1], { training: false, parameters: model.countParams() });
+    } catch (e) {
+      model.dispose();
+      if (e instanceof models.MemoryError) throw new ConfigError('batch', e.message);
+      throw e;
+    }
+    const optimizer = tf.train.adam(cfg.lr);
+    const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+    let log: EpochLog[] = [];
+    let state = { epoch: 0, step: 0, bestValLoss: Infinity, bestEpoch: 0, badEpochs: 0, lr: cfg.lr };
+    if (resumeFrom) {
+      model.setWeights(resumeFrom.model.getWeights());
+      resumeFrom.model.dispose();
+      await restoreOptimizer(optimizer, resumeFrom.state, resumeFrom.bin);
+      const s = resumeFrom.state;
+      state = { epoch: s.epoch, step: s.step, bestValLoss: s.bestValLoss ?? Infinity, bestEpoch: s.bestEpoch, badEpochs: s.badEpochs, lr: s.lr };
+      const logPath = join(out, 'log.jsonl');
+      if (existsSync(logPath)) log = readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EpochLog).filter((e) => e.epoch <= s.epoch);
+      say(`[nanodose] train: resuming ${out} after epoch ${s.epoch} (step ${s.step})`);
+    } else {
+      seededInit(model, cfg.seed);
+    }
+    writeFileAtomic(join(out, 'train-config.json'), JSON.stringify(cfg, null, 2) + '\n');
+
+    const metaBase = (extra: Record<string, unknown>): ModelMetadata => ({
+      spec,
+      normalisation: defaultNormalisation(),
+      scheme: cfg.scheme,
+      doseRange: inputDoseRange(cfg, data),
+      channels: cfg.channels,
+      nanodoseVersion: cfg.nanodoseVersion,
+      loss: cfg.loss,
+      noise: cfg.noise,
+      trainedOn: cfg.data,
+      ...extra,
+    });
+
+    // Validation set: fixed, seeded whole projections, fixed noise draws.
+    const valMaps = await buildValidation(cfg, data, sp, valFields);
+    const validate = (): { valLoss: number; psnr?: number; ssim?: number; noisyPsnr?: number } => {
+      let lossSum = 0;
+      const ps: number[] = [], ss: number[] = [], ns: number[] = [];
+      for (const v of valMaps) {
+        tf.tidy(() => {
+          const x = tf.tensor4d(v.x, [1, v.h, v.w, 1]);
+          const y = tf.tensor4d(v.y, [1, v.h, v.w, 2]);
+          const f = models.predictPadded(model, spec, x);
+          lossSum += packedLossPerSample(cfg.loss, y, f)[0];
+          if (v.reference && v.range > 0) {
+            const xi = tf.tensor4d(v.xInf, [1, v.h, v.w, 1]);
+            const d = models.predictPadded(model, spec, xi).dataSync() as Float32Array;
+            const den = new Float32Array(d.length);
+            for (let i = 0; i < d.length; i++) den[i] = d[i] * v.sInf;
+            ps.push(psnr(v.reference, den, v.range));
+            if (v.h >= 7 && v.w >= 7) ss.push(ssim(v.reference, den, [v.h, v.w], v.range));
+            ns.push(v.noisyPsnr!);
+          }
+        });
+      }
+      const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : undefined);
+      return { valLoss: lossSum / valMaps.length, psnr: mean(ps), ssim: mean(ss), noisyPsnr: mean(ns) };
+    };
+
+    const writeLogAndCurve = async () => {
+      writeFileAtomic(join(out, 'log.jsonl'), log.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    };
+    const writeCurve = async () => {
+      try {
+        writeFileAtomic(join(out, 'learning-curve.svg'), await learningCurveSvg(log, `${cfg.scheme} (${spec.arch})`));
+      } catch (e) {
+        say(`[nanodose] train: learning curve not drawn: ${(e as Error).message}`);
+      }
+    };
+
+    let best = log.find((e) => e.epoch === state.bestEpoch);
+    if (!resumeFrom) {
+      // Epoch 0: the untrained network, the reference the training must improve on.
+      const t0 = performance.now();
+      const v = validate();
+      if (!Number.isFinite(v.valLoss)) throw new TrainingDivergedError(`the untrained network's validation loss is ${v.valLoss}; check the data`, 0, 0);
+      const e0: EpochLog = { epoch: 0, trainLoss: null, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim, noisyPsnr: v.noisyPsnr, lr: null, imagesPerSecond: null, seconds: (performance.now() - t0) / 1000, step: 0 };
+      log.push(e0);
+      state.bestValLoss = v.valLoss;
+      best = e0;
+      await models.saveModel(model, bestDir, metaBase({ epoch: 0, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }));
+      await writeLogAndCurve();
+      await saveLast(lastDir, model, metaBase({ epoch: 0, valLoss: v.valLoss }), optimizer, state);
+      say(`epoch 0 (untrained): val loss ${fmt(v.valLoss)}${v.psnr !== undefined ? `, PSNR ${fmt(v.psnr)} dB (noisy input ${fmt(v.noisyPsnr)} dB), SSIM ${fmt(v.ssim)}` : ''}`);
+    }
+
+    let dp: import('../models/index.ts').DataParallel | undefined;
+    if (workers > 1) {
+      dp = await models.DataParallel.create({ spec, lossModule: fileURLToPath(new URL('./losses.ts', import.meta.url)), lossOptions: { kind: cfg.loss }, workers, backend: be.backend === 'cpu' ? 'cpu' : 'wasm' });
+    }
+    const B = cfg.batch, P = cfg.patch;
+    let images = 0, trainSeconds = 0;
+    let stoppedEarly = state.badEpochs >= cfg.patience;
+    try {
+      for (let epoch = state.epoch + 1; epoch <= cfg.epochs && !stoppedEarly; epoch++) {
+        const tEpoch = performance.now();
+        const bar = progress(`train ${cfg.scheme} epoch ${epoch}/${cfg.epochs}`, cfg.stepsPerEpoch * B, { unit: 'images', quiet });
+        let lossSum = 0, tSteps = 0, lr = state.lr;
+        for (let s = 0; s < cfg.stepsPerEpoch; s++) {
+          const step = (epoch - 1) * cfg.stepsPerEpoch + s;
+          lr = lrAt(cfg, step);
+          (optimizer as unknown as { learningRate: number }).learningRate = lr;
+          const { x, y } = await makeBatch(cfg, data, sp, fields, epoch, s);
+          const t0 = performance.now();
+          let lossValue: number;
+          let grads: tf.NamedTensorMap;
+          if (dp) {
+            const r = await dp.gradients(model, { data: x, shape: [B, P, P, 1] }, { data: y, shape: [B, P, P, 2] });
+            lossValue = r.loss;
+            grads = r.grads;
+          } else {
+            const xt = tf.tensor4d(x, [B, P, P, 1]);
+            const yt = tf.tensor4d(y, [B, P, P, 2]);
+            const r = tf.variableGrads(() => packedLoss(cfg.loss, yt, model.apply(xt, { training: true }) as tf.Tensor), vars);
+            lossValue = r.value.dataSync()[0];
+            grads = r.grads;
+            tf.dispose([xt, yt, r.value]);
+          }
+          if (!Number.isFinite(lossValue)) {
+            tf.dispose(Object.values(grads));
+            bar.stop();
+            throw new TrainingDivergedError(
+              `training diverged: the loss is ${lossValue} at epoch ${epoch}, step ${s + 1} of ${cfg.stepsPerEpoch} (global step ${step + 1}, lr ${fmt(lr, 3)}). ` +
+                `The last good checkpoint (epoch ${state.epoch}) is kept in ${lastDir}; lower the learning rate (e.g. lr ${fmt(cfg.lr / 10, 3)}) and resume, or start a new folder.`,
+              epoch,
+              s + 1,
+            );
+          }
+          optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+          tf.dispose(Object.values(grads));
+          tSteps += (performance.now() - t0) / 1000;
+          lossSum += lossValue;
+          bar.increment(B, { loss: lossValue, lr });
+        }
+        bar.stop();
+        const v = validate();
+        if (!Number.isFinite(v.valLoss)) {
+          throw new TrainingDivergedError(
+            `training diverged: the validation loss is ${v.valLoss} after epoch ${epoch} (lr ${fmt(lr, 3)}). The last good checkpoint (epoch ${state.epoch}) is kept in ${lastDir}; lower the learning rate (e.g. lr ${fmt(cfg.lr / 10, 3)}) and resume, or start a new folder.`,
+            epoch,
+            cfg.stepsPerEpoch,
+          );
+        }
+        images += B * cfg.stepsPerEpoch;
+        trainSeconds += tSteps;
+        const entry: EpochLog = {
+          epoch,
+          trainLoss: lossSum / cfg.stepsPerEpoch,
+          valLoss: v.valLoss,
+          psnr: v.psnr,
+          ssim: v.ssim,
+          noisyPsnr: v.noisyPsnr,
+          lr,
+          imagesPerSecond: (B * cfg.stepsPerEpoch) / Math.max(tSteps, 1e-9),
+          seconds: (performance.now() - tEpoch) / 1000,
+          step: epoch * cfg.stepsPerEpoch,
+        };
+        const improved = v.valLoss < state.bestValLoss * (1 - 1e-4) || !Number.isFinite(state.bestValLoss);
+        state = { epoch, step: epoch * cfg.stepsPerEpoch, lr, bestValLoss: improved ? v.valLoss : state.bestValLoss, bestEpoch: improved ? epoch : state.bestEpoch, badEpochs: improved ? 0 : state.badEpochs + 1 };
+        if (improved) {
+          best = entry;
+          await models.saveModel(model, bestDir, metaBase({ epoch, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }));
+        }
+        log.push(entry);
+        await writeLogAndCurve();
+        await saveLast(lastDir, model, metaBase({ epoch, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }), optimizer, state);
+        await writeCurve();
+        say(
+          `epoch ${epoch}/${cfg.epochs}: train loss ${fmt(entry.trainLoss)}, val loss ${fmt(v.valLoss)}${improved ? ' (best)' : ''}` +
+            `${v.psnr !== undefined ? `, PSNR ${fmt(v.psnr)} dB (noisy ${fmt(v.noisyPsnr)} dB), SSIM ${fmt(v.ssim)}` : ''}, lr ${fmt(lr, 3)}, ${fmt(entry.imagesPerSecond, 3)} images/s`,
+        );
+        opts.onEpoch?.(entry);
+        if (state.badEpochs >= cfg.patience) {
+          stoppedEarly = true;
+          say(`early stop: no validation improvement for ${cfg.patience} epochs (best epoch ${state.bestEpoch})`);
+        }
+      }
+    } finally {
+      await dp?.close();
+      optimizer.dispose();
+      model.dispose();
+    }
+    await writeCurve();
+    const b = best ?? log[log.length - 1];
+    return {
+      out,
+      bestDir,
+      epochs: state.epoch,
+      bestEpoch: state.bestEpoch,
+      stoppedEarly,
+      best: { valLoss: b.valLoss, psnr: b.psnr, ssim: b.ssim, noisyPsnr: b.noisyPsnr },
+      imagesPerSecond: trainSeconds > 0 ? images / trainSeconds : 0,
+    };
+  } finally {
+    await data.close();
+  }
+}
+
+/** One training batch: x [B, P, P, 1], y [B, P, P, 2] = (target, weight), from stream(seed, 'train', epoch, step, b). */
+export async function makeBatch(cfg: Config, data: TrainingData, sp: SchemeParams, fields: ('clean' | 'noisy' | 'frames')[], epoch: number, step: number): Promise<{ x: Float32Array; y: Float32Array }> {
+  const B = cfg.batch, P = cfg.patch, PP = P * P;
+  const x = new Float32Array(B * PP), y = new Float32Array(B * PP * 2);
+  for (let b = 0; b < B; b++) {
+    const rng = stream(cfg.seed, 'train', epoch, step, b);
+    const ref = data.train[rng.int(data.train.length)];
+    const proj = await data.get(ref, fields);
+    const row = rng.int(proj.h - P + 1), col = rng.int(proj.w - P + 1);
+    const pair = makePair(proj, sp, rng, { row, col, h: P, w: P });
+    const t = rng.int(8);
+    let input = dihedral(pair.input, P, t);
+    const target = dihedral(pair.target, P, t);
+    let weight: Float32Array | null = null;
+    if (cfg.scheme === 'blind-spot') {
+      const m = blindSpotMask(P, P, rng, cfg.blindSpot);
+      input = applyBlindSpot(input, m);
+      weight = m.mask;
+    }
+    x.set(input, b * PP);
+    pack(target, weight, y, b * PP * 2);
+  }
+  return { x, y };
+}
+
+async function buildValidation(cfg: Config, data: TrainingData, sp: SchemeParams, fields: ('clean' | 'noisy' | 'frames')[]): Promise<ValMap[]> {
+  // A seeded choice of whole projections (partial Fisher-Yates), fixed for the whole run.
+  const pick = stream(cfg.seed, 'val-select');
+  const order = data.val.map((_, i) => i);
+  const n = cfg.valProjections;
+  for (let i = 0; i < n; i++) {
+    const j = i + pick.int(order.length - i);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const dMid = cfg.doseRange ? Math.sqrt(cfg.doseRange[0] * cfg.doseRange[1]) : undefined;
+  const out: ValMap[] = [];
+  for (let k = 0; k < n; k++) {
+    const ref: ProjectionRef = data.val[order[k]];
+    const proj: Projection = await data.get(ref, fields);
+    const { h, w } = proj;
+    const pair = makePair(proj, sp, stream(cfg.seed, 'val', k, 'pair'), { row: 0, col: 0, h, w }, { dose: dMid, p: 0.5, swap: false });
+    let input = pair.input;
+    let weight: Float32Array | null = null;
+    if (cfg.scheme === 'blind-spot') {
+      const m = blindSpotMask(h, w, stream(cfg.seed, 'val', k, 'mask'), cfg.blindSpot);
+      input = applyBlindSpot(input, m);
+      weight = m.mask;
+    }
+    const y = new Float32Array(h * w * 2);
+    pack(pair.target, weight, y, 0);
+    const inf = inferenceInput(proj, sp, stream(cfg.seed, 'val', k, 'noise'), dMid ?? proj.dose);
+    let total = 0;
+    for (const c of inf.counts) total += c;
+    const sInf = Math.max(total / (h * w), sp.floor);
+    const xInf = new Float32Array(h * w);
+    for (let i = 0; i < xInf.length; i++) xInf[i] = inf.counts[i] / sInf;
+    const range = inf.reference ? valueRange(inf.reference) : 0;
+    out.push({ h, w, x: input, y, counts: inf.counts, xInf, sInf, reference: inf.reference, range, noisyPsnr: inf.reference && range > 0 ? psnr(inf.reference, inf.counts, range) : undefined });
+  }
+  return out;
+}
