@@ -56,10 +56,12 @@ test('the banner line names the backend', async () => {
   console.log = (...a: unknown[]) => void lines.push(a.join(' '));
   try {
     await initBackend({ backend: 'wasm' });
+    await initBackend({ backend: 'wasm' });
   } finally {
     console.log = orig;
   }
   assert.ok(lines.some((l) => /^\[nanodose\] backend: wasm via @tensorflow\/tfjs-backend-wasm/.test(l)), lines.join('\n'));
+  assert.is(lines.filter((l) => l.startsWith('[nanodose] backend:')).length, 1, 'the same backend is announced once per process');
 });
 
 test.run();

@@ -111,7 +111,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendRes
         const err = await tryNative(pkg);
         if (!err) {
           result = { backend: 'tensorflow', provider: pkg, threads: 0, reason: `${pkg} loaded${why.length ? ` (${why.join('; ')})` : ''}` };
-          if (!opts.quiet) console.log(`[nanodose] backend: ${result.backend} via ${result.provider}: ${result.reason}`);
+          announce(result, opts.quiet);
           return result;
         }
         why.push(`${pkg.replace('@tensorflow/', '')}: ${err}`);
@@ -122,6 +122,15 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendRes
     const reason = choice === 'wasm' ? `wasm forced with --backend wasm${w.note}` : `${why.join('; ')}${w.note}`;
     result = { backend: 'wasm', provider: `@tensorflow/tfjs-backend-wasm (${flavour})`, threads: w.threads, reason };
   }
-  if (!opts.quiet) console.log(`[nanodose] backend: ${result.backend} via ${result.provider}: ${result.reason}`);
+  announce(result, opts.quiet);
   return result;
+}
+
+let lastBanner = '';
+/** Prints the backend line; once per process for the same backend (an evaluation builds many denoisers). */
+function announce(result: BackendResult, quiet: boolean | undefined): void {
+  const line = `[nanodose] backend: ${result.backend} via ${result.provider}: ${result.reason}`;
+  if (quiet || line === lastBanner) return;
+  lastBanner = line;
+  console.log(line);
 }
