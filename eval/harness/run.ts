@@ -24,6 +24,7 @@ import { sirtFast } from '../recon/sirt-fast.ts';
 import { fbp, FBP_FILTERS, type FbpFilter } from '../recon/fbp.ts';
 import { tvReconstruct } from '../recon/tv.ts';
 import { SliceMatrixOperator } from '../recon/sparse.ts';
+import { Projector, makeGeometry } from '../../generators/projection/index.ts';
 import { psnr, ssim, valueRange, scaledScores, ssim3d, otsuDice, shellThicknessError } from '../metrics/index.ts';
 import { parseDoseSweep } from '../dose.ts';
 import { BASELINES, CANDIDATES, DEFAULT_PARAMS, type Baseline } from '../baselines/index.ts';
@@ -83,9 +84,9 @@ export interface EvaluationOptions {
   seed?: Seed;
   /** Evaluate at most this many phantoms of the split (first ones). */
   maxPhantoms?: number;
-  /** Projector workers (when generators/projection is present). */
+  /** Projector and SIRT worker threads. */
   workers?: number;
-  /** Operator factory; default: generators/projection's Projector, else the CSR Joseph operator. */
+  /** Operator factory; default: generators/projection's Projector. */
   operator?: (geom: TiltGeometry) => Promise<ClosableOperator>;
   /** Bootstrap resamples for the dose-reduction intervals. */
   bootstrap?: number;
@@ -100,27 +101,19 @@ export interface EvaluationOptions {
 
 export interface EvaluationResult { summary: Summary; computed: number; skipped: number; out: string }
 
-export async function makeOperator(geom: TiltGeometry, workers: number | undefined, quiet: boolean): Promise<ClosableOperator> {
-  try {
-    const mod = (await import(/* the Projector, when generators/projection provides it */ '../../generators/projection/' + 'index.ts')) as {
-      Projector: new (g: TiltGeometry, o?: { workers?: number }) => ClosableOperator;
-      makeGeometry?: (o: { angles: Float64Array; nz: number; ny: number; nx: number; nCols?: number }) => TiltGeometry;
-    };
-    const g = mod.makeGeometry ? mod.makeGeometry({ angles: geom.angles, nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols }) : geom;
-    return new mod.Projector(g, { workers });
-  } catch (e) {
-    if (!quiet) console.log(`eval: projector: the CSR Joseph slice operator (eval/recon/sparse.ts, single thread), because generators/projection's Projector could not be loaded: ${(e as Error).message.split('\n')[0]}`);
-    return new SliceMatrixOperator(geom.nz, geom.ny, geom.nx, geom.angles, geom.nCols);
-  }
+/** The evaluation's projection operator: generators/projection's Joseph Projector over `workers` threads. */
+export async function makeOperator(geom: TiltGeometry, workers: number | undefined): Promise<ClosableOperator> {
+  return new Projector(makeGeometry({ angles: geom.angles, nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols }), { workers });
 }
 
 export async function reconstructElement(op: ProjectionOperator, b: Float32Array, spec: ReconSpec, geom: TiltGeometry, progress?: Progress, workers?: number): Promise<Float32Array> {
   const n = geom.nz * geom.ny * geom.nx;
   if (spec.kind === 'sirt') {
-    // On the CSR Joseph operator, the slice-parallel kernel computes the same iterates (up to
-    // float rounding; byte-identical for any number of workers) several times faster; workers only
-    // pay off for more than a few slices.
-    if (op instanceof SliceMatrixOperator) return sirtFast(b, { nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols, angles: geom.angles, iterations: spec.iterations, minConstraint: 0, workers: geom.nz >= 32 ? workers : 1, progress });
+    // On the Joseph operator (generators/projection's Projector or its CSR matrix), the
+    // slice-parallel kernel computes the same iterates (up to float rounding; byte-identical for any
+    // number of workers) several times faster (64^3, 29 tilts, 50 iterations: 1.2 s against 4.5 s
+    // for the generic SIRT on the matrix-free Projector); workers only pay off for more than a few slices.
+    if (op instanceof SliceMatrixOperator || op instanceof Projector) return sirtFast(b, { nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols, angles: geom.angles, iterations: spec.iterations, minConstraint: 0, workers: geom.nz >= 32 ? workers : 1, progress });
     return sirt(op, b, n, { iterations: spec.iterations, minConstraint: 0, progress });
   }
   if (spec.kind === 'fbp') return fbp(op, b, { filter: spec.filter, nRows: geom.nz, nCols: geom.nCols, angles: geom.angles });
@@ -225,7 +218,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
 
   const bar = progress('eval', todo.length, { unit: 'blocks', quiet });
   const denoisers = new Map<string, Awaited<ReturnType<typeof makeDenoiser>>>();
-  const op = todo.length ? await (opts.operator ? opts.operator(geom) : makeOperator(geom, opts.workers, quiet)) : null;
+  const op = todo.length ? await (opts.operator ? opts.operator(geom) : makeOperator(geom, opts.workers)) : null;
   const sliceDoses = pickSliceDoses(doses);
   let computed = 0;
   try {

@@ -47,7 +47,7 @@ export const command: CommandModule<object, Args> = {
     const N = input.size;
     if (input.nCols < N) throw new Error(`size: the volume edge ${N} exceeds the detector width ${input.nCols}`);
     const geom = { angles: input.angles, nz: input.nRows, ny: N, nx: N, nCols: input.nCols };
-    const op = await makeOperator(geom, a.workers, a.quiet);
+    const op = await makeOperator(geom, a.workers);
     const volumes: Float32Array[] = [];
     const t0 = performance.now();
     try {
