@@ -21,6 +21,8 @@ test('generate with the simulator: arrays equal simulateSample(cfg, seed, i); co
   const r = await openDataset(out);
   assert.equal(r.channels, ['HAADF', ...cfg.simulation.phantom.elements]);
   assert.is(r.angles.length, 5);
+  // the dims carry the signal model's pixel: acquisition.pixelSizeAngstrom (default 2 A = 0.2 nm)
+  assert.ok(Math.abs(r.shape.pixelSizeNm - cfg.simulation.acquisition.pixelSizeAngstrom / 10) < 1e-6, `pixel ${r.shape.pixelSizeNm} nm`);
   for (const i of [0, 2]) {
     const s = await r.readSample(i, ['phantom', 'clean', 'noisy']);
     const ref = await simulateSample(cfg.simulation, 21, i);

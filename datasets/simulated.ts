@@ -15,12 +15,6 @@ export const validateConfig = validateDatasetConfig;
 export const defaultConfig = defaultDatasetConfig;
 
 /** Looks up a numeric acquisition setting under any of its likely names. */
-function num(obj: unknown, names: string[], fallback: number): number {
-  const o = obj as Record<string, unknown>;
-  for (const n of names) if (typeof o?.[n] === 'number') return o[n] as number;
-  return fallback;
-}
-
 export async function createSource(cfg: DatasetConfig, seed: Seed): Promise<SampleSource> {
   const sim = cfg.simulation;
   const N = sim.phantom.size;
@@ -28,8 +22,9 @@ export async function createSource(cfg: DatasetConfig, seed: Seed): Promise<Samp
   const geom = makeGeometry({ angles, nz: N, ny: N, nx: N, nCols: sim.geometry.nCols });
   const projector = new Projector(geom, { workers: 1 });
   const elements = sim.phantom.elements.map((symbol: string) => ({ symbol, Z: ELEMENTS[symbol] }));
-  const frames = num(sim.acquisition, ['frames', 'nFrames', 'framesPerProjection'], 1);
-  const pixelSizeNm = num(sim.acquisition, ['pixelSizeNm', 'pixelSize'], num(sim.phantom, ['pixelSizeNm', 'voxelSizeNm'], 1));
+  const frames = sim.acquisition.frames;
+  // One voxel = one detector pixel of acquisition.pixelSizeAngstrom (the signal model's unit, generators/signal).
+  const pixelSizeNm = sim.acquisition.pixelSizeAngstrom / 10;
   const microscope: SampleSource['microscope'] = {};
   for (const [k, v] of Object.entries(sim.acquisition as unknown as Record<string, unknown>)) {
     if (typeof v === 'number' || typeof v === 'string') microscope[k] = v;
