@@ -1,9 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sirt, fbp, tvReconstruct, gradient3, divergence3 } from './index.ts';
-import { DenseOperator, SliceMatrixOperator } from './sparse.ts';
+import { DenseOperator, SliceMatrixOperator, josephMatrix } from './sparse.ts';
 import { nrmseScaled } from '../metrics/index.ts';
-import { sirtFast } from './sirt-fast.ts';
+import { sirtFast, sirtWeights } from './sirt-fast.ts';
+import { josephRayTable, rayTableWeights } from './sirt-rays.ts';
+import { sirtWasmModule, wasmSimdAvailable } from './sirt-wasm.ts';
 
 test('SIRT follows ASTRA\'s update rule on a hand-computed 3x3 problem (zero row and column guarded)', async () => {
   // A has a zero row (ray missing everything) and a zero column (voxel no ray sees).
@@ -89,6 +91,63 @@ test('slice-parallel SIRT equals the generic SIRT, byte-identical for 1 and 2 wo
     assert.ok(maxErr < 1e-4 * maxRef, `workers ${workers}: max difference ${maxErr} (max ${maxRef})`);
   }
   assert.ok(Buffer.from(runs[0].buffer).equals(Buffer.from(runs[1].buffer)), '1 and 2 workers differ');
+});
+
+test('the compact Joseph ray table is the CSR system matrix (same entries in the same order, same SIRT weights)', () => {
+  for (const [ny, nx, nCols, angles] of [
+    [24, 24, 36, Array.from({ length: 20 }, (_, i) => -80 + i * 8.4)],
+    [17, 30, 41, [-90, -63.4, -45, -30, -0.5, 0, 12, 45, 60, 89.9, 90]],
+  ] as [number, number, number, number[]][]) {
+    const m = josephMatrix(ny, nx, angles, nCols), t = josephRayTable(ny, nx, angles, nCols);
+    assert.is(t.nRays, m.nRows);
+    for (let r = 0; r < m.nRows; r++) {
+      const fromCsr: number[] = [], fromTable: number[] = [];
+      for (let k = m.rowPtr[r]; k < m.rowPtr[r + 1]; k++) if (m.val[k] !== 0) fromCsr.push(m.col[k], m.val[k]);
+      for (let k = t.rayPtr[r]; k < t.rayPtr[r + 1]; k++) {
+        if (t.w0[k] !== 0) fromTable.push(t.idx[k], t.w0[k]);
+        if (t.w1[k] !== 0) fromTable.push(t.idx[k] + t.stride[r], t.w1[k]);
+        assert.ok(t.idx[k] >= 0 && t.idx[k] + t.stride[r] < t.nVox + t.pad, `ray ${r}: step index out of the padded slice`);
+      }
+      assert.equal(fromTable, fromCsr, `${ny}x${nx}, ray ${r}`);
+    }
+    const a = sirtWeights(m, 0.7), b = rayTableWeights(t, 0.7);
+    assert.ok(Buffer.from(a.R.buffer).equals(Buffer.from(b.R.buffer)), 'R differs');
+    assert.ok(Buffer.from(a.C.buffer).equals(Buffer.from(b.C.buffer)), 'C differs');
+  }
+});
+
+test('fused ray kernels (JavaScript and WebAssembly SIMD) give the CSR kernel\'s iterates bit for bit, for any workers and chunking', async () => {
+  assert.ok(wasmSimdAvailable(), 'WebAssembly SIMD unavailable');
+  assert.ok(WebAssembly.validate(sirtWasmModule(16)));
+  // Non-square slices exercise both ray directions' strides; a max constraint and relaxation the clamp.
+  const nz = 13, ny = 20, nx = 26, nCols = 40, angles = [-90, -71, -45, -33.3, -10, 0, 7.5, 30, 45, 52, 77, 89];
+  const op = new SliceMatrixOperator(nz, ny, nx, angles, nCols);
+  const vol = new Float32Array(nz * ny * nx);
+  for (let i = 0; i < vol.length; i++) vol[i] = ((i * 7919) % 101) / 101;
+  const b = await op.forward(vol);
+  const opts = { nz, ny, nx, nCols, angles, iterations: 9, relaxation: 0.8, minConstraint: 0, maxConstraint: 0.9 };
+  const ref = await sirtFast(b, { ...opts, kernel: 'csr', workers: 1 });
+  const generic = await sirt(op, b, vol.length, { iterations: 9, relaxation: 0.8, minConstraint: 0, maxConstraint: 0.9 });
+  let maxErr = 0, maxRef = 0;
+  for (let i = 0; i < ref.length; i++) { maxErr = Math.max(maxErr, Math.abs(ref[i] - generic[i])); maxRef = Math.max(maxRef, Math.abs(generic[i])); }
+  assert.ok(maxErr < 1e-4 * maxRef, `csr kernel vs generic SIRT: max difference ${maxErr} (max ${maxRef})`);
+  let clamped = 0;
+  for (const v of ref) if (v === Math.fround(0.9)) clamped++;
+  assert.ok(clamped > 0, 'max constraint never active: the test would not check the clamp');
+  const same = (x: Float32Array) => Buffer.from(x.buffer).equals(Buffer.from(ref.buffer));
+  for (const kernel of ['wasm', 'rays', 'csr'] as const) for (const workers of [1, 2]) for (const chunk of [1, 3, 8, 16]) {
+    const x = await sirtFast(b, { ...opts, kernel, workers, chunk });
+    assert.ok(same(x), `${kernel}, ${workers} workers, chunk ${chunk}: differs from the csr kernel`);
+  }
+  assert.ok(same(await sirtFast(b, opts)), 'default kernel differs');
+});
+
+test('sirtFast rejects bad options with the field named', async () => {
+  const b = new Float32Array(3 * 2 * 10);
+  const o = { nz: 2, ny: 6, nx: 6, nCols: 10, angles: [0, 30, 60], iterations: 1 };
+  await sirtFast(b, { ...o, minConstraint: 1, maxConstraint: 0 }).then(() => assert.unreachable('accepted min > max'), (e: Error) => assert.match(e.message, /minConstraint/));
+  await sirtFast(b, { ...o, chunk: 0 }).then(() => assert.unreachable('accepted chunk 0'), (e: Error) => assert.match(e.message, /chunk/));
+  await sirtFast(b, { ...o, kernel: 'gpu' as never }).then(() => assert.unreachable('accepted kernel gpu'), (e: Error) => assert.match(e.message, /kernel/));
 });
 
 test('FBP of a disk has the right value inside (all three filters)', async () => {
