@@ -61,6 +61,62 @@ test('inspect describes a dataset, a shard and an MRC file', () => {
   assert.match(s.stdout, /phantom\/data  2 x 2 x 6 x 6 x 6  filters gzip 1/);
 });
 
+test('inspect describes what denoise writes (EMD /data/tilt_denoised with model attributes) and other EMD/HDF5 files', async () => {
+  const { buildModel, initBackend, saveModel, validateModelSpec } = await import('../models/index.ts');
+  const { defaultNormalisation } = await import('../models/normalise.ts');
+  await initBackend({ backend: 'wasm', quiet: true });
+  const modelDir = join(root, 'model');
+  const spec = validateModelSpec({ arch: 'unet', depth: 2, filters: 4 });
+  await saveModel(buildModel(spec), modelDir, { spec, normalisation: defaultNormalisation(), scheme: 'n2n-binomial', channels: ['Au'], nanodoseVersion: '' });
+  const den = join(root, 'den.h5');
+  const d = run('denoise', join(out, 'shard-00001.h5'), '--model', modelDir, '--out', den, '--sample', '3', '--backend', 'wasm', '--quiet');
+  assert.is(d.status, 0, d.stderr);
+  const i = run('inspect', den);
+  assert.is(i.status, 0, i.stderr);
+  assert.not.match(i.stdout + i.stderr, /not a nanodose shard/);
+  assert.match(i.stdout, /EMD 0\.2 file .*written by nanodose denoise/);
+  assert.match(i.stdout, /\/data\/tilt_denoised\/data  1 x 2 x 3 x 6 x 8  float32  chunks 1 x 1 x 1 x 6 x 8/);
+  assert.match(i.stdout, /dim3 tilt angle \[deg\], 3 values: -60 \.\. 60/);
+  assert.match(i.stdout, /channels  Au, Pd/);
+  assert.match(i.stdout, /tilts     3, -60\.00 \.\. 60\.00 deg/);
+  assert.match(i.stdout, new RegExp(`model     ${modelDir.replace(/[.]/g, '\\.')}: scheme n2n-binomial; trained on Au; U-Net depth 2, 4 filters, 1 -> 1 channels`));
+  assert.match(i.stdout, /tiling    tile 256, overlap 34, tta off/);
+  assert.match(i.stdout, /input     .*shard-00001\.h5 \(field noisy, samples \[3\]\)/);
+  const j = JSON.parse(run('inspect', den, '--json').stdout) as { kind: string; arrays: { path: string; shape: number[] }[]; channels: string[]; angles: number[]; model: { scheme: string; spec: { depth: number } } };
+  assert.is(j.kind, 'emd');
+  assert.equal(j.arrays.map((x) => [x.path, x.shape]), [['/data/tilt_denoised/data', [1, 2, 3, 6, 8]]]);
+  assert.equal([j.channels, j.angles, j.model.scheme, j.model.spec.depth], [['Au', 'Pd'], [-60, 0, 60], 'n2n-binomial', 2]);
+  // An EMD file from another writer, and a plain HDF5 file: listed, not refused.
+  const { h5ready } = await import('./emd.ts');
+  const h5 = await h5ready();
+  const emd = join(root, 'other.emd');
+  const f = new h5.File(emd, 'w');
+  f.create_attribute('version_major', 0, null, '<i4');
+  f.create_attribute('version_minor', 2, null, '<i4');
+  const g = f.create_group('data').create_group('haadf_series');
+  g.create_attribute('emd_group_type', 1, null, '<i4');
+  g.create_dataset({ name: 'data', data: new Uint16Array(2 * 4 * 5), shape: [2, 4, 5], dtype: '<H' });
+  const ang = g.create_dataset({ name: 'dim1', data: new Float64Array([-30, 30]), shape: [2] });
+  ang.create_attribute('name', 'tilt angle');
+  ang.create_attribute('units', '[deg]');
+  f.create_group('plain').create_dataset({ name: 'x', data: new Float32Array(3), shape: [3] });
+  f.close();
+  const o = run('inspect', emd);
+  assert.is(o.status, 0, o.stderr);
+  assert.match(o.stdout, /EMD 0\.2 file /);
+  assert.match(o.stdout, /\/data\/haadf_series\/data  2 x 4 x 5  uint16/);
+  assert.match(o.stdout, /tilts     2, -30\.00 \.\. 30\.00 deg/);
+  assert.not.match(o.stdout, /model /);
+  const plain = join(root, 'plain.h5');
+  const p = new h5.File(plain, 'w');
+  p.create_group('my').create_dataset({ name: 'stack', data: new Float32Array(2 * 3 * 4), shape: [2, 3, 4], dtype: '<f' });
+  p.close();
+  const q = run('inspect', plain);
+  assert.is(q.status, 0, q.stderr);
+  assert.match(q.stdout, /no EMD \/data\/NAME\/data arrays; 1 dataset/);
+  assert.match(q.stdout, /\/my\/stack  2 x 3 x 4  float32/);
+});
+
 test('export: MRC + .tlt files and PNG previews of one sample', () => {
   const e = run('export', out, '--sample', '3', '--format', 'mrc', '--what', 'phantom,noisy', '--out', join(root, 'mrc'));
   assert.is(e.status, 0, e.stderr);

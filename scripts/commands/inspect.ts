@@ -1,5 +1,8 @@
 /**
  * `nanodose inspect FILE`: what a dataset directory, a shard (.h5), an MRC file or an image stack holds.
+ * Other HDF5 files are described from their structure: EMD 0.2 files (every /data/NAME/data array
+ * with its dims, e.g. what `nanodose denoise` writes: /data/tilt_denoised/data plus root attributes
+ * naming the model, its scheme and the tiling), else every dataset in the file.
  */
 import { existsSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
@@ -15,9 +18,9 @@ const counts = (xs: string[]) => Object.entries(xs.reduce<Record<string, number>
 
 export const command: CommandModule<object, Args> = {
   command: 'inspect <file>',
-  describe: 'Show what a dataset directory, shard file (.h5), MRC file or image stack holds',
+  describe: 'Show what a dataset directory, shard file (.h5), denoised or other EMD/HDF5 file, MRC file or image stack holds',
   builder: (y) =>
-    y.positional('file', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, .mrc, .tif' }).option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }),
+    y.positional('file', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, denoised .h5 (EMD), other .h5, .mrc, .tif' }).option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }),
   handler: async (a) => {
     if (!existsSync(a.file)) throw new Error(`${a.file}: no such file or directory`);
     const ext = extname(a.file).toLowerCase();
@@ -43,12 +46,24 @@ export const command: CommandModule<object, Args> = {
         lines.push(...describeShard(r, '  first finished shard: '));
         r.close();
       }
-    } else if (['.h5', '.hdf5', '.emd'].includes(ext)) {
-      const { ShardReader } = await import('../../datasets/emd.ts');
-      const r = await ShardReader.open(a.file);
-      Object.assign(out, { kind: 'shard', attrs: { ...r.attrs, config: undefined }, samples: r.count, channels: r.channels, elements: r.elements, angles: Array.from(r.angles) });
-      lines.push(`shard ${a.file}: ${(statSync(a.file).size / 1e6).toFixed(2)} MB`, ...describeShard(r, '  '));
-      r.close();
+    } else if (['.h5', '.hdf5', '.emd', '.hdf'].includes(ext)) {
+      const { ShardReader, GENERATOR, h5ready } = await import('../../datasets/emd.ts');
+      const h5 = await h5ready();
+      const f = new h5.File(a.file, 'r');
+      let isShard = false;
+      try {
+        isShard = f.attrs['generator']?.value === GENERATOR;
+        // Anything else (nanodose denoise output, other EMD writers, plain HDF5) is described from the file's own structure.
+        if (!isShard) describeH5(h5, f, a.file, out, lines);
+      } finally {
+        f.close();
+      }
+      if (isShard) {
+        const r = await ShardReader.open(a.file);
+        Object.assign(out, { kind: 'shard', attrs: { ...r.attrs, config: undefined }, samples: r.count, channels: r.channels, elements: r.elements, angles: Array.from(r.angles) });
+        lines.push(`shard ${a.file}: ${(statSync(a.file).size / 1e6).toFixed(2)} MB`, ...describeShard(r, '  '));
+        r.close();
+      }
     } else if (['.mrc', '.mrcs', '.st', '.ali', '.rec', '.map'].includes(ext)) {
       const { readMrc } = await import('../../datasets/mrc.ts');
       const { header: h, voxelSizeAngstrom } = readMrc(a.file);
@@ -88,3 +103,175 @@ function describeShard(r: import('../../datasets/emd.ts').ShardReader, pre: stri
   );
   return lines;
 }
+
+type H5Module = Awaited<ReturnType<typeof import('../../datasets/emd.ts').h5ready>>;
+type H5Group = import('h5wasm/node').Group;
+type H5Dataset = import('h5wasm/node').Dataset;
+
+/** Plain JSON-friendly value of an HDF5 attribute or small dataset (bigints to numbers, typed arrays to arrays). */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => Number(x));
+  if (Array.isArray(v)) return v.map(plain);
+  return v;
+}
+
+function attrsOf(o: { attrs: Record<string, { value: unknown }> }): Record<string, unknown> {
+  const r: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o.attrs)) r[k] = plain(v.value);
+  return r;
+}
+
+/** HDF5 datatype as numpy would name it (H5T class from h5wasm's metadata: 0 integer, 1 float, 3 string, ...). */
+function dtypeName(d: H5Dataset): string {
+  const m = d.metadata;
+  switch (m.type) {
+    case 0: return `${m.signed ? 'int' : 'uint'}${8 * m.size}`;
+    case 1: return `float${8 * m.size}`;
+    case 3: return 'string';
+    case 6: return 'compound';
+    case 8: return 'enum';
+    case 9: return 'vlen';
+    case 10: return 'array';
+    default: return `H5T class ${m.type}`;
+  }
+}
+
+const filterNames = (d: H5Dataset) => d.filters.map((x) => (x.name === 'deflate' ? `gzip ${x.cd_values[0]}` : x.name)).join('+') || 'none';
+const asStrings = (v: unknown): string[] | undefined => (v == null ? undefined : (Array.isArray(v) ? v : [v]).map(String));
+const short = (v: unknown) => {
+  const t = typeof v === 'string' ? v : JSON.stringify(v);
+  return t.length > 100 ? `${t.slice(0, 97)}...` : t;
+};
+
+interface DimInfo { dim: string; name?: string; units?: string; length: number; first?: number; last?: number; step?: number; channelNames?: string[] }
+interface ArrayInfo { path: string; shape: number[]; dtype: string; chunks: number[] | null; filters: string; title?: string; channelNames?: string[]; dims: DimInfo[] }
+
+/** One EMD dim dataset (1-D coordinates with name and units attributes). */
+function dimInfo(h5: H5Module, g: H5Group, k: number): DimInfo | undefined {
+  const d = g.get(`dim${k}`);
+  if (!(d instanceof h5.Dataset)) return undefined;
+  const at = attrsOf(d);
+  const length = (d.shape ?? []).reduce((a, b) => a * b, 1);
+  const info: DimInfo = { dim: `dim${k}`, name: at.name == null ? undefined : String(at.name), units: at.units == null ? undefined : String(at.units), length, channelNames: asStrings(at.channel_names) };
+  if ((d.metadata.type === 0 || d.metadata.type === 1) && length > 0 && length <= 1_000_000) {
+    const xs = plain(d.value) as number[];
+    info.first = xs[0];
+    info.last = xs[xs.length - 1];
+    if (xs.length > 1) {
+      const step = xs[1] - xs[0];
+      if (xs.every((x, i) => i === 0 || Math.abs(x - xs[i - 1] - step) <= 1e-9 * Math.max(1, Math.abs(step)))) info.step = step;
+    }
+  }
+  return info;
+}
+
+/** Attributes `nanodose denoise` writes at the root (model, tiling, input), in the order shown. */
+const DENOISE_ATTRS = ['model', 'model_scheme', 'model_channels', 'model_spec', 'model_normalisation', 'model_nanodose_version', 'tile', 'overlap', 'tta', 'input', 'input_dataset', 'field', 'samples'];
+const HEADER_ATTRS = ['version_major', 'version_minor', 'generator', 'generator_version'];
+
+/**
+ * Describes an HDF5 file that is not a nanodose shard: as EMD (every /data/NAME/data array with its
+ * shape, dtype, chunks, filters and dims; channel names; tilt angles; the model and tiling
+ * attributes of `nanodose denoise` output) or, without /data/NAME/data, as a list of its datasets.
+ */
+function describeH5(h5: H5Module, f: import('h5wasm/node').File, path: string, out: Record<string, unknown>, lines: string[]): void {
+  const attrs = attrsOf(f);
+  const mb = `${(statSync(path).size / 1e6).toFixed(2)} MB`;
+  const isGroup = (e: unknown): e is H5Group => e instanceof h5.Group;
+  const isDataset = (e: unknown): e is H5Dataset => e instanceof h5.Dataset;
+  const arrays: ArrayInfo[] = [];
+  const data = f.get('data');
+  if (isGroup(data)) {
+    for (const name of data.keys()) {
+      const g = data.get(name);
+      if (!isGroup(g)) continue;
+      const d = g.get('data');
+      if (!isDataset(d)) continue;
+      const shape = d.shape ?? [];
+      const ga = attrsOf(g);
+      const dims: DimInfo[] = [];
+      for (let k = 1; k <= shape.length; k++) {
+        const di = dimInfo(h5, g, k);
+        if (di) dims.push(di);
+      }
+      arrays.push({ path: `/data/${name}/data`, shape, dtype: dtypeName(d), chunks: d.metadata.chunks, filters: filterNames(d), title: ga.title == null ? undefined : String(ga.title), channelNames: asStrings(ga.channel_names), dims });
+    }
+  }
+  if (arrays.length === 0) {
+    // Plain HDF5: every dataset (e.g. to pick one for `nanodose denoise --dataset`).
+    const found: { path: string; shape: number[]; dtype: string }[] = [];
+    const walk = (g: H5Group, pre: string) => {
+      for (const k of g.keys()) {
+        const e = g.get(k);
+        if (isGroup(e)) walk(e, `${pre}${k}/`);
+        else if (isDataset(e)) found.push({ path: `${pre}${k}`, shape: e.shape ?? [], dtype: dtypeName(e) });
+      }
+    };
+    walk(f, '/');
+    Object.assign(out, { kind: 'hdf5', attrs, datasets: found });
+    lines.push(`HDF5 file ${path}: ${mb}, not a nanodose shard and no EMD /data/NAME/data arrays; ${found.length} dataset(s)`);
+    for (const d of found) lines.push(`  ${d.path}  ${d.shape.join(' x ') || 'scalar'}  ${d.dtype}`);
+    const rest = Object.entries(attrs);
+    if (rest.length) lines.push(`  attributes ${rest.map(([k, v]) => `${k}=${short(v)}`).join(', ')}`);
+    return;
+  }
+  // Channel names: the /sample group's (EMD convention), else the first array's.
+  const smp = f.get('sample');
+  const channels = (isGroup(smp) ? asStrings(attrsOf(smp).channel_names) : undefined) ?? arrays.find((x) => x.channelNames)?.channelNames ?? arrays.flatMap((x) => x.dims).find((d) => d.channelNames)?.channelNames;
+  // Tilt angles: the first dim named like an angle.
+  let angles: number[] | undefined;
+  for (const arr of arrays) {
+    const dim = arr.dims.find((d) => /angle/i.test(d.name ?? ''));
+    if (!dim) continue;
+    const ds = f.get(`${arr.path.slice(0, -'/data'.length)}/${dim.dim}`);
+    if (isDataset(ds)) angles = plain(ds.value) as number[];
+    break;
+  }
+  const version = attrs.version_major != null ? `EMD ${attrs.version_major}.${attrs.version_minor ?? 0}` : 'EMD-style';
+  const by = attrs.generator != null ? `, written by ${attrs.generator}${attrs.generator_version != null ? ` ${attrs.generator_version}` : ''}` : '';
+  lines.push(`${version} file ${path}: ${mb}${by}`);
+  for (const x of arrays) {
+    lines.push(`  ${x.path}  ${x.shape.join(' x ') || 'scalar'}  ${x.dtype}  chunks ${x.chunks ? x.chunks.join(' x ') : 'none (contiguous)'}  filters ${x.filters}${x.title ? `  "${x.title}"` : ''}`);
+    for (const d of x.dims) {
+      const range = d.first === undefined ? '' : d.length === 1 ? `: ${fmtNum(d.first)}` : `: ${fmtNum(d.first)} .. ${fmtNum(d.last!)}${d.step !== undefined && !/angle/i.test(d.name ?? '') ? `, step ${fmtNum(d.step)}` : ''}`;
+      lines.push(`    ${d.dim} ${d.name ?? '(unnamed)'}${d.units ? ` ${d.units}` : ''}, ${d.length} value${d.length === 1 ? '' : 's'}${range}${d.channelNames ? `; channels ${d.channelNames.join(', ')}` : ''}`);
+    }
+  }
+  if (channels) lines.push(`  channels  ${channels.join(', ')}`);
+  if (angles) lines.push(`  tilts     ${angles.length}, ${fmtRange(angles)} deg`);
+  let model: Record<string, unknown> | undefined;
+  if (attrs.model != null || attrs.model_scheme != null) {
+    const parse = (v: unknown) => {
+      try {
+        return typeof v === 'string' && v ? JSON.parse(v) : v;
+      } catch {
+        return v;
+      }
+    };
+    const spec = parse(attrs.model_spec) as Record<string, unknown> | undefined;
+    const norm = parse(attrs.model_normalisation) as Record<string, unknown> | undefined;
+    const mch = parse(attrs.model_channels);
+    model = { path: attrs.model, scheme: attrs.model_scheme, channels: mch, spec, normalisation: norm, nanodoseVersion: attrs.model_nanodose_version };
+    const specText = spec && typeof spec === 'object'
+      ? `${spec.arch === 'unet' ? 'U-Net' : String(spec.arch)} depth ${spec.depth}, ${spec.filters} filters, ${spec.inChannels} -> ${spec.outChannels} channels, ${spec.kernelSize}x${spec.kernelSize} kernels${spec.arch === 'unet' ? `, ${spec.down}/${spec.up}` : ''}`
+      : 'spec unknown';
+    const normText = norm && typeof norm === 'object' ? `normalisation ${Object.entries(norm).map(([k, v]) => (k === 'kind' ? String(v) : `${k} ${short(v)}`)).join(' ')}` : '';
+    lines.push(
+      `  model     ${attrs.model ?? '(path not recorded)'}: scheme ${attrs.model_scheme ?? '(not recorded)'}; trained on ${Array.isArray(mch) ? mch.join(', ') || '(unnamed)' : short(mch)}; ${specText}${normText ? `; ${normText}` : ''}${attrs.model_nanodose_version ? `; nanodose ${attrs.model_nanodose_version}` : ''}`,
+    );
+  }
+  if (attrs.tile != null || attrs.overlap != null || attrs.tta != null) {
+    lines.push(`  tiling    tile ${attrs.tile ?? '?'}, overlap ${attrs.overlap ?? '?'}, tta ${attrs.tta === undefined ? '?' : Number(attrs.tta) ? 'on (8 transforms)' : 'off'}`);
+  }
+  if (attrs.input != null) {
+    const extra = [attrs.input_dataset != null ? `dataset ${attrs.input_dataset}` : '', attrs.field != null ? `field ${attrs.field}` : '', attrs.samples != null ? `samples ${attrs.samples}` : ''].filter(Boolean);
+    lines.push(`  input     ${attrs.input}${extra.length ? ` (${extra.join(', ')})` : ''}`);
+  }
+  const known = new Set([...HEADER_ATTRS, ...DENOISE_ATTRS]);
+  const rest = Object.entries(attrs).filter(([k]) => !known.has(k));
+  if (rest.length) lines.push(`  attributes ${rest.map(([k, v]) => `${k}=${short(v)}`).join(', ')}`);
+  Object.assign(out, { kind: 'emd', attrs, arrays, channels, angles, ...(model ? { model } : {}) });
+}
+
+const fmtNum = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(4));
