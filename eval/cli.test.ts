@@ -56,7 +56,8 @@ test('eval on a dataset directory writes results, summary and report', async () 
   const r = run('eval', '--data', ds, '--split', 'train', '--methods', 'raw,box', '--doses', '10,100', '--recon', 'sirt:5', '--out', out, '--phantoms', '1', '--bootstrap', '10', '--quiet');
   assert.is(r.status, 0, r.stderr);
   const rows = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
-  assert.is(rows.length - 1, 1 * 2 * 2 * 2 * 6); // phantom x doses x methods x elements x metrics
+  // phantom x doses x methods x elements x metrics, plus raw at 1000 and 10000 (--raw-extra-decades 2, the default)
+  assert.is(rows.length - 1, 1 * 2 * 2 * 2 * 6 + 1 * 2 * 2 * 6);
   assert.ok(existsSync(join(out, 'summary.json')) && existsSync(join(out, 'report.html')));
   const bad = run('eval', '--data', ds, '--methods', 'raw,wiener', '--out', join(root, 'r2'));
   assert.is(bad.status, 2);

@@ -25,10 +25,12 @@ test('end to end on a tiny core-shell dataset: rows, physics trends, resume, rep
     const src = await coreShellSource({ size: 16, nAngles: 13, count: 5, splits: ['test', 'test', 'val', 'test', 'train'] });
     const opts = { data: src, methods: 'raw,gaussian,anscombe', doses: [2, 20, 200], recon: 'sirt:30', out, quiet: true, bootstrap: 200, tunePhantoms: 1 };
     const r1 = await runEvaluation(opts);
-    assert.is(r1.computed, 3 * 3 * 3);
+    // 3 phantoms x 3 doses x 3 methods, plus raw 2 decades above the sweep (2000 and 20000) for each phantom
+    assert.is(r1.computed, 3 * 3 * 3 + 3 * 2);
+    assert.equal(r1.summary.rawDoses.map((d) => +d.toPrecision(6)), [2, 20, 200, 2000, 20000]);
     const lines = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
     // per block: 2 elements x 6 metrics + 1 shell_error row
-    assert.is(lines.length - 1, 27 * (2 * 6 + 1));
+    assert.is(lines.length - 1, 33 * (2 * 6 + 1));
     const s = r1.summary;
     const raw = s.curves.raw.Au.psnr.mean;
     assert.ok(raw[0] < raw[1] && raw[1] < raw[2], `raw PSNR should rise with dose: ${raw}`);

@@ -90,6 +90,12 @@ export interface EvaluationOptions {
   operator?: (geom: TiltGeometry) => Promise<ClosableOperator>;
   /** Bootstrap resamples for the dose-reduction intervals. */
   bootstrap?: number;
+  /**
+   * Raw (no denoising) is also evaluated above the sweep, up to this many decades over its top dose
+   * at the sweep's log step (default 2), so the dose raw needs to match a denoiser can be read off
+   * its curve (science.md section 7) even when the denoiser at the top of the sweep beats raw there.
+   */
+  rawExtraDecades?: number;
   /** Metric the dose-reduction factor is read on (default 'psnr'). */
   drfMetric?: string;
   /** Tune baseline parameters on at most this many validation phantoms per dose (default 2; 0: defaults). */
@@ -141,6 +147,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   const doses = typeof opts.doses === 'string' ? parseDoseSweep(opts.doses) : opts.doses.slice();
   if (doses.length === 0 || doses.some((d) => !(d > 0))) throw new Error('doses: need at least one dose > 0');
   doses.sort((a, b) => a - b);
+  const rawDoses = extendDoses(doses, opts.rawExtraDecades ?? 2);
   const recon = parseRecon(opts.recon ?? 'sirt:100');
   const split = opts.split ?? 'test';
   let ownSource = false;
@@ -169,9 +176,14 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   const existing = openResults(resultsPath);
   const done = new Set(existing.map((r) => blockKey(r.phantom, r.dose, r.method)));
   const todo: [number, number, MethodSpec][] = [];
-  for (const p of phantoms) for (const d of doses) for (const m of methods) if (!done.has(blockKey(p, d, m.name))) todo.push([p, d, m]);
-  const skipped = phantoms.length * doses.length * methods.length - todo.length;
-  if (!quiet) console.log(`eval: ${phantoms.length} phantoms x ${doses.length} doses x ${methods.length} methods; ${skipped} blocks already in results.csv, ${todo.length} to compute; recon ${opts.recon ?? 'sirt:100'}`);
+  const rawOnly = rawDoses.filter((d) => !doses.includes(d));
+  for (const p of phantoms) {
+    for (const d of doses) for (const m of methods) if (!done.has(blockKey(p, d, m.name))) todo.push([p, d, m]);
+    for (const d of rawOnly) for (const m of methods) if (m.kind === 'raw' && !done.has(blockKey(p, d, m.name))) todo.push([p, d, m]);
+  }
+  const total = phantoms.length * (doses.length * methods.length + rawOnly.length);
+  const skipped = total - todo.length;
+  if (!quiet) console.log(`eval: ${phantoms.length} phantoms x ${doses.length} doses x ${methods.length} methods${rawOnly.length ? ` + raw at ${rawOnly.length} doses above the sweep` : ''}; ${skipped} blocks already in results.csv, ${todo.length} to compute; recon ${opts.recon ?? 'sirt:100'}`);
 
   // Baseline parameters per dose, tuned on validation phantoms (cached in tuning.json so a resumed run uses the same).
   const tuningPath = join(opts.out, 'tuning.json');
@@ -288,9 +300,9 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     for (const v of denoisers.values()) v.close();
     await op?.close?.();
   }
-  const rows = openResults(resultsPath).filter((r) => phantoms.includes(r.phantom) && doses.some((d) => doseKey(d) === doseKey(r.dose)) && methods.some((m) => m.name === r.method));
+  const rows = openResults(resultsPath).filter((r) => phantoms.includes(r.phantom) && (r.method === 'raw' ? rawDoses : doses).some((d) => doseKey(d) === doseKey(r.dose)) && methods.some((m) => m.name === r.method));
   const summary = summarise(rows, {
-    doses, methods: methods.map((m) => m.name), elements, phantoms, drfMetric: opts.drfMetric ?? 'psnr',
+    doses, rawDoses, methods: methods.map((m) => m.name), elements, phantoms, drfMetric: opts.drfMetric ?? 'psnr',
     bootstrap: opts.bootstrap ?? 1000, seed, nAngles: nA, recon: opts.recon ?? 'sirt:100', tuning, split,
   });
   writeFileAtomic(join(opts.out, 'summary.json'), JSON.stringify(summary, null, 1));
@@ -298,6 +310,20 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   if (ownSource) await src.close?.();
   if (!quiet) console.log(`eval: ${computed} blocks computed, ${skipped} reused; wrote ${join(opts.out, 'results.csv')}, summary.json${opts.report ?? true ? ', plots/ and report.html' : ''}`);
   return { summary, computed, skipped, out: opts.out };
+}
+
+/**
+ * The sweep plus doses above its top at the sweep's log step (half a decade for a single dose), up to
+ * `decades` decades above the top: where raw is evaluated as well.
+ */
+export function extendDoses(doses: number[], decades: number): number[] {
+  if (!(decades >= 0) || decades > 6) throw new Error(`rawExtraDecades: must be in [0, 6], got ${decades}`);
+  const top = doses[doses.length - 1];
+  const step = doses.length > 1 ? Math.log10(top / doses[0]) / (doses.length - 1) : 0.5;
+  const out = doses.slice();
+  if (!(step > 0)) return out;
+  for (let k = 1; k * step <= decades + 1e-9; k++) out.push(top * 10 ** (k * step));
+  return out;
 }
 
 /** The two doses shown as slices in the report: the lowest and the one nearest the geometric middle. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { encode } from 'fast-png';
 import { renderSvg, svgToPng, type VegaLiteSpec } from '../../generators/common/plot.ts';
 import { writeFileAtomic } from '../../generators/common/atomic.ts';
-import type { Summary } from './summary.ts';
+import { formatDrf, type Summary } from './summary.ts';
 import { sliceName } from '../harness/results.ts';
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -68,8 +68,8 @@ export async function writeReport(out: string, summary: Summary, o: { sliceDoses
   const drfRows: string[] = [];
   for (const m of Object.keys(summary.drf)) for (const e of Object.keys(summary.drf[m])) {
     const h = summary.headline[m][e];
-    const all = summary.drf[m][e].map((p) => `${fmt(p.factor)} [${fmt(p.low)}, ${fmt(p.high)}] at ${fmt(p.dose)}`).join('<br>');
-    drfRows.push(`<tr><td>${esc(m)}</td><td>${esc(e)}</td><td><b>${h ? `${fmt(h.factor)}</b> [${fmt(h.low)}, ${fmt(h.high)}]` : 'n/a</b> (the method does not reach raw\'s quality range)'}</td><td class="small">${all || '-'}</td></tr>`);
+    const all = summary.drf[m][e].map((p) => `${esc(formatDrf(p))} at ${fmt(p.dose)}`).join('<br>');
+    drfRows.push(`<tr><td>${esc(m)}</td><td>${esc(e)}</td><td><b>${esc(formatDrf(h))}</b></td><td class="small">${all || '-'}</td></tr>`);
   }
   // Slices: phantom and each method at the two doses, one colour range per element (the phantom's for the truth, per image otherwise).
   const N = o.size;
@@ -93,8 +93,8 @@ export async function writeReport(out: string, summary: Summary, o: { sliceDoses
 <h1>nanodose dose-efficiency report</h1>
 <p>Split <b>${esc(summary.split)}</b>, ${summary.phantoms.length} phantoms, ${summary.doses.length} doses from ${fmt(summary.doses[0])} to ${fmt(summary.doses[summary.doses.length - 1])} ${esc(summary.doseUnit)} (${summary.nAngles} tilts), reconstruction <b>${esc(summary.recon)}</b>, methods ${summary.methods.map(esc).join(', ')}.</p>
 <h2>Dose-reduction factor against raw (${esc(summary.drfMetric)})</h2>
-<p>D_raw(q) / D_method(q) by log-linear interpolation of the mean quality-vs-dose curves, at the quality raw reaches at each sweep dose; headline = median over the sweep; bootstrap 95 % interval over phantoms (${summary.bootstrap.resamples} resamples).</p>
-<table><tr><th>method</th><th>element</th><th>DRF (median) [95 % CI]</th><th>DRF [CI] at raw's quality at dose</th></tr>${drfRows.join('') || '<tr><td colspan="4">only raw was evaluated</td></tr>'}</table>
+<p>D_raw(q) / D_method(q) by log-linear interpolation of the mean quality-vs-dose curves, at the quality each method reaches at each sweep dose (raw is evaluated up to ${fmt(summary.rawDoses[summary.rawDoses.length - 1])} ${esc(summary.doseUnit)}, above the sweep, to read off the dose it needs); headline = median over the sweep (a lower bound, marked &gt;=, where the method beats raw at raw's highest dose); bootstrap 95 % interval over phantoms (${summary.bootstrap.resamples} resamples).</p>
+<table><tr><th>method</th><th>element</th><th>DRF (median) [95 % CI]</th><th>DRF [CI] at the method's quality at dose</th></tr>${drfRows.join('') || '<tr><td colspan="4">only raw was evaluated</td></tr>'}</table>
 <h2>Quality vs dose</h2>
 ${plots.map((p) => `<h3>${esc(p.metric)}</h3><img src="${p.png}" style="max-width:100%">`).join('\n')}
 <h2>Central slices (phantom ${o.phantom})</h2>

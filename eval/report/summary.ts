@@ -5,14 +5,19 @@
  * each dose of the sweep, with a percentile bootstrap 95 % interval over phantoms.
  */
 import { stream, type Seed } from '../../generators/common/random.ts';
-import { bootstrapDrf, type QualityCurve } from '../dose.ts';
+import { bootstrapDrf, meanCurve, type QualityCurve } from '../dose.ts';
 import { doseKey, type ResultRow } from '../harness/results.ts';
 
 /** Metrics where lower is better. */
 export const LOWER_IS_BETTER = new Set(['nrmse', 'shell_error']);
 
 export interface CurveSummary { doses: number[]; mean: number[]; sd: number[]; n: number[] }
-export interface DrfPoint { dose: number; q: number; factor: number; low: number; high: number }
+/**
+ * DRF at the quality q a method reaches at sweep dose `dose`. `bound: 'lower'` when the method is
+ * better there than raw at raw's highest evaluated dose (factor = that dose / `dose`, a lower
+ * bound; high = Infinity); `bound: 'upper'` when it is worse than raw at raw's lowest dose.
+ */
+export interface DrfPoint { dose: number; q: number; factor: number; low: number; high: number; bound?: 'lower' | 'upper' }
 export interface Summary {
   split: string;
   recon: string;
@@ -25,14 +30,17 @@ export interface Summary {
   tuning: unknown;
   curves: Record<string, Record<string, Record<string, CurveSummary>>>; // method -> element -> metric
   drfMetric: string;
-  /** method -> element -> DRF at raw's quality at each sweep dose (where both curves reach it). */
+  /** Doses raw was evaluated at: the sweep and the extension above it. */
+  rawDoses: number[];
+  /** method -> element -> DRF at the method's quality at each sweep dose (bounds where raw's curve does not reach it). */
   drf: Record<string, Record<string, DrfPoint[]>>;
-  /** method -> element -> median DRF over the sweep (the headline number), with its interval. */
+  /** method -> element -> median DRF over the sweep (the headline number), with its interval; see medianPoint for bounds. */
   headline: Record<string, Record<string, DrfPoint | null>>;
   bootstrap: { resamples: number; level: number; seed: string };
 }
 
-export function summarise(rows: ResultRow[], o: { doses: number[]; methods: string[]; elements: string[]; phantoms: number[]; drfMetric: string; bootstrap: number; seed: Seed; nAngles: number; recon: string; tuning: unknown; split: string }): Summary {
+export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: number[]; methods: string[]; elements: string[]; phantoms: number[]; drfMetric: string; bootstrap: number; seed: Seed; nAngles: number; recon: string; tuning: unknown; split: string }): Summary {
+  const rawDoses = o.rawDoses ?? o.doses;
   const idx = new Map<string, number>();
   for (const r of rows) idx.set(`${r.phantom}|${doseKey(r.dose)}|${r.method}|${r.element}|${r.metric}`, r.value);
   const metricsBy = new Map<string, Set<string>>(); // element -> metrics
@@ -44,8 +52,9 @@ export function summarise(rows: ResultRow[], o: { doses: number[]; methods: stri
     for (const e of elementsAll) {
       curves[m][e] = {};
       for (const metric of metricsBy.get(e) ?? []) {
-        const c: CurveSummary = { doses: o.doses, mean: [], sd: [], n: [] };
-        for (const d of o.doses) {
+        const ds = m === 'raw' ? rawDoses : o.doses;
+        const c: CurveSummary = { doses: ds, mean: [], sd: [], n: [] };
+        for (const d of ds) {
           const v = o.phantoms.map((p) => idx.get(`${p}|${doseKey(d)}|${m}|${e}|${metric}`)).filter((x): x is number => x !== undefined && Number.isFinite(x));
           const mean = v.reduce((a, b) => a + b, 0) / (v.length || NaN);
           const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
@@ -58,10 +67,11 @@ export function summarise(rows: ResultRow[], o: { doses: number[]; methods: stri
   const sign = LOWER_IS_BETTER.has(o.drfMetric) ? -1 : 1;
   const perPhantom = (m: string, e: string): QualityCurve[] | null => {
     const out: QualityCurve[] = [];
+    const ds = m === 'raw' ? rawDoses : o.doses;
     for (const p of o.phantoms) {
-      const q = o.doses.map((d) => sign * (idx.get(`${p}|${doseKey(d)}|${m}|${e}|${o.drfMetric}`) ?? NaN));
+      const q = ds.map((d) => sign * (idx.get(`${p}|${doseKey(d)}|${m}|${e}|${o.drfMetric}`) ?? NaN));
       if (q.some((v) => !Number.isFinite(v))) return null;
-      out.push({ doses: o.doses, quality: q });
+      out.push({ doses: ds, quality: q });
     }
     return out;
   };
@@ -74,22 +84,51 @@ export function summarise(rows: ResultRow[], o: { doses: number[]; methods: stri
       const raw = perPhantom('raw', e), meth = perPhantom(m, e);
       const pts: DrfPoint[] = [];
       if (raw && meth) {
-        const rawMean = o.doses.map((_, j) => raw.reduce((a, c) => a + c.quality[j], 0) / raw.length);
+        // q = the method's mean quality at each sweep dose d; DRF = D_raw(q) / D_M(q) (= d for the
+        // full sample), both read off the curves; raw's curve runs above the sweep (rawDoses).
+        // meanCurve is what bootstrapDrf interpolates, so q is bit-equal to the method's curve at d
+        const rawMean = Array.from(meanCurve(raw).quality), methMean = meanCurve(meth).quality;
+        const rawMax = Math.max(...rawMean), rawMin = Math.min(...rawMean);
         o.doses.forEach((d, j) => {
-          const est = bootstrapDrf(raw, meth, rawMean[j], stream(bootSeed, j, `drf|${m}|${e}`), { resamples: o.bootstrap });
-          if (Number.isFinite(est.factor)) pts.push({ dose: d, q: sign * rawMean[j], factor: est.factor, low: est.low, high: est.high });
+          const q = methMean[j];
+          const est = bootstrapDrf(raw, meth, q, stream(bootSeed, j, `drf|${m}|${e}`), { resamples: o.bootstrap });
+          if (Number.isFinite(est.factor)) pts.push({ dose: d, q: sign * q, factor: est.factor, low: est.low, high: est.high });
+          else if (q > rawMax) { const f = rawDoses[rawDoses.length - 1] / d; pts.push({ dose: d, q: sign * q, factor: f, low: f, high: Infinity, bound: 'lower' }); }
+          else if (q < rawMin) { const f = rawDoses[0] / d; pts.push({ dose: d, q: sign * q, factor: f, low: 0, high: f, bound: 'upper' }); }
         });
       }
       drf[m][e] = pts;
-      if (pts.length) {
-        const sorted = [...pts].sort((a, b) => a.factor - b.factor);
-        headline[m][e] = sorted[Math.floor((sorted.length - 1) / 2)];
-      } else headline[m][e] = null;
+      headline[m][e] = medianPoint(pts);
     }
   }
   return {
-    split: o.split, recon: o.recon, doses: o.doses, nAngles: o.nAngles, doseUnit: 'e/A^2 per projection', methods: o.methods,
+    split: o.split, recon: o.recon, doses: o.doses, rawDoses, nAngles: o.nAngles, doseUnit: 'e/A^2 per projection', methods: o.methods,
     elements: elementsAll, phantoms: o.phantoms, tuning: o.tuning, curves, drfMetric: o.drfMetric, drf, headline,
     bootstrap: { resamples: o.bootstrap, level: 0.95, seed: bootSeed },
   };
+}
+
+/**
+ * Median of the DRF points over the sweep, with lower bounds (censored from above) at their bound:
+ * the result is exact when no lower bound sorts at or below the median position, otherwise it is
+ * itself a lower bound of the true median (raising censored values can only raise the median) and
+ * is flagged `bound: 'lower'`. Upper-bound points (the method worse than raw at raw's lowest dose)
+ * are left out. Null when no point remains.
+ */
+export function medianPoint(pts: DrfPoint[]): DrfPoint | null {
+  const use = pts.filter((p) => p.bound !== 'upper').sort((a, b) => a.factor - b.factor);
+  if (use.length === 0) return null;
+  const k = Math.floor((use.length - 1) / 2);
+  const censored = use.slice(0, k + 1).some((p) => p.bound === 'lower');
+  const { bound: _b, ...m } = use[k];
+  return censored ? { ...m, bound: 'lower', high: Infinity } : m;
+}
+
+/** One DRF point as text: '12.3x [8.1, 20.5]', '>= 31.6x' (a lower bound) or 'n/a'. */
+export function formatDrf(p: DrfPoint | null | undefined): string {
+  if (!p) return 'n/a (no dose where both curves reach the same quality)';
+  const f = (v: number) => (Number.isFinite(v) ? v.toPrecision(3) : 'inf');
+  if (p.bound === 'lower') return `>= ${f(p.factor)}x (better than raw at raw's highest evaluated dose)`;
+  if (p.bound === 'upper') return `<= ${f(p.factor)}x (worse than raw at raw's lowest dose)`;
+  return `${f(p.factor)}x [${f(p.low)}, ${f(p.high)}]`;
 }

@@ -16,6 +16,7 @@ interface Args {
   workers?: number;
   bootstrap: number;
   metric: string;
+  'raw-extra-decades': number;
   protocols: boolean;
   'total-dose'?: number;
   quiet: boolean;
@@ -36,12 +37,14 @@ export const command: CommandModule<object, Args> = {
       .option('phantoms', { type: 'number', describe: 'evaluate at most this many phantoms of the split' })
       .option('workers', { type: 'number', describe: 'projector worker threads' })
       .option('bootstrap', { type: 'number', default: 1000, describe: 'bootstrap resamples for the DRF intervals' })
+      .option('raw-extra-decades', { type: 'number', default: 2, describe: 'also evaluate raw this many decades above the sweep (its log step), to read off the dose raw needs to match a denoiser' })
       .option('metric', { type: 'string', default: 'psnr', describe: 'metric the dose-reduction factor is read on (psnr, ssim3d, nrmse, dice, map_psnr, ...)' })
       .option('protocols', { type: 'boolean', default: false, describe: 'protocol mode: compare tilt schemes and detector solid angle at a fixed total dose' })
       .option('total-dose', { type: 'number', describe: 'protocol mode: total dose over the tilt series (e/A^2); default the geometric middle of --doses x tilts' })
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
     const { runEvaluation } = await import('../../eval/harness/run.ts');
+    const { formatDrf } = await import('../../eval/report/summary.ts');
     const doses = a.doses.includes(':') ? a.doses : a.doses.split(',').map((s) => {
       const v = Number(s);
       if (!(v > 0)) throw new Error(`doses: '${s}' is not a dose > 0`);
@@ -54,10 +57,10 @@ export const command: CommandModule<object, Args> = {
       await runProtocols({ data: a.data, split: a.split as 'test', methods: a.methods, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, totalDose: a['total-dose'], doses, quiet: a.quiet });
       return;
     }
-    const r = await runEvaluation({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, quiet: a.quiet });
+    const r = await runEvaluation({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet });
     if (!a.quiet) {
       for (const [m, byEl] of Object.entries(r.summary.headline)) for (const [e, h] of Object.entries(byEl)) {
-        console.log(`${m.padEnd(12)} ${e.padEnd(4)} dose-reduction factor vs raw (${r.summary.drfMetric}): ${h ? `${h.factor.toPrecision(3)} [${h.low.toPrecision(3)}, ${h.high.toPrecision(3)}]` : 'n/a (outside the measured range)'}`);
+        console.log(`${m.padEnd(12)} ${e.padEnd(4)} dose-reduction factor vs raw (${r.summary.drfMetric}): ${formatDrf(h)}`);
       }
       console.log(`report: ${r.out}/report.html`);
     }
