@@ -61,6 +61,24 @@ test('end to end on a tiny core-shell dataset: rows, physics trends, resume, rep
   }
 });
 
+test('an element a phantom does not contain is not scored: no rows, left out of the means and the DRF', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'nanodose-eval-solid-'));
+  try {
+    const src = await coreShellSource({ size: 16, nAngles: 9, count: 4, splits: ['test', 'test', 'test', 'val'], solidShell: [1] });
+    const r = await runEvaluation({ data: src, methods: 'raw,gaussian', doses: [5, 50, 500], recon: 'sirt:20', out, quiet: true, bootstrap: 50, tunePhantoms: 1, rawExtraDecades: 1, report: false });
+    const lines = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    assert.is(lines.filter((l) => l[0] === '1' && l[3] === 'Au').length, 0, 'solid Pd phantom: no Au rows');
+    assert.ok(lines.filter((l) => l[0] === '1' && l[3] === 'Pd').length > 0, 'solid Pd phantom: Pd rows');
+    assert.is(lines.filter((l) => l[0] === '1' && l[4] === 'shell_error').length, 0, 'no shell for a solid particle');
+    assert.ok(lines.every((l) => l[5] !== '' && Number.isFinite(Number(l[5]))), 'every stored value is a number');
+    assert.equal(r.summary.curves.raw.Au.psnr.n.slice(0, 3), [2, 2, 2]);
+    assert.equal(r.summary.curves.raw.Pd.psnr.n.slice(0, 3), [3, 3, 3]);
+    assert.ok(r.summary.drf.gaussian.Au.length > 0, 'the DRF for Au comes from the two phantoms that contain Au');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('protocol mode at fixed total dose: schemes, larger solid angle scores better, best reported', async () => {
   const out = mkdtempSync(join(tmpdir(), 'nanodose-proto-'));
   try {

@@ -232,6 +232,12 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
   const denoisers = new Map<string, Awaited<ReturnType<typeof makeDenoiser>>>();
   const op = todo.length ? await (opts.operator ? opts.operator(geom) : makeOperator(geom, opts.workers)) : null;
   const sliceDoses = pickSliceDoses(doses);
+  // The report shows slices of the first test phantom that contains every element (else the first).
+  let slicePhantom = phantoms[0];
+  for (const p of phantoms) {
+    const s = await sample(p);
+    if (elements.every((_, e) => s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N).some((v) => v > 0))) { slicePhantom = p; break; }
+  }
   let computed = 0;
   try {
     let i = 0;
@@ -241,6 +247,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
       const scale = d / s.dosePerProjection;
       const noisy = drawNoisy(s.clean!, channelIdx, plane, scale, seed, p, d);
       const coreShell = /core.?shell/i.test(JSON.stringify(s.params ?? {}));
+      const present = elements.map((_, e) => { const t = s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N); for (let k = 0; k < t.length; k++) if (t[k] > 0) return true; return false; });
       for (; i < todo.length && todo[i][0] === p && todo[i][1] === d; i++) {
         const m = todo[i][2];
         const key = `${m.name}@${doseKey(d)}`;
@@ -252,8 +259,12 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
           denoisers.set(key, dn);
         }
         const rows: ResultRow[] = [];
-        const recons: Float32Array[] = [];
+        const recons: (Float32Array | null)[] = [];
         for (let e = 0; e < elements.length; e++) {
+          // An element the phantom does not contain (a solid particle of another element) has no
+          // quality to score: its volume metrics are undefined (PSNR of an empty truth) or
+          // degenerate (Dice of two empty masks), so it gets no rows and is left out of the means.
+          if (!present[e]) { recons.push(null); continue; }
           const series = new Float32Array(plane);
           let mapPsnr = 0, mapSsim = 0;
           for (let a = 0; a < nA; a++) {
@@ -278,13 +289,13 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
           rows.push({ ...base, metric: 'dice', value: otsuDice(x, truth) });
           rows.push({ ...base, metric: 'map_psnr', value: mapPsnr / nA });
           if (N >= 7 && nCols >= 7) rows.push({ ...base, metric: 'map_ssim', value: mapSsim / nA });
-          if (sliceDoses.includes(d) && p === phantoms[0]) writeSlice(opts.out, p, d, m.name, elements[e], x, N);
+          if (sliceDoses.includes(d) && p === slicePhantom) writeSlice(opts.out, p, d, m.name, elements[e], x, N);
         }
-        if (coreShell && elements.length >= 2) {
+        if (coreShell && elements.length >= 2 && recons.every((r) => r !== null)) {
           const truths = elements.map((_, e) => s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N));
           const vol = truths.map((t) => t.reduce((acc, v) => acc + (v > 0.5 ? 1 : 0), 0));
           const core = vol[0] <= vol[1] ? 0 : 1, shell = 1 - core;
-          rows.push({ phantom: p, dose: d, method: m.name, element: `${elements[core]}/${elements[shell]}`, metric: 'shell_error', value: shellThicknessError(recons[core], recons[shell], truths[core], truths[shell]) });
+          rows.push({ phantom: p, dose: d, method: m.name, element: `${elements[core]}/${elements[shell]}`, metric: 'shell_error', value: shellThicknessError(recons[core]!, recons[shell]!, truths[core], truths[shell]) });
         }
         appendBlock(resultsPath, rows);
         computed++;
@@ -292,8 +303,8 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
       }
     }
     if (phantoms.length) {
-      const s = await sample(phantoms[0]);
-      for (let e = 0; e < elements.length; e++) writeSlice(opts.out, phantoms[0], 0, 'phantom', elements[e], s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N), N);
+      const s = await sample(slicePhantom);
+      for (let e = 0; e < elements.length; e++) writeSlice(opts.out, slicePhantom, 0, 'phantom', elements[e], s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N), N);
     }
   } finally {
     bar.stop();
@@ -306,7 +317,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     bootstrap: opts.bootstrap ?? 1000, seed, nAngles: nA, recon: opts.recon ?? 'sirt:100', tuning, split,
   });
   writeFileAtomic(join(opts.out, 'summary.json'), JSON.stringify(summary, null, 1));
-  if (opts.report ?? true) await writeReport(opts.out, summary, { sliceDoses, phantom: phantoms[0], size: N });
+  if (opts.report ?? true) await writeReport(opts.out, summary, { sliceDoses, phantom: slicePhantom, size: N });
   if (ownSource) await src.close?.();
   if (!quiet) console.log(`eval: ${computed} blocks computed, ${skipped} reused; wrote ${join(opts.out, 'results.csv')}, summary.json${opts.report ?? true ? ', plots/ and report.html' : ''}`);
   return { summary, computed, skipped, out: opts.out };

@@ -7,7 +7,7 @@ import { stream } from '../../generators/common/random.ts';
 import { SliceMatrixOperator } from '../recon/sparse.ts';
 import type { EvalSource } from './run.ts';
 
-export async function coreShellSource(o: { size: number; nAngles: number; count: number; splits: ('train' | 'val' | 'test')[]; sensitivity?: number; seed?: number }): Promise<EvalSource> {
+export async function coreShellSource(o: { size: number; nAngles: number; count: number; splits: ('train' | 'val' | 'test')[]; sensitivity?: number; seed?: number; solidShell?: number[] }): Promise<EvalSource> {
   const N = o.size, nCols = Math.ceil(N * Math.SQRT2) + 2;
   const angles = Float64Array.from({ length: o.nAngles }, (_, k) => -60 + (120 * k) / Math.max(1, o.nAngles - 1));
   const op = new SliceMatrixOperator(N, N, N, angles, nCols);
@@ -20,7 +20,8 @@ export async function coreShellSource(o: { size: number; nAngles: number; count:
     const hit = cache.get(i);
     if (hit) return hit;
     const rng = stream(o.seed ?? 1, i, 'test-phantom');
-    const R = N * (0.3 + 0.08 * rng.uniform()), r = R * (0.45 + 0.2 * rng.uniform());
+    // solidShell: samples that are one solid Pd particle (no Au at all)
+    const R = N * (0.3 + 0.08 * rng.uniform()), r = (o.solidShell ?? []).includes(i) ? 0 : R * (0.45 + 0.2 * rng.uniform());
     const c = [(N - 1) / 2 + rng.uniformIn(-1, 1), (N - 1) / 2 + rng.uniformIn(-1, 1), (N - 1) / 2 + rng.uniformIn(-1, 1)];
     const vol = N * N * N, phantom = new Float32Array(2 * vol);
     for (let z = 0, idx = 0; z < N; z++) for (let y = 0; y < N; y++) for (let x = 0; x < N; x++, idx++) {
@@ -38,7 +39,7 @@ export async function coreShellSource(o: { size: number; nAngles: number; count:
       clean[2 * plane + j] = k * pp[j];
       clean[j] = 0.01 * (79 ** 1.7 * pa[j] + 46 ** 1.7 * pp[j]);
     }
-    const s = { phantom, clean, params: { shape: 'core-shell', R, r, centre: c } };
+    const s = { phantom, clean, params: r > 0 ? { shape: 'core-shell', R, r, centre: c } : { shape: 'solid', R, centre: c } };
     cache.set(i, s);
     return s;
   }

@@ -65,13 +65,13 @@ export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: nu
     }
   }
   const sign = LOWER_IS_BETTER.has(o.drfMetric) ? -1 : 1;
-  const perPhantom = (m: string, e: string): QualityCurve[] | null => {
-    const out: QualityCurve[] = [];
+  /** Per-phantom curves of a method, for the phantoms scored at every dose (an element a phantom lacks has no rows). */
+  const perPhantom = (m: string, e: string): Map<number, QualityCurve> => {
+    const out = new Map<number, QualityCurve>();
     const ds = m === 'raw' ? rawDoses : o.doses;
     for (const p of o.phantoms) {
       const q = ds.map((d) => sign * (idx.get(`${p}|${doseKey(d)}|${m}|${e}|${o.drfMetric}`) ?? NaN));
-      if (q.some((v) => !Number.isFinite(v))) return null;
-      out.push({ doses: ds, quality: q });
+      if (q.every((v) => Number.isFinite(v))) out.set(p, { doses: ds, quality: q });
     }
     return out;
   };
@@ -81,9 +81,12 @@ export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: nu
     if (m === 'raw') continue;
     drf[m] = {}; headline[m] = {};
     for (const e of o.elements) {
-      const raw = perPhantom('raw', e), meth = perPhantom(m, e);
+      // paired over the phantoms both curves cover
+      const rawBy = perPhantom('raw', e), methBy = perPhantom(m, e);
+      const both = o.phantoms.filter((p) => rawBy.has(p) && methBy.has(p));
+      const raw = both.map((p) => rawBy.get(p)!), meth = both.map((p) => methBy.get(p)!);
       const pts: DrfPoint[] = [];
-      if (raw && meth) {
+      if (both.length) {
         // q = the method's mean quality at each sweep dose d; DRF = D_raw(q) / D_M(q) (= d for the
         // full sample), both read off the curves; raw's curve runs above the sweep (rawDoses).
         // meanCurve is what bootstrapDrf interpolates, so q is bit-equal to the method's curve at d
