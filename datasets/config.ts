@@ -12,8 +12,16 @@ export interface DatasetConfig extends DatasetFileOptions {
   simulation: SimulationConfig;
 }
 
+/**
+ * Phantom size of a dataset when the config does not give one: 64^3, a small dataset that a laptop
+ * makes in seconds (the phantom generator's own default, 128^3, is science.md's full size).
+ */
+export const DATASET_DEFAULT_SIZE = 64;
+
 export function defaultDatasetConfig(): DatasetConfig {
-  return { simulation: defaultSimulationConfig(), ...defaultFileOptions() };
+  const simulation = defaultSimulationConfig();
+  simulation.phantom.size = DATASET_DEFAULT_SIZE;
+  return { simulation, ...defaultFileOptions() };
 }
 
 export const DATASET_CONFIG_KEYS = ['simulation', 'store', 'split', 'samplesPerShard', 'compression'] as const;
@@ -31,6 +39,11 @@ export function validateDatasetConfig(raw: unknown): DatasetConfig {
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config', `must be a JSON object, got ${JSON.stringify(raw)}`);
   const r = raw as Record<string, unknown>;
   checkKnownKeys('', r, DATASET_CONFIG_KEYS);
-  const simulation = validateSimulationConfig(r.simulation ?? {});
+  const sim = (r.simulation ?? {}) as Record<string, unknown>;
+  const phantom = (sim.phantom ?? {}) as Record<string, unknown>;
+  const withSize = typeof sim === 'object' && !Array.isArray(sim) && typeof phantom === 'object' && !Array.isArray(phantom) && phantom.size === undefined
+    ? { ...sim, phantom: { ...phantom, size: DATASET_DEFAULT_SIZE } }
+    : sim;
+  const simulation = validateSimulationConfig(withSize);
   return { simulation, ...validateFileOptions(r, '') };
 }
