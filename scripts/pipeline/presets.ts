@@ -1,0 +1,110 @@
+/**
+ * Presets of the one-command pipeline (`nanodose run --preset NAME`): the dataset, the denoisers to
+ * train and the evaluation, as plain data. Every figure the pipeline reports comes from running
+ * these; nothing is precomputed.
+ *
+ * - `demo`: small enough for a laptop or CI machine (about 5-10 minutes on 2 cores): 64^3 phantoms,
+ *   Au/Ag solid, alloy and core-shell particles, 29 tilts over +-70 deg, a supervised and a
+ *   self-supervised (Noise2Noise on binomially thinned halves of the stored noisy counts, no clean
+ *   data) U-Net, then raw / Gaussian / TV / both models over 5 doses spanning 2 decades with SIRT.
+ * - `paper`: the set-up of science.md followed faithfully (128^3, every shape class, core-shell
+ *   with diffuse interfaces, -70..70 deg in 2 deg steps, doses over 3 decades, the default U-Net):
+ *   hours on a CPU, practical with tfjs-node-gpu.
+ * - `protocols`: the protocol comparison (number of tilts, tilt range, detector solid angle at a
+ *   fixed total dose) on a demo-sized dataset, with the classical baselines.
+ * - `tiny`: the end-to-end test's preset (32^3, a few phantoms, short training): checks the
+ *   plumbing, not the science.
+ */
+import type { Scheme } from '../../training/index.ts';
+
+export interface TrainStep {
+  /** Name of the method in the report (and the model's folder under models/). */
+  name: string;
+  scheme: Scheme;
+  /** Options passed to training's train() besides data, scheme and out. */
+  options: Record<string, unknown>;
+}
+
+export interface Preset {
+  name: string;
+  describe: string;
+  dataset: { config: Record<string, unknown>; count: number; seed: number };
+  train: TrainStep[];
+  eval: { baselines: string[]; doses: string; recon: string; phantoms: number; bootstrap: number; tunePhantoms?: number };
+  /** Protocol comparison instead of the method comparison. */
+  protocols?: { totalDose?: number };
+}
+
+const demoData = (size: number, angles: string, extra: Record<string, unknown> = {}) => ({
+  simulation: {
+    phantom: { size, elements: ['Au', 'Ag'] },
+    geometry: { angles },
+    // 300 e/A^2 per projection: about 0.5 counts per pixel inside a 64^3 particle (the quantum-dot data's level)
+    acquisition: { dose: 300 },
+    ...extra,
+  },
+  split: { train: 0.7, val: 0.15, test: 0.15 },
+  samplesPerShard: 32,
+});
+
+export const PRESETS: Record<string, Preset> = {
+  demo: {
+    name: 'demo',
+    describe: 'small built-in demo: 64^3, 29 tilts, supervised + self-supervised U-Net, 5 doses, SIRT',
+    dataset: { config: demoData(64, '-70:70:5'), count: 64, seed: 1 },
+    train: [
+      { name: 'unet-supervised', scheme: 'supervised', options: { model: { arch: 'unet', depth: 4, filters: 16 }, epochs: 12, stepsPerEpoch: 25, batch: 8, patch: 64, doseRange: [20, 4000], lr: 2e-3, seed: 1 } },
+      { name: 'unet-n2n', scheme: 'n2n-thinning', options: { model: { arch: 'unet', depth: 4, filters: 16 }, epochs: 12, stepsPerEpoch: 25, batch: 8, patch: 64, noise: 'fixed', lr: 2e-3, seed: 2 } },
+    ],
+    eval: { baselines: ['gaussian', 'tv'], doses: '30:3000:5', recon: 'sirt:50', phantoms: 5, bootstrap: 1000 },
+  },
+  paper: {
+    name: 'paper',
+    describe: 'science.md set-up: 128^3, every shape class, core-shell, -70..70 step 2, 3 decades of dose (hours on CPU)',
+    dataset: {
+      config: {
+        simulation: {
+          phantom: { size: 128, elements: ['Au', 'Ag'], composition: { solid: 1, alloy: 1, 'core-shell': 2 } },
+          geometry: { angles: '-70:70:2' },
+          acquisition: { dose: 300 },
+        },
+        split: { train: 0.8, val: 0.1, test: 0.1 },
+        samplesPerShard: 16,
+      },
+      count: 1000,
+      seed: 1,
+    },
+    train: [
+      { name: 'unet-supervised', scheme: 'supervised', options: { model: { arch: 'unet' }, epochs: 100, stepsPerEpoch: 200, batch: 16, patch: 128, doseRange: [5, 10000], patience: 10, seed: 1 } },
+      { name: 'unet-n2n', scheme: 'n2n-thinning', options: { model: { arch: 'unet' }, epochs: 100, stepsPerEpoch: 200, batch: 16, patch: 128, noise: 'fixed', patience: 10, seed: 2 } },
+      { name: 'unet-n2v', scheme: 'blind-spot', options: { model: { arch: 'unet' }, epochs: 100, stepsPerEpoch: 200, batch: 16, patch: 128, noise: 'fixed', patience: 10, seed: 3 } },
+    ],
+    eval: { baselines: ['gaussian', 'median', 'tv', 'anscombe'], doses: '10:10000:7', recon: 'sirt:100', phantoms: 50, bootstrap: 2000 },
+  },
+  protocols: {
+    name: 'protocols',
+    describe: 'protocol comparison at a fixed total dose: tilt count, tilt range, detector solid angle',
+    dataset: { config: demoData(64, '-70:70:5'), count: 48, seed: 1 },
+    train: [],
+    eval: { baselines: ['gaussian'], doses: '30:3000:5', recon: 'sirt:50', phantoms: 3, bootstrap: 500 },
+    protocols: {},
+  },
+  tiny: {
+    name: 'tiny',
+    describe: 'end-to-end test preset: 32^3, 15 tilts, short training (checks the plumbing)',
+    dataset: { config: demoData(32, '-70:70:10'), count: 24, seed: 3 },
+    train: [
+      { name: 'unet-supervised', scheme: 'supervised', options: { model: { arch: 'unet', depth: 2, filters: 8 }, epochs: 4, stepsPerEpoch: 20, batch: 8, patch: 32, doseRange: [20, 4000], lr: 3e-3, seed: 1, workers: 1 } },
+      { name: 'unet-n2n', scheme: 'n2n-thinning', options: { model: { arch: 'unet', depth: 2, filters: 8 }, epochs: 4, stepsPerEpoch: 20, batch: 8, patch: 32, noise: 'fixed', lr: 3e-3, seed: 2, workers: 1 } },
+    ],
+    eval: { baselines: ['gaussian'], doses: '30:3000:3', recon: 'sirt:30', phantoms: 2, bootstrap: 100, tunePhantoms: 1 },
+  },
+};
+
+export const PRESET_NAMES = Object.keys(PRESETS);
+
+export function getPreset(name: string): Preset {
+  const p = PRESETS[name];
+  if (!p) throw new Error(`preset: unknown preset '${name}'; allowed: ${PRESET_NAMES.join(', ')}`);
+  return structuredClone(p);
+}
