@@ -36,6 +36,10 @@ test('Gaussian sigma chosen on validation maps is interior and beats the extreme
   const clean = cleanMap(5), test = noisy(clean, 999), R = valueRange(clean);
   const pb = psnr(clean, gaussianFilter(test, h, w, best.param), R);
   assert.ok(pb > psnr(clean, gaussianFilter(test, h, w, 0.5), R) && pb > psnr(clean, gaussianFilter(test, h, w, 4), R));
+  // an empty map (an element the particle lacks) scores every sigma as infinite PSNR: it must not decide the choice
+  const empty = { clean: new Float32Array(h * w), noisy: new Float32Array(h * w), h, w };
+  assert.is(tuneBaseline('gaussian', [empty, ...pairs]).param, best.param);
+  assert.throws(() => tuneBaseline('gaussian', [empty]), /no validation pairs with signal/);
 });
 
 test('exact unbiased inverse Anscombe: inverse(E[A | lambda]) = lambda, also below 4 counts', () => {

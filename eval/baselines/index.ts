@@ -45,7 +45,9 @@ export function denoiseBaseline(method: Baseline, counts: ArrayLike<number>, h: 
  * pairs (noisy counts, clean expectation), science.md section 5 ("sigma tuned on validation").
  */
 export function tuneBaseline(method: Baseline, pairs: { noisy: ArrayLike<number>; clean: ArrayLike<number>; h: number; w: number }[], candidates = CANDIDATES[method]): { param: number; psnr: number } {
-  if (pairs.length === 0) throw new Error('tuneBaseline: no validation pairs');
+  // Pairs without signal (an all-zero clean map) give an infinite PSNR for every parameter: left out.
+  pairs = pairs.filter((p) => { for (let i = 0; i < p.clean.length; i++) if (p.clean[i] !== 0) return true; return false; });
+  if (pairs.length === 0) throw new Error('tuneBaseline: no validation pairs with signal (every clean map is empty)');
   let best = { param: candidates[0], psnr: -Infinity };
   for (const c of candidates) {
     let s = 0;

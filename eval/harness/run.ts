@@ -218,11 +218,14 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
         for (let e = 0; e < elements.length; e++) for (const a of [0, Math.floor(nA / 2), nA - 1]) {
           const off = a * N * nCols;
           const clean = new Float32Array(N * nCols);
-          for (let i = 0; i < N * nCols; i++) clean[i] = s.clean![channelIdx[e] * plane + off + i] * scale;
-          pairs.push({ noisy: noisy[e].slice(off, off + N * nCols), clean, h: N, w: nCols });
+          let signal = 0;
+          for (let i = 0; i < N * nCols; i++) { clean[i] = s.clean![channelIdx[e] * plane + off + i] * scale; signal += clean[i]; }
+          // A map of an element this phantom lacks is empty: every parameter scores an infinite
+          // PSNR on it, which would hide the maps that can tell the parameters apart.
+          if (signal > 0) pairs.push({ noisy: noisy[e].slice(off, off + N * nCols), clean, h: N, w: nCols });
         }
       }
-      tuning[key][b] = tuneBaseline(b, pairs, CANDIDATES[b]).param;
+      tuning[key][b] = pairs.length ? tuneBaseline(b, pairs, CANDIDATES[b]).param : DEFAULT_PARAMS[b];
       tuningChanged = true;
     }
   }
