@@ -7,6 +7,8 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { randomValues, relativeError, runOn } from '../testing.ts';
 import { WASM_TRAINING_KERNELS } from './register.ts';
+import { getFilterGradMethod, setFilterGradMethod } from './conv.ts';
+import { setFilterGradChunkCap } from './filter_grad.ts';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 const TOL = 1e-4;
@@ -36,8 +38,8 @@ for (const k of [1, 2, 3, 5]) for (const pad of ['same', 'valid'] as Pad[]) case
 cases.push({ x: [16, 4, 21, 2], k: [3, 3], co: 3, s: 1, pad: 'same' });
 cases.push({ x: [3, 6, 40, 2], k: [2, 4], co: 2, s: 1, pad: [[0, 0], [1, 0], [3, 2], [0, 0]] });
 
-test('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput) match cpu for all strides and paddings', async () => {
-  for (const c of cases) {
+async function convGradCases(list: typeof cases, tag = ''): Promise<void> {
+  for (const c of list) {
     const [b, h, w, ci] = c.x;
     const xv = randomValues(b * h * w * ci, 1);
     const wv = randomValues(c.k[0] * c.k[1] * ci * c.co, 2);
@@ -49,7 +51,55 @@ test('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput) match cpu for
       const g = tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, c.s, c.pad as never), r)));
       return g([x, f]);
     };
-    await compare(`x ${c.x} k ${c.k} s ${c.s} pad ${JSON.stringify(c.pad)}`, fn);
+    await compare(`${tag}x ${c.x} k ${c.k} s ${c.s} pad ${JSON.stringify(c.pad)}`, fn);
+  }
+}
+
+test('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput) match cpu for all strides and paddings', async () => {
+  await convGradCases(cases);
+});
+
+// U-Net shapes (batch and size scaled down): 1 -> 32 first conv (few channels), 32 -> 32, concat
+// 64 -> 32, the 1x1 output conv, strided 3x3 down on even and odd sizes, a deep level (swapped path).
+const unetCases: typeof cases = [
+  { x: [2, 16, 16, 1], k: [3, 3], co: 32, s: 1, pad: 'same' },
+  { x: [2, 16, 16, 32], k: [3, 3], co: 32, s: 1, pad: 'same' },
+  { x: [2, 12, 10, 64], k: [3, 3], co: 32, s: 1, pad: 'same' },
+  { x: [2, 16, 16, 32], k: [1, 1], co: 1, s: 1, pad: 'same' },
+  { x: [2, 16, 16, 16], k: [3, 3], co: 32, s: 2, pad: 'same' },
+  { x: [2, 15, 17, 8], k: [3, 3], co: 8, s: 2, pad: 'same' },
+  { x: [2, 15, 17, 8], k: [3, 3], co: 8, s: 2, pad: 'valid' },
+  { x: [2, 16, 16, 8], k: [2, 2], co: 8, s: 2, pad: 'valid' },
+  { x: [1, 6, 6, 256], k: [3, 3], co: 8, s: 1, pad: 'same' },
+];
+
+test('Conv2DBackpropFilter chunked products: many chunks (boundaries inside grid rows), U-Net shapes, both methods', async () => {
+  const method = getFilterGradMethod();
+  try {
+    for (const cap of [37, 256, 16384]) {
+      setFilterGradChunkCap(cap);
+      await convGradCases([...unetCases, ...cases.filter((_, i) => i % 3 === 0)], `chunk cap ${cap}: `);
+    }
+    setFilterGradChunkCap(16384);
+    setFilterGradMethod('swapped');
+    await convGradCases(unetCases, 'swapped: ');
+  } finally {
+    setFilterGradMethod(method);
+    setFilterGradChunkCap(16384);
+  }
+});
+
+test('transposed-conv (U-Net up, 2x2 stride 2) gradients match cpu, kernel = stride filter gradient', async () => {
+  for (const [b, h, w, ci, co] of [[2, 8, 8, 64, 32], [1, 5, 7, 6, 3]]) {
+    const xv = randomValues(b * h * w * ci, 21);
+    const wv = randomValues(2 * 2 * co * ci, 22);
+    const rv = randomValues(b * 2 * h * 2 * w * co, 23);
+    await compare(`transpose grads x ${[b, h, w, ci]} -> ${co}`, () => {
+      const x = tf.tensor4d(xv, [b, h, w, ci]);
+      const f = tf.tensor4d(wv, [2, 2, co, ci]);
+      const r = tf.tensor4d(rv, [b, 2 * h, 2 * w, co]);
+      return tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.sum(tf.mul(tf.conv2dTranspose(xx as tf.Tensor4D, ff as tf.Tensor4D, [b, 2 * h, 2 * w, co], 2, 'same'), r)))([x, f]);
+    });
   }
 });
 

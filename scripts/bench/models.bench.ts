@@ -26,6 +26,7 @@ import { validateModelSpec } from '../../models/networks/spec.ts';
 import { checkMemory, estimateMemory, MemoryError } from '../../models/memory.ts';
 import { DataParallel } from '../../models/parallel/engine.ts';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../models/kernels/register.ts';
+import { setFilterGradMethod, type FilterGradMethod } from '../../models/kernels/conv.ts';
 
 const quick = process.argv.includes('--quick');
 const B = quick ? 4 : 16;
@@ -106,6 +107,43 @@ function convFlops(b: number, oh: number, ow: number, kh: number, kw: number, ci
   tf.dispose([x, w, dy, wt, dyt, xs]);
 }
 
+// ---------- Conv2DBackpropFilter: swapped conv (old) vs chunked matrix products (new), interleaved ----------
+// Every U-Net filter-gradient shape at batch B; each variant timed alternately in this process, best of
+// ITERS + 1 (the machine is shared, so ratios from interleaved runs are the figures to trust).
+console.log('\nConv2DBackpropFilter, old (swapped conv) vs new (chunked products), U-Net shapes, interleaved A/B:');
+{
+  const shapes: [number[], number[], number, string][] = [
+    [[B, S, S, 1], [3, 3, 1, 32], 1, 'first conv 1->32'],
+    [[B, S, S, 32], [3, 3, 32, 32], 1, 'level 0 32->32'],
+    [[B, S, S, 64], [3, 3, 64, 32], 1, 'level 0 concat 64->32'],
+    [[B, S / 2, S / 2, 64], [3, 3, 64, 64], 1, 'level 1 64->64'],
+    [[B, S / 4, S / 4, 128], [3, 3, 128, 128], 1, 'level 2 128->128'],
+    [[B, S / 8, S / 8, 256], [3, 3, 256, 256], 1, 'level 3 256->256'],
+    [[B, S, S, 32], [2, 2, 32, 64], 2, 'up 2x2/2 64->32 (filter)'],
+    [[B, S, S, 32], [1, 1, 32, 1], 1, 'output 1x1 32->1'],
+  ];
+  for (const [xs, fs, st, label] of shapes) {
+    const xx = tf.randomNormal(xs);
+    const dyy = tf.randomNormal([xs[0], xs[1] / st, xs[2] / st, fs[3]]);
+    const fl = convFlops(xs[0], xs[1] / st, xs[2] / st, fs[0], fs[1], fs[2], fs[3]);
+    const best: Record<FilterGradMethod, number> = { swapped: Infinity, gemm: Infinity };
+    for (let it = 0; it < ITERS + 2; it++) {
+      for (const m of ['swapped', 'gemm'] as FilterGradMethod[]) {
+        setFilterGradMethod(m);
+        const t0 = performance.now();
+        const o = tf.engine().runKernel('Conv2DBackpropFilter', { x: xx, dy: dyy }, { strides: [st, st], pad: 'same', dataFormat: 'NHWC', filterShape: fs }) as tf.Tensor;
+        o.dataSync();
+        o.dispose();
+        if (it > 0) best[m] = Math.min(best[m], performance.now() - t0);
+      }
+    }
+    setFilterGradMethod('gemm');
+    const g = (ms: number) => fmt(fl / ms / 1e6, 1).padStart(5);
+    console.log(`  ${label.padEnd(28)} old ${fmt(best.swapped, 0).padStart(4)} ms ${g(best.swapped)} GFLOP/s   new ${fmt(best.gemm, 0).padStart(4)} ms ${g(best.gemm)} GFLOP/s   ${fmt(best.swapped / best.gemm)}x`);
+    tf.dispose([xx, dyy]);
+  }
+}
+
 // ---------- whole network, one instance ----------
 const x = tf.randomNormal([B, S, S, 1]) as tf.Tensor4D;
 const y = tf.randomNormal([B, S, S, 1]) as tf.Tensor4D;
@@ -133,7 +171,20 @@ const inferStep = () => {
   p.dispose();
 };
 const tInfer1 = timeIt(inferStep, ITERS + 1);
-const tTrain1 = timeIt(trainStep, ITERS);
+// Training step with the old and the new Conv2DBackpropFilter, interleaved (best of ITERS each).
+trainStep();
+const tTrainAB: Record<FilterGradMethod, number> = { swapped: Infinity, gemm: Infinity };
+for (let it = 0; it < ITERS; it++) {
+  for (const m of ['swapped', 'gemm'] as FilterGradMethod[]) {
+    setFilterGradMethod(m);
+    const t0 = performance.now();
+    trainStep();
+    tTrainAB[m] = Math.min(tTrainAB[m], (performance.now() - t0) / 1000);
+  }
+}
+setFilterGradMethod('gemm');
+const tTrain1 = tTrainAB.gemm;
+console.log(`\ntraining step, 1 thread, A/B interleaved: old filter gradient ${fmt(B / tTrainAB.swapped)} img/s, new ${fmt(B / tTrainAB.gemm)} img/s (${fmt(tTrainAB.swapped / tTrainAB.gemm)}x)`);
 
 // Share of time per kernel in one training step.
 const prof = await tf.profile(trainStep);
