@@ -119,7 +119,9 @@ export const command: CommandModule<object, Args> = {
         `best epoch ${r.bestEpoch} of ${r.epochs}${r.stoppedEarly ? ' (stopped early)' : ''}: val loss ${b.valLoss.toPrecision(4)}` +
           `${b.psnr !== undefined ? `, PSNR ${b.psnr.toFixed(2)} dB vs noisy ${b.noisyPsnr?.toFixed(2)} dB, SSIM ${b.ssim?.toFixed(3)}` : ''}; ${r.imagesPerSecond.toPrecision(3)} images/s`,
       );
-      console.log(`model: ${r.bestDir} (evaluate with --methods model:${r.out})`);
+      const { relative, isAbsolute } = await import('node:path');
+      const show = (p: string) => { const q = relative(process.cwd(), p); return q && !q.startsWith('..') && !isAbsolute(q) ? q : p; };
+      console.log(`model: ${show(r.bestDir)} (evaluate with --methods model:${show(r.out)})`);
     }
   },
 };
