@@ -12,7 +12,15 @@
  * The back-projector scatters each ray's value with exactly the same weights (the transpose), so
  * <A x, y> = <x, A^T y> holds to float rounding.
  *
- * These functions are self-contained (no imports, no closures) because worker threads run their source text.
+ * Loop order (speed, not the result): for each angle the sampled lines (rows, or columns) are taken four at
+ * a time, and the rays u that meet all four are handled in one inner loop (one u * d, one detector load or
+ * store for four samples; in the back-projection four independent scatter chains instead of one chain whose
+ * every step waits on the previous store). The few rays that meet only some of the four lines (the ends of
+ * the clipped ranges) go through the plain one-line loop. Every accumulator receives the same terms in the
+ * same order as the plain loop (angle, then line, then u ascending), so the output is byte-identical to it.
+ *
+ * These functions are self-contained (no imports, no closures over module state) because worker threads run
+ * their source text; the one-line loops are nested function declarations for that reason.
  */
 
 /**
@@ -21,6 +29,14 @@
  * `scratch` (optional, reused between calls): Float64Array of length >= (ny+4)*(nx+4) + nAngles*nCols.
  */
 export function forwardProjectSlice(slice: Float32Array, ny: number, nx: number, angles: ArrayLike<number>, nCols: number, out: Float32Array, scratch?: Float64Array): Float32Array {
+  /** One line, rays lo..hi: acc[o + u] += w * interp at x0 + u d (+2 padding); voxel k = base + i L, neighbour k + L. */
+  function fSeg(acc: Float64Array, pad: Float64Array, o: number, x0: number, d: number, w: number, lo: number, hi: number, base: number, L: number): void {
+    for (let u = lo; u <= hi; u++) {
+      const xp = x0 + u * d + 2;
+      const i = xp | 0, f = xp - i, k = base + i * L;
+      acc[o + u] += w * (pad[k] + f * (pad[k + L] - pad[k]));
+    }
+  }
   const W = nx + 4, H = ny + 4, nA = angles.length;
   const need = W * H + nA * nCols;
   const buf = scratch && scratch.length >= need ? scratch : new Float64Array(need);
@@ -37,36 +53,74 @@ export function forwardProjectSlice(slice: Float32Array, ny: number, nx: number,
     const th = (angles[a] * Math.PI) / 180;
     const c = Math.cos(th), s = Math.sin(th);
     const o = a * nCols;
-    if (Math.abs(c) >= Math.abs(s)) {
-      const w = 1 / Math.abs(c), d = 1 / c;
-      for (let iy = 0; iy < ny; iy++) {
-        const x0 = (-cu - (iy - cy) * s) / c + cx;
-        let lo: number, hi: number;
-        if (d > 0) { lo = Math.ceil((-1 - x0) / d); hi = Math.floor((nx - x0) / d); } else { lo = Math.ceil((nx - x0) / d); hi = Math.floor((-1 - x0) / d); }
-        if (lo < 0) lo = 0;
-        if (hi > nCols - 1) hi = nCols - 1;
-        const row = (iy + 2) * W;
-        for (let u = lo; u <= hi; u++) {
-          const xp = x0 + u * d + 2;
-          const i = xp | 0, f = xp - i, k = row + i;
-          acc[o + u] += w * (pad[k] + f * (pad[k + 1] - pad[k]));
+    const rows = Math.abs(c) >= Math.abs(s);
+    // Lines: rows (|cos| >= |sin|: sample along x, voxel step 1) or columns (sample along y, voxel step W);
+    // LS: pad offset between lines; p, q: the line's (cos, sin) or (sin, cos); x0: sample position of ray 0.
+    const p = rows ? c : s, q = rows ? s : c, nL = rows ? ny : nx, nS = rows ? nx : ny, cL = rows ? cy : cx, cS = rows ? cx : cy;
+    const LS = rows ? W : 1, L = rows ? 1 : W;
+    const w = 1 / Math.abs(p), d = 1 / p;
+    let il = 0;
+    for (; il + 4 <= nL; il += 4) {
+      // Four lines: clipped ray ranges [lo_r, hi_r]; rays LO..HI meet all four.
+      const x0 = (-cu - (il - cL) * q) / p + cS, x1 = (-cu - (il + 1 - cL) * q) / p + cS, x2 = (-cu - (il + 2 - cL) * q) / p + cS, x3 = (-cu - (il + 3 - cL) * q) / p + cS;
+      let lo0: number, hi0: number, lo1: number, hi1: number, lo2: number, hi2: number, lo3: number, hi3: number;
+      if (d > 0) {
+        lo0 = Math.ceil((-1 - x0) / d); hi0 = Math.floor((nS - x0) / d); lo1 = Math.ceil((-1 - x1) / d); hi1 = Math.floor((nS - x1) / d);
+        lo2 = Math.ceil((-1 - x2) / d); hi2 = Math.floor((nS - x2) / d); lo3 = Math.ceil((-1 - x3) / d); hi3 = Math.floor((nS - x3) / d);
+      } else {
+        lo0 = Math.ceil((nS - x0) / d); hi0 = Math.floor((-1 - x0) / d); lo1 = Math.ceil((nS - x1) / d); hi1 = Math.floor((-1 - x1) / d);
+        lo2 = Math.ceil((nS - x2) / d); hi2 = Math.floor((-1 - x2) / d); lo3 = Math.ceil((nS - x3) / d); hi3 = Math.floor((-1 - x3) / d);
+      }
+      if (lo0 < 0) lo0 = 0; if (lo1 < 0) lo1 = 0; if (lo2 < 0) lo2 = 0; if (lo3 < 0) lo3 = 0;
+      if (hi0 > nCols - 1) hi0 = nCols - 1; if (hi1 > nCols - 1) hi1 = nCols - 1; if (hi2 > nCols - 1) hi2 = nCols - 1; if (hi3 > nCols - 1) hi3 = nCols - 1;
+      const b0 = (il + 2) * LS, b1 = b0 + LS, b2 = b1 + LS, b3 = b2 + LS;
+      const LO = Math.max(lo0, lo1, lo2, lo3), HI = Math.min(hi0, hi1, hi2, hi3);
+      if (LO > HI) {
+        fSeg(acc, pad, o, x0, d, w, lo0, hi0, b0, L); fSeg(acc, pad, o, x1, d, w, lo1, hi1, b1, L);
+        fSeg(acc, pad, o, x2, d, w, lo2, hi2, b2, L); fSeg(acc, pad, o, x3, d, w, lo3, hi3, b3, L);
+        continue;
+      }
+      fSeg(acc, pad, o, x0, d, w, lo0, Math.min(hi0, LO - 1), b0, L); fSeg(acc, pad, o, x1, d, w, lo1, Math.min(hi1, LO - 1), b1, L);
+      fSeg(acc, pad, o, x2, d, w, lo2, Math.min(hi2, LO - 1), b2, L); fSeg(acc, pad, o, x3, d, w, lo3, Math.min(hi3, LO - 1), b3, L);
+      if (rows) {
+        for (let u = LO; u <= HI; u++) {
+          const ud = u * d;
+          const y0 = x0 + ud + 2, y1 = x1 + ud + 2, y2 = x2 + ud + 2, y3 = x3 + ud + 2;
+          const i0 = y0 | 0, i1 = y1 | 0, i2 = y2 | 0, i3 = y3 | 0;
+          const k0 = b0 + i0, k1 = b1 + i1, k2 = b2 + i2, k3 = b3 + i3;
+          const p0 = pad[k0], p1 = pad[k1], p2 = pad[k2], p3 = pad[k3];
+          let v = acc[o + u];
+          v += w * (p0 + (y0 - i0) * (pad[k0 + 1] - p0));
+          v += w * (p1 + (y1 - i1) * (pad[k1 + 1] - p1));
+          v += w * (p2 + (y2 - i2) * (pad[k2 + 1] - p2));
+          v += w * (p3 + (y3 - i3) * (pad[k3 + 1] - p3));
+          acc[o + u] = v;
+        }
+      } else {
+        for (let u = LO; u <= HI; u++) {
+          const ud = u * d;
+          const y0 = x0 + ud + 2, y1 = x1 + ud + 2, y2 = x2 + ud + 2, y3 = x3 + ud + 2;
+          const i0 = y0 | 0, i1 = y1 | 0, i2 = y2 | 0, i3 = y3 | 0;
+          const k0 = b0 + i0 * W, k1 = b1 + i1 * W, k2 = b2 + i2 * W, k3 = b3 + i3 * W;
+          const p0 = pad[k0], p1 = pad[k1], p2 = pad[k2], p3 = pad[k3];
+          let v = acc[o + u];
+          v += w * (p0 + (y0 - i0) * (pad[k0 + W] - p0));
+          v += w * (p1 + (y1 - i1) * (pad[k1 + W] - p1));
+          v += w * (p2 + (y2 - i2) * (pad[k2 + W] - p2));
+          v += w * (p3 + (y3 - i3) * (pad[k3 + W] - p3));
+          acc[o + u] = v;
         }
       }
-    } else {
-      const w = 1 / Math.abs(s), d = 1 / s;
-      for (let ix = 0; ix < nx; ix++) {
-        const y0 = (-cu - (ix - cx) * c) / s + cy;
-        let lo: number, hi: number;
-        if (d > 0) { lo = Math.ceil((-1 - y0) / d); hi = Math.floor((ny - y0) / d); } else { lo = Math.ceil((ny - y0) / d); hi = Math.floor((-1 - y0) / d); }
-        if (lo < 0) lo = 0;
-        if (hi > nCols - 1) hi = nCols - 1;
-        const col = ix + 2;
-        for (let u = lo; u <= hi; u++) {
-          const yp = y0 + u * d + 2;
-          const i = yp | 0, f = yp - i, k = i * W + col;
-          acc[o + u] += w * (pad[k] + f * (pad[k + W] - pad[k]));
-        }
-      }
+      fSeg(acc, pad, o, x0, d, w, Math.max(lo0, HI + 1), hi0, b0, L); fSeg(acc, pad, o, x1, d, w, Math.max(lo1, HI + 1), hi1, b1, L);
+      fSeg(acc, pad, o, x2, d, w, Math.max(lo2, HI + 1), hi2, b2, L); fSeg(acc, pad, o, x3, d, w, Math.max(lo3, HI + 1), hi3, b3, L);
+    }
+    for (; il < nL; il++) {
+      const x0 = (-cu - (il - cL) * q) / p + cS;
+      let lo: number, hi: number;
+      if (d > 0) { lo = Math.ceil((-1 - x0) / d); hi = Math.floor((nS - x0) / d); } else { lo = Math.ceil((nS - x0) / d); hi = Math.floor((-1 - x0) / d); }
+      if (lo < 0) lo = 0;
+      if (hi > nCols - 1) hi = nCols - 1;
+      fSeg(acc, pad, o, x0, d, w, lo, hi, (il + 2) * LS, L);
     }
   }
   for (let j = 0; j < nA * nCols; j++) out[j] = acc[j];
@@ -78,6 +132,16 @@ export function forwardProjectSlice(slice: Float32Array, ny: number, nx: number,
  * [ny, nx] (overwritten). `scratch` as for forwardProjectSlice.
  */
 export function backProjectSlice(sino: Float32Array, ny: number, nx: number, angles: ArrayLike<number>, nCols: number, out: Float32Array, scratch?: Float64Array): Float32Array {
+  /** One line, rays lo..hi: scatters g = w sino[o + u] as (1 - f) g to voxel k and f g to k + L (transpose of fSeg). */
+  function bSeg(sino: Float32Array, pad: Float64Array, o: number, x0: number, d: number, w: number, lo: number, hi: number, base: number, L: number): void {
+    for (let u = lo; u <= hi; u++) {
+      const xp = x0 + u * d + 2;
+      const i = xp | 0, f = xp - i, k = base + i * L;
+      const g = w * sino[o + u];
+      pad[k] += g - f * g;
+      pad[k + L] += f * g;
+    }
+  }
   const W = nx + 4, H = ny + 4, nA = angles.length;
   const need = W * H + nA * nCols;
   const buf = scratch && scratch.length >= need ? scratch : new Float64Array(need);
@@ -88,40 +152,67 @@ export function backProjectSlice(sino: Float32Array, ny: number, nx: number, ang
     const th = (angles[a] * Math.PI) / 180;
     const c = Math.cos(th), s = Math.sin(th);
     const o = a * nCols;
-    if (Math.abs(c) >= Math.abs(s)) {
-      const w = 1 / Math.abs(c), d = 1 / c;
-      for (let iy = 0; iy < ny; iy++) {
-        const x0 = (-cu - (iy - cy) * s) / c + cx;
-        let lo: number, hi: number;
-        if (d > 0) { lo = Math.ceil((-1 - x0) / d); hi = Math.floor((nx - x0) / d); } else { lo = Math.ceil((nx - x0) / d); hi = Math.floor((-1 - x0) / d); }
-        if (lo < 0) lo = 0;
-        if (hi > nCols - 1) hi = nCols - 1;
-        const row = (iy + 2) * W;
-        for (let u = lo; u <= hi; u++) {
-          const xp = x0 + u * d + 2;
-          const i = xp | 0, f = xp - i, k = row + i;
-          const g = w * sino[o + u];
-          pad[k] += g - f * g;
-          pad[k + 1] += f * g;
+    const rows = Math.abs(c) >= Math.abs(s);
+    const p = rows ? c : s, q = rows ? s : c, nL = rows ? ny : nx, nS = rows ? nx : ny, cL = rows ? cy : cx, cS = rows ? cx : cy;
+    const LS = rows ? W : 1, L = rows ? 1 : W;
+    const w = 1 / Math.abs(p), d = 1 / p;
+    let il = 0;
+    for (; il + 4 <= nL; il += 4) {
+      const x0 = (-cu - (il - cL) * q) / p + cS, x1 = (-cu - (il + 1 - cL) * q) / p + cS, x2 = (-cu - (il + 2 - cL) * q) / p + cS, x3 = (-cu - (il + 3 - cL) * q) / p + cS;
+      let lo0: number, hi0: number, lo1: number, hi1: number, lo2: number, hi2: number, lo3: number, hi3: number;
+      if (d > 0) {
+        lo0 = Math.ceil((-1 - x0) / d); hi0 = Math.floor((nS - x0) / d); lo1 = Math.ceil((-1 - x1) / d); hi1 = Math.floor((nS - x1) / d);
+        lo2 = Math.ceil((-1 - x2) / d); hi2 = Math.floor((nS - x2) / d); lo3 = Math.ceil((-1 - x3) / d); hi3 = Math.floor((nS - x3) / d);
+      } else {
+        lo0 = Math.ceil((nS - x0) / d); hi0 = Math.floor((-1 - x0) / d); lo1 = Math.ceil((nS - x1) / d); hi1 = Math.floor((-1 - x1) / d);
+        lo2 = Math.ceil((nS - x2) / d); hi2 = Math.floor((-1 - x2) / d); lo3 = Math.ceil((nS - x3) / d); hi3 = Math.floor((-1 - x3) / d);
+      }
+      if (lo0 < 0) lo0 = 0; if (lo1 < 0) lo1 = 0; if (lo2 < 0) lo2 = 0; if (lo3 < 0) lo3 = 0;
+      if (hi0 > nCols - 1) hi0 = nCols - 1; if (hi1 > nCols - 1) hi1 = nCols - 1; if (hi2 > nCols - 1) hi2 = nCols - 1; if (hi3 > nCols - 1) hi3 = nCols - 1;
+      const b0 = (il + 2) * LS, b1 = b0 + LS, b2 = b1 + LS, b3 = b2 + LS;
+      const LO = Math.max(lo0, lo1, lo2, lo3), HI = Math.min(hi0, hi1, hi2, hi3);
+      if (LO > HI) {
+        bSeg(sino, pad, o, x0, d, w, lo0, hi0, b0, L); bSeg(sino, pad, o, x1, d, w, lo1, hi1, b1, L);
+        bSeg(sino, pad, o, x2, d, w, lo2, hi2, b2, L); bSeg(sino, pad, o, x3, d, w, lo3, hi3, b3, L);
+        continue;
+      }
+      bSeg(sino, pad, o, x0, d, w, lo0, Math.min(hi0, LO - 1), b0, L); bSeg(sino, pad, o, x1, d, w, lo1, Math.min(hi1, LO - 1), b1, L);
+      bSeg(sino, pad, o, x2, d, w, lo2, Math.min(hi2, LO - 1), b2, L); bSeg(sino, pad, o, x3, d, w, lo3, Math.min(hi3, LO - 1), b3, L);
+      if (rows) {
+        for (let u = LO; u <= HI; u++) {
+          const ud = u * d, g = w * sino[o + u];
+          const y0 = x0 + ud + 2, y1 = x1 + ud + 2, y2 = x2 + ud + 2, y3 = x3 + ud + 2;
+          const i0 = y0 | 0, i1 = y1 | 0, i2 = y2 | 0, i3 = y3 | 0;
+          const k0 = b0 + i0, k1 = b1 + i1, k2 = b2 + i2, k3 = b3 + i3;
+          const g0 = (y0 - i0) * g, g1 = (y1 - i1) * g, g2 = (y2 - i2) * g, g3 = (y3 - i3) * g;
+          pad[k0] += g - g0; pad[k0 + 1] += g0;
+          pad[k1] += g - g1; pad[k1 + 1] += g1;
+          pad[k2] += g - g2; pad[k2 + 1] += g2;
+          pad[k3] += g - g3; pad[k3 + 1] += g3;
+        }
+      } else {
+        for (let u = LO; u <= HI; u++) {
+          const ud = u * d, g = w * sino[o + u];
+          const y0 = x0 + ud + 2, y1 = x1 + ud + 2, y2 = x2 + ud + 2, y3 = x3 + ud + 2;
+          const i0 = y0 | 0, i1 = y1 | 0, i2 = y2 | 0, i3 = y3 | 0;
+          const k0 = b0 + i0 * W, k1 = b1 + i1 * W, k2 = b2 + i2 * W, k3 = b3 + i3 * W;
+          const g0 = (y0 - i0) * g, g1 = (y1 - i1) * g, g2 = (y2 - i2) * g, g3 = (y3 - i3) * g;
+          pad[k0] += g - g0; pad[k0 + W] += g0;
+          pad[k1] += g - g1; pad[k1 + W] += g1;
+          pad[k2] += g - g2; pad[k2 + W] += g2;
+          pad[k3] += g - g3; pad[k3 + W] += g3;
         }
       }
-    } else {
-      const w = 1 / Math.abs(s), d = 1 / s;
-      for (let ix = 0; ix < nx; ix++) {
-        const y0 = (-cu - (ix - cx) * c) / s + cy;
-        let lo: number, hi: number;
-        if (d > 0) { lo = Math.ceil((-1 - y0) / d); hi = Math.floor((ny - y0) / d); } else { lo = Math.ceil((ny - y0) / d); hi = Math.floor((-1 - y0) / d); }
-        if (lo < 0) lo = 0;
-        if (hi > nCols - 1) hi = nCols - 1;
-        const col = ix + 2;
-        for (let u = lo; u <= hi; u++) {
-          const yp = y0 + u * d + 2;
-          const i = yp | 0, f = yp - i, k = i * W + col;
-          const g = w * sino[o + u];
-          pad[k] += g - f * g;
-          pad[k + W] += f * g;
-        }
-      }
+      bSeg(sino, pad, o, x0, d, w, Math.max(lo0, HI + 1), hi0, b0, L); bSeg(sino, pad, o, x1, d, w, Math.max(lo1, HI + 1), hi1, b1, L);
+      bSeg(sino, pad, o, x2, d, w, Math.max(lo2, HI + 1), hi2, b2, L); bSeg(sino, pad, o, x3, d, w, Math.max(lo3, HI + 1), hi3, b3, L);
+    }
+    for (; il < nL; il++) {
+      const x0 = (-cu - (il - cL) * q) / p + cS;
+      let lo: number, hi: number;
+      if (d > 0) { lo = Math.ceil((-1 - x0) / d); hi = Math.floor((nS - x0) / d); } else { lo = Math.ceil((nS - x0) / d); hi = Math.floor((-1 - x0) / d); }
+      if (lo < 0) lo = 0;
+      if (hi > nCols - 1) hi = nCols - 1;
+      bSeg(sino, pad, o, x0, d, w, lo, hi, (il + 2) * LS, L);
     }
   }
   for (let iy = 0; iy < ny; iy++) {
