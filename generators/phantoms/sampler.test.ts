@@ -5,6 +5,8 @@ import {
   ELEMENTS, SHAPE_CLASSES, defaultPhantomConfig, rebuildPhantom, samplePhantom, samplePhantomParams,
   validatePhantomConfig, voxelise, type PhantomConfig, type PhantomRecord,
 } from './index.ts';
+import { Intersection } from './solids.ts';
+import { occupancy } from './voxelise.ts';
 
 const N = 48;
 
@@ -89,6 +91,39 @@ test('core-shell: the core lies inside the shell, both elements present, core ma
     const vols = voxelise(ph);
     const sum = (v: Float32Array): number => v.reduce((a, b) => a + b, 0);
     assert.ok(sum(vols[coreEl]) > 0 && sum(vols[shellEl]) > 0);
+  }
+});
+
+test('core-shell voxelisation (shared, shell-limited occupancies) equals the plain full-grid composition', () => {
+  // Reference: every occupancy on the whole grid, nothing shared or skipped; cut core = min(core, shell),
+  // shell region = max(shell - cut core, 0); elements added region by region, totals above 1 scaled to 1.
+  const M = 40, all = { x0: 0, y0: 0, z0: 0, nx: M, ny: M, nz: M };
+  const cfg = validatePhantomConfig({ size: M, composition: { 'core-shell': 1 }, diffuseProbability: 1, interfaceBlur: [0.5, 3], surfaceBlur: [0, 1.5] });
+  for (let i = 0; i < 6; i++) {
+    const ph = samplePhantom(cfg, 'ref', i);
+    const occ = (solid: typeof ph.regions[0]['solid'], blur: number, outer: number): Float32Array => {
+      if (!(solid instanceof Intersection) || (blur === 0 && outer === 0)) return occupancy(solid, M, all, blur);
+      const a = occupancy(solid.a, M, all, blur), b = occupancy(solid.b, M, all, outer);
+      return a.map((v, j) => Math.min(v, b[j]));
+    };
+    const want = ph.elements.map(() => new Float32Array(M ** 3));
+    for (const r of ph.regions) {
+      const o = occ(r.solid, r.blur, r.outerBlur ?? 0);
+      if (r.minus) {
+        const m = occ(r.minus, r.minusBlur ?? r.blur, r.outerBlur ?? 0);
+        for (let j = 0; j < o.length; j++) o[j] = o[j] > m[j] ? o[j] - m[j] : 0;
+      }
+      for (let j = 0; j < o.length; j++) {
+        if (o[j] === 0) continue;
+        r.fractions.forEach((f, e) => { if (f > 0) want[e][j] += o[j] * f; });
+        let sum = 0;
+        for (const w of want) sum += w[j];
+        if (sum > 1) for (const w of want) w[j] /= sum;
+      }
+    }
+    const got = voxelise(ph);
+    assert.ok(want.some((w) => w.some((v) => v > 0 && v < 1)), 'non-trivial diffuse profile');
+    assert.ok(bytes(got).equals(bytes(want)), `phantom ${i}: voxelise differs from the full-grid reference`);
   }
 });
 

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { quaternionToMatrix, stream, type Quaternion } from '../common/random.ts';
 import { SHAPE_CLASSES, buildShape, maxRounding, type ShapeClass, type ShapeParams } from './shapes.ts';
-import { Ellipsoid, Intersection, type ConvexSolid } from './solids.ts';
+import { Ellipsoid, Intersection, Polytope, type ConvexSolid } from './solids.ts';
 import { cubeFraction, voxelise } from './voxelise.ts';
 import type { Phantom } from './types.ts';
 
@@ -168,6 +168,77 @@ test('a cut core (intersection) has the chord of the overlap and lies inside its
     const x = rng.uniformIn(-25, 25), y = rng.uniformIn(-25, 25), z = rng.uniformIn(-25, 25);
     if (cut.sdf(x, y, z) < 0) assert.ok(shell.sdf(x, y, z) < 0);
   }
+});
+
+/**
+ * Euclidean projection onto {x : n_i . x <= d_i} by Dykstra's alternating projections (Boyle & Dykstra
+ * 1986): independent of the face/edge/vertex search in Polytope.
+ */
+function dykstraProject(n: Float64Array, d: ArrayLike<number>, p: number[], cycles: number): number[] {
+  const F = d.length, x = [...p], inc = new Float64Array(3 * F);
+  for (let c = 0; c < cycles; c++) for (let f = 0; f < F; f++) {
+    const y0 = x[0] + inc[3 * f], y1 = x[1] + inc[3 * f + 1], y2 = x[2] + inc[3 * f + 2];
+    const v = n[3 * f] * y0 + n[3 * f + 1] * y1 + n[3 * f + 2] * y2 - d[f];
+    const t = v > 0 ? v : 0;
+    x[0] = y0 - t * n[3 * f]; x[1] = y1 - t * n[3 * f + 1]; x[2] = y2 - t * n[3 * f + 2];
+    inc[3 * f] = y0 - x[0]; inc[3 * f + 1] = y1 - x[1]; inc[3 * f + 2] = y2 - x[2];
+  }
+  return x;
+}
+
+test('polytope sdf outside = distance to the shrunk polytope (Dykstra projection) - r, every polytope class', () => {
+  const rng = stream(12, 0, 'dist');
+  let worst = 0, nEdge = 0;
+  for (const c of SHAPE_CLASSES) {
+    for (const rounding of [0, 1.5]) {
+      const sp = shape(c, 30, 0);
+      const solid = buildShape({ ...sp, rounding: Math.min(rounding, 0.8 * maxRounding(sp)) });
+      if (!(solid instanceof Polytope)) continue;
+      const ds = Array.from(solid.d, (v) => v - solid.r);
+      for (let k = 0; k < 60; k++) {
+        // Points 0-15 voxels outside, many of them nearest to an edge or a vertex.
+        const dir = [rng.normal(), rng.normal(), rng.normal()], l = Math.hypot(...dir);
+        const rad = solid.radius * rng.uniformIn(0.6, 1.1) + rng.uniformIn(0, 15);
+        const p = [solid.cx + (rad * dir[0]) / l, solid.cy + (rad * dir[1]) / l, solid.cz + (rad * dir[2]) / l];
+        let m = -Infinity;
+        for (let f = 0; f < ds.length; f++) m = Math.max(m, solid.n[3 * f] * p[0] + solid.n[3 * f + 1] * p[1] + solid.n[3 * f + 2] * p[2] - ds[f]);
+        if (m <= 0) continue;
+        const q = dykstraProject(solid.n, ds, p, 4000);
+        const want = Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]) - solid.r;
+        if (want > m - solid.r + 1e-3) nEdge++;
+        const got = solid.sdf(p[0], p[1], p[2]);
+        worst = Math.max(worst, Math.abs(got - want));
+        assert.ok(Math.abs(got - want) < 1e-6, `${c} r=${solid.r}: sdf ${got} vs projection ${want}`);
+      }
+    }
+  }
+  assert.ok(nEdge > 50, `too few points nearest to an edge or vertex (${nEdge})`);
+  assert.ok(worst < 1e-6);
+});
+
+test('sdfWithin: exact sdf and gradient within the cut, the right side of +-cut beyond it (every class, cut core)', () => {
+  const rng = stream(13, 0, 'within');
+  const solids: [string, ConvexSolid][] = SHAPE_CLASSES.map((c) => {
+    const sp = shape(c, 30, 0);
+    return [c, buildShape({ ...sp, rounding: Math.min(1.2, 0.8 * maxRounding(sp)) })];
+  });
+  solids.push(['cut core', new Intersection(buildShape(shape('cube', 26)), buildShape(shape('octahedron', 34, 1, { truncation: 0.1 })))]);
+  const g1 = new Float64Array(3), g2 = new Float64Array(3);
+  let within = 0;
+  for (const [name, s] of solids) for (const cut of [0.87, 4, 15]) for (let k = 0; k < 300; k++) {
+    const x = rng.uniformIn(-35, 35), y = rng.uniformIn(-35, 35), z = rng.uniformIn(-35, 35);
+    const exact = s.sdfGrad(x, y, z, g1);
+    const v = s.sdfWithin(x, y, z, cut, g2), w = s.sdfWithin(x, y, z, cut, null);
+    assert.is(v, w, `${name}: value does not depend on asking for the gradient`);
+    if (Math.abs(exact) < cut) {
+      within++;
+      assert.is(v, exact, `${name} cut ${cut}: ${v} vs sdf ${exact}`);
+      assert.equal(Array.from(g2), Array.from(g1), `${name}: gradient`);
+    } else {
+      assert.ok(Math.sign(v) === Math.sign(exact) && Math.abs(v) >= cut && Math.abs(v) <= Math.abs(exact) + 1e-12, `${name} cut ${cut}: ${v} for sdf ${exact}`);
+    }
+  }
+  assert.ok(within > 500, `few points within the cut (${within})`);
 });
 
 test('cubeFraction matches a midpoint-rule integral over the cube', () => {

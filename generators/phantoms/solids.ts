@@ -25,6 +25,13 @@ export interface ConvexSolid extends Solid {
   bound(x: number, y: number, z: number): number;
   /** sdf and its gradient (unit outward normal of the nearest surface point) into g[0..2]. */
   sdfGrad(x: number, y: number, z: number, g: Float64Array): number;
+  /**
+   * The sdf where it is within `cut` of the surface: returns the exact sdf (and, if g is given, its
+   * gradient as sdfGrad) when |sdf| < cut; otherwise any value v with the sign of the sdf, |v| >= cut
+   * and |v| <= |sdf| (g untouched). Clipped at +-cut the result is exact; used by voxelisation to
+   * skip exact distances far from the surface without a separate bound() pass.
+   */
+  sdfWithin(x: number, y: number, z: number, cut: number, g: Float64Array | null): number;
 }
 
 const EPS_DEN = 1e-14;
@@ -123,6 +130,12 @@ export class Polytope implements ConvexSolid {
   /** CSR list of the edges of each face. */
   private readonly faceEdgeStart: Int32Array;
   private readonly faceEdges: Int32Array;
+  /** Plane values n_f . x - ds_f of the last sdf/sdfGrad point, and the normals' dot products n_f . n_m. */
+  private readonly gv: Float64Array;
+  private readonly nn: Float64Array;
+  /** CSR list of the planes that bound each face within its plane (its edge neighbours; all planes if degenerate). */
+  private readonly faceNbrStart: Int32Array;
+  private readonly faceNbrs: Int32Array;
   private readonly tmp = new Float64Array(2);
   private readonly tmp2 = new Float64Array(2);
   private lp = new Float64Array(6);
@@ -205,26 +218,50 @@ export class Polytope implements ConvexSolid {
     this.faceEdgeStart = new Int32Array(F + 1);
     for (let f = 0; f < F; f++) this.faceEdgeStart[f + 1] = this.faceEdgeStart[f] + fe[f].length;
     this.faceEdges = new Int32Array(fe.flat());
+    // The face polygon is its plane cut by the faces across its edges (convexity), so the foot test
+    // needs only those; a face with fewer than 3 edges, or an edge not shared by exactly 2 faces, is
+    // tested against every plane.
+    const edgeFaces: number[][] = edgeList.map(() => []);
+    fe.forEach((list, f) => { for (const e of list) edgeFaces[e].push(f); });
+    const nbrs: number[][] = fe.map((list, f) => {
+      const ok = list.length >= 3 && list.every((e) => edgeFaces[e].length === 2);
+      if (!ok) return Array.from({ length: F }, (_, m) => m).filter((m) => m !== f);
+      return [...new Set(list.map((e) => edgeFaces[e][0] === f ? edgeFaces[e][1] : edgeFaces[e][0]))];
+    });
+    this.faceNbrStart = new Int32Array(F + 1);
+    for (let f = 0; f < F; f++) this.faceNbrStart[f + 1] = this.faceNbrStart[f] + nbrs[f].length;
+    this.faceNbrs = new Int32Array(nbrs.flat());
+    this.gv = new Float64Array(F);
+    this.nn = new Float64Array(F * F);
+    for (let f = 0; f < F; f++) for (let m = 0; m < F; m++) {
+      this.nn[f * F + m] = n[3 * f] * n[3 * m] + n[3 * f + 1] * n[3 * m + 1] + n[3 * f + 2] * n[3 * m + 2];
+    }
   }
 
-  /** Exact Euclidean distance from an outside point to the shrunk polytope; gradient into this.g. */
+  /**
+   * Exact Euclidean distance from an outside point to the shrunk polytope; gradient into this.g.
+   * Expects the plane values gv[f] = n_f . x - ds_f of the point (filled by sdf/sdfGrad). The foot of
+   * the perpendicular on plane f, q = x - gv[f] n_f, satisfies plane m iff gv[m] - gv[f] (n_f . n_m) <= 0
+   * (nn holds the normals' dot products), so a face test costs two flops per plane, and only the planes
+   * across the face's edges are tested (faceNbrs: they alone bound the convex face polygon). The nearest point
+   * lies on a face with gv > 0 (its interior: the foot; its boundary: one of its edges), which is what
+   * is searched; the distance is exact (to rounding) for every outside point.
+   */
   private readonly g = new Float64Array(3);
   private outsideDistance(x: number, y: number, z: number): number {
-    const n = this.n, ds = this.ds, F = ds.length, E = this.edges;
+    const n = this.n, F = this.ds.length, E = this.edges, gv = this.gv, nn = this.nn;
     let best2 = Infinity;
     let bx = 0, by = 0, bz = 0;
     // The largest plane violation is a lower bound on the distance; when the foot point on that
     // face is feasible it is the distance (the common case: nearest point inside a face).
     let gm = -Infinity, fm = 0;
-    for (let f = 0; f < F; f++) {
-      const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
-      if (g > gm) { gm = g; fm = f; }
-    }
+    for (let f = 0; f < F; f++) if (gv[f] > gm) { gm = gv[f]; fm = f; }
     {
-      const qx = x - gm * n[3 * fm], qy = y - gm * n[3 * fm + 1], qz = z - gm * n[3 * fm + 2];
       let feasible = true;
-      for (let m = 0; m < F; m++) {
-        if (m !== fm && n[3 * m] * qx + n[3 * m + 1] * qy + n[3 * m + 2] * qz - ds[m] > 1e-9) { feasible = false; break; }
+      const row = fm * F, nb = this.faceNbrs;
+      for (let k = this.faceNbrStart[fm], ke = this.faceNbrStart[fm + 1]; k < ke; k++) {
+        const m = nb[k];
+        if (gv[m] - gm * nn[row + m] > 1e-9) { feasible = false; break; }
       }
       if (feasible) {
         this.g[0] = n[3 * fm]; this.g[1] = n[3 * fm + 1]; this.g[2] = n[3 * fm + 2];
@@ -232,15 +269,18 @@ export class Polytope implements ConvexSolid {
       }
     }
     for (let f = 0; f < F; f++) {
-      const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
+      const g = gv[f];
       if (g <= 0) continue;
       // Foot of the perpendicular on plane f: on the face if it satisfies every other plane.
-      const qx = x - g * n[3 * f], qy = y - g * n[3 * f + 1], qz = z - g * n[3 * f + 2];
-      let feasible = true;
-      for (let m = 0; m < F; m++) {
-        if (m !== f && n[3 * m] * qx + n[3 * m + 1] * qy + n[3 * m + 2] * qz - ds[m] > 1e-9) { feasible = false; break; }
+      if (g * g < best2) {
+        let feasible = true;
+        const row = f * F, nb = this.faceNbrs;
+        for (let k = this.faceNbrStart[f], ke = this.faceNbrStart[f + 1]; k < ke; k++) {
+          const m = nb[k];
+          if (gv[m] - g * nn[row + m] > 1e-9) { feasible = false; break; }
+        }
+        if (feasible) { best2 = g * g; bx = g * n[3 * f]; by = g * n[3 * f + 1]; bz = g * n[3 * f + 2]; }
       }
-      if (feasible && g * g < best2) { best2 = g * g; bx = g * n[3 * f]; by = g * n[3 * f + 1]; bz = g * n[3 * f + 2]; }
       for (let k = this.faceEdgeStart[f]; k < this.faceEdgeStart[f + 1]; k++) {
         const o = 7 * this.faceEdges[k];
         const wx = x - E[o], wy = y - E[o + 1], wz = z - E[o + 2];
@@ -278,10 +318,11 @@ export class Polytope implements ConvexSolid {
   }
 
   sdfGrad(x: number, y: number, z: number, grad: Float64Array): number {
-    const n = this.n, ds = this.ds, F = ds.length;
+    const n = this.n, ds = this.ds, F = ds.length, gv = this.gv;
     let m = -Infinity, arg = 0;
     for (let f = 0; f < F; f++) {
       const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
+      gv[f] = g;
       if (g > m) { m = g; arg = f; }
     }
     if (m <= 0) {
@@ -293,11 +334,31 @@ export class Polytope implements ConvexSolid {
     return d - this.r;
   }
 
+  sdfWithin(x: number, y: number, z: number, cut: number, grad: Float64Array | null): number {
+    const n = this.n, ds = this.ds, F = ds.length, gv = this.gv;
+    let m = -Infinity, arg = 0;
+    for (let f = 0; f < F; f++) {
+      const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
+      gv[f] = g;
+      if (g > m) { m = g; arg = f; }
+    }
+    if (m <= 0) {
+      if (grad) { grad[0] = n[3 * arg]; grad[1] = n[3 * arg + 1]; grad[2] = n[3 * arg + 2]; }
+      return m - this.r;
+    }
+    // Outside the shrunk polytope the largest violation minus r is a lower bound on the sdf.
+    if (m - this.r >= cut) return m - this.r;
+    const d = this.outsideDistance(x, y, z);
+    if (grad) { grad[0] = this.g[0]; grad[1] = this.g[1]; grad[2] = this.g[2]; }
+    return d - this.r;
+  }
+
   sdf(x: number, y: number, z: number): number {
-    const n = this.n, ds = this.ds, F = ds.length;
+    const n = this.n, ds = this.ds, F = ds.length, gv = this.gv;
     let m = -Infinity;
     for (let f = 0; f < F; f++) {
       const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
+      gv[f] = g;
       if (g > m) m = g;
     }
     if (m <= 0) return m - this.r;
@@ -380,6 +441,12 @@ export class Ellipsoid implements ConvexSolid {
     // x -> x / a has Lipschitz constant 1 / min(a): the real distance is at least min(a) times the
     // distance of the scaled point to the unit sphere.
     return this.amin * (k - 1);
+  }
+
+  sdfWithin(x: number, y: number, z: number, cut: number, g: Float64Array | null): number {
+    const b = this.bound(x, y, z);
+    if (b >= cut || b <= -cut) return b;
+    return this.sdfGrad(x, y, z, g ?? this.gs);
   }
 
   sdf(x: number, y: number, z: number): number {
@@ -500,6 +567,10 @@ export class Capsule implements ConvexSolid {
     return this.sdf(x, y, z);
   }
 
+  sdfWithin(x: number, y: number, z: number, _cut: number, g: Float64Array | null): number {
+    return g ? this.sdfGrad(x, y, z, g) : this.sdf(x, y, z);
+  }
+
   sdfGrad(x: number, y: number, z: number, g: Float64Array): number {
     const l = this.v;
     mulT3(this.rot, x - this.cx, y - this.cy, z - this.cz, l);
@@ -585,6 +656,14 @@ export class Intersection implements ConvexSolid {
   bound(x: number, y: number, z: number): number {
     const u = this.a.bound(x, y, z), v = this.b.bound(x, y, z);
     return u > v ? u : v;
+  }
+
+  /** max of the two clipped values: exact where it lies within cut (the smaller one is then exact or <= -cut). */
+  sdfWithin(x: number, y: number, z: number, cut: number, g: Float64Array | null): number {
+    const u = this.a.sdfWithin(x, y, z, cut, g), v = this.b.sdfWithin(x, y, z, cut, g ? this.gb : null);
+    if (u >= v) return u;
+    if (g) { g[0] = this.gb[0]; g[1] = this.gb[1]; g[2] = this.gb[2]; }
+    return v;
   }
 
   private readonly gb = new Float64Array(3);
