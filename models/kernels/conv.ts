@@ -15,8 +15,9 @@
  *   dx[b, h, w, ci] = sum_{kh, kw, co} dy[b, (h + pT - kh)/s, (w + pL - kw)/s, co] W[kh, kw, ci, co]
  *     = stride 1: conv(dy, W~) with W~[kh, kw, co, ci] = W[KH-1-kh, KW-1-kw, ci, co] (flipped,
  *       in/out swapped) and padding (KH-1-pT, KW-1-pL);
- *     = kernel == stride, no padding (U-Net transposed-conv up): a 1x1 conv of dy to s*s*Ci
- *       channels followed by depth-to-space (copies.ts, runs of Ci floats);
+ *     = kernel == stride (U-Net transposed-conv up), any padding: one matrix product per kernel
+ *       row, dy [N*OH*OW, Co] x [Co, sW*Ci], whose rows are runs of output rows (transposed_conv.ts);
+ *       the earlier 1x1 conv of dy to s*s*Ci channels + depth-to-space (copies.ts) is kept as 'conv';
  *     = otherwise: dy with s-1 zeros inserted between samples, then the stride-1 case.
  *
  * Every sub-step is a wasm kernel called through the kernel registry (`getKernel(name, 'wasm')`),
@@ -25,6 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { depthToSpaceWasm } from './copies.ts';
 import { conv2DBackpropFilterGemm, type WasmHeapBackend } from './filter_grad.ts';
+import { conv2DTransposeKernelEqStride } from './transposed_conv.ts';
 
 type Info = tf.TensorInfo;
 // The wasm backend type is not exported from the package root in a usable way; kernels only need
@@ -134,6 +136,20 @@ export function getFilterGradMethod(): FilterGradMethod {
   return filterGradMethod;
 }
 
+/**
+ * Formulation of Conv2DBackpropInput when kernel = stride (transposed-conv up): 'gemm' (default, one
+ * matrix product per kernel row + row copies, transposed_conv.ts) or 'conv' (1x1 XNNPACK conv +
+ * depth-to-space; kept for A/B benchmarks).
+ */
+export type TransposedMethod = 'gemm' | 'conv';
+let transposedMethod: TransposedMethod = 'gemm';
+export function setTransposedMethod(m: TransposedMethod): void {
+  transposedMethod = m;
+}
+export function getTransposedMethod(): TransposedMethod {
+  return transposedMethod;
+}
+
 let nativeBackpropInput: tf.KernelFunc | undefined;
 /** Keeps the backend's own Conv2DBackpropInput for the rare cases the fast paths do not cover. */
 export function setNativeConv2DBackpropInput(k: tf.KernelFunc | undefined): void {
@@ -150,8 +166,9 @@ function flippedFilter(backend: WasmBackendLike, filter: Info): Info {
 
 /**
  * Conv2DBackpropInput (also the forward pass of a transposed convolution) as XNNPACK convolutions:
- * stride 1 via the flipped filter; kernel == stride with no padding via a 1x1 conv + depth-to-space;
- * other strides by zero insertion. Falls back to the backend's own kernel only for exotic explicit
+ * stride 1 via the flipped filter; kernel == stride via one matrix product per kernel row
+ * (transposed_conv.ts; or the earlier 1x1 conv + depth-to-space, 'conv'); other strides by zero
+ * insertion. Falls back to the backend's own kernel only for exotic explicit
  * paddings larger than the kernel.
  */
 export function conv2DBackpropInputWasm(args: { inputs: { dy: Info; filter: Info }; backend: WasmBackendLike; attrs: Record<string, unknown> }): Info {
@@ -174,7 +191,15 @@ export function conv2DBackpropInputWasm(args: { inputs: { dy: Info; filter: Info
   const pT = info.padInfo.top;
   const pL = info.padInfo.left;
 
-  // Kernel == stride, no padding, exact tiling: each dy pixel writes one disjoint s x s block.
+  // Kernel == stride: each output pixel receives one tap. Default: one matrix product per kernel
+  // row written out by whole output rows (transposed_conv.ts); 'conv' (kept for A/B benchmarks):
+  // a 1x1 conv to s*s*Ci channels + depth-to-space, exact tiling only.
+  if (KH === sH && KW === sW && sH * sW > 1 && pT >= 0 && pL >= 0 && transposedMethod === 'gemm') {
+    const mm = tf.getKernel('BatchMatMul', 'wasm');
+    if (!mm) throw new Error('wasm kernel BatchMatMul is not registered');
+    const g = { N: B, H, W, Ci, OH, OW, Co, sH, sW, pT, pL };
+    return conv2DTransposeKernelEqStride(backend as unknown as WasmHeapBackend, dy, filter, g, mm.kernelFunc);
+  }
   if (KH === sH && KW === sW && pT === 0 && pL === 0 && OH * sH === H && OW * sW === W && sH > 1) {
     const ft = call('Transpose', backend, { x: filter }, { perm: [3, 0, 1, 2] }); // [Co, KH, KW, Ci]
     const f1 = call('Reshape', backend, { x: ft }, { shape: [1, 1, Co, KH * KW * Ci] });

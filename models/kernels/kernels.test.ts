@@ -7,8 +7,9 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { randomValues, relativeError, runOn } from '../testing.ts';
 import { WASM_TRAINING_KERNELS } from './register.ts';
-import { getFilterGradMethod, setFilterGradMethod } from './conv.ts';
-import { setFilterGradChunkCap } from './filter_grad.ts';
+import { getFilterGradMethod, setFilterGradMethod, setTransposedMethod } from './conv.ts';
+import { DEFAULT_FILTER_GRAD_CHUNK_CAP, setFilterGradChunkCap } from './filter_grad.ts';
+import { setTransposedSplit } from './transposed_conv.ts';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 const TOL = 1e-4;
@@ -76,16 +77,16 @@ const unetCases: typeof cases = [
 test('Conv2DBackpropFilter chunked products: many chunks (boundaries inside grid rows), U-Net shapes, both methods', async () => {
   const method = getFilterGradMethod();
   try {
-    for (const cap of [37, 256, 16384]) {
+    for (const cap of [37, 256, DEFAULT_FILTER_GRAD_CHUNK_CAP, 16384]) {
       setFilterGradChunkCap(cap);
       await convGradCases([...unetCases, ...cases.filter((_, i) => i % 3 === 0)], `chunk cap ${cap}: `);
     }
-    setFilterGradChunkCap(16384);
+    setFilterGradChunkCap(DEFAULT_FILTER_GRAD_CHUNK_CAP);
     setFilterGradMethod('swapped');
     await convGradCases(unetCases, 'swapped: ');
   } finally {
     setFilterGradMethod(method);
-    setFilterGradChunkCap(16384);
+    setFilterGradChunkCap(DEFAULT_FILTER_GRAD_CHUNK_CAP);
   }
 });
 
@@ -121,6 +122,39 @@ test('conv2dTranspose forward (Conv2DBackpropInput) matches cpu: kernel = stride
     await compare(`transpose x ${c.x} k ${c.k} s ${c.s} ${c.pad}`, () =>
       tf.conv2dTranspose(tf.tensor4d(xv, c.x), tf.tensor4d(wv, [c.k, c.k, c.co, ci]), [b, outH, outW, c.co], c.s, c.pad),
     );
+  }
+});
+
+test('kernel = stride transposed conv (matrix product per kernel row / for all rows, 1x1 conv) matches cpu: odd sizes, paddings, batches', async () => {
+  // [batch, dy rows, dy cols, dy channels], kernel = stride [kh, kw], output channels, pad, output size.
+  const tcases: { x: [number, number, number, number]; k: [number, number]; co: number; pad: 'same' | 'valid' | number; out: [number, number] }[] = [
+    { x: [1, 5, 7, 6], k: [2, 2], co: 3, pad: 'same', out: [10, 14] },
+    { x: [3, 5, 7, 6], k: [2, 2], co: 3, pad: 'valid', out: [10, 14] },
+    { x: [2, 5, 7, 4], k: [2, 2], co: 5, pad: 'same', out: [9, 13] }, // odd output: bottom/right row and column dropped
+    { x: [2, 4, 3, 3], k: [2, 2], co: 2, pad: 1, out: [6, 4] }, // explicit padding: first/last rows and columns cropped
+    { x: [2, 3, 4, 5], k: [3, 3], co: 4, pad: 'valid', out: [9, 12] },
+    { x: [1, 3, 5, 2], k: [3, 3], co: 3, pad: 'same', out: [8, 13] },
+    { x: [2, 4, 5, 3], k: [2, 1], co: 2, pad: 'same', out: [8, 5] },
+    { x: [2, 4, 5, 3], k: [1, 3], co: 2, pad: 'valid', out: [4, 15] },
+    { x: [2, 8, 8, 64], k: [2, 2], co: 32, pad: 'same', out: [16, 16] },
+    { x: [1, 3, 3, 70], k: [2, 2], co: 40, pad: 'valid', out: [6, 6] }, // runs of sW*Ci >= 64 floats
+  ];
+  try {
+    for (const [method, split] of [['gemm', 'row'], ['gemm', 'all'], ['conv', 'row']] as const) {
+      setTransposedMethod(method);
+      setTransposedSplit(split);
+      for (const c of tcases) {
+        const [b, , , ci] = c.x;
+        const xv = randomValues(c.x.reduce((p, q) => p * q, 1), 31);
+        const wv = randomValues(c.k[0] * c.k[1] * c.co * ci, 32);
+        await compare(`${method}/${split} transpose x ${c.x} k ${c.k} ${JSON.stringify(c.pad)} -> ${c.out}`, () =>
+          tf.conv2dTranspose(tf.tensor4d(xv, c.x), tf.tensor4d(wv, [c.k[0], c.k[1], c.co, ci]), [b, c.out[0], c.out[1], c.co], c.k, c.pad as never),
+        );
+      }
+    }
+  } finally {
+    setTransposedMethod('gemm');
+    setTransposedSplit('row');
   }
 });
 

@@ -26,7 +26,8 @@ import { validateModelSpec } from '../../models/networks/spec.ts';
 import { checkMemory, estimateMemory, MemoryError } from '../../models/memory.ts';
 import { DataParallel } from '../../models/parallel/engine.ts';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../../models/kernels/register.ts';
-import { setFilterGradMethod, type FilterGradMethod } from '../../models/kernels/conv.ts';
+import { setFilterGradMethod, setTransposedMethod, type FilterGradMethod, type TransposedMethod } from '../../models/kernels/conv.ts';
+import { DEFAULT_FILTER_GRAD_CHUNK_CAP, setFilterGradChunkCap } from '../../models/kernels/filter_grad.ts';
 
 const quick = process.argv.includes('--quick');
 const B = quick ? 4 : 16;
@@ -107,10 +108,43 @@ function convFlops(b: number, oh: number, ow: number, kh: number, kw: number, ci
   tf.dispose([x, w, dy, wt, dyt, xs]);
 }
 
+// ---------- transposed conv 2x2 stride 2 (Conv2DBackpropInput, kernel = stride): old vs new, interleaved ----------
+// old: 1x1 XNNPACK conv to 4*Ci channels + depth-to-space (runs of Ci floats); new: one XNNPACK product
+// per kernel row with dy as A (zero-copy view), written out by whole output rows (transposed_conv.ts).
+// Also its input gradient (the stride-2 2x2 Conv2D tfjs calls, XNNPACK, unchanged) for reference.
+console.log('\ntransposed conv 2x2/2 (U-Net up), old (1x1 conv + depth-to-space) vs new (product per kernel row), interleaved A/B:');
+{
+  const ups: [number, number, number][] = [[S / 2, 64, 32], [S / 4, 128, 64], [S / 8, 256, 128]];
+  for (const [h, cin, cout] of ups) {
+    const dyu = tf.randomNormal([B, h, h, cin]) as tf.Tensor4D;
+    const wu = tf.randomNormal([2, 2, cout, cin]) as tf.Tensor4D;
+    const xu = tf.randomNormal([B, 2 * h, 2 * h, cout]) as tf.Tensor4D;
+    const fl = convFlops(B, h, h, 2, 2, cout, cin);
+    const best: Record<TransposedMethod | 'grad', number> = { conv: Infinity, gemm: Infinity, grad: Infinity };
+    for (let it = 0; it < ITERS + 3; it++) {
+      for (const m of ['conv', 'gemm', 'grad'] as const) {
+        if (m !== 'grad') setTransposedMethod(m);
+        const t0 = performance.now();
+        const o =
+          m === 'grad'
+            ? (tf.engine().runKernel('Conv2D', { x: xu, filter: wu }, { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] }) as tf.Tensor)
+            : (tf.engine().runKernel('Conv2DBackpropInput', { dy: dyu, filter: wu }, { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', inputShape: [B, 2 * h, 2 * h, cout] }) as tf.Tensor);
+        o.dataSync();
+        o.dispose();
+        if (it > 0) best[m] = Math.min(best[m], performance.now() - t0);
+      }
+    }
+    setTransposedMethod('gemm');
+    const g = (ms: number) => fmt(fl / ms / 1e6, 1).padStart(5);
+    console.log(`  ${`${h}x${h} ${cin}->${cout}`.padEnd(18)} old ${fmt(best.conv, 0).padStart(4)} ms ${g(best.conv)} GFLOP/s   new ${fmt(best.gemm, 0).padStart(4)} ms ${g(best.gemm)} GFLOP/s   ${fmt(best.conv / best.gemm)}x   | input gradient (Conv2D 2x2/2) ${fmt(best.grad, 0).padStart(4)} ms ${g(best.grad)} GFLOP/s`);
+    tf.dispose([dyu, wu, xu]);
+  }
+}
+
 // ---------- Conv2DBackpropFilter: swapped conv (old) vs chunked matrix products (new), interleaved ----------
 // Every U-Net filter-gradient shape at batch B; each variant timed alternately in this process, best of
 // ITERS + 1 (the machine is shared, so ratios from interleaved runs are the figures to trust).
-console.log('\nConv2DBackpropFilter, old (swapped conv) vs new (chunked products), U-Net shapes, interleaved A/B:');
+console.log(`\nConv2DBackpropFilter, swapped conv vs chunked products with the previous chunk cap (16384) vs the new one (${DEFAULT_FILTER_GRAD_CHUNK_CAP}), U-Net shapes, interleaved A/B/C:`);
 {
   const shapes: [number[], number[], number, string][] = [
     [[B, S, S, 1], [3, 3, 1, 32], 1, 'first conv 1->32'],
@@ -122,14 +156,26 @@ console.log('\nConv2DBackpropFilter, old (swapped conv) vs new (chunked products
     [[B, S, S, 32], [2, 2, 32, 64], 2, 'up 2x2/2 64->32 (filter)'],
     [[B, S, S, 32], [1, 1, 32, 1], 1, 'output 1x1 32->1'],
   ];
+  type V = 'swapped' | 'gemm16384' | 'gemm';
+  const variants: Record<V, () => void> = {
+    swapped: () => setFilterGradMethod('swapped'),
+    gemm16384: () => {
+      setFilterGradMethod('gemm');
+      setFilterGradChunkCap(16384);
+    },
+    gemm: () => {
+      setFilterGradMethod('gemm');
+      setFilterGradChunkCap(DEFAULT_FILTER_GRAD_CHUNK_CAP);
+    },
+  };
   for (const [xs, fs, st, label] of shapes) {
     const xx = tf.randomNormal(xs);
     const dyy = tf.randomNormal([xs[0], xs[1] / st, xs[2] / st, fs[3]]);
     const fl = convFlops(xs[0], xs[1] / st, xs[2] / st, fs[0], fs[1], fs[2], fs[3]);
-    const best: Record<FilterGradMethod, number> = { swapped: Infinity, gemm: Infinity };
+    const best: Record<V, number> = { swapped: Infinity, gemm16384: Infinity, gemm: Infinity };
     for (let it = 0; it < ITERS + 2; it++) {
-      for (const m of ['swapped', 'gemm'] as FilterGradMethod[]) {
-        setFilterGradMethod(m);
+      for (const m of Object.keys(variants) as V[]) {
+        variants[m]();
         const t0 = performance.now();
         const o = tf.engine().runKernel('Conv2DBackpropFilter', { x: xx, dy: dyy }, { strides: [st, st], pad: 'same', dataFormat: 'NHWC', filterShape: fs }) as tf.Tensor;
         o.dataSync();
@@ -137,9 +183,11 @@ console.log('\nConv2DBackpropFilter, old (swapped conv) vs new (chunked products
         if (it > 0) best[m] = Math.min(best[m], performance.now() - t0);
       }
     }
-    setFilterGradMethod('gemm');
+    variants.gemm();
     const g = (ms: number) => fmt(fl / ms / 1e6, 1).padStart(5);
-    console.log(`  ${label.padEnd(28)} old ${fmt(best.swapped, 0).padStart(4)} ms ${g(best.swapped)} GFLOP/s   new ${fmt(best.gemm, 0).padStart(4)} ms ${g(best.gemm)} GFLOP/s   ${fmt(best.swapped / best.gemm)}x`);
+    console.log(
+      `  ${label.padEnd(26)} swapped ${fmt(best.swapped, 0).padStart(4)} ms ${g(best.swapped)}   cap 16384 ${fmt(best.gemm16384, 0).padStart(4)} ms ${g(best.gemm16384)}   new ${fmt(best.gemm, 0).padStart(4)} ms ${g(best.gemm)} GFLOP/s   new/16384 ${fmt(best.gemm16384 / best.gemm)}x, new/swapped ${fmt(best.swapped / best.gemm)}x`,
+    );
     tf.dispose([xx, dyy]);
   }
 }
@@ -171,20 +219,43 @@ const inferStep = () => {
   p.dispose();
 };
 const tInfer1 = timeIt(inferStep, ITERS + 1);
-// Training step with the old and the new Conv2DBackpropFilter, interleaved (best of ITERS each).
+// Training step, interleaved (best of ITERS each): 'swapped' = the swapped-conv filter gradient and
+// the 1x1-conv transposed conv; 'previous' = chunked filter gradient with chunk cap 16384 and the
+// 1x1-conv transposed conv; 'new' = chunk cap 2048 and the product-per-kernel-row transposed conv.
+// (The 8-pixel-block stride phases of filter_grad.ts, 1.02-1.15x on the filter gradient alone, are in
+// both chunked variants: 'previous' is not quite the code before that change.)
+type StepVariant = 'swapped' | 'previous' | 'new';
+const stepVariants: Record<StepVariant, () => void> = {
+  swapped: () => {
+    setFilterGradMethod('swapped');
+    setTransposedMethod('conv');
+  },
+  previous: () => {
+    setFilterGradMethod('gemm');
+    setFilterGradChunkCap(16384);
+    setTransposedMethod('conv');
+  },
+  new: () => {
+    setFilterGradMethod('gemm');
+    setFilterGradChunkCap(DEFAULT_FILTER_GRAD_CHUNK_CAP);
+    setTransposedMethod('gemm');
+  },
+};
 trainStep();
-const tTrainAB: Record<FilterGradMethod, number> = { swapped: Infinity, gemm: Infinity };
+const tTrainAB: Record<StepVariant, number> = { swapped: Infinity, previous: Infinity, new: Infinity };
 for (let it = 0; it < ITERS; it++) {
-  for (const m of ['swapped', 'gemm'] as FilterGradMethod[]) {
-    setFilterGradMethod(m);
+  for (const m of Object.keys(stepVariants) as StepVariant[]) {
+    stepVariants[m]();
     const t0 = performance.now();
     trainStep();
     tTrainAB[m] = Math.min(tTrainAB[m], (performance.now() - t0) / 1000);
   }
 }
-setFilterGradMethod('gemm');
-const tTrain1 = tTrainAB.gemm;
-console.log(`\ntraining step, 1 thread, A/B interleaved: old filter gradient ${fmt(B / tTrainAB.swapped)} img/s, new ${fmt(B / tTrainAB.gemm)} img/s (${fmt(tTrainAB.swapped / tTrainAB.gemm)}x)`);
+stepVariants.new();
+const tTrain1 = tTrainAB.new;
+console.log(
+  `\ntraining step, 1 thread, A/B/C interleaved: swapped filter gradient ${fmt(B / tTrainAB.swapped)} img/s, previous (chunk cap 16384, 1x1-conv up) ${fmt(B / tTrainAB.previous)} img/s, new ${fmt(B / tTrainAB.new)} img/s (new/previous ${fmt(tTrainAB.previous / tTrainAB.new)}x, new/swapped ${fmt(tTrainAB.swapped / tTrainAB.new)}x)`,
+);
 
 // Share of time per kernel in one training step.
 const prof = await tf.profile(trainStep);
@@ -194,6 +265,9 @@ let fwdMs = 0;
 let bfMs = 0;
 let biMs = 0;
 let bFlops = 0;
+let upGradFlops = 0;
+let upGradMs = 0;
+const biKinds = { stride1: { ms: 0, flops: 0 }, up: { ms: 0, flops: 0 } };
 for (const k of prof.kernels) {
   if (k.name.endsWith('__op') || k.name === 'unnamed scope') continue; // wrappers of the kernels below
   const ms = k.kernelTimeMs as number;
@@ -202,8 +276,15 @@ for (const k of prof.kernels) {
     const [b, , , ci] = k.inputShapes[0] as number[];
     const [kh, kw] = k.inputShapes[1] as number[];
     const [, oh, ow, co] = k.outputShapes[0] as number[];
-    fwdFlops += convFlops(b, oh, ow, kh, kw, ci, co);
-    fwdMs += ms;
+    // FusedConv2D (conv + bias) is the forward pass; plain Conv2D is the input gradient of the
+    // transposed convs (2x2 stride 2).
+    if (k.name === 'FusedConv2D') {
+      fwdFlops += convFlops(b, oh, ow, kh, kw, ci, co);
+      fwdMs += ms;
+    } else {
+      upGradFlops += convFlops(b, oh, ow, kh, kw, ci, co);
+      upGradMs += ms;
+    }
   }
   if (k.name === 'Conv2DBackpropFilter') {
     const [b, , , ci] = k.inputShapes[0] as number[];
@@ -212,7 +293,15 @@ for (const k of prof.kernels) {
     bFlops += convFlops(b, oh, ow, kh, kw, ci, co);
     bfMs += ms;
   }
-  if (k.name === 'Conv2DBackpropInput') biMs += ms;
+  if (k.name === 'Conv2DBackpropInput') {
+    biMs += ms;
+    const [b, h, w, co] = k.inputShapes[0] as number[]; // dy
+    const [kh, kw, ci] = k.inputShapes[1] as number[];
+    const [, oh] = k.outputShapes[0] as number[];
+    const kind = oh > h ? biKinds.up : biKinds.stride1; // output larger than dy: a transposed conv up
+    kind.ms += ms;
+    kind.flops += convFlops(b, h, w, kh, kw, ci, co);
+  }
 }
 const totalMs = [...byKernel.values()].reduce((a, b) => a + b, 0);
 console.log(`\nshare of kernel time in one training step (${fmt(totalMs, 0)} ms in kernels of ${fmt(tTrain1 * 1000, 0)} ms per step):`);
@@ -221,8 +310,12 @@ for (const [name, ms] of [...byKernel.entries()].sort((a, b) => b[1] - a[1]).sli
 }
 // Training-step forward convs include the Conv2D calls inside the gradient kernels? No: those call
 // kernels directly (not through the engine), so FusedConv2D/Conv2D here are the forward pass only.
-console.log(`forward convolutions: ${fmt(fwdFlops / 1e9, 1)} GFLOP in ${fmt(fwdMs, 0)} ms = ${fmt(fwdFlops / fwdMs / 1e6, 1)} GFLOP/s (1 core; target >= 30)`);
-console.log(`Conv2DBackpropFilter: ${fmt(bFlops / bfMs / 1e6, 1)} GFLOP/s; Conv2DBackpropInput: ${fmt(biMs, 0)} ms`);
+console.log(`forward convolutions (FusedConv2D): ${fmt(fwdFlops / 1e9, 1)} GFLOP in ${fmt(fwdMs, 0)} ms = ${fmt(fwdFlops / fwdMs / 1e6, 1)} GFLOP/s (1 core; target >= 30)`);
+console.log(`Conv2DBackpropFilter: ${fmt(bFlops / bfMs / 1e6, 1)} GFLOP/s (${fmt(bfMs, 0)} ms)`);
+console.log(
+  `Conv2DBackpropInput: ${fmt(biMs, 0)} ms; stride 1 (3x3 input gradients) ${fmt(biKinds.stride1.ms, 0)} ms ${fmt(biKinds.stride1.flops / biKinds.stride1.ms / 1e6, 1)} GFLOP/s, transposed conv up (2x2/2) ${fmt(biKinds.up.ms, 0)} ms ${fmt(biKinds.up.flops / biKinds.up.ms / 1e6, 1)} GFLOP/s`,
+);
+console.log(`Conv2D (input gradient of the transposed convs, 2x2/2): ${fmt(upGradMs, 0)} ms ${fmt(upGradFlops / upGradMs / 1e6, 1)} GFLOP/s`);
 
 // ---------- data parallel, 2 workers ----------
 const lossModule = fileURLToPath(new URL('../../models/parallel/fixtures/mse_loss.ts', import.meta.url));
