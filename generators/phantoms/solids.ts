@@ -318,20 +318,8 @@ export class Polytope implements ConvexSolid {
   }
 
   sdfGrad(x: number, y: number, z: number, grad: Float64Array): number {
-    const n = this.n, ds = this.ds, F = ds.length, gv = this.gv;
-    let m = -Infinity, arg = 0;
-    for (let f = 0; f < F; f++) {
-      const g = n[3 * f] * x + n[3 * f + 1] * y + n[3 * f + 2] * z - ds[f];
-      gv[f] = g;
-      if (g > m) { m = g; arg = f; }
-    }
-    if (m <= 0) {
-      grad[0] = n[3 * arg]; grad[1] = n[3 * arg + 1]; grad[2] = n[3 * arg + 2];
-      return m - this.r;
-    }
-    const d = this.outsideDistance(x, y, z);
-    grad[0] = this.g[0]; grad[1] = this.g[1]; grad[2] = this.g[2];
-    return d - this.r;
+    // With no cut-off sdfWithin is the exact distance everywhere.
+    return this.sdfWithin(x, y, z, Infinity, grad);
   }
 
   sdfWithin(x: number, y: number, z: number, cut: number, grad: Float64Array | null): number {
