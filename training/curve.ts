@@ -25,30 +25,24 @@ export async function learningCurveSvg(log: EpochLog[], title: string): Promise<
   }
   const psnrRows = log.filter((e) => e.psnr !== undefined && Number.isFinite(e.psnr)).map((e) => ({ epoch: e.epoch, value: e.psnr!, series: 'validation PSNR' }));
   const noisy = log.find((e) => e.noisyPsnr !== undefined)?.noisyPsnr;
-  const lossChart = {
-    title: `${title}: loss`,
-    width: 360,
-    height: 220,
-    data: { values: rows },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-      y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: 'loss (normalised counts)' },
-      color: { field: 'series', type: 'nominal', title: null },
-    },
-  };
-  const psnrChart = {
-    title: `validation PSNR (dB)${noisy !== undefined ? `; noisy input ${noisy.toFixed(2)} dB` : ''}`,
-    width: 360,
-    height: 220,
-    data: { values: psnrRows },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-      y: { field: 'value', type: 'quantitative', scale: { zero: false }, title: 'PSNR (dB)' },
-      color: { field: 'series', type: 'nominal', title: null },
-    },
-  };
+  const lossChart = epochChart(`${title}: loss`, rows, { type: 'log' }, 'loss (normalised counts)');
+  const psnrChart = epochChart(`validation PSNR (dB)${noisy !== undefined ? `; noisy input ${noisy.toFixed(2)} dB` : ''}`, psnrRows, { zero: false }, 'PSNR (dB)');
   const spec = (psnrRows.length ? { hconcat: [lossChart, psnrChart] } : lossChart) as unknown as VegaLiteSpec;
   return renderSvg(spec);
+}
+
+/** One line chart of a value per epoch, a line per series. */
+function epochChart(title: string, values: { epoch: number; value: number; series: string }[], scale: Record<string, unknown>, yTitle: string) {
+  return {
+    title,
+    width: 360,
+    height: 220,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+      y: { field: 'value', type: 'quantitative', scale, title: yTitle },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  };
 }
