@@ -7,7 +7,7 @@ import { ConfigError, checkKnownKeys } from '../generators/common/validate.ts';
 import { DEFAULT_ANALYTIC_SUPERSAMPLE, PROJECTORS, defaultSimulationConfig, validateSimulationConfig, type SimulationConfig } from '../generators/simulate.ts';
 import { COMPOSITIONS, ELEMENTS, SHAPE_CLASSES, defaultPhantomConfig, type PhantomConfig } from '../generators/phantoms/index.ts';
 import { parseTiltAngles } from '../generators/projection/index.ts';
-import { DEFAULT_EDX_YIELD } from '../generators/signal/index.ts';
+import { DEFAULT_EDX_YIELD, HAADF_MODELS, MAX_HAADF_FRACTION } from '../generators/signal/index.ts';
 import { FILE_OPTION_DOCS, defaultFileOptions, validateFileOptions, type DatasetFileOptions } from './options.ts';
 
 export interface DatasetConfig extends DatasetFileOptions {
@@ -75,6 +75,7 @@ export const SIMULATION_LIMITS: Record<string, FieldLimit> = {
   'simulation.acquisition.pixelSizeAngstrom': { min: 1e-3, max: 1e4 },
   'simulation.acquisition.solidAngleSr': { min: 0, max: 4 * Math.PI },
   'simulation.acquisition.haadfGamma': { min: 1, max: 2.5 },
+  'simulation.acquisition.haadfMuAu': { min: 0, max: 0.1 },
   'simulation.acquisition.haadfEfficiency': { min: 0, max: 1e3 },
   'simulation.acquisition.frames': { min: 1, max: 1000, integer: true },
   'simulation.acquisition.background': { min: 0, max: 1 },
@@ -172,7 +173,9 @@ const ACQUISITION_DOCS: Record<string, string> = {
   [A('solidAngleSr')]: `EDX detector solid angle in sr (0.7 classic, 4.5 large); ${limitText(A('solidAngleSr'))} (default ${ACQ.solidAngleSr} sr)`,
   [A('yields')]: `per-element EDX yield overrides, element symbol -> X-rays per electron per A of pure element, each in [${YIELD_LIMIT.min}, ${YIELD_LIMIT.max}]; elements left out use the calibrated ${num(DEFAULT_EDX_YIELD)} (default ${Object.keys(ACQ.yields).length ? JSON.stringify(ACQ.yields) : '{} = none'})`,
   [A('haadfGamma')]: `exponent gamma of the HAADF Z^gamma contrast; ${limitText(A('haadfGamma'))} (default ${ACQ.haadfGamma})`,
-  [A('haadfEfficiency')]: `HAADF counts per electron per A of pure element per Z^gamma; ${limitText(A('haadfEfficiency'))} (default ${ACQ.haadfEfficiency})`,
+  [A('haadfModel')]: `HAADF signal model, ${quoted(HAADF_MODELS)}: 'scattered-fraction' = electrons scattered into the detector, D a^2 (1 - exp(-sum_e mu_e t_e)), at most the D a^2 incident per pixel; 'linear-legacy' = the unbounded model of datasets made before it (chosen automatically for a config with haadfEfficiency) (default '${ACQ.haadfModel}')`,
+  [A('haadfMuAu')]: `scattered-fraction model: fraction of the beam scattered into the HAADF detector per A of pure Au (thin limit), mu_e = haadfMuAu (Z_e/79)^gamma for other elements; ${limitText(A('haadfMuAu'))}, and the densest path through the largest allowed particle may scatter at most ${100 * MAX_HAADF_FRACTION} % (default ${num(ACQ.haadfMuAu)}: Rutherford cross-section of Au into 60-200 mrad at 300 kV x the atom density of gold, generators/signal/haadf.ts)`,
+  [A('haadfEfficiency')]: `linear-legacy model only (datasets made before the scattered-fraction model): HAADF counts per electron per A of pure element per Z^gamma; ${limitText(A('haadfEfficiency'))} (default when absent: none; the legacy files carry 0.001)`,
   [A('frames')]: `frames per tilt, each at dose / frames, noisy = their sum; ${limitText(A('frames'))} (default ${ACQ.frames}; store.frames needs more than 1)`,
   [A('background')]: `uniform background added to every pixel, as a fraction of each channel's mean expected signal inside the particle (0-0.05 typical); ${limitText(A('background'))} (default ${ACQ.background})`,
   [A('readNoise')]: `optional HAADF Gaussian read noise, sigma in counts per frame; ${limitText(A('readNoise'))} (default when absent: 0 = none)`,

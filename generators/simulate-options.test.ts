@@ -53,8 +53,9 @@ test('config errors name the field', () => {
 });
 
 test('HAADF read noise: only the HAADF channel changes; EDX counts identical', async () => {
-  const a = await simulateSample(validateSimulationConfig({ ...base, acquisition: { frames: 2 } }), 4, 0);
-  const b = await simulateSample(validateSimulationConfig({ ...base, acquisition: { frames: 2, readNoise: 30 } }), 4, 0);
+  // A high dose keeps the HAADF frames far above the read noise (no clipping of negative counts at 0).
+  const a = await simulateSample(validateSimulationConfig({ ...base, acquisition: { frames: 2, dose: 1e6 } }), 4, 0);
+  const b = await simulateSample(validateSimulationConfig({ ...base, acquisition: { frames: 2, dose: 1e6, readNoise: 30 } }), 4, 0);
   const h = NA * IMG;
   assert.ok(same(a.clean, b.clean));
   assert.ok(same(a.noisy.subarray(h), b.noisy.subarray(h)), 'EDX channels unchanged');

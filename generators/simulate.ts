@@ -20,9 +20,9 @@
  */
 import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from './common/validate.ts';
 import { stream, type Seed } from './common/random.ts';
-import { defaultPhantomConfig, validatePhantomConfig, samplePhantom, voxelise, type PhantomConfig, type Phantom, type PhantomParams } from './phantoms/index.ts';
+import { ELEMENTS, defaultPhantomConfig, validatePhantomConfig, samplePhantom, voxelise, type PhantomConfig, type Phantom, type PhantomParams } from './phantoms/index.ts';
 import { Projector, makeGeometry, parseTiltAngles, projectPhantom } from './projection/index.ts';
-import { defaultAcquisitionConfig, validateAcquisitionConfig, expectedCounts, acquire, dosePerProjection, drawTiltShifts, shiftTiltSeries, type AcquisitionConfig, type TiltShifts } from './signal/index.ts';
+import { checkHaadfRange, incidentElectronsPerPixel, defaultAcquisitionConfig, validateAcquisitionConfig, expectedCounts, acquire, dosePerProjection, drawTiltShifts, shiftTiltSeries, type AcquisitionConfig, type TiltShifts } from './signal/index.ts';
 
 export const PROJECTORS = ['voxel', 'analytic'] as const;
 /** Default detector super-sampling (sub-rays per pixel side) of the analytic projector. */
@@ -85,7 +85,12 @@ export function validateSimulationConfig(raw: unknown): SimulationConfig {
   }
   const N = phantom.size;
   makeGeometry({ angles, nz: N, ny: N, nx: N, nCols: geometry.nCols });
-  return { phantom, geometry, acquisition: validateAcquisitionConfig(r.acquisition, 'acquisition') };
+  const acquisition = validateAcquisitionConfig(r.acquisition, 'acquisition');
+  // The largest allowed particle dimension bounds every chord through it (full density at most 1).
+  if (acquisition.haadfModel === 'scattered-fraction') {
+    checkHaadfRange('acquisition.haadfMuAu', phantom.elements.map((symbol) => ({ symbol, Z: ELEMENTS[symbol] })), acquisition, phantom.sizeFraction[1] * N * acquisition.pixelSizeAngstrom);
+  }
+  return { phantom, geometry, acquisition };
 }
 
 /** Simulates sample `index` of the data set with seed `seed` (see module comment). */
@@ -142,4 +147,42 @@ export async function simulateSample(cfg: SimulationConfig, seed: Seed, index: n
     channels: ['HAADF', ...phantom.elements.map((e) => e.symbol)],
     clean, noisy: acq.noisy, frames,
   };
+}
+
+/** Expected counts per pixel inside a particle, per element channel (pure element), at the configured dose. */
+export interface SignalLevel {
+  element: string;
+  /** Projected thickness of the path, A. */
+  thicknessAngstrom: number;
+  incident: number;
+  haadf: number;
+  edx: number;
+}
+
+/**
+ * Expected HAADF and EDX counts per pixel inside a typical particle of each element at the configured
+ * dose: a particle of the middle of phantom.sizeFraction, whose mean chord over its projected area is
+ * 2/3 of its diameter (exact for a sphere: the mean of 2 sqrt(r^2 - rho^2) over the disc is 4r/3), pure
+ * element at full density. The HAADF/EDX ratio is what users reason with (printed by --print-config and inspect).
+ */
+export function signalLevels(cfg: SimulationConfig): SignalLevel[] {
+  const N = cfg.phantom.size, acq = cfg.acquisition;
+  const [lo, hi] = cfg.phantom.sizeFraction;
+  const L = (2 / 3) * ((lo + hi) / 2) * N; // voxel lengths
+  const d = dosePerProjection(acq, parseTiltAngles(cfg.geometry.angles).length);
+  return cfg.phantom.elements.map((symbol) => {
+    const el = { symbol, Z: ELEMENTS[symbol] };
+    const e = expectedCounts([new Float32Array([L])], [el], acq, d);
+    return { element: symbol, thicknessAngstrom: L * acq.pixelSizeAngstrom, incident: incidentElectronsPerPixel(d, acq.pixelSizeAngstrom), haadf: e[0], edx: e[1] };
+  });
+}
+
+/** signalLevels as lines for a terminal. */
+export function describeSignalLevels(cfg: SimulationConfig, pre = ''): string[] {
+  const acq = cfg.acquisition;
+  const d = dosePerProjection(acq, parseTiltAngles(cfg.geometry.angles).length);
+  const head = acq.mode === 'counts'
+    ? `${pre}expected counts per pixel inside a typical particle (counts mode: EDX fixed at ${acq.countsInParticle} per pixel; HAADF from ${d.toPrecision(4)} e/A^2 per projection, HAADF model ${acq.haadfModel}):`
+    : `${pre}expected counts per pixel inside a typical particle at ${d.toPrecision(4)} e/A^2 per projection (HAADF model ${acq.haadfModel}):`;
+  return [head, ...signalLevels(cfg).map((s) => `${pre}  ${s.element}: ${s.thicknessAngstrom.toFixed(0)} A thick, ${s.incident.toPrecision(4)} electrons in, HAADF ${s.haadf.toPrecision(4)} (${(100 * s.haadf / s.incident).toFixed(1)} % scattered), EDX ${s.edx.toPrecision(3)}; HAADF:EDX ${(s.haadf / s.edx).toPrecision(3)}`)];
 }

@@ -6,7 +6,11 @@
  * (generators/projection); one voxel = one detector pixel = `pixelSizeAngstrom` A. Dose D is in electrons
  * per square angstrom per projection. Then, per pixel,
  *   EDX_e  = D [e/A^2] x a^2 [A^2] x (L_e a) [A of pure element] x Y_e [X-rays per electron per A] x Omega / (4 pi)
- *   HAADF  = D x a^2 x sum_e (L_e a) Z_e^gamma x eta_HAADF            (gamma default 1.7)
+ *   HAADF  = D x a^2 x (1 - exp(-sum_e mu_e L_e a)),  mu_e = mu_Au (Z_e/79)^gamma   (haadf.ts: scattered
+ *            electrons, never more than the D a^2 that arrive; mu_Au calibrated there, gamma default 1.7)
+ * Files made before the physical HAADF (their config carries `haadfEfficiency`, haadfModel 'linear-legacy')
+ * used HAADF = D a^3 sum_e L_e Z_e^gamma eta, about 100x the electrons the beam brings; they still read and
+ * re-simulate with that model.
  * plus an optional uniform background (fraction of the channel's mean signal inside the particle).
  * HAADF read noise (optional, `readNoise` = sigma in counts per frame) is Gaussian on each frame's HAADF
  * counts (addReadNoise); alignment jitter (optional, `jitter` = largest shift in pixels, 1 for the +-1 px of
@@ -24,8 +28,10 @@ import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../common
 import type { RandomStream } from '../common/random.ts';
 import type { Element } from '../phantoms/types.ts';
 import { addReadNoise, poissonNoise } from './noise.ts';
+import { DEFAULT_HAADF_MU_AU, haadfCoefficients, incidentElectronsPerPixel } from './haadf.ts';
 
 export { poissonNoise, binomialThin, addReadNoise } from './noise.ts';
+export { DEFAULT_HAADF_MU_AU, MAX_HAADF_FRACTION, checkHaadfRange, haadfCoefficients, haadfLinearise, haadfScatteredFraction, incidentElectronsPerPixel, rutherfordAnnularCrossSection, electronWavelength, type HaadfParams } from './haadf.ts';
 export { drawTiltShifts, shiftTiltSeries, type TiltShifts } from './jitter.ts';
 
 /** Default EDX yield (X-rays per electron per angstrom of pure element), calibrated as described above. */
@@ -45,8 +51,15 @@ export interface AcquisitionConfig {
   /** Per-element EDX yield overrides (symbol -> X-rays per electron per A). */
   yields: Record<string, number>;
   haadfGamma: number;
-  /** HAADF counts per electron per A of pure element per Z^gamma. */
-  haadfEfficiency: number;
+  /**
+   * HAADF model: 'scattered-fraction' (physical, haadf.ts) or 'linear-legacy' (files made before it; set
+   * automatically when a config carries haadfEfficiency).
+   */
+  haadfModel: (typeof HAADF_MODELS)[number];
+  /** Scattered-fraction model: fraction of the beam scattered into the detector per A of pure Au (thin limit). */
+  haadfMuAu: number;
+  /** Legacy model only: HAADF counts per electron per A of pure element per Z^gamma. */
+  haadfEfficiency?: number;
   /** Frames per tilt, each at dose / frames; noisy = sum of frames. */
   frames: number;
   /** Uniform background as a fraction of each channel's mean signal inside the particle (0-0.05 typical). */
@@ -64,10 +77,12 @@ export interface AcquisitionConfig {
 }
 
 export function defaultAcquisitionConfig(): AcquisitionConfig {
-  return { mode: 'dose', dose: 600, doseKind: 'perProjection', countsInParticle: 0.45, pixelSizeAngstrom: 2, solidAngleSr: 0.7, yields: {}, haadfGamma: 1.7, haadfEfficiency: 1e-3, frames: 1, background: 0 };
+  return { mode: 'dose', dose: 600, doseKind: 'perProjection', countsInParticle: 0.45, pixelSizeAngstrom: 2, solidAngleSr: 0.7, yields: {}, haadfGamma: 1.7, haadfModel: 'scattered-fraction', haadfMuAu: DEFAULT_HAADF_MU_AU, frames: 1, background: 0 };
 }
 
-const KEYS = ['mode', 'dose', 'doseKind', 'countsInParticle', 'pixelSizeAngstrom', 'solidAngleSr', 'yields', 'haadfGamma', 'haadfEfficiency', 'frames', 'background', 'readNoise', 'jitter'] as const;
+export const HAADF_MODELS = ['scattered-fraction', 'linear-legacy'] as const;
+
+const KEYS = ['mode', 'dose', 'doseKind', 'countsInParticle', 'pixelSizeAngstrom', 'solidAngleSr', 'yields', 'haadfGamma', 'haadfModel', 'haadfMuAu', 'haadfEfficiency', 'frames', 'background', 'readNoise', 'jitter'] as const;
 
 /** Merges `raw` (possibly partial) over the defaults; ConfigError naming the field and range otherwise. */
 export function validateAcquisitionConfig(raw: unknown, field = 'acquisition'): AcquisitionConfig {
@@ -75,7 +90,9 @@ export function validateAcquisitionConfig(raw: unknown, field = 'acquisition'): 
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(field, 'must be an object');
   const r = raw as Record<string, unknown>;
   checkKnownKeys(field, r, KEYS);
-  const c = { ...defaultAcquisitionConfig(), ...r } as AcquisitionConfig;
+  // A config that carries haadfEfficiency was written before the physical HAADF model: it keeps its model.
+  const legacy = r.haadfEfficiency !== undefined && r.haadfModel === undefined ? { haadfModel: 'linear-legacy' } : {};
+  const c = { ...defaultAcquisitionConfig(), ...legacy, ...r } as AcquisitionConfig;
   c.mode = checkChoice(`${field}.mode`, c.mode, ['dose', 'counts'] as const);
   c.doseKind = checkChoice(`${field}.doseKind`, c.doseKind, ['perProjection', 'total'] as const);
   checkNumber(`${field}.dose`, c.dose, 0, 1e8);
@@ -83,7 +100,10 @@ export function validateAcquisitionConfig(raw: unknown, field = 'acquisition'): 
   checkNumber(`${field}.pixelSizeAngstrom`, c.pixelSizeAngstrom, 1e-3, 1e4);
   checkNumber(`${field}.solidAngleSr`, c.solidAngleSr, 0, 4 * Math.PI);
   checkNumber(`${field}.haadfGamma`, c.haadfGamma, 1, 2.5);
-  checkNumber(`${field}.haadfEfficiency`, c.haadfEfficiency, 0, 1e3);
+  c.haadfModel = checkChoice(`${field}.haadfModel`, c.haadfModel, HAADF_MODELS);
+  checkNumber(`${field}.haadfMuAu`, c.haadfMuAu, 0, 0.1);
+  if (c.haadfModel === 'linear-legacy') checkNumber(`${field}.haadfEfficiency`, c.haadfEfficiency, 0, 1e3);
+  else if (c.haadfEfficiency !== undefined) throw new ConfigError(`${field}.haadfEfficiency`, `belongs to haadfModel 'linear-legacy' (files made before the physical HAADF); the 'scattered-fraction' model uses haadfMuAu (fraction scattered per A of Au, default ${DEFAULT_HAADF_MU_AU.toPrecision(3)})`);
   checkNumber(`${field}.frames`, c.frames, 1, 1000, { integer: true });
   checkNumber(`${field}.background`, c.background, 0, 1);
   if (c.readNoise !== undefined) checkNumber(`${field}.readNoise`, c.readNoise, 0, 1e6);
@@ -114,9 +134,22 @@ export function expectedCounts(projected: Float32Array[], elements: Element[], c
   let nInside = 0;
   for (let i = 0; i < n; i++) { let t = 0; for (const p of projected) t += p[i]; if (t > 1e-6) { inside[i] = 1; nInside++; } }
   const haadf = out.subarray(0, n);
+  if (cfg.haadfModel === 'linear-legacy') {
+    elements.forEach((el, e) => {
+      const p = projected[e], zg = base * Math.pow(el.Z, cfg.haadfGamma) * (cfg.haadfEfficiency ?? 0);
+      for (let i = 0; i < n; i++) haadf[i] += zg * p[i];
+    });
+  } else {
+    // haadf holds sum_e mu_e L_e a, then N0 (1 - exp(-.)): scattered electrons, at most N0 per pixel.
+    const mu = haadfCoefficients(elements, cfg), N0 = incidentElectronsPerPixel(dosePerProj, a);
+    elements.forEach((_, e) => {
+      const p = projected[e], m = mu[e] * a;
+      for (let i = 0; i < n; i++) haadf[i] += m * p[i];
+    });
+    for (let i = 0; i < n; i++) haadf[i] = -N0 * Math.expm1(-haadf[i]);
+  }
   elements.forEach((el, e) => {
-    const p = projected[e], zg = base * Math.pow(el.Z, cfg.haadfGamma) * cfg.haadfEfficiency;
-    for (let i = 0; i < n; i++) haadf[i] += zg * p[i];
+    const p = projected[e];
     const ch = out.subarray((e + 1) * n, (e + 2) * n);
     let k = base * (cfg.yields[el.symbol] ?? DEFAULT_EDX_YIELD) * cfg.solidAngleSr / (4 * Math.PI);
     if (cfg.mode === 'counts') {
@@ -133,6 +166,11 @@ export function expectedCounts(projected: Float32Array[], elements: Element[], c
       for (let i = 0; i < n; i++) if (inside[i]) s += ch[i];
       const bg = (cfg.background * s) / nInside;
       for (let i = 0; i < n; i++) ch[i] += bg;
+    }
+    // The background is scattered electrons too: the HAADF pixel still holds at most N0.
+    if (cfg.haadfModel !== 'linear-legacy') {
+      const N0 = incidentElectronsPerPixel(dosePerProj, a);
+      for (let i = 0; i < n; i++) if (haadf[i] > N0) haadf[i] = N0;
     }
   }
   return out;

@@ -16,9 +16,16 @@ test('counts scale linearly with dose and follow the documented formula', () => 
   const e = expectedCounts(proj, elements, cfg, 600);
   assert.ok(Math.abs(e[100] - 600 * 8 * 20 * 8.4e-5 * 0.7 / (4 * Math.PI)) < 1e-6);
   assert.ok(e[100] > 0.25 && e[100] < 0.66, `default level ${e[100]}`);
-  // HAADF: Z^gamma weighting, far above EDX
-  const h = 600 * 8 * 1e-3 * (20 * 48 ** 1.7 + 10 * 34 ** 1.7);
-  assert.ok(Math.abs(e[0] - h) < 1e-4 * h);
+  // HAADF: scattered electrons, N0 (1 - exp(-sum mu_e L_e a)) with mu_e = mu_Au (Z/79)^gamma, far above EDX
+  const mu = (Z: number) => cfg.haadfMuAu * (Z / 79) ** 1.7;
+  const h = 600 * 4 * -Math.expm1(-(20 * 2 * mu(48) + 10 * 2 * mu(34)));
+  assert.ok(Math.abs(e[0] - h) < 1e-4 * h, `${e[0]} vs ${h}`);
+  assert.ok(e[0] > 20 * e[100] && e[0] < 600 * 4);
+  // a legacy config (it carries haadfEfficiency) keeps the old linear model
+  const legacy = validateAcquisitionConfig({ haadfEfficiency: 1e-3 });
+  assert.is(legacy.haadfModel, 'linear-legacy');
+  const l = expectedCounts(proj, elements, legacy, 600), hl = 600 * 8 * 1e-3 * (20 * 48 ** 1.7 + 10 * 34 ** 1.7);
+  assert.ok(Math.abs(l[0] - hl) < 1e-4 * hl);
   assert.equal(e[99], 0);
   // 4.5 sr gives 4.5/0.7 times the EDX counts
   const big = expectedCounts(proj, elements, { ...cfg, solidAngleSr: 4.5 }, 600);

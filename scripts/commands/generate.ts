@@ -56,6 +56,11 @@ export const command: CommandModule<object, Args> = {
       process.stdout.write(JSON.stringify(mod.defaultConfig(), null, 2) + '\n');
       const all = { ...docs, ...FILE_OPTION_DOCS };
       process.stderr.write('\nFields (defaults as printed above):\n' + Object.entries(all).map(([k, v]) => `  ${k}: ${v}`).join('\n') + '\n');
+      const def = mod.defaultConfig() as { simulation?: unknown };
+      if (def.simulation) {
+        const { describeSignalLevels, validateSimulationConfig } = await import('../../generators/simulate.ts');
+        process.stderr.write('\n' + describeSignalLevels(validateSimulationConfig(def.simulation)).join('\n') + '\n');
+      }
       return;
     }
     const { ConfigError } = await import('../../generators/common/validate.ts');

@@ -101,7 +101,43 @@ function describeShard(r: import('../../datasets/emd.ts').ShardReader, pre: stri
     `  splits: ${counts(r.samples.map((s) => s.split))}`,
     `  dose per projection: ${fmtRange(r.samples.map((s) => s.dose))} e/A^2`,
   );
+  lines.push(...describeHaadf(r, '  '));
   return lines;
+}
+
+/**
+ * The HAADF model the shard was made with (files made before the physical HAADF carry haadfEfficiency:
+ * linear-legacy) and the expected HAADF and EDX counts per pixel inside the first sample's particle
+ * (pixels whose summed EDX expectation is above 10 % of its maximum), against the incident electrons.
+ */
+function describeHaadf(r: import('../../datasets/emd.ts').ShardReader, pre: string): string[] {
+  let acq: Record<string, unknown> = {};
+  try {
+    const cfg = JSON.parse(String(r.attrs.config ?? '{}')) as { simulation?: { acquisition?: Record<string, unknown> } };
+    acq = cfg.simulation?.acquisition ?? {};
+  } catch { /* no config recorded */ }
+  const model = (acq.haadfModel as string | undefined) ?? (acq.haadfEfficiency !== undefined ? 'linear-legacy' : 'unknown');
+  const out = [`${pre}HAADF model: ${model}${model === 'linear-legacy' ? ' (made before the physical HAADF model: its HAADF counts are not bounded by the incident electrons)' : ''}`];
+  if (!r.has.clean || r.count === 0) return out;
+  const clean = r.read(0, 'clean') as Float32Array;
+  const nCh = r.channels.length, n = clean.length / nCh;
+  const edx = new Float32Array(n);
+  for (let c = 1; c < nCh; c++) for (let i = 0; i < n; i++) edx[i] += clean[c * n + i];
+  let max = 0;
+  for (let i = 0; i < n; i++) if (edx[i] > max) max = edx[i];
+  let count = 0, h = 0;
+  const e = new Float64Array(nCh);
+  for (let i = 0; i < n; i++) {
+    if (!(edx[i] > 0.1 * max)) continue;
+    count++; h += clean[i];
+    for (let c = 1; c < nCh; c++) e[c] += clean[c * n + i];
+  }
+  if (count === 0) return out;
+  const a = Number(r.samples[0]?.dose ?? 0) * (10 * r.pixelSizeNm) ** 2;
+  const parts = r.channels.slice(1).map((ch, k) => `${ch} ${(e[k + 1] / count).toPrecision(3)}`);
+  const edxAll = e.reduce((s, x) => s + x, 0) / count;
+  out.push(`${pre}inside sample ${r.firstSample}'s particle: ${a.toPrecision(4)} electrons in per pixel, HAADF ${(h / count).toPrecision(4)} (${(100 * h / count / a).toFixed(1)} %), EDX ${parts.join(', ')} expected counts per pixel; HAADF:EDX ${(h / count / edxAll).toPrecision(3)}`);
+  return out;
 }
 
 type H5Module = Awaited<ReturnType<typeof import('../../datasets/emd.ts').h5ready>>;
