@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeMrc, writeTlt, readMrc, generateDataset, h5ready } from '../datasets/index.ts';
-import { SliceMatrixOperator } from './recon/sparse.ts';
+import { SliceMatrixOperator } from './recon/joseph-matrix.ts';
 import { nrmseScaled } from './metrics/index.ts';
 
 const PRELOAD = fileURLToPath(new URL('../datasets/testing/preload.mjs', import.meta.url));

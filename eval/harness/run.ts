@@ -15,16 +15,11 @@
 import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stream, type Seed } from '../../generators/common/random.ts';
-import { progress, type Progress } from '../../generators/common/progress.ts';
+import { progress } from '../../generators/common/progress.ts';
 import { writeFileAtomic } from '../../generators/common/atomic.ts';
 import type { TiltGeometry } from '../../generators/projection/geometry.ts';
 import type { ProjectionOperator } from '../recon/operator.ts';
-import { sirt } from '../recon/sirt.ts';
-import { sirtFast } from '../recon/sirt-fast.ts';
-import { fbp, FBP_FILTERS, type FbpFilter } from '../recon/fbp.ts';
-import { tvReconstruct } from '../recon/tv.ts';
-import { SliceMatrixOperator } from '../recon/sparse.ts';
-import { Projector, makeGeometry } from '../../generators/projection/index.ts';
+import { reconstruct, parseReconSpec, makeOperator, type ChannelReconSpec } from '../recon/reconstruct.ts';
 import { psnr, ssim, valueRange, scaledScores, ssim3d, otsuDice, shellThicknessError } from '../metrics/index.ts';
 import { parseDoseSweep } from '../dose.ts';
 import { BASELINES, CANDIDATES, DEFAULT_PARAMS, type Baseline } from '../baselines/index.ts';
@@ -47,27 +42,11 @@ export interface EvalSource {
 
 export type ClosableOperator = ProjectionOperator & { close?(): Promise<void> };
 
-export interface ReconSpec { kind: 'sirt' | 'fbp' | 'tv'; iterations: number; filter?: FbpFilter; mu?: number }
-
-export function parseRecon(spec: string): ReconSpec {
-  const [kind, a, b] = spec.split(':');
-  if (kind === 'sirt') {
-    const it = a === undefined ? 100 : Number(a);
-    if (!Number.isInteger(it) || it < 1 || it > 10000) throw new Error(`recon: SIRT iterations must be an integer in [1, 10000], got '${a}'`);
-    return { kind, iterations: it };
-  }
-  if (kind === 'fbp') {
-    const f = (a ?? 'ram-lak') as FbpFilter;
-    if (!FBP_FILTERS.includes(f)) throw new Error(`recon: FBP filter must be one of ${FBP_FILTERS.join(', ')}, got '${a}'`);
-    return { kind, iterations: 0, filter: f };
-  }
-  if (kind === 'tv') {
-    const it = a === undefined ? 100 : Number(a), mu = b === undefined ? 0.05 : Number(b);
-    if (!Number.isInteger(it) || it < 1 || it > 10000) throw new Error(`recon: TV iterations must be an integer in [1, 10000], got '${a}'`);
-    if (!(mu >= 0)) throw new Error(`recon: TV weight mu must be >= 0 (relative to the tilt series' mean), got '${b}'`);
-    return { kind, iterations: it, mu };
-  }
-  throw new Error(`recon: expected sirt[:iterations], fbp[:filter] or tv[:iterations[:mu]], got '${spec}'`);
+/** The per-channel reconstruction spec parser (eval/recon); joint methods are evaluation methods, not --recon. */
+export function parseRecon(spec: string): ChannelReconSpec {
+  const r = parseReconSpec(spec);
+  if (!['sirt', 'fbp', 'tv'].includes(r.kind)) throw new Error(`recon: ${r.kind} is a joint method: list it in --methods (it brings its own reconstruction); --recon takes sirt, fbp or tv`);
+  return r as ChannelReconSpec;
 }
 
 export interface EvaluationOptions {
@@ -106,28 +85,6 @@ export interface EvaluationOptions {
 }
 
 export interface EvaluationResult { summary: Summary; computed: number; skipped: number; out: string }
-
-/** The evaluation's projection operator: generators/projection's Joseph Projector over `workers` threads. */
-export async function makeOperator(geom: TiltGeometry, workers: number | undefined): Promise<ClosableOperator> {
-  return new Projector(makeGeometry({ angles: geom.angles, nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols }), { workers });
-}
-
-export async function reconstructElement(op: ProjectionOperator, b: Float32Array, spec: ReconSpec, geom: TiltGeometry, progress?: Progress, workers?: number): Promise<Float32Array> {
-  const n = geom.nz * geom.ny * geom.nx;
-  if (spec.kind === 'sirt') {
-    // On the Joseph operator (generators/projection's Projector or its CSR matrix), the
-    // slice-parallel kernel computes the same iterates (up to float rounding; byte-identical for any
-    // number of workers) several times faster (64^3, 29 tilts, 50 iterations: 1.2 s against 4.5 s
-    // for the generic SIRT on the matrix-free Projector); workers only pay off for more than a few slices.
-    if (op instanceof SliceMatrixOperator || op instanceof Projector) return sirtFast(b, { nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols, angles: geom.angles, iterations: spec.iterations, minConstraint: 0, workers: geom.nz >= 32 ? workers : 1, progress });
-    return sirt(op, b, n, { iterations: spec.iterations, minConstraint: 0, progress });
-  }
-  if (spec.kind === 'fbp') return fbp(op, b, { filter: spec.filter, nRows: geom.nz, nCols: geom.nCols, angles: geom.angles });
-  let mean = 0;
-  for (let i = 0; i < b.length; i++) mean += b[i];
-  mean /= b.length;
-  return tvReconstruct(op, b, { iterations: spec.iterations, mu: (spec.mu ?? 0.05) * Math.max(mean, 1e-6), shape: [geom.nz, geom.ny, geom.nx], progress });
-}
 
 /** Poisson counts of every element channel at dose d, as float maps, [element][angle, row, col]. */
 export function drawNoisy(clean: Float32Array, channelIdx: number[], plane: number, scale: number, seed: Seed, phantom: number, dose: number): Float32Array[] {
@@ -281,7 +238,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
             mapPsnr += psnr(clean, den, R);
             if (N >= 7 && nCols >= 7) mapSsim += ssim(clean, den, [N, nCols], R);
           }
-          const x = await reconstructElement(op!, series, recon, geom, undefined, opts.workers);
+          const x = await reconstruct(op!, series, recon, { workers: opts.workers });
           recons.push(x);
           const truth = s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N);
           const sc = scaledScores(x, truth);

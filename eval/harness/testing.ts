@@ -4,7 +4,7 @@
  * phantoms are physically consistent (counts = sensitivity x dose x projected amount).
  */
 import { stream } from '../../generators/common/random.ts';
-import { SliceMatrixOperator } from '../recon/sparse.ts';
+import { SliceMatrixOperator } from '../recon/joseph-matrix.ts';
 import type { EvalSource } from './run.ts';
 
 export async function coreShellSource(o: { size: number; nAngles: number; count: number; splits: ('train' | 'val' | 'test')[]; sensitivity?: number; seed?: number; solidShell?: number[] }): Promise<EvalSource> {

@@ -10,6 +10,7 @@
  * dtheta (radians, half the distance to the neighbouring angles) gives the integral's scaling.
  */
 import type { ProjectionOperator } from './operator.ts';
+import { checkTiltSeries } from './operator.ts';
 import { fft, nextPow2 } from './fft.ts';
 
 export const FBP_FILTERS = ['ram-lak', 'shepp-logan', 'hann'] as const;
@@ -74,12 +75,14 @@ export function filterTiltSeries(tiltSeries: Float32Array, nAngles: number, nRow
   return out;
 }
 
-export interface FbpOptions { filter?: FbpFilter; nRows: number; nCols: number; angles: ArrayLike<number> }
+export interface FbpOptions { filter?: FbpFilter }
 
-/** FBP reconstruction: filter each projection row, then back-project with the operator's adjoint. */
-export async function fbp(op: ProjectionOperator, tiltSeries: Float32Array, opts: FbpOptions): Promise<Float32Array> {
+/** FBP reconstruction: filter each projection row, then back-project with the operator's adjoint (geometry from the operator). */
+export async function fbp(op: ProjectionOperator, tiltSeries: Float32Array, opts: FbpOptions = {}): Promise<Float32Array> {
   const filter = opts.filter ?? 'ram-lak';
   if (!FBP_FILTERS.includes(filter)) throw new Error(`fbp: filter must be one of ${FBP_FILTERS.join(', ')}, got ${filter}`);
-  const q = filterTiltSeries(tiltSeries, opts.angles.length, opts.nRows, opts.nCols, filter, opts.angles);
+  checkTiltSeries(op, tiltSeries, 'fbp');
+  const g = op.geom;
+  const q = filterTiltSeries(tiltSeries, g.angles.length, g.nz, g.nCols, filter, g.angles);
   return op.back(q);
 }

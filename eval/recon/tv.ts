@@ -6,8 +6,12 @@
  *   p <- (p + sigma (A xbar - b)) / (1 + sigma)
  *   q <- project_{|q| <= mu}(q + sigma grad xbar)
  *   x' <- max(0, x - tau (A^T p - div q)),  xbar <- 2 x' - x
+ * Objective reported per iteration: 1/2 ||A xbar - b||^2 + mu TV(xbar) at the extrapolated point
+ * whose projection the iteration computes (no extra projection; xbar -> x at convergence).
+ * Geometry (shape) from the operator.
  */
-import type { ProjectionOperator } from './operator.ts';
+import type { ProjectionOperator, LinearOperator, IterationRecord } from './operator.ts';
+import { checkTiltSeries } from './operator.ts';
 import type { Progress } from '../../generators/common/progress.ts';
 
 export type Shape3 = [number, number, number];
@@ -37,7 +41,7 @@ export function divergence3(q: Float32Array, [nz, ny, nx]: Shape3, out: Float32A
 }
 
 /** ||K|| for K = [A; grad] by power iteration on K^T K (deterministic start vector). */
-export async function operatorNorm(op: ProjectionOperator, shape: Shape3, iterations = 20): Promise<number> {
+export async function operatorNorm(op: LinearOperator, shape: Shape3, iterations = 20): Promise<number> {
   const n = shape[0] * shape[1] * shape[2];
   let x: Float32Array = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = 1 + 0.5 * Math.sin(i * 0.7);
@@ -59,11 +63,15 @@ export async function operatorNorm(op: ProjectionOperator, shape: Shape3, iterat
   return Math.sqrt(lambda) * 1.01; // small margin: the power estimate approaches from below
 }
 
-export interface TvOptions { iterations: number; mu: number; shape: Shape3; nonNegative?: boolean; norm?: number; progress?: Progress }
+export interface TvOptions { iterations: number; mu: number; nonNegative?: boolean; norm?: number; progress?: Progress; onIteration?: (r: IterationRecord) => void }
 
 export async function tvReconstruct(op: ProjectionOperator, b: Float32Array, opts: TvOptions): Promise<Float32Array> {
-  const { shape, mu, iterations } = opts;
-  if (!(mu >= 0)) throw new Error(`tv: mu must be >= 0, got ${mu}`);
+  const { mu, iterations } = opts;
+  const shape: Shape3 = [op.geom.nz, op.geom.ny, op.geom.nx];
+  if (!(mu >= 0) || !Number.isFinite(mu)) throw new Error(`tv: mu must be a finite number >= 0, got ${mu}`);
+  if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`tv: iterations must be an integer >= 0, got ${iterations}`);
+  if (opts.norm !== undefined && !(opts.norm > 0)) throw new Error(`tv: norm must be > 0, got ${opts.norm}`);
+  checkTiltSeries(op, b, 'tv');
   const n = shape[0] * shape[1] * shape[2];
   const L = opts.norm ?? (await operatorNorm(op, shape));
   const sigma = 1 / L, tau = 1 / L;
@@ -72,9 +80,11 @@ export async function tvReconstruct(op: ProjectionOperator, b: Float32Array, opt
   const nonNeg = opts.nonNegative ?? true;
   for (let it = 0; it < iterations; it++) {
     await op.forward(xbar, Ax);
-    for (let i = 0; i < p.length; i++) p[i] = (p[i] + sigma * (Ax[i] - b[i])) / (1 + sigma);
+    let fit = 0, tv = 0;
+    for (let i = 0; i < p.length; i++) { const d = Ax[i] - b[i]; fit += d * d; p[i] = (p[i] + sigma * d) / (1 + sigma); }
     gradient3(xbar, shape, g);
     for (let i = 0; i < n; i++) {
+      tv += Math.sqrt(g[i] * g[i] + g[n + i] * g[n + i] + g[2 * n + i] * g[2 * n + i]);
       const a = q[i] + sigma * g[i], bq = q[n + i] + sigma * g[n + i], c = q[2 * n + i] + sigma * g[2 * n + i];
       const mag = Math.sqrt(a * a + bq * bq + c * c);
       const f = mag > mu ? (mu > 0 ? mu / mag : 0) : 1;
@@ -89,6 +99,7 @@ export async function tvReconstruct(op: ProjectionOperator, b: Float32Array, opt
       x[i] = v;
       xbar[i] = 2 * v - old;
     }
+    opts.onIteration?.({ iteration: it + 1, objective: fit / 2 + mu * tv, terms: { fit: fit / 2, tv } });
     opts.progress?.increment(1);
   }
   return x;

@@ -37,10 +37,11 @@ export const command: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
     const { readTiltSeries, writeVolumes } = await import('../../eval/recon/volume-io.ts');
-    const { parseRecon, makeOperator, reconstructElement } = await import('../../eval/harness/run.ts');
+    const { parseReconSpec, makeOperator, reconstruct, isJointSpec } = await import('../../eval/recon/reconstruct.ts');
     const { progress } = await import('../../generators/common/progress.ts');
     const { nrmseScaled } = await import('../../eval/metrics/index.ts');
-    const spec = parseRecon(a.method);
+    const spec = parseReconSpec(a.method);
+    if (isJointSpec(spec)) throw new Error(`method: ${spec.kind} needs a HAADF tilt series with the element channels; joint reconstruction from the CLI is not available in this version (use the library's reconstruct())`);
     if (a.size !== undefined && !(Number.isInteger(a.size) && a.size >= 1)) throw new Error(`size: must be an integer >= 1, got ${a.size}`);
     if (a.sample !== undefined && !(Number.isInteger(a.sample) && a.sample >= 0)) throw new Error(`sample: must be an integer >= 0, got ${a.sample}`);
     const input = await readTiltSeries(a.input, { sample: a.sample, field: a.field as 'noisy' | 'clean', channels: a.channels?.split(','), tlt: a.tlt, dataset: a.dataset, size: a.size });
@@ -53,7 +54,7 @@ export const command: CommandModule<object, Args> = {
     try {
       for (let c = 0; c < input.series.length; c++) {
         const bar = progress(`${spec.kind} ${input.channels[c]}`, Math.max(1, spec.iterations), { unit: 'iterations', quiet: a.quiet });
-        volumes.push(await reconstructElement(op, input.series[c], spec, geom, bar, a.workers));
+        volumes.push(await reconstruct(op, input.series[c], spec, { progress: bar, workers: a.workers }));
         bar.stop();
         if (!a.quiet && input.truth) console.log(`${input.channels[c]}: NRMSE against the phantom after LS scale ${nrmseScaled(volumes[c], input.truth[c]).toFixed(4)}`);
       }

@@ -1,5 +1,5 @@
 /**
- * WebAssembly SIMD version of the fused ray-table SIRT kernel (sirt-rays.ts), emitted as a binary
+ * WebAssembly SIMD version of the fused ray-table SIRT kernel (rays.ts), emitted as a binary
  * module by a small assembler here (no toolchain needed; Node 20's V8 has 128-bit SIMD).
  *
  * Same arithmetic as sirtRayChunks, lane by lane: each f64x2 lane is one slice of the chunk, the
@@ -17,7 +17,7 @@
  * {i32 voxel offset in bytes, f32 w0, f32 w1}, b lanes (f64 [ray][W]), voxel records
  * (f64 [voxel][x W | A^T r W], nx voxels of zero padding after the slice).
  */
-import type { RayTable } from './sirt-rays.ts';
+import type { RayTable } from './rays.ts';
 
 const uleb = (n: number): number[] => { const o: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; o.push(b); } while (n); return o; };
 const sleb = (n: number): number[] => {

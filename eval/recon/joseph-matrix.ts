@@ -5,7 +5,8 @@
  * Single-threaded: the production path is generators/projection's Projector (worker_threads);
  * this operator gives the tests and small evaluations an independent implementation.
  */
-import type { ProjectionOperator } from './operator.ts';
+import type { LinearOperator, ProjectionOperator } from './operator.ts';
+import type { TiltGeometry } from '../../generators/projection/geometry.ts';
 
 /** Visits the (voxel, weight) pairs of ray (angle a, column u) in a ny x nx slice. */
 function josephRay(ny: number, nx: number, theta: number, s: number, visit: (idx: number, w: number) => void): void {
@@ -52,8 +53,14 @@ export function josephMatrix(ny: number, nx: number, anglesDeg: ArrayLike<number
 /** Operator for a volume [nz, ny, nx] with tilt series [angle, z, col], via one CSR matrix per slice. */
 export class SliceMatrixOperator implements ProjectionOperator {
   private m: ReturnType<typeof josephMatrix>;
+  readonly geom: TiltGeometry;
+  readonly volumeSize: number;
+  readonly tiltSeriesSize: number;
   constructor(readonly nz: number, readonly ny: number, readonly nx: number, readonly angles: ArrayLike<number>, readonly nCols: number) {
     this.m = josephMatrix(ny, nx, angles, nCols);
+    this.geom = { angles: Float64Array.from(angles), nz, ny, nx, nCols };
+    this.volumeSize = nz * ny * nx;
+    this.tiltSeriesSize = angles.length * nz * nCols;
   }
   async forward(v: Float32Array, out = new Float32Array(this.angles.length * this.nz * this.nCols)): Promise<Float32Array> {
     const { rowPtr, col, val } = this.m;
@@ -82,8 +89,10 @@ export class SliceMatrixOperator implements ProjectionOperator {
 }
 
 /** A dense explicit matrix as an operator (for hand-checkable tiny problems). */
-export class DenseOperator implements ProjectionOperator {
-  constructor(readonly A: number[][]) {}
+export class DenseOperator implements LinearOperator {
+  readonly volumeSize: number;
+  readonly tiltSeriesSize: number;
+  constructor(readonly A: number[][]) { this.volumeSize = A[0].length; this.tiltSeriesSize = A.length; }
   async forward(x: Float32Array, out = new Float32Array(this.A.length)): Promise<Float32Array> {
     this.A.forEach((row, i) => { out[i] = row.reduce((s, a, j) => s + a * x[j], 0); });
     return out;

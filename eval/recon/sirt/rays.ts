@@ -1,5 +1,5 @@
 /**
- * Fused SIRT kernel on a compact Joseph ray table (the fast path behind sirt-fast.ts).
+ * Fused SIRT kernel on a compact Joseph ray table (the fast path behind slices.ts).
  *
  * The Joseph projector (Joseph 1982, IEEE TMI 1:192) visits, per ray and per step along its major
  * axis, exactly two neighbouring voxels q and q + d (d = 1 when the ray runs along y, d = nx when
@@ -14,8 +14,8 @@
  * once the scatter r * a_ij into a float64 back-projection buffer along the same steps, while the
  * ray's steps are still in L1. Rays are scattered in ascending order, and a product of two float32
  * numbers is exact in float64, so each voxel's back-projection is the same float64 sum, in the same
- * order, as the two-pass kernel's gather over the transposed matrix: the iterates are bit-identical
- * to sirtSliceRange in sirt-fast.ts (tests check it), and identical whatever the chunking or the
+ * order, as the two-pass kernel's gather over the transposed matrix: the iterates were bit-identical
+ * to the removed two-pass CSR kernel, are those of reference.ts up to float rounding (tests check it), and identical whatever the chunking or the
  * number of workers. Chunks of zc slices are handed out through an atomic counter (dynamic
  * scheduling: on a shared machine a slowed thread takes fewer chunks).
  */
@@ -38,7 +38,7 @@ export interface RayTable {
 }
 
 /**
- * Ray table of the Joseph slice projector, with the arithmetic of sparse.ts's josephRay (same
+ * Ray table of the Joseph slice projector, with the arithmetic of joseph-matrix.ts's josephRay (same
  * doubles, same float32 rounding): each step's two entries appear in CSR order.
  */
 export function josephRayTable(ny: number, nx: number, anglesDeg: ArrayLike<number>, nCols: number): RayTable {
@@ -97,7 +97,7 @@ export function josephRayTable(ny: number, nx: number, anglesDeg: ArrayLike<numb
 
 /**
  * SIRT weights R = 1/(A 1) and lambda C = lambda/(A^T 1) from the ray table, zero-guarded, with the
- * same summation order and precision as sirt-fast.ts's sirtWeights on the CSR matrix.
+ * same summation order and precision as row and column sums over the CSR matrix (tests check it).
  */
 export function rayTableWeights(t: RayTable, lambda: number): { R: Float32Array; C: Float32Array } {
   const R = new Float32Array(t.nRays), Cp = new Float32Array(t.nVox + t.pad);
