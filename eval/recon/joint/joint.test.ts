@@ -1,0 +1,115 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SliceMatrixOperator } from '../joseph-matrix.ts';
+import { reconstruct } from '../reconstruct.ts';
+import { proxPoissonConj, proxLeastSquaresConj, projectSpectralBall } from './prox.ts';
+import { jointObjective, type EngineInput } from './engine.ts';
+import { parseJointSpec, type JointTiltSeries } from './index.ts';
+
+/** Two-element core-shell slice stack: Au core (r < 0.18 n), Ag shell (0.18 n < r < 0.33 n). */
+function coreShell(nz: number, n: number): [Float32Array, Float32Array] {
+  const core = new Float32Array(nz * n * n), shell = new Float32Array(nz * n * n), c = (n - 1) / 2;
+  for (let z = 0; z < nz; z++) for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) {
+    const r = Math.hypot(x - c, y - c), i = (z * n + y) * n + x;
+    if (r < 0.18 * n) core[i] = 1; else if (r < 0.33 * n) shell[i] = 1;
+  }
+  return [core, shell];
+}
+
+async function jointData(op: SliceMatrixOperator, vols: Float32Array[], k: number, r: number[], N0: number): Promise<JointTiltSeries> {
+  const P = await Promise.all(vols.map((v) => op.forward(v)));
+  const haadf = new Float32Array(P[0].length);
+  for (let i = 0; i < haadf.length; i++) for (let e = 0; e < vols.length; e++) haadf[i] += r[e] * P[e][i];
+  return { edx: P.map((p) => p.map((v) => k * v)), elements: ['Au', 'Ag'], haadf, haadfWeights: r, incident: N0 };
+}
+
+test('Poisson and least-squares conjugate proxes solve their 1D problems (brute-force minimisation)', () => {
+  for (const [p, sigma, b, lam] of [[0.3, 0.5, 2, 1], [-1, 0.2, 0, 1], [0.9, 2, 5, 1.5], [2, 0.1, 1, 1]]) {
+    const q = proxPoissonConj(p, sigma, b, lam);
+    // F*(q) = -lam b ln(1 - q/lam) - lam b + lam b ln(lam b)... up to a constant: minimise 1/2 (q-p)^2 - sigma lam b ln(1 - q/lam), q < lam
+    const f = (t: number) => 0.5 * (t - p) ** 2 + (b > 0 ? -sigma * lam * b * Math.log(1 - t / lam) : t > lam ? Infinity : 0);
+    let best = -50, fb = Infinity;
+    for (let t = -50; t < lam; t += 1e-4) { const v = f(t); if (v < fb) { fb = v; best = t; } }
+    assert.ok(Math.abs(q - best) < 2e-3, `poisson prox(${p}, ${sigma}, ${b}) = ${q}, brute force ${best}`);
+    const w = 2.5, ql = proxLeastSquaresConj(p, sigma, b, w);
+    const g = (t: number) => 0.5 * (t - p) ** 2 + sigma * (t * b + (t * t) / (2 * w));
+    assert.ok(g(ql) <= g(ql + 1e-3) && g(ql) <= g(ql - 1e-3), 'least-squares prox not a minimum');
+  }
+});
+
+test('TNV prox (spectral-ball projection) matches the SVD: singular values clipped, singular vectors kept', () => {
+  let seed = 3;
+  const rnd = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647 - 0.5; };
+  for (const m of [1, 2, 3, 4]) for (let trial = 0; trial < 20; trial++) {
+    const q = Float64Array.from({ length: 3 * m }, () => 4 * rnd()), r = 0.5 + rnd();
+    const z = Float64Array.from(q);
+    projectSpectralBall(z, m, r, new Float64Array(2 * m * m));
+    // Independent check by the SVD's defining properties: the projection Z has ||Z||_2 <= r, and
+    // Q - Z is the part of Q beyond r along Q's top singular directions, so <Q - Z, Z> = r ||Q - Z||_*;
+    // equivalently (von Neumann) Z minimises ||Z - Q||_F over the ball. Check against power-iteration SVD of Q.
+    const sv = singularValues(q, m), svz = singularValues(z, m);
+    assert.ok(svz[0] <= r + 1e-9, `m ${m}: ||Z||_2 ${svz[0]} > ${r}`);
+    const expect = sv.map((s) => Math.min(s, r)).sort((a, b) => b - a);
+    for (let k = 0; k < expect.length; k++) assert.ok(Math.abs(svz[k] - expect[k]) < 1e-7, `m ${m}: singular value ${k}: ${svz[k]} vs ${expect[k]}`);
+    let dist = 0; for (let i = 0; i < 3 * m; i++) dist += (z[i] - q[i]) ** 2;
+    let want = 0; for (const s of sv) want += Math.max(0, s - r) ** 2;
+    assert.ok(Math.abs(dist - want) < 1e-8 * (1 + want), `m ${m}: ||Z - Q||^2 ${dist} vs sum (s - r)_+^2 ${want}`);
+  }
+});
+
+/** Singular values of an m x 3 matrix by deflated power iteration on Q^T Q (independent of prox.ts's Jacobi). */
+function singularValues(q: Float64Array, m: number): number[] {
+  const A = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < m; k++) A[3 * i + j] += q[3 * k + i] * q[3 * k + j];
+  const out: number[] = [];
+  for (let s = 0; s < Math.min(m, 3); s++) {
+    let v = [1, 0.7, 0.3], lam = 0;
+    for (let it = 0; it < 2000; it++) {
+      const w = [0, 1, 2].map((i) => A[3 * i] * v[0] + A[3 * i + 1] * v[1] + A[3 * i + 2] * v[2]);
+      const nrm = Math.hypot(...w);
+      if (nrm === 0) break;
+      lam = nrm; v = w.map((x) => x / nrm);
+    }
+    out.push(Math.sqrt(Math.max(lam, 0)));
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) A[3 * i + j] -= lam * v[i] * v[j];
+  }
+  return out;
+}
+
+test('joint objective: gradient of the smooth data terms matches finite differences', async () => {
+  const n = 8, op = new SliceMatrixOperator(1, n, n, [-60, -20, 10, 45, 80], 12);
+  const [a, b] = coreShell(1, n);
+  const d = await jointData(op, [a, b], 3, [0.2, 0.1], 1e4);
+  const u = [a.map((v, i) => 2 + v + 0.1 * Math.sin(i)), b.map((v, i) => 1.5 + v + 0.1 * Math.cos(i))];
+  const wH = d.haadf.map(() => 50);
+  const inp: EngineInput = { edx: d.edx.map((e) => e.map((v) => Math.round(v))), haadf: d.haadf, c: [0.2 / 3, 0.1 / 3], haadfWeight: wH, alphaH: 1, lambdaEdx: 1, edxModel: 'poisson', regulariser: 'none', regWeight: 0, iterations: 0, warmStart: 0 };
+  const F = async (uu: Float32Array[]) => jointObjective(inp, uu, await Promise.all(uu.map((x) => op.forward(x))), [1, n, n]).objective;
+  // analytic gradient: c_e P^T (alpha W (P h - b_H)) + lambda P^T (1 - b_e / P u_e)
+  const Pu = await Promise.all(u.map((x) => op.forward(x)));
+  const rH = new Float32Array(Pu[0].length);
+  for (let i = 0; i < rH.length; i++) rH[i] = wH[i] * (inp.c[0] * Pu[0][i] + inp.c[1] * Pu[1][i] - d.haadf[i]);
+  for (let e = 0; e < 2; e++) {
+    const t = new Float32Array(rH.length);
+    for (let i = 0; i < t.length; i++) t[i] = inp.c[e] * rH[i] + 1 - inp.edx[e][i] / Pu[e][i];
+    const g = await op.back(t);
+    for (const j of [9, 27, 36, 50]) {
+      const h = 1e-3, up = u.map((x) => Float32Array.from(x)), dn = u.map((x) => Float32Array.from(x));
+      up[e][j] += h; dn[e][j] -= h;
+      const fd = ((await F(up)) - (await F(dn))) / (2 * h);
+      assert.ok(Math.abs(fd - g[j]) < 2e-2 * (1 + Math.abs(g[j])), `element ${e} voxel ${j}: finite difference ${fd} vs gradient ${g[j]}`);
+    }
+  }
+});
+
+test('joint specs and data are validated with the field named', async () => {
+  assert.throws(() => parseJointSpec('bimodal:10:1.5'), /alpha/);
+  assert.throws(() => parseJointSpec('fused:0'), /iterations/);
+  assert.throws(() => parseJointSpec('tnv:10:-1'), /TNV weight/);
+  const op = new SliceMatrixOperator(1, 6, 6, [0, 45], 8);
+  const d: JointTiltSeries = { edx: [new Float32Array(16), new Float32Array(15)], elements: ['Au', 'Ag'], haadf: new Float32Array(16).fill(0.1), haadfWeights: [1, 1], incident: 100 };
+  await reconstruct(op, d, parseJointSpec('fused:2')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /EDX Ag/));
+  d.edx[1] = new Float32Array(16); d.haadf[3] = NaN;
+  await reconstruct(op, d, parseJointSpec('fused:2')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /HAADF.*finite/));
+});
+
+test.run();
