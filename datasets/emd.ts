@@ -77,7 +77,10 @@ let ready: Promise<H5> | null = null;
 /** Loads the h5wasm module (once, on first use: compiling it takes a few seconds). */
 export function h5ready(): Promise<H5> {
   ready ??= import('h5wasm/node').then(async (m) => {
-    await m.default.ready;
+    const M = (await m.default.ready) as unknown as { activate_throwing_error_handler?: () => void };
+    // HDF5 errors become JS exceptions (a failed write raises instead of printing HDF5-DIAG lines
+    // and carrying on), and the library's diagnostics stay off the terminal.
+    M.activate_throwing_error_handler?.();
     return m.default;
   });
   return ready;
