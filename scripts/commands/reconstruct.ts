@@ -17,6 +17,7 @@ interface Args {
   size?: number;
   workers?: number;
   quiet: boolean;
+  'mask-nonfinite'?: boolean;
 }
 
 export const command: CommandModule<object, Args> = {
@@ -34,6 +35,7 @@ export const command: CommandModule<object, Args> = {
       .option('dataset', { type: 'string', describe: 'dataset path inside an HDF5 stack' })
       .option('size', { type: 'number', describe: 'volume edge nx = ny (default: the dataset size, or the detector width)' })
       .option('workers', { type: 'number', describe: 'projector worker threads (default min(2, cores))' })
+      .option('mask-nonfinite', { type: 'boolean', default: false, describe: 'set NaN/infinite input values to 0 and report how many (default: refuse the input)' })
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
     const { readTiltSeries, writeVolumes } = await import('../../eval/recon/volume-io.ts');
@@ -44,6 +46,11 @@ export const command: CommandModule<object, Args> = {
     if (a.size !== undefined && !(Number.isInteger(a.size) && a.size >= 1)) throw new Error(`size: must be an integer >= 1, got ${a.size}`);
     if (a.sample !== undefined && !(Number.isInteger(a.sample) && a.sample >= 0)) throw new Error(`sample: must be an integer >= 0, got ${a.sample}`);
     const input = await readTiltSeries(a.input, { sample: a.sample, field: a.field as 'noisy' | 'clean', channels: a.channels?.split(','), tlt: a.tlt, dataset: a.dataset, size: a.size });
+    const { checkFinite } = await import('../../generators/common/finite.ts');
+    for (let c = 0; c < input.series.length; c++) {
+      const n = checkFinite(input.series[c], { source: `${a.input} (${input.channels[c]})`, shape: [input.angles.length, input.nRows, input.nCols], axes: ['angle', 'row', 'col'], mask: a['mask-nonfinite'] });
+      if (n) console.error(`${a.input} (${input.channels[c]}): ${n} non-finite value(s) set to 0 (--mask-nonfinite)`);
+    }
     const N = input.size;
     if (input.nCols < N) throw new Error(`size: the volume edge ${N} exceeds the detector width ${input.nCols}`);
     const geom = { angles: input.angles, nz: input.nRows, ny: N, nx: N, nCols: input.nCols };
