@@ -19,6 +19,8 @@ export interface TiltSeriesInput {
   size: number;
   voxelSizeAngstrom: number;
   truth?: Float32Array[];
+  /** The HAADF tilt series of a dataset sample (alignment reference), when stored. */
+  haadf?: Float32Array;
 }
 
 export async function readTiltSeries(path: string, o: { sample?: number; field?: 'clean' | 'noisy'; channels?: string[]; tlt?: string; dataset?: string; size?: number } = {}): Promise<TiltSeriesInput> {
@@ -48,7 +50,9 @@ export async function readTiltSeries(path: string, o: { sample?: number; field?:
         for (const c of want) { const e = r.elements.findIndex((x) => x.symbol === c); if (e >= 0) t.push(s.phantom.slice(e * N ** 3, (e + 1) * N ** 3)); }
         truth = t.length === want.length ? t : undefined;
       }
-      return { series, channels: want, angles: r.angles, nRows: N, nCols, size: o.size ?? N, voxelSizeAngstrom: r.shape.pixelSizeNm * 10, truth };
+      const hk = r.channels.indexOf('HAADF');
+      const haadf = hk >= 0 ? Float32Array.from({ length: plane }, (_, i) => arr[hk * plane + i]) : undefined;
+      return { series, channels: want, angles: r.angles, nRows: N, nCols, size: o.size ?? N, voxelSizeAngstrom: r.shape.pixelSizeNm * 10, truth, haadf };
     } finally {
       await r.close();
     }
