@@ -23,7 +23,7 @@ export interface TiltSeriesInput {
   haadf?: Float32Array;
 }
 
-export async function readTiltSeries(path: string, o: { sample?: number; field?: 'clean' | 'noisy'; channels?: string[]; tlt?: string; dataset?: string; size?: number } = {}): Promise<TiltSeriesInput> {
+export async function readTiltSeries(path: string, o: { sample?: number; field?: 'clean' | 'noisy'; channels?: string[]; tlt?: string; dataset?: string; size?: number; radians?: boolean } = {}): Promise<TiltSeriesInput> {
   if (!existsSync(path)) throw new Error(`input: ${path}: no such file or directory`);
   const ext = extname(path).toLowerCase();
   const ds = await import('../../datasets/index.ts');
@@ -59,7 +59,10 @@ export async function readTiltSeries(path: string, o: { sample?: number; field?:
   }
   const tltPath = o.tlt ?? path.replace(/\.[^.]+$/, '.tlt');
   if (!existsSync(tltPath)) throw new Error(`tlt: tilt angles file ${tltPath} not found (pass --tlt)`);
-  const angles = ds.readTlt(tltPath);
+  const { normaliseTiltAngles, mirrorProjections } = await import('../../generators/projection/index.ts');
+  // Any convention (-180..180, 0..180, radians): angles into [-90, 90), projections at theta+180 mirrored.
+  const norm = normaliseTiltAngles(ds.readTlt(tltPath), { radians: o.radians, field: tltPath });
+  const angles = norm.angles;
   let data: Float32Array, shape: number[], vox = 1;
   if (['.mrc', '.mrcs', '.st', '.ali'].includes(ext)) {
     const m = ds.readMrc(path);
@@ -70,6 +73,7 @@ export async function readTiltSeries(path: string, o: { sample?: number; field?:
   }
   if (shape.length !== 3) throw new Error(`input: expected a 3D stack [angle, row, col], got shape [${shape}]`);
   if (shape[0] !== angles.length) throw new Error(`tlt: ${tltPath} has ${angles.length} angles but the stack has ${shape[0]} projections`);
+  mirrorProjections(data, shape[1], shape[2], norm.mirror);
   return { series: [data], channels: ['stack'], angles, nRows: shape[1], nCols: shape[2], size: o.size ?? shape[2], voxelSizeAngstrom: vox };
 }
 

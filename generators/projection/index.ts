@@ -178,3 +178,4 @@ export class Projector {
     await Promise.all(p.map((w) => w.terminate()));
   }
 }
+export { normaliseTiltAngles, mirrorProjections, type NormalisedAngles } from './angles.ts';

@@ -21,6 +21,7 @@ interface Args {
   'axis-offset'?: number;
   shifts?: string;
   align: boolean;
+  radians: boolean;
   'write-shifts'?: string;
   quiet: boolean;
 }
@@ -44,6 +45,7 @@ export const command: CommandModule<object, Args> = {
       .option('workers', { type: 'number', describe: 'projector worker threads (default min(2, cores))' })
       .option('axis-offset', { type: 'number', describe: 'tilt-axis column minus the detector centre, in pixels (overrides the one from --align/--shifts)' })
       .option('shifts', { type: 'string', describe: "per-projection shifts file ('angle row col' lines, as --align writes) to undo before reconstructing" })
+      .option('radians', { type: 'boolean', default: false, describe: 'the .tlt angles are in radians (any range: angles outside [-90, 90) degrees are folded by 180 with the projection mirrored)' })
       .option('align', { type: 'boolean', default: false, describe: 'estimate the shifts and the tilt-axis offset (eval/align: on the HAADF when present, else the sum of the channels) and apply them to every channel' })
       .option('write-shifts', { type: 'string', describe: 'with --align: write the shifts file here (default PREFIX_shifts.txt)' })
       .option('quiet', { type: 'boolean', default: false }),
@@ -55,7 +57,7 @@ export const command: CommandModule<object, Args> = {
     const spec = parseRecon(a.method);
     if (a.size !== undefined && !(Number.isInteger(a.size) && a.size >= 1)) throw new Error(`size: must be an integer >= 1, got ${a.size}`);
     if (a.sample !== undefined && !(Number.isInteger(a.sample) && a.sample >= 0)) throw new Error(`sample: must be an integer >= 0, got ${a.sample}`);
-    const input = await readTiltSeries(a.input, { sample: a.sample, field: a.field as 'noisy' | 'clean', channels: a.channels?.split(','), tlt: a.tlt, dataset: a.dataset, size: a.size });
+    const input = await readTiltSeries(a.input, { sample: a.sample, field: a.field as 'noisy' | 'clean', channels: a.channels?.split(','), tlt: a.tlt, dataset: a.dataset, size: a.size, radians: a.radians });
     const N = input.size;
     if (input.nCols < N) throw new Error(`size: the volume edge ${N} exceeds the detector width ${input.nCols}`);
     if (a.align && a.shifts) throw new Error('shifts: give either --shifts FILE or --align, not both');
