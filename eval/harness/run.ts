@@ -109,7 +109,7 @@ export interface EvaluationResult { summary: Summary; computed: number; skipped:
 
 /** The evaluation's projection operator: generators/projection's Joseph Projector over `workers` threads. */
 export async function makeOperator(geom: TiltGeometry, workers: number | undefined): Promise<ClosableOperator> {
-  return new Projector(makeGeometry({ angles: geom.angles, nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols }), { workers });
+  return new Projector(makeGeometry({ angles: geom.angles, nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols, axisOffset: geom.axisOffset }), { workers });
 }
 
 export async function reconstructElement(op: ProjectionOperator, b: Float32Array, spec: ReconSpec, geom: TiltGeometry, progress?: Progress, workers?: number): Promise<Float32Array> {
@@ -119,7 +119,7 @@ export async function reconstructElement(op: ProjectionOperator, b: Float32Array
     // slice-parallel kernel computes the same iterates (up to float rounding; byte-identical for any
     // number of workers) several times faster (64^3, 29 tilts, 50 iterations: 1.2 s against 4.5 s
     // for the generic SIRT on the matrix-free Projector); workers only pay off for more than a few slices.
-    if (op instanceof SliceMatrixOperator || op instanceof Projector) return sirtFast(b, { nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols, angles: geom.angles, iterations: spec.iterations, minConstraint: 0, workers: geom.nz >= 32 ? workers : 1, progress });
+    if (op instanceof SliceMatrixOperator || op instanceof Projector) return sirtFast(b, { nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols, angles: geom.angles, axisOffset: geom.axisOffset, iterations: spec.iterations, minConstraint: 0, workers: geom.nz >= 32 ? workers : 1, progress });
     return sirt(op, b, n, { iterations: spec.iterations, minConstraint: 0, progress });
   }
   if (spec.kind === 'fbp') return fbp(op, b, { filter: spec.filter, nRows: geom.nz, nCols: geom.nCols, angles: geom.angles });

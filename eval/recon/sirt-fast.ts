@@ -33,6 +33,8 @@ export type SirtKernel = 'wasm' | 'rays' | 'csr';
 export interface FastSirtOptions {
   nz: number; ny: number; nx: number; nCols: number;
   angles: ArrayLike<number>;
+  /** Tilt-axis column minus the detector centre (generators/projection/geometry.ts), default 0. */
+  axisOffset?: number;
   iterations: number;
   relaxation?: number;
   minConstraint?: number;
@@ -212,7 +214,7 @@ export async function sirtFast(b: Float32Array, o: FastSirtOptions): Promise<Flo
   const tick = (n: number) => o.progress?.increment(n / o.nz);
   const nVox = o.nz * o.ny * o.nx;
   if (kernel === 'csr') return sirtFastCsr(b, o, nA, chunk, lo, hi, Math.max(1, Math.min(o.workers ?? Math.min(2, availableParallelism()), o.nz)), tick);
-  const table = josephRayTable(o.ny, o.nx, o.angles, o.nCols);
+  const table = josephRayTable(o.ny, o.nx, o.angles, o.nCols, o.axisOffset ?? 0);
   const w = rayTableWeights(table, o.relaxation ?? 1);
   const lanes = chunk + (chunk % 2);
   const mod = kernel === 'wasm' ? new WebAssembly.Module(sirtWasmModule(lanes)) : null;
@@ -230,7 +232,7 @@ export async function sirtFast(b: Float32Array, o: FastSirtOptions): Promise<Flo
 
 /** The two-pass CSR kernel (reference), static z-blocks per worker. */
 async function sirtFastCsr(b: Float32Array, o: FastSirtOptions, nA: number, chunk: number, lo: number, hi: number, workers: number, tick: (n: number) => void): Promise<Float32Array> {
-  const m = josephMatrix(o.ny, o.nx, o.angles, o.nCols);
+  const m = josephMatrix(o.ny, o.nx, o.angles, o.nCols, o.axisOffset ?? 0);
   const w = sirtWeights(m, o.relaxation ?? 1);
   const base = { nz: o.nz, nA, nCols: o.nCols, iterations: o.iterations, lo, hi, chunk };
   if (workers === 1) {
