@@ -29,7 +29,7 @@ export function parseMethods(spec: string | string[]): MethodSpec[] {
 }
 
 /** Builds the map denoiser of a method; baseline parameters come from `params` (tuned on validation). */
-export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baseline, number>>, opts: { quiet?: boolean } = {}): Promise<{ denoise: MapDenoiser; close: () => void; info: Record<string, unknown> }> {
+export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baseline, number>>, opts: { quiet?: boolean; backend?: string } = {}): Promise<{ denoise: MapDenoiser; close: () => void; info: Record<string, unknown> }> {
   if (m.kind === 'raw') return { denoise: (c) => c, close: () => {}, info: {} };
   if (m.kind === 'baseline') {
     const p = params[m.baseline!];
@@ -37,7 +37,7 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
   }
   // model:PATH: models' loader and training's tiled inference, loaded lazily (tfjs is heavy).
   const models = await import('../../models/index.ts');
-  await models.initBackend({ quiet: opts.quiet });
+  await models.initBackend({ quiet: opts.quiet, ...(opts.backend ? { backend: opts.backend as 'auto' } : {}) });
   let tiling: { denoiseTiled: (model: unknown, image: Float32Array, shape: [number, number, number], opts?: Record<string, unknown>) => Float32Array | Promise<Float32Array> };
   try {
     tiling = (await import(/* runtime-only */ '../../models/' + 'tiling.ts')) as typeof tiling;
