@@ -51,7 +51,8 @@ export function multiMapData(src: MultiMapSource, thinning: boolean): TrainingDa
     items.forEach((g, i) => {
       if (!Array.isArray(g) || g.length !== C) throw new ConfigError(`data.${split}[${i}]`, `must hold ${C} maps (${src.channels.join(', ')}), got ${Array.isArray(g) ? g.length : typeof g}`);
       g.forEach((it, k) => {
-        checkItem(`data.${split}[${i}][${k}] (${src.channels[k]})`, it, thinning);
+        // The HAADF guide is never thinned: any finite counts >= 0 (e.g. a gain-corrected detector signal).
+        checkItem(`data.${split}[${i}][${k}] (${src.channels[k]})`, it, thinning && !/^haadf$/i.test(src.channels[k]));
         if (it.h !== g[0].h || it.w !== g[0].w) throw new ConfigError(`data.${split}[${i}][${k}]`, `is ${it.h}x${it.w}; every channel of a projection must be ${g[0].h}x${g[0].w}`);
       });
     });
