@@ -192,6 +192,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
     return k;
   });
   const geom: TiltGeometry = { angles: src.angles, nz: N, ny: N, nx: N, nCols };
+  const haadfIdx = src.channels.findIndex((c) => /^haadf$/i.test(c));
   const resultsPath = join(opts.out, 'results.csv');
   const existing = openResults(resultsPath);
   const done = new Set(existing.map((r) => blockKey(r.phantom, r.dose, r.method)));
@@ -288,6 +289,25 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
       const s = await sample(p);
       const scale = d / s.dosePerProjection;
       const noisy = drawNoisy(s.clean!, channelIdx, plane, scale, seed, p, d);
+      // The HAADF at the same dose, for guided models (its own stream: the element draws are unchanged).
+      let haadf: Float32Array | undefined;
+      if (haadfIdx >= 0 && methods.some((m) => m.kind === 'model')) {
+        const rng = stream(seed, p, 'eval-noise-haadf', doseKey(d));
+        haadf = new Float32Array(plane);
+        for (let k = 0; k < plane; k++) haadf[k] = rng.poisson(Math.max(0, s.clean![haadfIdx * plane + k] * scale));
+      }
+      const allAt = new Map<number, Record<string, Float32Array>>();
+      const channelsAt = (a: number): Record<string, Float32Array> => {
+        let r = allAt.get(a);
+        if (!r) {
+          const off = a * N * nCols;
+          r = {};
+          if (haadf) r[src.channels[haadfIdx]] = haadf.slice(off, off + N * nCols);
+          elements.forEach((el, e) => { r![el] = noisy[e].slice(off, off + N * nCols); });
+          allAt.set(a, r);
+        }
+        return r;
+      };
       const coreShell = /core.?shell/i.test(JSON.stringify(s.params ?? {}));
       const present = elements.map((_, e) => { const t = s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N); for (let k = 0; k < t.length; k++) if (t[k] > 0) return true; return false; });
       for (; i < todo.length && todo[i][0] === p && todo[i][1] === d; i++) {
@@ -297,7 +317,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
         if (!dn) {
           // one denoiser per (method, dose): baseline parameters depend on the dose
           for (const [k, v] of denoisers) if (k.startsWith(m.name + '@')) { v.close(); denoisers.delete(k); }
-          dn = await makeDenoiser(m, tuning[doseKey(d)] ?? {}, { quiet, ...(opts.backend ? { backend: opts.backend } : {}) });
+          dn = await makeDenoiser(m, tuning[doseKey(d)] ?? {}, { quiet, dose: d, ...(opts.backend ? { backend: opts.backend } : {}) });
           denoisers.set(key, dn);
         }
         const rows: ResultRow[] = [];
@@ -312,7 +332,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
           for (let a = 0; a < nA; a++) {
             const off = a * N * nCols;
             const map = noisy[e].subarray(off, off + N * nCols);
-            const den = await dn.denoise(Float32Array.from(map), N, nCols, elements[e]);
+            const den = await dn.denoise(Float32Array.from(map), N, nCols, elements[e], channelsAt(a));
             series.set(den, off);
             const clean = new Float32Array(N * nCols);
             for (let k = 0; k < clean.length; k++) clean[k] = s.clean![channelIdx[e] * plane + off + k] * scale;

@@ -231,13 +231,22 @@ export const command: CommandModule<object, Args> = {
       const opts = { metadata, tile, overlap, tta: a.tta };
       const plane = rows * cols;
       /** Runs every job; `put(stackIndex, angle, map)` receives each denoised projection. */
+      const { applicabilityWarnings, channelScales, checkNormalisation } = await import('../../models/normalise.ts');
+      const warned = new Set<string>();
       const runAll = async (put: (s: number, k: number, map: Float32Array) => void) => {
         let si = 0;
         for (const j of jobs) {
           await (j as Job & { load?: () => Promise<void> }).load?.();
           const kept = keep(j.channels);
           for (let k = 0; k < nAngles; k++) {
-            const y = await denoiseTiled(model, j.input(k), [spec.inChannels, rows, cols], opts);
+            const xin = j.input(k);
+            // Untrained channels / count levels: one warning per (channel, kind), never an error.
+            const inNames = spec.inChannels === 1 ? j.channels : mChans;
+            for (const msg of applicabilityWarnings(metadata, inNames, channelScales(xin, spec.inChannels, rows, cols, checkNormalisation(metadata.normalisation)))) {
+              const key = msg.replace(/[\d.e+-]+ mean counts/, 'N mean counts');
+              if (!warned.has(key)) { warned.add(key); console.warn(`[nanodose] denoise warning: ${msg}`); }
+            }
+            const y = await denoiseTiled(model, xin, [spec.inChannels, rows, cols], opts);
             kept.forEach(([, o], q) => put(si + q, k, y.subarray(o * plane, (o + 1) * plane)));
             bar.increment(1);
           }
