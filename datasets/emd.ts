@@ -399,7 +399,12 @@ export class ShardReader {
     return this.dataset(field).filters.map((f) => ({ name: String(f.name), cd_values: Array.from(f.cd_values ?? []) }));
   }
 
+  private closed = false;
+
+  /** Closes the file; a second close is a no-op (HDF5 failures raise now, and a reader may be closed by its owner and a cache). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.file.close();
   }
 }
