@@ -28,7 +28,7 @@ import { progress } from '../generators/common/progress.ts';
 import { stream, type RandomStream, type Seed } from '../generators/common/random.ts';
 import { ConfigError, checkChoice, checkNumber, checkRange } from '../generators/common/validate.ts';
 import { psnr, ssim, valueRange } from '../eval/metrics/index.ts';
-import { defaultNormalisation } from '../models/normalise.ts';
+import { channelScales, defaultNormalisation } from '../models/normalise.ts';
 import type { ModelMetadata, ModelSpec } from '../models/index.ts';
 import { dihedral } from './augment.ts';
 import { applyBlindSpot, blindSpotMask } from './blindspot.ts';
@@ -176,6 +176,17 @@ interface ValMap {
   noisyPsnr: (number | undefined)[];
   /** Held-out criterion (self-supervised): thinned-half inputs [h, w, C], scales, held-out halves per output. */
   held?: { x: Float32Array; s: number[]; heldout: Float32Array[] };
+}
+
+/**
+ * A whole-map network input: each map divided by its scale s_c = max(mean, floor) (the 'mean'
+ * normalisation of models/normalise.ts, channelScales), interleaved channel-last [h, w, C].
+ */
+function normalisedInput(maps: ArrayLike<number>[], h: number, w: number, floor: number): { x: Float32Array; s: number[] } {
+  const s = maps.map((m) => channelScales(m, 1, h, w, { kind: 'mean', floor })[0]);
+  const x = new Float32Array(h * w * maps.length);
+  interleave(maps.map((m, c) => { const o = new Float32Array(h * w); for (let i = 0; i < o.length; i++) o[i] = m[i] / s[c]; return o; }), x, 0);
+  return { x, s };
 }
 
 /** Interleaves channel-major maps [C][n] into channel-last [n, C] at `offset`. */
@@ -713,13 +724,7 @@ async function buildValidation(cfg: Config, data: TrainingData, sp: SchemeParams
     // Full-dose inputs (every channel, the guide included, at the same dose) and references.
     // Stream names: channel 0 keeps the single-channel network's stream, so its validation is unchanged.
     const inf = parts.map((p, c) => inferenceInput(p, sp, stream(cfg.seed, 'val', k, c === 0 ? 'noise' : `noise-${c}`), dMid ?? p.dose));
-    const sInf = inf.map((v) => {
-      let total = 0;
-      for (const c of v.counts) total += c;
-      return Math.max(total / (h * w), sp.floor);
-    });
-    const xInf = new Float32Array(h * w * C);
-    interleave(inf.map((v, c) => { const o = new Float32Array(h * w); for (let i = 0; i < o.length; i++) o[i] = v.counts[i] / sInf[c]; return o; }), xInf, 0);
+    const { x: xInf, s: sInf } = normalisedInput(inf.map((v) => v.counts), h, w, sp.floor);
     const reference = outIdx.map((c) => inf[c].reference);
     const range = reference.map((r) => (r ? valueRange(r) : 0));
     const noisyPsnr = outIdx.map((c, q) => (reference[q] && range[q] > 0 ? psnr(reference[q]!, inf[c].counts, range[q]) : undefined));
@@ -728,13 +733,7 @@ async function buildValidation(cfg: Config, data: TrainingData, sp: SchemeParams
     let held: ValMap['held'];
     if (cfg.criterion === 'heldout-deviance' && inf.every((v, c) => !masked(cfg, c) || isCounts(v.counts))) {
       const hs = inf.map((v, c) => (masked(cfg, c) ? heldoutSplit(v.counts, stream(cfg.seed, 'val', k, 'heldout', c)) : { input: v.counts, heldout: v.counts }));
-      const sH = hs.map((v) => {
-        let total = 0;
-        for (const c of v.input) total += c;
-        return Math.max(total / (h * w), sp.floor);
-      });
-      const xh = new Float32Array(h * w * C);
-      interleave(hs.map((v, c) => { const o = new Float32Array(h * w); for (let i = 0; i < o.length; i++) o[i] = v.input[i] / sH[c]; return o; }), xh, 0);
+      const { x: xh, s: sH } = normalisedInput(hs.map((v) => v.input), h, w, sp.floor);
       held = { x: xh, s: sH, heldout: outIdx.map((c) => hs[c].heldout) };
     }
     out.push({ h, w, x, y, xInf, sInf, reference, range, noisyPsnr, held });
