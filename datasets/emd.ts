@@ -77,7 +77,10 @@ let ready: Promise<H5> | null = null;
 /** Loads the h5wasm module (once, on first use: compiling it takes a few seconds). */
 export function h5ready(): Promise<H5> {
   ready ??= import('h5wasm/node').then(async (m) => {
-    await m.default.ready;
+    const M = (await m.default.ready) as unknown as { activate_throwing_error_handler?: () => void };
+    // HDF5 errors become JS exceptions (a failed write raises instead of printing HDF5-DIAG lines
+    // and carrying on), and the library's diagnostics stay off the terminal.
+    M.activate_throwing_error_handler?.();
     return m.default;
   });
   return ready;
@@ -396,7 +399,12 @@ export class ShardReader {
     return this.dataset(field).filters.map((f) => ({ name: String(f.name), cd_values: Array.from(f.cd_values ?? []) }));
   }
 
+  private closed = false;
+
+  /** Closes the file; a second close is a no-op (HDF5 failures raise now, and a reader may be closed by its owner and a cache). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.file.close();
   }
 }

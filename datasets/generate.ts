@@ -17,7 +17,7 @@ import { MANIFEST, MANIFEST_FORMAT, readDoneRecord, readManifest, sha256File, wr
 import type { DatasetFileOptions } from './options.ts';
 import { jobFiles, parseShardSpec, shardFiles, type ShardFile } from './shards.ts';
 import { DEFAULT_SOURCE, loadSource } from './source.ts';
-import { writeShard, type ShardJob } from './write-shard.ts';
+import { checkFramesStored, writeShard, type ShardJob } from './write-shard.ts';
 
 export interface GenerateOptions {
   /** Dataset config, partial (merged over the defaults) or full. */
@@ -67,6 +67,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<Manifest> 
   const sourceUrl = opts.source ?? DEFAULT_SOURCE;
   const mod = await loadSource(sourceUrl);
   const config = mod.validateConfig(opts.config ?? {}) as DatasetFileOptions;
+  checkFramesStored(config);
   const dir = opts.out;
   const version = generatorVersion();
 

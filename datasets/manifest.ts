@@ -6,7 +6,7 @@
  * `--shard i/k`) can fill one directory.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../generators/common/atomic.ts';
 import type { Seed } from '../generators/common/random.ts';
@@ -91,4 +91,33 @@ export function writeManifest(dir: string, base: Omit<Manifest, 'shards' | 'spli
   const m: Manifest = { ...base, splits, finishedShards: finished, shards };
   writeFileAtomic(join(dir, MANIFEST), JSON.stringify(m, null, 1) + '\n');
   return m;
+}
+
+/** A finished shard whose file is not what the manifest promises. */
+export interface ShardProblem {
+  file: string;
+  problem: string;
+}
+
+/**
+ * Checks the finished shards against the manifest: each file exists with the recorded size, and
+ * (with `sha256`) the recorded hash. Size is a stat per file; the hash reads every byte.
+ */
+export async function verifyShards(dir: string, m: Manifest, opts: { sha256?: boolean } = {}): Promise<ShardProblem[]> {
+  const out: ShardProblem[] = [];
+  for (const s of m.shards) {
+    if (!s.sha256) continue;
+    const p = join(dir, s.file);
+    if (!existsSync(p)) {
+      out.push({ file: s.file, problem: 'missing' });
+      continue;
+    }
+    const size = statSync(p).size;
+    if (s.bytes != null && size !== s.bytes) {
+      out.push({ file: s.file, problem: `${size} bytes, the manifest records ${s.bytes} (truncated or damaged)` });
+      continue;
+    }
+    if (opts.sha256 && (await sha256File(p)) !== s.sha256) out.push({ file: s.file, problem: 'sha256 differs from the manifest (damaged)' });
+  }
+  return out;
 }

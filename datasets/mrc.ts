@@ -153,6 +153,11 @@ export function parseMrcHeader(bytes: Uint8Array): MrcHeader & { littleEndian: b
 export function readMrc(path: string): { data: Float32Array; shape: [number, number, number]; header: MrcHeader; voxelSizeAngstrom: number } {
   const bytes = readFileSync(path);
   const h = parseMrcHeader(bytes);
+  for (const [k, v] of [['nx', h.nx], ['ny', h.ny], ['nz', h.nz]] as const) {
+    // Dimensions the file could not hold (negative, zero, or past 2^31 voxels) mean a damaged header or not an MRC file.
+    if (!(Number.isInteger(v) && v >= 1 && v <= 2 ** 31)) throw new Error(`${path}: MRC header ${k} = ${v}; each dimension must be an integer in [1, 2^31] (damaged header, or not an MRC file)`);
+  }
+  if (h.nsymbt < 0 || h.nsymbt > bytes.length) throw new Error(`${path}: MRC header nsymbt (extended header bytes) = ${h.nsymbt}; must be in [0, ${bytes.length}] for this ${bytes.length}-byte file`);
   const n = h.nx * h.ny * h.nz;
   const off = MRC_HEADER_BYTES + Math.max(0, h.nsymbt);
   const size: Record<number, number> = { 0: 1, 1: 2, 2: 4, 6: 2 };

@@ -40,4 +40,23 @@ test('bootstrap interval: collapses when phantoms agree, covers the geometric me
   assert.equal(r3, r2, 'same seed, same interval');
 });
 
+test('bootstrap interval with censored resamples: kept at their end of the ordering, that end unbounded', () => {
+  const ds = [1, 10, 100];
+  // raw's top quality is 20 + s_k: resamples drawing the -6 phantom twice or more never reach q = 20
+  const shifts = [2, 2, -6];
+  const raw = shifts.map((s) => ({ doses: ds, quality: ds.map((d) => 10 * Math.log10(d) + s) }));
+  const meth = shifts.map(() => ({ doses: ds, quality: ds.map((d) => 10 * Math.log10(d) + 10) }));
+  const r = bootstrapDrf(raw, meth, 19, stream(2, 0, 'bootstrap'), { resamples: 400 });
+  assert.ok(Number.isFinite(r.factor) && r.factor > 1, JSON.stringify(r));
+  assert.ok(r.censoredHigh > 0.1 * 400, `${r.censoredHigh} censored resamples expected (about 7 in 27)`);
+  assert.is(r.valid + r.censoredHigh + r.censoredLow, 400);
+  assert.is(r.high, Infinity, 'the upper end falls among resamples where raw needs more than its top dose');
+  assert.ok(r.low < r.factor, `the estimate is inside the interval, not on its end: ${JSON.stringify(r)}`);
+  // the other way round: the method cannot reach q in some resamples, so the factor has no lower end
+  const rawWide = shifts.map(() => ({ doses: [1, 10, 100, 1000, 10000], quality: [0, 10, 20, 30, 40] }));
+  const methShort = shifts.map((s) => ({ doses: ds, quality: ds.map((d) => 10 * Math.log10(d) + 10 + s) }));
+  const r2 = bootstrapDrf(rawWide, methShort, 29, stream(2, 0, 'bootstrap'), { resamples: 400 });
+  assert.ok(r2.censoredLow > 0.1 * 400 && r2.low === 0 && Number.isFinite(r2.high), JSON.stringify(r2));
+});
+
 test.run();

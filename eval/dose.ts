@@ -54,12 +54,36 @@ export function meanCurve(curves: QualityCurve[], pick?: number[]): QualityCurve
 
 export interface UniformSource { uniform(): number }
 
-export interface DrfEstimate { q: number; factor: number; low: number; high: number; resamples: number; valid: number }
+/**
+ * `censoredLow` / `censoredHigh`: resamples whose mean curves do not bracket q, counted at the end of
+ * the ordering they are censored towards (see bootstrapDrf); `valid` = finite resamples.
+ */
+export interface DrfEstimate { q: number; factor: number; low: number; high: number; resamples: number; valid: number; censoredLow: number; censoredHigh: number }
+
+/**
+ * Which way D(q) lies outside a curve's dose range when it does not bracket q: +1 above the top
+ * dose (q beyond the best quality reached), -1 below the lowest (q below the worst), 0 otherwise.
+ */
+function outside(c: QualityCurve, q: number): number {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < c.quality.length; i++) { const v = c.quality[i]; if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; } }
+  if (q > hi) return 1;
+  if (q < lo) return -1;
+  return 0;
+}
 
 /**
  * DRF at quality q from per-phantom curves (raw[k] and method[k] for the same phantom k), with a
  * percentile bootstrap interval at `level` (default 0.95) from `resamples` resamplings drawn with
  * the injected random source (seeded by the caller, so the interval is reproducible).
+ *
+ * Censoring: a resample whose mean raw curve does not reach q (q above its best quality) needs more
+ * than raw's top dose, so its factor is larger than any the sweep can measure; one where the method
+ * does not reach q has a smaller factor. Such resamples are kept in the ordering at +inf or -inf
+ * rather than dropped: dropping them biases the interval towards the censored side's opposite (the
+ * estimate then sits on the interval's end, as in '43.1x [43.1, 85.9]'). An end of the interval that
+ * falls among censored resamples is unbounded: low = 0 or high = Infinity. Percentiles are taken
+ * without interpolating into an infinite neighbour (the conservative order statistic).
  */
 export function bootstrapDrf(raw: QualityCurve[], method: QualityCurve[], q: number, rng: UniformSource, opts: { resamples?: number; level?: number } = {}): DrfEstimate {
   if (raw.length !== method.length || raw.length === 0) throw new Error(`bootstrapDrf: need the same non-zero number of raw and method curves (${raw.length} vs ${method.length})`);
@@ -67,20 +91,27 @@ export function bootstrapDrf(raw: QualityCurve[], method: QualityCurve[], q: num
   const factor = doseReductionFactor(meanCurve(raw), meanCurve(method), q);
   const n = raw.length;
   const vals: number[] = [];
+  let valid = 0, censoredLow = 0, censoredHigh = 0;
   const pick = new Array<number>(n);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < n; i++) pick[i] = Math.floor(rng.uniform() * n);
-    const f = doseReductionFactor(meanCurve(raw, pick), meanCurve(method, pick), q);
-    if (Number.isFinite(f)) vals.push(f);
+    const r = meanCurve(raw, pick), m = meanCurve(method, pick);
+    const f = doseReductionFactor(r, m, q);
+    if (Number.isFinite(f)) { vals.push(f); valid++; continue; }
+    // D_raw above its range raises the factor, D_M above its range lowers it
+    const dir = (Number.isFinite(doseAtQuality(r, q)) ? 0 : outside(r, q)) - (Number.isFinite(doseAtQuality(m, q)) ? 0 : outside(m, q));
+    if (dir > 0) { vals.push(Infinity); censoredHigh++; }
+    else if (dir < 0) { vals.push(-Infinity); censoredLow++; }
   }
   vals.sort((a, b) => a - b);
-  const pct = (p: number) => {
+  const pct = (p: number, side: 'low' | 'high') => {
     if (vals.length === 0) return NaN;
     const h = (vals.length - 1) * p, lo = Math.floor(h), hi = Math.ceil(h);
+    if (!Number.isFinite(vals[lo]) || !Number.isFinite(vals[hi])) return side === 'low' ? vals[lo] : vals[hi];
     return vals[lo] + (h - lo) * (vals[hi] - vals[lo]);
   };
   const a = (1 - level) / 2;
-  return { q, factor, low: pct(a), high: pct(1 - a), resamples: B, valid: vals.length };
+  return { q, factor, low: Math.max(0, pct(a, 'low')), high: pct(1 - a, 'high'), resamples: B, valid, censoredLow, censoredHigh };
 }
 
 /** Log-spaced dose sweep from a spec 'lo:hi:n' (e.g. '1e2:1e5:7', endpoints included). */

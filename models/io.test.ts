@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from './backend.ts';
@@ -48,6 +48,21 @@ test('save then load gives identical predictions and the metadata back', async (
     model.dispose();
     loaded.dispose();
     x.dispose();
+  }
+});
+
+test('a truncated weights.bin is refused naming the file, its size and the size model.json needs', async () => {
+  const spec = validateModelSpec({ arch: 'dncnn', depth: 2, filters: 2 });
+  const out = join(dir, 'truncated');
+  await saveModel(buildModel(spec), out, { spec, normalisation: { kind: 'scale', scale: 1 }, scheme: 'n2n-binomial', doseRange: [1, 2], channels: ['Au'], nanodoseVersion: nanodoseVersion() });
+  const w = join(out, 'weights.bin');
+  const full = statSync(w).size;
+  truncateSync(w, full - 6);
+  try {
+    await loadModel(out);
+    assert.unreachable('should refuse');
+  } catch (e) {
+    assert.match((e as Error).message, new RegExp(`weights\\.bin: ${full - 6} bytes, model\\.json's \\d+ weights need ${full} \\(truncated`));
   }
 });
 

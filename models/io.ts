@@ -66,19 +66,38 @@ export function fileSaveHandler(dir: string, metadata?: ModelMetadata): tf.io.IO
   };
 }
 
+/** Bytes per value of a stored weight (its quantized type when quantized). */
+function storedBytes(w: tf.io.WeightsManifestEntry): number {
+  const q = w.quantization?.dtype;
+  if (q) return q === 'uint8' ? 1 : 2;
+  return w.dtype === 'bool' ? 1 : w.dtype === 'complex64' ? 8 : 4;
+}
+
 /** An IOHandler reading a folder written by `fileSaveHandler` (or any tfjs layers model.json + weights). */
 export function fileLoadHandler(dir: string): tf.io.IOHandler {
   return {
     load: async (): Promise<tf.io.ModelArtifacts> => {
       const jsonPath = join(dir, 'model.json');
       if (!existsSync(jsonPath)) throw new Error(`no model at ${dir}: ${jsonPath} is missing`);
-      const modelJSON = JSON.parse(readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
+      let modelJSON: tf.io.ModelJSON;
+      try {
+        modelJSON = JSON.parse(readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
+      } catch (e) {
+        throw new Error(`${jsonPath}: not a readable model.json (${(e as Error).message})`);
+      }
       return tf.io.getModelArtifactsForJSON(modelJSON, async (manifest) => {
         const specs = manifest.flatMap((g) => g.weights);
-        const buffers = manifest.flatMap((g) => g.paths.map((p) => {
-          const b = readFileSync(join(dir, p));
+        const paths = manifest.flatMap((g) => g.paths);
+        const buffers = paths.map((p) => {
+          const f = join(dir, p);
+          if (!existsSync(f)) throw new Error(`${f}: missing (model.json names it as weights)`);
+          const b = readFileSync(f);
           return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-        }));
+        });
+        // A truncated or padded weights file otherwise fails deep inside tfjs ("byte length of Float32Array...").
+        const want = specs.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * storedBytes(w), 0);
+        const got = buffers.reduce((a, b) => a + b.byteLength, 0);
+        if (got !== want) throw new Error(`${paths.map((p) => join(dir, p)).join(', ')}: ${got} bytes, model.json's ${specs.length} weights need ${want} (truncated or damaged; save the model again)`);
         return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
       });
     },

@@ -47,3 +47,25 @@ export function channelScales(x: ArrayLike<number>, channels: number, h: number,
   }
   return s;
 }
+
+/**
+ * Applicability of a model to a map: warnings (never errors) when a channel's whole-map mean counts
+ * per pixel s_c falls outside the count levels the model was trained on (metadata.countLevels,
+ * [low, high] per channel name), by more than a factor `slack` (default 1.5), or when the channel is
+ * one the model was not trained on. With the 'mean' normalisation a model sees every map at mean
+ * about 1, but the noise it must remove scales as 1 / sqrt(s_c): outside the trained levels it
+ * extrapolates.
+ */
+export function applicabilityWarnings(meta: { channels?: string[]; countLevels?: unknown }, names: string[], scales: ArrayLike<number>, slack = 1.5): string[] {
+  const out: string[] = [];
+  const trained = meta.channels ?? [];
+  const levels = (meta.countLevels ?? {}) as Record<string, [number, number] | undefined>;
+  names.forEach((n, c) => {
+    if (trained.length && !trained.includes(n)) out.push(`channel ${n}: the model was trained on ${trained.join(', ')}, not ${n}`);
+    const lv = levels[n];
+    if (!lv) return;
+    const s = scales[c];
+    if (s < lv[0] / slack || s > lv[1] * slack) out.push(`channel ${n}: ${s.toPrecision(3)} mean counts per pixel, outside the ${lv[0].toPrecision(3)}-${lv[1].toPrecision(3)} the model was trained on`);
+  });
+  return out;
+}

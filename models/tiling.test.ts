@@ -31,10 +31,10 @@ function counts(C: number, h: number, w: number, seed: number): Float32Array {
 }
 
 /** The reference: whole-image inference of the normalised map (predictPadded), times the scales. */
-function wholeImage(model: tf.LayersModel, spec: ModelSpec, x: Float32Array, C: number, h: number, w: number, tta = false): Float32Array {
+function wholeImage(model: tf.LayersModel, spec: ModelSpec, x: Float32Array, C: number, h: number, w: number, tta = false, outScale?: number[]): Float32Array {
   const s = channelScales(x, C, h, w, defaultNormalisation());
   const Cout = spec.outChannels;
-  const outIdx = Array.from({ length: Cout }, (_, o) => (Cout === C ? o : C - Cout + o));
+  const outIdx = outScale ?? Array.from({ length: Cout }, (_, o) => (Cout === C ? o : C - Cout + o));
   const y = tf.tidy(() => {
     const chw = tf.tensor3d(x, [C, h, w]).div(tf.tensor3d(Float32Array.from(s), [C, 1, 1]));
     const img = chw.transpose([1, 2, 0]).expandDims(0) as tf.Tensor4D; // NHWC
@@ -185,6 +185,25 @@ test('tiled = whole-image inference on a 77 x 101 map (U-Nets, several tile size
     }
     model.dispose();
   }
+});
+
+test('guided multi-channel model (HAADF + 2 elements in any order -> 2 elements out, named outputs): tiled = whole image to 1e-5', async () => {
+  // Inputs Au, HAADF, Ag; outputs Ag, Au: each output is scaled back by its own input's scale.
+  const spec = validateModelSpec({ arch: 'unet', depth: 3, filters: 4, inChannels: 3, outChannels: 2 });
+  const model = buildModel(spec);
+  const x = counts(3, h, w, 11);
+  // The HAADF channel 100x brighter than the EDX maps: per-channel normalisation makes the scale irrelevant.
+  for (let i = h * w; i < 2 * h * w; i++) x[i] *= 100;
+  const ref = wholeImage(model, spec, x, 3, h, w, false, [2, 0]);
+  const metadata = { ...meta(spec, ['Au', 'HAADF', 'Ag']), outputChannels: ['Ag', 'Au'] };
+  for (const [tile, overlap] of [[52, 46], [72, undefined], [128, undefined]] as [number, number | undefined][]) {
+    const y = await denoiseTiled(model, x, [3, h, w], { metadata, tile, overlap, batch: 2 });
+    const e = relToRange(y, ref);
+    assert.ok(e <= 1e-5, `tile ${tile}: max error ${e.toExponential(2)} of the output range`);
+  }
+  // Outputs naming a channel that is not an input are refused.
+  await denoiseTiled(model, x, [3, h, w], { metadata: { ...metadata, outputChannels: ['Ag', 'Pd'] } }).then(() => assert.unreachable('accepted'), (e) => assert.match(String(e), /outputChannels/));
+  model.dispose();
 });
 
 test('tiled test-time augmentation = whole-image average over the 8 dihedral transforms', async () => {

@@ -235,12 +235,14 @@ function indexMaps(g: Dihedral, h: number, w: number): { h: number; w: number; r
 /** Which input channel's scale each output channel is multiplied back by. */
 function outputScaleIndex(spec: ModelSpec, metadata: ModelMetadata): number[] {
   const cin = spec.inChannels, cout = spec.outChannels;
-  if (cout === cin) return Array.from({ length: cout }, (_, o) => o);
+  // Named outputs first (a multi-channel model's metadata.outputChannels, any order of the inputs).
   const names = (metadata as { outputChannels?: unknown }).outputChannels;
-  if (Array.isArray(names) && names.length === cout) {
-    const idx = names.map((n) => metadata.channels.indexOf(String(n)));
-    if (idx.every((i) => i >= 0 && i < cin)) return idx;
+  if (Array.isArray(names)) {
+    const idx = names.map((n) => (metadata.channels ?? []).indexOf(String(n)));
+    if (names.length !== cout || !idx.every((i) => i >= 0 && i < cin)) throw new Error(`denoiseTiled: metadata.outputChannels ${JSON.stringify(names)} must name ${cout} of the input channels ${JSON.stringify(metadata.channels)}`);
+    return idx;
   }
+  if (cout === cin) return Array.from({ length: cout }, (_, o) => o);
   // Channel order is HAADF then the elements: fewer outputs are the last inputs (e.g. HAADF+Au+Pd -> Au+Pd).
   if (cout < cin) return Array.from({ length: cout }, (_, o) => cin - cout + o);
   throw new Error(`denoiseTiled: the model has ${cin} input and ${cout} output channels; metadata.outputChannels must name which input channel each output is scaled by`);

@@ -8,6 +8,8 @@ export interface EpochLog {
   epoch: number;
   trainLoss: number | null;
   valLoss: number;
+  /** Self-supervised checkpoint criterion: Poisson deviance against the held-out thinned half (training/criterion.ts). */
+  heldoutDeviance?: number;
   psnr?: number;
   ssim?: number;
   noisyPsnr?: number;

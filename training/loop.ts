@@ -25,22 +25,32 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../generators/common/atomic.ts';
 import { progress } from '../generators/common/progress.ts';
-import { stream, type Seed } from '../generators/common/random.ts';
+import { stream, type RandomStream, type Seed } from '../generators/common/random.ts';
 import { ConfigError, checkChoice, checkNumber, checkRange } from '../generators/common/validate.ts';
 import { psnr, ssim, valueRange } from '../eval/metrics/index.ts';
-import { defaultNormalisation } from '../models/normalise.ts';
+import { channelScales, defaultNormalisation } from '../models/normalise.ts';
 import type { ModelMetadata, ModelSpec } from '../models/index.ts';
 import { dihedral } from './augment.ts';
 import { applyBlindSpot, blindSpotMask } from './blindspot.ts';
 import { learningCurveSvg, type EpochLog } from './curve.ts';
 import { loadLast, restoreOptimizer, saveLast, seededInit } from './checkpoint.ts';
 import { LOSSES, packedLoss, packedLossPerSample, type LossKind } from './losses.ts';
-import { SCHEMES, inferenceInput, makePair, type NoiseMode, type Projection, type Scheme, type SchemeParams } from './schemes.ts';
-import { datasetData, mapData, type MapSource, type ProjectionRef, type TrainingData } from './sources.ts';
+import { SCHEMES, inferenceInput, makePair, mapSum, storedCounts, type NoiseMode, type Projection, type Scheme, type SchemeParams } from './schemes.ts';
+import { datasetData, mapData, multiMapData, type MapSource, type MultiMapSource, type ProjectionRef, type TrainingData } from './sources.ts';
+import { makeGuidedPair, type ChannelRole } from './guided.ts';
+import { heldoutDeviance, heldoutSplit, isCounts } from './criterion.ts';
 
 export interface TrainOptions {
-  /** Dataset dir / shard .h5, or in-memory maps (real data). */
-  data: string | MapSource;
+  /** Dataset dir / shard .h5, or in-memory maps (real data; multi-maps for a multi-channel network). */
+  data: string | MapSource | MultiMapSource;
+  /**
+   * Multi-channel network: the input channels by name (e.g. ['HAADF', 'Au', 'Ag']; a channel named
+   * HAADF is a guide: given whole as an input, never a target). Without it: the pooled
+   * single-channel network.
+   */
+  inputs?: string[];
+  /** Output channels of a multi-channel network: element channels among the inputs (default: every element input). */
+  outputs?: string[];
   scheme: Scheme;
   /** Model dir (run folder). */
   out: string;
@@ -91,7 +101,7 @@ export class TrainingDivergedError extends Error {
 export const TRAIN_DEFAULTS = { epochs: 30, stepsPerEpoch: 50, batch: 16, patch: 64, lr: 1e-3, valProjections: 8, patience: 10, thinning: [0.3, 0.7] as [number, number], seed: 0 };
 
 /** Fields that must match between a run and its resume (others, e.g. epochs, lr, patience, workers, may change). */
-const RESUME_FIELDS = ['scheme', 'data', 'spec', 'channels', 'stepsPerEpoch', 'batch', 'patch', 'loss', 'noise', 'doseRange', 'thinning', 'frames', 'seed', 'valProjections'] as const;
+const RESUME_FIELDS = ['scheme', 'data', 'spec', 'channels', 'inputs', 'outputs', 'stepsPerEpoch', 'batch', 'patch', 'loss', 'noise', 'doseRange', 'thinning', 'frames', 'seed', 'valProjections'] as const;
 
 interface Config {
   format: 'nanodose-train-config';
@@ -100,6 +110,16 @@ interface Config {
   out: string;
   spec: ModelSpec;
   channels: string[];
+  /** Multi-channel network: input channel names, their roles, output channel names (null: pooled single channel). */
+  inputs: string[] | null;
+  roles: ChannelRole[] | null;
+  outputs: string[] | null;
+  /**
+   * Checkpoint criterion: 'val-loss' (the scheme's loss on the validation pairs; supervised) or
+   * 'heldout-deviance' (self-supervised: Poisson deviance against an independent held-out thinned
+   * half, training/criterion.ts).
+   */
+  criterion: 'val-loss' | 'heldout-deviance';
   epochs: number;
   stepsPerEpoch: number;
   batch: number;
@@ -144,22 +164,52 @@ function fmt(v: number | undefined | null, d = 4): string {
 interface ValMap {
   h: number;
   w: number;
-  /** Scheme pair on the whole map: input, packed [target, weight]. */
+  /** Scheme pair on the whole map: inputs [h, w, C] (channel last), packed [h, w, K + 1] = [targets, weight]. */
   x: Float32Array;
   y: Float32Array;
-  /** Full-dose noisy counts and their normalised form, the reference (when known). */
-  counts: Float32Array;
+  /** Full-dose noisy inputs, normalised [h, w, C], and the per-input-channel scales. */
   xInf: Float32Array;
-  sInf: number;
-  reference?: Float32Array;
-  range: number;
-  noisyPsnr?: number;
+  sInf: number[];
+  /** Per output channel: the clean reference (when known), its value range, the noisy input's PSNR. */
+  reference: (Float32Array | undefined)[];
+  range: number[];
+  noisyPsnr: (number | undefined)[];
+  /** Held-out criterion (self-supervised): thinned-half inputs [h, w, C], scales, held-out halves per output. */
+  held?: { x: Float32Array; s: number[]; heldout: Float32Array[] };
 }
 
-function pack(target: Float32Array, weight: Float32Array | null, out: Float32Array, offset: number): void {
-  for (let i = 0; i < target.length; i++) {
-    out[offset + 2 * i] = target[i];
-    out[offset + 2 * i + 1] = weight ? weight[i] : 1;
+/**
+ * A whole-map network input: each map divided by its scale s_c = max(mean, floor) (the 'mean'
+ * normalisation of models/normalise.ts, channelScales), interleaved channel-last [h, w, C].
+ */
+function normalisedInput(maps: ArrayLike<number>[], h: number, w: number, floor: number): { x: Float32Array; s: number[] } {
+  const s = maps.map((m) => channelScales(m, 1, h, w, { kind: 'mean', floor })[0]);
+  const x = new Float32Array(h * w * maps.length);
+  interleave(maps.map((m, c) => { const o = new Float32Array(h * w); for (let i = 0; i < o.length; i++) o[i] = m[i] / s[c]; return o; }), x, 0);
+  return { x, s };
+}
+
+/** Interleaves channel-major maps [C][n] into channel-last [n, C] at `offset`. */
+function interleave(maps: Float32Array[], out: Float32Array, offset: number): void {
+  const C = maps.length;
+  if (C === 1) {
+    out.set(maps[0], offset);
+    return;
+  }
+  const n = maps[0].length;
+  for (let c = 0; c < C; c++) {
+    const m = maps[c];
+    for (let i = 0; i < n; i++) out[offset + i * C + c] = m[i];
+  }
+}
+
+/** Packs K targets and the shared weight channel-last [n, K + 1] at `offset`. */
+function pack(targets: Float32Array[], weight: Float32Array | null, out: Float32Array, offset: number): void {
+  const K = targets.length, n = targets[0].length;
+  for (let i = 0; i < n; i++) {
+    const o = offset + i * (K + 1);
+    for (let k = 0; k < K; k++) out[o + k] = targets[k][i];
+    out[o + K] = weight ? weight[i] : 1;
   }
 }
 
@@ -182,11 +232,37 @@ async function resolveConfig(opts: TrainOptions): Promise<{ cfg: Config; data: T
   if (opts.channels !== undefined && (!Array.isArray(opts.channels) || opts.channels.some((c) => typeof c !== 'string'))) throw new ConfigError('channels', 'must be a list of element channel names');
   const loss = checkChoice('loss', opts.loss ?? 'mse', LOSSES);
 
-  // Model: pooled single channel in and out; softplus output for the Poisson loss unless given.
-  const rawModel = { ...(opts.model ?? {}) } as Record<string, unknown>;
-  for (const k of ['inChannels', 'outChannels'] as const) {
-    if (rawModel[k] !== undefined && rawModel[k] !== 1) throw new ConfigError(`model.${k}`, `must be 1: the network is pooled over element channels (one map in, one map out), got ${rawModel[k]}`);
+  // Channels: a multi-channel network (inputs/outputs by name) or the pooled single-channel one.
+  const multi = typeof opts.data === 'object' && opts.data?.kind === 'multi-maps';
+  const guided = opts.inputs !== undefined || opts.outputs !== undefined || multi;
+  let inputs: string[] | null = null, outputs: string[] | null = null, roles: ChannelRole[] | null = null;
+  if (guided) {
+    const names = (field: string, v: unknown): string[] => {
+      if (!Array.isArray(v) || v.length === 0 || v.some((c) => typeof c !== 'string' || !c)) throw new ConfigError(field, `must list channel names, e.g. HAADF,Au,Ag; got ${JSON.stringify(v)}`);
+      if (new Set(v).size !== v.length) throw new ConfigError(field, `a channel is listed twice: ${v.join(',')}`);
+      return v as string[];
+    };
+    if (opts.channels !== undefined) throw new ConfigError('channels', 'selects the channels of the pooled single-channel network; with inputs/outputs name the channels there');
+    inputs = names('inputs', opts.inputs ?? (multi ? (opts.data as MultiMapSource).channels : undefined));
+    roles = inputs.map((n) => (/^haadf$/i.test(n) ? 'guide' : 'element'));
+    const elementInputs = inputs.filter((_, i) => roles![i] === 'element');
+    if (elementInputs.length === 0) throw new ConfigError('inputs', `must include at least one element channel besides the HAADF, got ${inputs.join(',')}`);
+    outputs = opts.outputs === undefined ? elementInputs : names('outputs', opts.outputs);
+    for (const o of outputs) {
+      if (/^haadf$/i.test(o)) throw new ConfigError('outputs', `the HAADF is a guide (an input given whole, never a target); outputs are element channels, e.g. ${elementInputs.join(',')}`);
+      if (!inputs.includes(o)) throw new ConfigError('outputs', `'${o}' is not among the inputs (${inputs.join(',')}): every output is an element input too (its scale comes from that input)`);
+    }
+    if (multi && opts.inputs && stable(opts.inputs) !== stable((opts.data as MultiMapSource).channels)) throw new ConfigError('inputs', `the in-memory maps hold ${(opts.data as MultiMapSource).channels.join(',')}; inputs must be those, in that order`);
   }
+  // Model: channel counts from the channels; softplus output for the Poisson loss unless given.
+  const rawModel = { ...(opts.model ?? {}) } as Record<string, unknown>;
+  const cIn = inputs ? inputs.length : 1, cOut = outputs ? outputs.length : 1;
+  for (const [k, n] of [['inChannels', cIn], ['outChannels', cOut]] as const) {
+    if (rawModel[k] !== undefined && rawModel[k] !== n) {
+      throw new ConfigError(`model.${k}`, guided ? `must be ${n} (the ${k === 'inChannels' ? 'inputs' : 'outputs'} listed), got ${rawModel[k]}` : `must be 1: the network is pooled over element channels (one map in, one map out), got ${rawModel[k]}`);
+    }
+  }
+  if (rawModel.residual === true && cIn !== cOut) throw new ConfigError('model.residual', `a residual output needs as many inputs as outputs (${cIn} in, ${cOut} out)`);
   if (loss === 'poisson' && rawModel.outputActivation === undefined) rawModel.outputActivation = 'softplus';
   // U-Net: predict the expected counts directly, not input + correction. At these counts the input
   // is mostly Poisson noise, and a residual U-Net must learn to cancel it: measured on the demo
@@ -194,11 +270,18 @@ async function resolveConfig(opts: TrainOptions): Promise<{ cfg: Config; data: T
   // 300 e/A^2 against 15.5 dB for the residual one, and 24.8 against 21.6 dB at 3000 e/A^2.
   if ((rawModel.arch ?? 'unet') === 'unet' && rawModel.residual === undefined) rawModel.residual = false;
   const models = await import('../models/index.ts');
-  const spec = models.validateModelSpec({ arch: 'unet', ...rawModel, inChannels: 1, outChannels: 1 }, 'model');
+  const spec = models.validateModelSpec({ arch: 'unet', ...rawModel, inChannels: cIn, outChannels: cOut }, 'model');
 
   // Data.
-  const data = typeof opts.data === 'string' ? await datasetData(opts.data, opts.channels) : mapData(opts.data, scheme === 'n2n-thinning');
-  if (typeof opts.data !== 'string' && opts.channels && !(opts.channels.length === 1 && opts.channels[0] === data.channels[0])) {
+  const data =
+    typeof opts.data === 'string'
+      ? await datasetData(opts.data, inputs ?? opts.channels, guided)
+      : multi
+        ? multiMapData(opts.data as MultiMapSource, scheme === 'n2n-thinning')
+        : guided
+          ? (() => { throw new ConfigError('inputs', "a multi-channel network on in-memory maps needs { kind: 'multi-maps', channels, train, val }"); })()
+          : mapData(opts.data as MapSource, scheme === 'n2n-thinning');
+  if (typeof opts.data !== 'string' && !guided && opts.channels && !(opts.channels.length === 1 && opts.channels[0] === data.channels[0])) {
     throw new ConfigError('channels', `in-memory maps hold one channel ('${data.channels[0]}'), got ${opts.channels.join(',')}`);
   }
   const noise: NoiseMode = opts.noise ?? (data.has.clean ? 'fresh' : 'fixed');
@@ -242,6 +325,10 @@ async function resolveConfig(opts: TrainOptions): Promise<{ cfg: Config; data: T
     out: resolve(opts.out),
     spec,
     channels: data.channels,
+    inputs,
+    roles,
+    outputs,
+    criterion: scheme === 'supervised' ? 'val-loss' : 'heldout-deviance',
     epochs,
     stepsPerEpoch,
     batch,
@@ -335,14 +422,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     } else {
       seededInit(model, cfg.seed);
     }
-    writeFileAtomic(join(out, 'train-config.json'), JSON.stringify(cfg, null, 2) + '\n');
-
+    const countLevels = await trainedCountLevels(cfg, data, sp, fields);
     const metaBase = (extra: Record<string, unknown>): ModelMetadata => ({
       spec,
-      normalisation: defaultNormalisation(),
+      // Per channel: every input channel c is divided by its own whole-map mean s_c; output k is
+      // multiplied back by the scale of the input it names (outputChannels).
+      normalisation: cfg.inputs ? { ...defaultNormalisation(), perChannel: true, channels: cfg.inputs } : defaultNormalisation(),
       scheme: cfg.scheme,
       doseRange: inputDoseRange(cfg, data),
-      channels: cfg.channels,
+      channels: cfg.inputs ?? cfg.channels,
+      ...(cfg.inputs ? { outputChannels: cfg.outputs, guideChannels: cfg.inputs.filter((_, i) => cfg.roles![i] === 'guide') } : {}),
+      // Whole-map mean counts per pixel (s_c) of the inputs seen in training, per channel: denoise warns outside.
+      countLevels,
+      criterion: cfg.criterion,
       nanodoseVersion: cfg.nanodoseVersion,
       loss: cfg.loss,
       noise: cfg.noise,
@@ -352,29 +444,54 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
     // Validation set: fixed, seeded whole projections, fixed noise draws.
     const valMaps = await buildValidation(cfg, data, sp, valFields);
-    const validate = (): { valLoss: number; psnr?: number; ssim?: number; noisyPsnr?: number } => {
-      let lossSum = 0;
+    if (cfg.criterion === 'heldout-deviance' && valMaps.some((v) => !v.held)) {
+      cfg.criterion = 'val-loss';
+      say('[nanodose] train: the stored counts are not integers, so the held-out thinned-half criterion cannot split them; checkpoints are chosen on the validation loss');
+    }
+    writeFileAtomic(join(out, 'train-config.json'), JSON.stringify(cfg, null, 2) + '\n');
+    const C = spec.inChannels, K = spec.outChannels;
+    const validate = (): { valLoss: number; psnr?: number; ssim?: number; noisyPsnr?: number; heldoutDeviance?: number } => {
+      let lossSum = 0, devSum = 0, devN = 0;
       const ps: number[] = [], ss: number[] = [], ns: number[] = [];
       for (const v of valMaps) {
         tf.tidy(() => {
-          const x = tf.tensor4d(v.x, [1, v.h, v.w, 1]);
-          const y = tf.tensor4d(v.y, [1, v.h, v.w, 2]);
+          const x = tf.tensor4d(v.x, [1, v.h, v.w, C]);
+          const y = tf.tensor4d(v.y, [1, v.h, v.w, K + 1]);
           const f = models.predictPadded(model, spec, x);
           lossSum += packedLossPerSample(cfg.loss, y, f)[0];
-          if (v.reference && v.range > 0) {
-            const xi = tf.tensor4d(v.xInf, [1, v.h, v.w, 1]);
+          const n = v.h * v.w;
+          if (v.reference.some((r, k) => r && v.range[k] > 0)) {
+            const xi = tf.tensor4d(v.xInf, [1, v.h, v.w, C]);
             const d = models.predictPadded(model, spec, xi).dataSync() as Float32Array;
-            const den = new Float32Array(d.length);
-            for (let i = 0; i < d.length; i++) den[i] = d[i] * v.sInf;
-            ps.push(psnr(v.reference, den, v.range));
-            if (v.h >= 7 && v.w >= 7) ss.push(ssim(v.reference, den, [v.h, v.w], v.range));
-            ns.push(v.noisyPsnr!);
+            for (let k = 0; k < K; k++) {
+              const ref = v.reference[k];
+              if (!ref || !(v.range[k] > 0)) continue;
+              const sk = v.sInf[outScaleIndex(cfg, k)];
+              const den = new Float32Array(n);
+              for (let i = 0; i < n; i++) den[i] = d[i * K + k] * sk;
+              ps.push(psnr(ref, den, v.range[k]));
+              if (v.h >= 7 && v.w >= 7) ss.push(ssim(ref, den, [v.h, v.w], v.range[k]));
+              ns.push(v.noisyPsnr[k]!);
+            }
+          }
+          if (v.held) {
+            const xh = tf.tensor4d(v.held.x, [1, v.h, v.w, C]);
+            const d = models.predictPadded(model, spec, xh).dataSync() as Float32Array;
+            for (let k = 0; k < K; k++) {
+              const sk = v.held.s[outScaleIndex(cfg, k)];
+              const mu = new Float32Array(n);
+              for (let i = 0; i < n; i++) mu[i] = d[i * K + k] * sk;
+              devSum += heldoutDeviance(v.held.heldout[k], mu) * n;
+              devN += n;
+            }
           }
         });
       }
       const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : undefined);
-      return { valLoss: lossSum / valMaps.length, psnr: mean(ps), ssim: mean(ss), noisyPsnr: mean(ns) };
+      return { valLoss: lossSum / valMaps.length, psnr: mean(ps), ssim: mean(ss), noisyPsnr: mean(ns), heldoutDeviance: devN ? devSum / devN : undefined };
     };
+    /** The checkpoint criterion's value (lower is better). */
+    const criterionOf = (v: ReturnType<typeof validate>) => (cfg.criterion === 'heldout-deviance' ? v.heldoutDeviance! : v.valLoss);
 
     const writeLogAndCurve = async () => {
       writeFileAtomic(join(out, 'log.jsonl'), log.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -393,14 +510,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       const v = validate();
       if (!Number.isFinite(v.valLoss)) throw new TrainingDivergedError(`the untrained network's validation loss is ${v.valLoss}; check the data`, 0, 0);
-      const e0: EpochLog = { epoch: 0, trainLoss: null, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim, noisyPsnr: v.noisyPsnr, lr: null, imagesPerSecond: null, seconds: (performance.now() - t0) / 1000, step: 0 };
+      const e0: EpochLog = { epoch: 0, trainLoss: null, valLoss: v.valLoss, heldoutDeviance: v.heldoutDeviance, psnr: v.psnr, ssim: v.ssim, noisyPsnr: v.noisyPsnr, lr: null, imagesPerSecond: null, seconds: (performance.now() - t0) / 1000, step: 0 };
       log.push(e0);
-      state.bestValLoss = v.valLoss;
+      state.bestValLoss = criterionOf(v);
       best = e0;
       await models.saveModel(model, bestDir, metaBase({ epoch: 0, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }));
       await writeLogAndCurve();
       await saveLast(lastDir, model, metaBase({ epoch: 0, valLoss: v.valLoss }), optimizer, state);
-      say(`epoch 0 (untrained): val loss ${fmt(v.valLoss)}${v.psnr !== undefined ? `, PSNR ${fmt(v.psnr)} dB (noisy input ${fmt(v.noisyPsnr)} dB), SSIM ${fmt(v.ssim)}` : ''}`);
+      say(`epoch 0 (untrained): val loss ${fmt(v.valLoss)}${v.heldoutDeviance !== undefined ? `, held-out deviance ${fmt(v.heldoutDeviance, 6)}` : ''}${v.psnr !== undefined ? `, PSNR ${fmt(v.psnr)} dB (noisy input ${fmt(v.noisyPsnr)} dB), SSIM ${fmt(v.ssim)}` : ''}`);
     }
 
     let dp: import('../models/index.ts').DataParallel | undefined;
@@ -424,12 +541,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           let lossValue: number;
           let grads: tf.NamedTensorMap;
           if (dp) {
-            const r = await dp.gradients(model, { data: x, shape: [B, P, P, 1] }, { data: y, shape: [B, P, P, 2] });
+            const r = await dp.gradients(model, { data: x, shape: [B, P, P, C] }, { data: y, shape: [B, P, P, K + 1] });
             lossValue = r.loss;
             grads = r.grads;
           } else {
-            const xt = tf.tensor4d(x, [B, P, P, 1]);
-            const yt = tf.tensor4d(y, [B, P, P, 2]);
+            const xt = tf.tensor4d(x, [B, P, P, C]);
+            const yt = tf.tensor4d(y, [B, P, P, K + 1]);
             const r = tf.variableGrads(() => packedLoss(cfg.loss, yt, model.apply(xt, { training: true }) as tf.Tensor), vars);
             lossValue = r.value.dataSync()[0];
             grads = r.grads;
@@ -466,6 +583,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           epoch,
           trainLoss: lossSum / cfg.stepsPerEpoch,
           valLoss: v.valLoss,
+          heldoutDeviance: v.heldoutDeviance,
           psnr: v.psnr,
           ssim: v.ssim,
           noisyPsnr: v.noisyPsnr,
@@ -474,8 +592,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           seconds: (performance.now() - tEpoch) / 1000,
           step: epoch * cfg.stepsPerEpoch,
         };
-        const improved = v.valLoss < state.bestValLoss * (1 - 1e-4) || !Number.isFinite(state.bestValLoss);
-        state = { epoch, step: epoch * cfg.stepsPerEpoch, lr, bestValLoss: improved ? v.valLoss : state.bestValLoss, bestEpoch: improved ? epoch : state.bestEpoch, badEpochs: improved ? 0 : state.badEpochs + 1 };
+        const score = criterionOf(v);
+        const improved = score < state.bestValLoss - 1e-4 * Math.abs(state.bestValLoss) || !Number.isFinite(state.bestValLoss);
+        state = { epoch, step: epoch * cfg.stepsPerEpoch, lr, bestValLoss: improved ? score : state.bestValLoss, bestEpoch: improved ? epoch : state.bestEpoch, badEpochs: improved ? 0 : state.badEpochs + 1 };
         if (improved) {
           best = entry;
           await models.saveModel(model, bestDir, metaBase({ epoch, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }));
@@ -485,7 +604,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         await saveLast(lastDir, model, metaBase({ epoch, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }), optimizer, state);
         await writeCurve();
         say(
-          `epoch ${epoch}/${cfg.epochs}: train loss ${fmt(entry.trainLoss)}, val loss ${fmt(v.valLoss)}${improved ? ' (best)' : ''}` +
+          `epoch ${epoch}/${cfg.epochs}: train loss ${fmt(entry.trainLoss)}, val loss ${fmt(v.valLoss)}${v.heldoutDeviance !== undefined ? `, held-out deviance ${fmt(v.heldoutDeviance, 6)}` : ''}${improved ? ' (best)' : ''}` +
             `${v.psnr !== undefined ? `, PSNR ${fmt(v.psnr)} dB (noisy ${fmt(v.noisyPsnr)} dB), SSIM ${fmt(v.ssim)}` : ''}, lr ${fmt(lr, 3)}, ${fmt(entry.imagesPerSecond, 3)} images/s`,
         );
         opts.onEpoch?.(entry);
@@ -515,32 +634,65 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 }
 
-/** One training batch: x [B, P, P, 1], y [B, P, P, 2] = (target, weight), from stream(seed, 'train', epoch, step, b). */
-export async function makeBatch(cfg: Config, data: TrainingData, sp: SchemeParams, fields: ('clean' | 'noisy' | 'frames')[], epoch: number, step: number): Promise<{ x: Float32Array; y: Float32Array }> {
+/** Input index whose scale output k is multiplied by (the output's own input channel). */
+function outScaleIndex(cfg: Config, k: number): number {
+  return cfg.inputs ? cfg.inputs.indexOf(cfg.outputs![k]) : 0;
+}
+
+type Field = 'clean' | 'noisy' | 'frames';
+
+/** Every input channel of a ref: the group (multi-channel network) or the one map (pooled). */
+async function partsOf(cfg: Config, data: TrainingData, ref: ProjectionRef, fields: Field[]): Promise<Projection[]> {
+  if (cfg.inputs) return data.getGroup!(ref, fields);
+  return [await data.get(ref, fields)];
+}
+
+/** The scheme's pair on every channel: inputs [C][n], targets [K][n], per-input scales. */
+function pairOf(cfg: Config, parts: Projection[], sp: SchemeParams, rng: RandomStream, crop: { row: number; col: number; h: number; w: number }, opts: { dose?: number; p?: number; swap?: boolean } = {}): { inputs: Float32Array[]; targets: Float32Array[]; s: number[] } {
+  if (!cfg.inputs) {
+    const pr = makePair(parts[0], sp, rng, crop, opts);
+    return { inputs: [pr.input], targets: [pr.target], s: [pr.s] };
+  }
+  const g = makeGuidedPair(parts, cfg.roles!, cfg.outputs!.map((o) => cfg.inputs!.indexOf(o)), sp, rng, crop, opts);
+  return { inputs: g.inputs, targets: g.targets, s: g.s };
+}
+
+/** Blind-spot masks apply to the element channels only (the HAADF guide is given whole). */
+function masked(cfg: Config, c: number): boolean {
+  return !cfg.roles || cfg.roles[c] === 'element';
+}
+
+/**
+ * One training batch: x [B, P, P, C], y [B, P, P, K + 1] = (K targets, weight), from
+ * stream(seed, 'train', epoch, step, b).
+ */
+export async function makeBatch(cfg: Config, data: TrainingData, sp: SchemeParams, fields: Field[], epoch: number, step: number): Promise<{ x: Float32Array; y: Float32Array }> {
   const B = cfg.batch, P = cfg.patch, PP = P * P;
-  const x = new Float32Array(B * PP), y = new Float32Array(B * PP * 2);
+  const C = cfg.spec.inChannels, K = cfg.spec.outChannels;
+  const x = new Float32Array(B * PP * C), y = new Float32Array(B * PP * (K + 1));
   for (let b = 0; b < B; b++) {
     const rng = stream(cfg.seed, 'train', epoch, step, b);
     const ref = data.train[rng.int(data.train.length)];
-    const proj = await data.get(ref, fields);
-    const row = rng.int(proj.h - P + 1), col = rng.int(proj.w - P + 1);
-    const pair = makePair(proj, sp, rng, { row, col, h: P, w: P });
+    const parts = await partsOf(cfg, data, ref, fields);
+    const { h, w } = parts[0];
+    const row = rng.int(h - P + 1), col = rng.int(w - P + 1);
+    const pair = pairOf(cfg, parts, sp, rng, { row, col, h: P, w: P });
     const t = rng.int(8);
-    let input = dihedral(pair.input, P, t);
-    const target = dihedral(pair.target, P, t);
+    let inputs = pair.inputs.map((m) => dihedral(m, P, t));
+    const targets = pair.targets.map((m) => dihedral(m, P, t));
     let weight: Float32Array | null = null;
     if (cfg.scheme === 'blind-spot') {
       const m = blindSpotMask(P, P, rng, cfg.blindSpot);
-      input = applyBlindSpot(input, m);
+      inputs = inputs.map((v, c) => (masked(cfg, c) ? applyBlindSpot(v, m) : v));
       weight = m.mask;
     }
-    x.set(input, b * PP);
-    pack(target, weight, y, b * PP * 2);
+    interleave(inputs, x, b * PP * C);
+    pack(targets, weight, y, b * PP * (K + 1));
   }
   return { x, y };
 }
 
-async function buildValidation(cfg: Config, data: TrainingData, sp: SchemeParams, fields: ('clean' | 'noisy' | 'frames')[]): Promise<ValMap[]> {
+async function buildValidation(cfg: Config, data: TrainingData, sp: SchemeParams, fields: Field[]): Promise<ValMap[]> {
   // A seeded choice of whole projections (partial Fisher-Yates), fixed for the whole run.
   const pick = stream(cfg.seed, 'val-select');
   const order = data.val.map((_, i) => i);
@@ -550,29 +702,87 @@ async function buildValidation(cfg: Config, data: TrainingData, sp: SchemeParams
     [order[i], order[j]] = [order[j], order[i]];
   }
   const dMid = cfg.doseRange ? Math.sqrt(cfg.doseRange[0] * cfg.doseRange[1]) : undefined;
+  const C = cfg.spec.inChannels, K = cfg.spec.outChannels;
+  const outIdx = Array.from({ length: K }, (_, k) => outScaleIndex(cfg, k));
   const out: ValMap[] = [];
   for (let k = 0; k < n; k++) {
     const ref: ProjectionRef = data.val[order[k]];
-    const proj: Projection = await data.get(ref, fields);
-    const { h, w } = proj;
-    const pair = makePair(proj, sp, stream(cfg.seed, 'val', k, 'pair'), { row: 0, col: 0, h, w }, { dose: dMid, p: 0.5, swap: false });
-    let input = pair.input;
+    const parts = await partsOf(cfg, data, ref, fields);
+    const { h, w } = parts[0];
+    const pair = pairOf(cfg, parts, sp, stream(cfg.seed, 'val', k, 'pair'), { row: 0, col: 0, h, w }, { dose: dMid, p: 0.5, swap: false });
+    let inputs = pair.inputs;
     let weight: Float32Array | null = null;
     if (cfg.scheme === 'blind-spot') {
       const m = blindSpotMask(h, w, stream(cfg.seed, 'val', k, 'mask'), cfg.blindSpot);
-      input = applyBlindSpot(input, m);
+      inputs = inputs.map((v, c) => (masked(cfg, c) ? applyBlindSpot(v, m) : v));
       weight = m.mask;
     }
-    const y = new Float32Array(h * w * 2);
-    pack(pair.target, weight, y, 0);
-    const inf = inferenceInput(proj, sp, stream(cfg.seed, 'val', k, 'noise'), dMid ?? proj.dose);
-    let total = 0;
-    for (const c of inf.counts) total += c;
-    const sInf = Math.max(total / (h * w), sp.floor);
-    const xInf = new Float32Array(h * w);
-    for (let i = 0; i < xInf.length; i++) xInf[i] = inf.counts[i] / sInf;
-    const range = inf.reference ? valueRange(inf.reference) : 0;
-    out.push({ h, w, x: input, y, counts: inf.counts, xInf, sInf, reference: inf.reference, range, noisyPsnr: inf.reference && range > 0 ? psnr(inf.reference, inf.counts, range) : undefined });
+    const x = new Float32Array(h * w * C);
+    interleave(inputs, x, 0);
+    const y = new Float32Array(h * w * (K + 1));
+    pack(pair.targets, weight, y, 0);
+    // Full-dose inputs (every channel, the guide included, at the same dose) and references.
+    // Stream names: channel 0 keeps the single-channel network's stream, so its validation is unchanged.
+    const inf = parts.map((p, c) => inferenceInput(p, sp, stream(cfg.seed, 'val', k, c === 0 ? 'noise' : `noise-${c}`), dMid ?? p.dose));
+    const { x: xInf, s: sInf } = normalisedInput(inf.map((v) => v.counts), h, w, sp.floor);
+    const reference = outIdx.map((c) => inf[c].reference);
+    const range = reference.map((r) => (r ? valueRange(r) : 0));
+    const noisyPsnr = outIdx.map((c, q) => (reference[q] && range[q] > 0 ? psnr(reference[q]!, inf[c].counts, range[q]) : undefined));
+    // Held-out criterion: every element channel's full-dose counts split into independent halves;
+    // the model sees one half (with the guide whole), the other half scores its prediction.
+    let held: ValMap['held'];
+    if (cfg.criterion === 'heldout-deviance' && inf.every((v, c) => !masked(cfg, c) || isCounts(v.counts))) {
+      const hs = inf.map((v, c) => (masked(cfg, c) ? heldoutSplit(v.counts, stream(cfg.seed, 'val', k, 'heldout', c)) : { input: v.counts, heldout: v.counts }));
+      const { x: xh, s: sH } = normalisedInput(hs.map((v) => v.input), h, w, sp.floor);
+      held = { x: xh, s: sH, heldout: outIdx.map((c) => hs[c].heldout) };
+    }
+    out.push({ h, w, x, y, xInf, sInf, reference, range, noisyPsnr, held });
   }
   return out;
+}
+
+/**
+ * Whole-map mean counts per pixel (the normalisation scale s_c) of the inputs the model was trained
+ * on, per input channel, [low, high] over up to 32 seeded training projections at the ends of the
+ * training dose range (fresh noise: expected counts x dose; stored counts: the scheme's input
+ * fraction of them). `denoise` and the evaluation warn when a map's level falls outside.
+ */
+async function trainedCountLevels(cfg: Config, data: TrainingData, sp: SchemeParams, fields: Field[]): Promise<Record<string, [number, number]>> {
+  const pick = stream(cfg.seed, 'count-levels');
+  const names = cfg.inputs ?? cfg.channels;
+  const lv: Record<string, [number, number]> = {};
+  const n = Math.min(32, data.train.length);
+  const frac: [number, number] =
+    cfg.noise === 'fresh' || cfg.scheme === 'supervised' || cfg.scheme === 'blind-spot'
+      ? [1, 1]
+      : cfg.scheme === 'n2n-thinning'
+        ? [Math.min(cfg.thinning[0], 1 - cfg.thinning[1]), Math.max(cfg.thinning[1], 1 - cfg.thinning[0])]
+        : [Math.floor(cfg.frames / 2) / cfg.frames, Math.ceil(cfg.frames / 2) / cfg.frames];
+  for (let i = 0; i < n; i++) {
+    const ref = data.train[pick.int(data.train.length)];
+    const parts = await partsOf(cfg, data, ref, fields);
+    parts.forEach((p, c) => {
+      const key = cfg.inputs ? names[c] : 'element';
+      let mean: number;
+      let lo: number, hi: number;
+      if (cfg.noise === 'fresh') {
+        mean = mapSum(p.clean!) / (p.h * p.w);
+        lo = (mean * sp.doseRange[0]) / p.dose;
+        hi = (mean * sp.doseRange[1]) / p.dose;
+      } else {
+        mean = mapSum(storedCounts(p)) / (p.h * p.w);
+        const isGuide = cfg.roles?.[c] === 'guide';
+        lo = mean * (isGuide ? 1 : frac[0]);
+        hi = mean * (isGuide ? 1 : frac[1]);
+      }
+      const cur = lv[key];
+      lv[key] = cur ? [Math.min(cur[0], lo), Math.max(cur[1], hi)] : [lo, hi];
+    });
+  }
+  if (!cfg.inputs && lv.element) {
+    const r = lv.element;
+    delete lv.element;
+    for (const c of cfg.channels) lv[c] = r;
+  }
+  return lv;
 }

@@ -1,6 +1,6 @@
 /**
  * Training losses on the normalised scale (models/normalise.ts: counts / s). The target tensor
- * packs two channels, [target, weight]: the weight is 1 everywhere except for the blind-spot scheme,
+ * packs K + 1 channels, [K targets (one per output channel), weight]: the weight is 1 everywhere except for the blind-spot scheme,
  * where it is the mask (loss on masked pixels only). Every loss is a mean over the samples of the
  * batch of a per-sample weighted mean,
  *
@@ -36,26 +36,35 @@ export function pixelLoss(kind: LossKind, f: tf.Tensor, t: tf.Tensor): tf.Tensor
 }
 
 /**
- * The weighted per-sample loss of `yPred` [N, h, w, 1] against `yTrue` [N, h, w, 2] = [target,
- * weight]; returns a scalar (mean over samples).
+ * Splits the packed target [N, h, w, K + 1] into the K targets and the weight [N, h, w, 1]; the
+ * weight (blind-spot mask, or 1) is shared by the K output channels of a multi-channel network.
+ */
+function unpack(yTrue: tf.Tensor): [tf.Tensor, tf.Tensor, number] {
+  const K = yTrue.shape[3]! - 1;
+  const [t, w] = tf.split(yTrue, [K, 1], 3);
+  return [t, w, K];
+}
+
+/** Per-sample weighted mean over pixels and the K output channels: sum w e / (K sum w). */
+function perSample(kind: LossKind, yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
+  const [t, w, K] = unpack(yTrue);
+  const e = pixelLoss(kind, yPred, t);
+  const num = tf.sum(tf.mul(e, w), [1, 2, 3]);
+  const den = tf.mul(tf.maximum(tf.sum(w, [1, 2, 3]), 1e-12), K);
+  return tf.div(num, den);
+}
+
+/**
+ * The weighted per-sample loss of `yPred` [N, h, w, K] against `yTrue` [N, h, w, K + 1] = [K
+ * targets, weight]; returns a scalar (mean over samples).
  */
 export function packedLoss(kind: LossKind, yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => {
-    const [t, w] = tf.split(yTrue, 2, 3);
-    const e = pixelLoss(kind, yPred, t);
-    const num = tf.sum(tf.mul(e, w), [1, 2, 3]);
-    const den = tf.maximum(tf.sum(w, [1, 2, 3]), 1e-12);
-    return tf.mean(tf.div(num, den)) as tf.Scalar;
-  });
+  return tf.tidy(() => tf.mean(perSample(kind, yTrue, yPred)) as tf.Scalar);
 }
 
 /** Per-sample losses (for validation): [N] values. */
 export function packedLossPerSample(kind: LossKind, yTrue: tf.Tensor, yPred: tf.Tensor): Float32Array {
-  return tf.tidy(() => {
-    const [t, w] = tf.split(yTrue, 2, 3);
-    const e = pixelLoss(kind, yPred, t);
-    return tf.div(tf.sum(tf.mul(e, w), [1, 2, 3]), tf.maximum(tf.sum(w, [1, 2, 3]), 1e-12));
-  }).dataSync() as Float32Array;
+  return tf.tidy(() => perSample(kind, yTrue, yPred)).dataSync() as Float32Array;
 }
 
 /** Data-parallel loss-module contract (models/parallel/engine.ts): options { kind }. */

@@ -12,6 +12,9 @@ export interface MapSource { kind: 'maps'; channel: string; train: MapItem[]; va
 
 export interface ProjectionRef { sample: number; angle: number; channel: number; key: string }
 
+/** Multi-channel in-memory maps: `train[i][c]` is channel `channels[c]` of projection i (all the same size). */
+export interface MultiMapSource { kind: 'multi-maps'; channels: string[]; train: MapItem[][]; val: MapItem[][] }
+
 export interface TrainingData {
   /** What was trained on, for train-config.json. */
   description: string;
@@ -28,7 +31,53 @@ export interface TrainingData {
   /** Stored doses per projection of the training projections (undefined: unknown, relative). */
   doses: number[] | undefined;
   get(ref: ProjectionRef, fields: ('clean' | 'noisy' | 'frames')[]): Promise<Projection>;
+  /**
+   * Grouped data (multi-channel networks): the refs are one per (sample, angle) and this returns
+   * every channel of `channels`, in that order.
+   */
+  getGroup?(ref: ProjectionRef, fields: ('clean' | 'noisy' | 'frames')[]): Promise<Projection[]>;
   close(): Promise<void>;
+}
+
+/** Multi-channel in-memory maps as grouped training data (refs one per projection, every channel). */
+export function multiMapData(src: MultiMapSource, thinning: boolean): TrainingData {
+  if (!src || src.kind !== 'multi-maps') throw new ConfigError('data', "must be { kind: 'multi-maps', channels, train, val }");
+  if (!Array.isArray(src.channels) || src.channels.length === 0 || src.channels.some((c) => typeof c !== 'string' || !c)) throw new ConfigError('data.channels', 'must name the channels of the maps');
+  if (new Set(src.channels).size !== src.channels.length) throw new ConfigError('data.channels', 'a channel is listed twice');
+  const C = src.channels.length;
+  for (const split of ['train', 'val'] as const) {
+    const items = src[split];
+    if (!Array.isArray(items) || items.length === 0) throw new ConfigError(`data.${split}`, `must hold at least 1 projection${split === 'val' ? ' (validation)' : ''}`);
+    items.forEach((g, i) => {
+      if (!Array.isArray(g) || g.length !== C) throw new ConfigError(`data.${split}[${i}]`, `must hold ${C} maps (${src.channels.join(', ')}), got ${Array.isArray(g) ? g.length : typeof g}`);
+      g.forEach((it, k) => {
+        // The HAADF guide is never thinned: any finite counts >= 0 (e.g. a gain-corrected detector signal).
+        checkItem(`data.${split}[${i}][${k}] (${src.channels[k]})`, it, thinning && !/^haadf$/i.test(src.channels[k]));
+        if (it.h !== g[0].h || it.w !== g[0].w) throw new ConfigError(`data.${split}[${i}][${k}]`, `is ${it.h}x${it.w}; every channel of a projection must be ${g[0].h}x${g[0].w}`);
+      });
+    });
+  }
+  const all = [...src.train, ...src.val].flat();
+  const has = { clean: all.every((i) => !!i.clean), noisy: all.every((i) => !!i.noisy), frames: all.every((i) => !!i.frames) };
+  const nFr = has.frames ? Math.min(...all.map((i) => i.frames!.length)) : 0;
+  const dosesKnown = all.every((i) => i.dose !== undefined);
+  const ref = (split: number, k: number): ProjectionRef => ({ sample: split, angle: k, channel: -1, key: `${split}/${k}` });
+  const proj = (it: MapItem): Projection => ({ h: it.h, w: it.w, clean: it.clean, noisy: it.noisy, frames: it.frames, dose: it.dose ?? 1 });
+  const groups = [...src.train, ...src.val];
+  return {
+    description: `in-memory maps (${src.channels.join(', ')}): ${src.train.length} train, ${src.val.length} val`,
+    channels: src.channels,
+    has,
+    nFrames: nFr,
+    train: src.train.map((_, k) => ref(0, k)),
+    val: src.val.map((_, k) => ref(1, k)),
+    minSize: [Math.min(...groups.map((g) => g[0].h)), Math.min(...groups.map((g) => g[0].w))],
+    maxSize: [Math.max(...groups.map((g) => g[0].h)), Math.max(...groups.map((g) => g[0].w))],
+    doses: dosesKnown ? src.train.map((g) => g[0].dose!) : undefined,
+    get: async (r) => proj((r.sample === 0 ? src.train : src.val)[r.angle][0]),
+    getGroup: async (r) => (r.sample === 0 ? src.train : src.val)[r.angle].map(proj),
+    close: async () => {},
+  };
 }
 
 function checkItem(field: string, it: MapItem, thinning: boolean): void {
@@ -101,8 +150,12 @@ class Lru<V> {
   }
 }
 
-/** A nanodose dataset as training data: train / val splits, the chosen element channels. */
-export async function datasetData(path: string, channels: string[] | undefined): Promise<TrainingData> {
+/**
+ * A nanodose dataset as training data: train / val splits, the chosen element channels. With
+ * `group` (multi-channel networks) the channels may include the HAADF and the refs are one per
+ * (sample, angle), read with getGroup.
+ */
+export async function datasetData(path: string, channels: string[] | undefined, group = false): Promise<TrainingData> {
   const { openDataset } = await import('../datasets/index.ts');
   let ds;
   try {
@@ -115,12 +168,16 @@ export async function datasetData(path: string, channels: string[] | undefined):
   if (!Array.isArray(names) || names.length === 0) throw new ConfigError('channels', `must list element channels of ${path}: ${elements.join(', ')}`);
   const idx = names.map((n) => {
     const k = ds.channels.indexOf(n);
-    if (k < 1) throw new ConfigError('channels', `'${n}' is not an element channel of ${path}; allowed: ${elements.join(', ')}`);
+    if (group && k < 0) throw new ConfigError('inputs', `'${n}' is not a channel of ${path}; its channels: ${ds.channels.join(', ')}`);
+    if (!group && k < 1) throw new ConfigError('channels', `'${n}' is not an element channel of ${path}; allowed: ${elements.join(', ')}`);
     return k;
   });
   if (new Set(idx).size !== idx.length) throw new ConfigError('channels', 'a channel is listed twice');
   const A = ds.angles.length;
-  const refs = (split: 'train' | 'val') => ds.indices(split).flatMap((i) => Array.from({ length: A }, (_, a) => idx.map((c) => ({ sample: i, angle: a, channel: c, key: `${i}/${c}/${a}` }))).flat());
+  const refs = (split: 'train' | 'val') =>
+    group
+      ? ds.indices(split).flatMap((i) => Array.from({ length: A }, (_, a) => ({ sample: i, angle: a, channel: -1, key: `${i}/g/${a}` })))
+      : ds.indices(split).flatMap((i) => Array.from({ length: A }, (_, a) => idx.map((c) => ({ sample: i, angle: a, channel: c, key: `${i}/${c}/${a}` }))).flat());
   const train = refs('train');
   const val = refs('val');
   if (train.length === 0) throw new ConfigError('data', `${path} has no samples in the train split`);
@@ -129,17 +186,7 @@ export async function datasetData(path: string, channels: string[] | undefined):
   const cache = new Lru<Projection>(512);
   const frameCache = new Lru<Uint32Array>(4);
   const P = N * U;
-  return {
-    description: `dataset ${path}`,
-    channels: names,
-    has: { clean: ds.stored.clean, noisy: ds.stored.noisy, frames: ds.stored.frames && F >= 1 },
-    nFrames: F,
-    train,
-    val,
-    minSize: [N, U],
-    maxSize: [N, U],
-    doses: ds.indices('train').map((i) => ds.meta(i).dose),
-    get: async (r, fields) => {
+  const get = async (r: ProjectionRef, fields: ('clean' | 'noisy' | 'frames')[]): Promise<Projection> => {
       const key = `${r.key}:${fields.join(',')}`;
       const hit = cache.get(key);
       if (hit) return hit;
@@ -157,7 +204,19 @@ export async function datasetData(path: string, channels: string[] | undefined):
       }
       cache.set(key, p);
       return p;
-    },
+  };
+  return {
+    description: `dataset ${path}`,
+    channels: names,
+    has: { clean: ds.stored.clean, noisy: ds.stored.noisy, frames: ds.stored.frames && F >= 1 },
+    nFrames: F,
+    train,
+    val,
+    minSize: [N, U],
+    maxSize: [N, U],
+    doses: ds.indices('train').map((i) => ds.meta(i).dose),
+    get,
+    getGroup: group ? (r, fields) => Promise.all(idx.map((c) => get({ sample: r.sample, angle: r.angle, channel: c, key: `${r.sample}/${c}/${r.angle}` }, fields))) : undefined,
     close: () => ds.close(),
   };
 }

@@ -6,7 +6,12 @@
  */
 import { BASELINES, denoiseBaseline, tuneBaseline, type Baseline } from '../baselines/index.ts';
 
-export type MapDenoiser = (counts: Float32Array, h: number, w: number, channel: string) => Float32Array | Promise<Float32Array>;
+/**
+ * Denoises one projection [h, w] of element `channel`. `all` holds every channel of the same
+ * projection at the same dose (the HAADF and every element map, by name): a multi-channel (guided)
+ * model reads its inputs from it.
+ */
+export type MapDenoiser = (counts: Float32Array, h: number, w: number, channel: string, all?: Record<string, Float32Array>) => Float32Array | Promise<Float32Array>;
 
 export interface MethodSpec { name: string; kind: 'raw' | 'baseline' | 'model'; baseline?: Baseline; path?: string }
 
@@ -29,7 +34,7 @@ export function parseMethods(spec: string | string[]): MethodSpec[] {
 }
 
 /** Builds the map denoiser of a method; baseline parameters come from `params` (tuned on validation). */
-export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baseline, number>>, opts: { quiet?: boolean } = {}): Promise<{ denoise: MapDenoiser; close: () => void; info: Record<string, unknown> }> {
+export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baseline, number>>, opts: { quiet?: boolean; backend?: string; dose?: number } = {}): Promise<{ denoise: MapDenoiser; close: () => void; info: Record<string, unknown> }> {
   if (m.kind === 'raw') return { denoise: (c) => c, close: () => {}, info: {} };
   if (m.kind === 'baseline') {
     const p = params[m.baseline!];
@@ -37,7 +42,7 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
   }
   // model:PATH: models' loader and training's tiled inference, loaded lazily (tfjs is heavy).
   const models = await import('../../models/index.ts');
-  await models.initBackend({ quiet: opts.quiet });
+  await models.initBackend({ quiet: opts.quiet, ...(opts.backend ? { backend: opts.backend as 'auto' } : {}) });
   let tiling: { denoiseTiled: (model: unknown, image: Float32Array, shape: [number, number, number], opts?: Record<string, unknown>) => Float32Array | Promise<Float32Array> };
   try {
     tiling = (await import(/* runtime-only */ '../../models/' + 'tiling.ts')) as typeof tiling;
@@ -46,6 +51,36 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
   }
   const { model, metadata } = await models.loadModel(m.path!);
   const chans = metadata.channels;
+  const spec = metadata.spec;
+  // A model trained over a dose range is warned about outside it (the evaluation still runs it).
+  const dr = metadata.doseRange;
+  if (opts.dose !== undefined && dr && (opts.dose < dr[0] * 0.999 || opts.dose > dr[1] * 1.001)) {
+    console.warn(`[nanodose] warning: method ${m.name} was trained on inputs at ${dr[0].toPrecision(3)}-${dr[1].toPrecision(3)} e/A^2 per projection; applied at ${opts.dose.toPrecision(3)} (outside its range)`);
+  }
+  if (spec.inChannels > 1) {
+    // Guided / multi-channel model: inputs by name from `all`, every output computed once per projection.
+    const outs = (metadata.outputChannels as string[] | undefined) ?? chans.slice(chans.length - spec.outChannels);
+    const cache = new WeakMap<object, Promise<Float32Array>>();
+    return {
+      denoise: async (_c, h, w, channel, all) => {
+        const o = outs.indexOf(channel);
+        if (o < 0) throw new Error(`method ${m.name}: the model outputs ${outs.join(',')}, not '${channel}'`);
+        if (!all) throw new Error(`method ${m.name}: a multi-channel model needs every input channel (${chans.join(',')}) of the projection`);
+        const missing = chans.filter((n) => !all[n]);
+        if (missing.length) throw new Error(`method ${m.name}: the model takes ${chans.join(',')}; the data lacks ${missing.join(',')}`);
+        let y = cache.get(all);
+        if (!y) {
+          const x = new Float32Array(chans.length * h * w);
+          chans.forEach((n, k) => x.set(all[n], k * h * w));
+          y = Promise.resolve(tiling.denoiseTiled(model, x, [chans.length, h, w], { metadata }));
+          cache.set(all, y);
+        }
+        return (await y).slice(o * h * w, (o + 1) * h * w);
+      },
+      close: () => model.dispose(),
+      info: { scheme: metadata.scheme, spec: metadata.spec, channels: chans, outputChannels: outs },
+    };
+  }
   return {
     denoise: (c, h, w, channel) => {
       const k = chans.indexOf(channel);

@@ -49,9 +49,13 @@ export function openResults(path: string): ResultRow[] {
   return rows;
 }
 
+/** Rows as CSV lines, each ending in a newline (what appendBlock writes and a merge rewrites). */
+export function formatRows(rows: ResultRow[]): string {
+  return rows.map((r) => [String(r.phantom), doseKey(r.dose), csvField(r.method), csvField(r.element), csvField(r.metric), Number.isFinite(r.value) ? String(r.value) : ''].join(',') + '\n').join('');
+}
+
 export function appendBlock(path: string, rows: ResultRow[]): void {
-  const text = rows.map((r) => [String(r.phantom), doseKey(r.dose), csvField(r.method), csvField(r.element), csvField(r.metric), Number.isFinite(r.value) ? String(r.value) : ''].join(',')).join('\n') + '\n';
-  appendFileSync(path, text);
+  appendFileSync(path, formatRows(rows));
 }
 
 /** File name of a stored central slice (slices/ in the report folder). */

@@ -25,15 +25,15 @@ import { parseDoseSweep } from '../dose.ts';
 import { BASELINES, CANDIDATES, DEFAULT_PARAMS, type Baseline } from '../baselines/index.ts';
 import { parseMethods, makeDenoiser, tuneBaseline, type MethodSpec } from './denoise.ts';
 import { openResults, appendBlock, blockKey, doseKey, sliceName, type ResultRow } from './results.ts';
-import { summarise, type Summary } from '../report/summary.ts';
-import { writeReport } from '../report/html.ts';
+import type { Summary } from '../report/summary.ts';
+import { canonicalBlocks, finishEvaluation, readRecord, writeRecord, type RunRecord } from '../report/merge.ts';
 
 /** What the evaluation reads: a datasets DatasetReader satisfies it; tests pass an in-memory one. */
 export interface EvalSource {
   readonly channels: string[];
   readonly elements: { symbol: string; Z: number }[];
   readonly angles: Float64Array;
-  readonly shape: { size: number; nCols: number };
+  readonly shape: { size: number; nCols: number; pixelSizeNm?: number };
   readonly seed?: Seed;
   indices(split?: 'train' | 'val' | 'test'): number[];
   readSample(index: number, what?: ('clean' | 'noisy' | 'phantom' | 'frames')[]): Promise<{ index: number; params: Record<string, unknown>; dosePerProjection: number; clean?: Float32Array; phantom?: Float32Array }>;
@@ -82,6 +82,14 @@ export interface EvaluationOptions {
   quiet?: boolean;
   /** Write plots and report.html (default true). */
   report?: boolean;
+  /**
+   * Evaluate only part `index` of `count` of the (phantom, dose) grid (eval/report/merge.ts), for a
+   * job array; each part writes results.csv, tuning.json, slices/ and eval.json into its own `out`,
+   * and `nanodose report` merges them. No summary or report is written for a part of several.
+   */
+  shard?: { index: number; count: number };
+  /** TensorFlow.js backend for model methods (models/backend.ts); default auto. */
+  backend?: string;
 }
 
 export interface EvaluationResult { summary: Summary; computed: number; skipped: number; out: string }
@@ -97,7 +105,19 @@ export function drawNoisy(clean: Float32Array, channelIdx: number[], plane: numb
   });
 }
 
+/** The whole evaluation (a shard option of 1 part at most): results.csv, summary.json, report. */
 export async function runEvaluation(opts: EvaluationOptions): Promise<EvaluationResult> {
+  if (opts.shard && opts.shard.count > 1) throw new Error('runEvaluation: evaluates the whole grid; use evaluateShard for one part of several');
+  const r = await evaluate(opts);
+  return { ...r, summary: r.summary! };
+}
+
+/** One part of a sharded evaluation (eval --shard i/k): results.csv, tuning.json, slices/, eval.json; no summary. */
+export async function evaluateShard(opts: EvaluationOptions & { shard: { index: number; count: number } }): Promise<Omit<EvaluationResult, 'summary'> & { summary: Summary | null }> {
+  return evaluate(opts);
+}
+
+async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult, 'summary'> & { summary: Summary | null }> {
   const quiet = opts.quiet ?? false;
   const methods = parseMethods(opts.methods);
   if (!methods.some((m) => m.kind === 'raw')) methods.unshift({ name: 'raw', kind: 'raw' });
@@ -129,18 +149,26 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     return k;
   });
   const geom: TiltGeometry = { angles: src.angles, nz: N, ny: N, nx: N, nCols };
+  const haadfIdx = src.channels.findIndex((c) => /^haadf$/i.test(c));
   const resultsPath = join(opts.out, 'results.csv');
   const existing = openResults(resultsPath);
   const done = new Set(existing.map((r) => blockKey(r.phantom, r.dose, r.method)));
+  const shard = opts.shard ?? { index: 0, count: 1 };
+  if (!(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) throw new Error(`shard: expected 0 <= index < count, got ${shard.index}/${shard.count}`);
+  const methodNames = methods.map((m) => m.name);
+  const byName = new Map(methods.map((m) => [m.name, m]));
+  // the blocks of this part in the order a single process writes them (phantom, dose, method)
+  const mine = canonicalBlocks({ phantoms, doses, rawDoses, methods: methodNames }, shard);
   const todo: [number, number, MethodSpec][] = [];
   const rawOnly = rawDoses.filter((d) => !doses.includes(d));
-  for (const p of phantoms) {
-    for (const d of doses) for (const m of methods) if (!done.has(blockKey(p, d, m.name))) todo.push([p, d, m]);
-    for (const d of rawOnly) for (const m of methods) if (m.kind === 'raw' && !done.has(blockKey(p, d, m.name))) todo.push([p, d, m]);
+  for (const p of phantoms) for (const d of [...doses, ...rawOnly]) for (const m of methods) {
+    const k = blockKey(p, d, m.name);
+    if (!done.has(k) && mine.includes(k)) todo.push([p, d, byName.get(m.name)!]);
   }
-  const total = phantoms.length * (doses.length * methods.length + rawOnly.length);
+  const total = mine.length;
   const skipped = total - todo.length;
-  if (!quiet) console.log(`eval: ${phantoms.length} phantoms x ${doses.length} doses x ${methods.length} methods${rawOnly.length ? ` + raw at ${rawOnly.length} doses above the sweep` : ''}; ${skipped} blocks already in results.csv, ${todo.length} to compute; recon ${opts.recon ?? 'sirt:100'}`);
+  const part = shard.count > 1 ? `shard ${shard.index}/${shard.count}: ` : '';
+  if (!quiet) console.log(`eval: ${part}${phantoms.length} phantoms x ${doses.length} doses x ${methods.length} methods${rawOnly.length ? ` + raw at ${rawOnly.length} doses above the sweep` : ''}${shard.count > 1 ? `, ${total} blocks in this part` : ''}; ${skipped} blocks already in results.csv, ${todo.length} to compute; recon ${opts.recon ?? 'sirt:100'}`);
 
   // Baseline parameters per dose, tuned on validation phantoms (cached in tuning.json so a resumed run uses the same).
   const tuningPath = join(opts.out, 'tuning.json');
@@ -198,6 +226,18 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     const s = await sample(p);
     if (elements.every((_, e) => s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N).some((v) => v > 0))) { slicePhantom = p; break; }
   }
+  // eval.json: the settings a merge checks and the report needs; a folder holds one part of one run
+  const record: RunRecord = {
+    version: 1, shard, split, methods: methodNames, doses, rawDoses, elements, phantoms, drfMetric: opts.drfMetric ?? 'psnr',
+    bootstrap: opts.bootstrap ?? 1000, seed: String(seed), nAngles: nA, recon: opts.recon ?? 'sirt:100',
+    ...(src.shape.pixelSizeNm !== undefined ? { pixelSizeNm: src.shape.pixelSizeNm } : {}),
+    report: { sliceDoses, phantom: slicePhantom, size: N },
+  };
+  if (existsSync(join(opts.out, 'eval.json'))) {
+    const prev = readRecord(opts.out);
+    if (prev.shard.index !== shard.index || prev.shard.count !== shard.count) throw new Error(`out: ${opts.out} holds shard ${prev.shard.index}/${prev.shard.count} of a run; give each shard its own folder (e.g. results/part-$TASK_ID)`);
+  }
+  writeRecord(opts.out, record);
   let computed = 0;
   try {
     let i = 0;
@@ -206,6 +246,25 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
       const s = await sample(p);
       const scale = d / s.dosePerProjection;
       const noisy = drawNoisy(s.clean!, channelIdx, plane, scale, seed, p, d);
+      // The HAADF at the same dose, for guided models (its own stream: the element draws are unchanged).
+      let haadf: Float32Array | undefined;
+      if (haadfIdx >= 0 && methods.some((m) => m.kind === 'model')) {
+        const rng = stream(seed, p, 'eval-noise-haadf', doseKey(d));
+        haadf = new Float32Array(plane);
+        for (let k = 0; k < plane; k++) haadf[k] = rng.poisson(Math.max(0, s.clean![haadfIdx * plane + k] * scale));
+      }
+      const allAt = new Map<number, Record<string, Float32Array>>();
+      const channelsAt = (a: number): Record<string, Float32Array> => {
+        let r = allAt.get(a);
+        if (!r) {
+          const off = a * N * nCols;
+          r = {};
+          if (haadf) r[src.channels[haadfIdx]] = haadf.slice(off, off + N * nCols);
+          elements.forEach((el, e) => { r![el] = noisy[e].slice(off, off + N * nCols); });
+          allAt.set(a, r);
+        }
+        return r;
+      };
       const coreShell = /core.?shell/i.test(JSON.stringify(s.params ?? {}));
       const present = elements.map((_, e) => { const t = s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N); for (let k = 0; k < t.length; k++) if (t[k] > 0) return true; return false; });
       for (; i < todo.length && todo[i][0] === p && todo[i][1] === d; i++) {
@@ -215,7 +274,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
         if (!dn) {
           // one denoiser per (method, dose): baseline parameters depend on the dose
           for (const [k, v] of denoisers) if (k.startsWith(m.name + '@')) { v.close(); denoisers.delete(k); }
-          dn = await makeDenoiser(m, tuning[doseKey(d)] ?? {}, { quiet });
+          dn = await makeDenoiser(m, tuning[doseKey(d)] ?? {}, { quiet, dose: d, ...(opts.backend ? { backend: opts.backend } : {}) });
           denoisers.set(key, dn);
         }
         const rows: ResultRow[] = [];
@@ -230,7 +289,7 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
           for (let a = 0; a < nA; a++) {
             const off = a * N * nCols;
             const map = noisy[e].subarray(off, off + N * nCols);
-            const den = await dn.denoise(Float32Array.from(map), N, nCols, elements[e]);
+            const den = await dn.denoise(Float32Array.from(map), N, nCols, elements[e], channelsAt(a));
             series.set(den, off);
             const clean = new Float32Array(N * nCols);
             for (let k = 0; k < clean.length; k++) clean[k] = s.clean![channelIdx[e] * plane + off + k] * scale;
@@ -271,14 +330,13 @@ export async function runEvaluation(opts: EvaluationOptions): Promise<Evaluation
     for (const v of denoisers.values()) v.close();
     await op?.close?.();
   }
-  const rows = openResults(resultsPath).filter((r) => phantoms.includes(r.phantom) && (r.method === 'raw' ? rawDoses : doses).some((d) => doseKey(d) === doseKey(r.dose)) && methods.some((m) => m.name === r.method));
-  const summary = summarise(rows, {
-    doses, rawDoses, methods: methods.map((m) => m.name), elements, phantoms, drfMetric: opts.drfMetric ?? 'psnr',
-    bootstrap: opts.bootstrap ?? 1000, seed, nAngles: nA, recon: opts.recon ?? 'sirt:100', tuning, split,
-  });
-  writeFileAtomic(join(opts.out, 'summary.json'), JSON.stringify(summary, null, 1));
-  if (opts.report ?? true) await writeReport(opts.out, summary, { sliceDoses, phantom: slicePhantom, size: N });
   if (ownSource) await src.close?.();
+  const rows = openResults(resultsPath);
+  if (shard.count > 1) {
+    if (!quiet) console.log(`eval: ${part}${computed} blocks computed, ${skipped} reused; wrote ${resultsPath}; merge all ${shard.count} parts with: nanodose report PART_DIR... --out DIR`);
+    return { summary: null, computed, skipped, out: opts.out };
+  }
+  const summary = await finishEvaluation(opts.out, record, rows, tuning, opts.report ?? true);
   if (!quiet) console.log(`eval: ${computed} blocks computed, ${skipped} reused; wrote ${join(opts.out, 'results.csv')}, summary.json${opts.report ?? true ? ', plots/ and report.html' : ''}`);
   return { summary, computed, skipped, out: opts.out };
 }
@@ -304,10 +362,18 @@ export function pickSliceDoses(doses: number[]): number[] {
   return [doses[0], mid];
 }
 
-/** Central z-slice of a volume as raw float32 (slices/<phantom>_<dose>_<method>_<element>.f32) for the report. */
+/**
+ * The three central planes of a [z, y, x] volume, xy (z = c), xz (y = c) and yz (x = c), as raw
+ * float32 [3, N, N] (slices/<phantom>_<dose>_<method>_<element>.f32) for the report.
+ */
 function writeSlice(out: string, p: number, d: number, method: string, element: string, vol: ArrayLike<number>, N: number): void {
-  const c = Math.floor(N / 2);
-  const sl = Float32Array.from({ length: N * N }, (_, i) => vol[c * N * N + i]);
+  const c = Math.floor(N / 2), NN = N * N;
+  const sl = new Float32Array(3 * NN);
+  for (let a = 0; a < N; a++) for (let b = 0; b < N; b++) {
+    sl[a * N + b] = vol[c * NN + a * N + b];          // xy: rows y, columns x
+    sl[NN + a * N + b] = vol[a * NN + c * N + b];     // xz: rows z, columns x
+    sl[2 * NN + a * N + b] = vol[a * NN + b * N + c]; // yz: rows z, columns y
+  }
   writeFileAtomic(join(out, 'slices', sliceName(p, d, method, element)), new Uint8Array(sl.buffer));
 }
 

@@ -7,7 +7,7 @@ import { stream } from '../../generators/common/random.ts';
 import { SliceMatrixOperator } from '../recon/joseph-matrix.ts';
 import type { EvalSource } from './run.ts';
 
-export async function coreShellSource(o: { size: number; nAngles: number; count: number; splits: ('train' | 'val' | 'test')[]; sensitivity?: number; seed?: number; solidShell?: number[] }): Promise<EvalSource> {
+export async function coreShellSource(o: { size: number; nAngles: number; count: number; splits: ('train' | 'val' | 'test')[]; sensitivity?: number; seed?: number; solidShell?: number[]; pixelSizeNm?: number }): Promise<EvalSource> {
   const N = o.size, nCols = Math.ceil(N * Math.SQRT2) + 2;
   const angles = Float64Array.from({ length: o.nAngles }, (_, k) => -60 + (120 * k) / Math.max(1, o.nAngles - 1));
   const op = new SliceMatrixOperator(N, N, N, angles, nCols);
@@ -44,7 +44,7 @@ export async function coreShellSource(o: { size: number; nAngles: number; count:
     return s;
   }
   return {
-    channels, elements, angles, shape: { size: N, nCols }, seed: o.seed ?? 1,
+    channels, elements, angles, shape: { size: N, nCols, ...(o.pixelSizeNm !== undefined ? { pixelSizeNm: o.pixelSizeNm } : {}) }, seed: o.seed ?? 1,
     indices: (split) => Array.from({ length: o.count }, (_, i) => i).filter((i) => !split || o.splits[i % o.splits.length] === split),
     async readSample(i) {
       const s = await make(i);

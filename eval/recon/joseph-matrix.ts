@@ -36,14 +36,14 @@ function josephRay(ny: number, nx: number, theta: number, s: number, visit: (idx
 }
 
 /** Sparse matrix (CSR) of the slice projector: rows = [angle, col], columns = [y, x]. */
-export function josephMatrix(ny: number, nx: number, anglesDeg: ArrayLike<number>, nCols: number): { rowPtr: Int32Array; col: Int32Array; val: Float32Array; nRows: number; nColsM: number } {
+export function josephMatrix(ny: number, nx: number, anglesDeg: ArrayLike<number>, nCols: number, axisOffset = 0): { rowPtr: Int32Array; col: Int32Array; val: Float32Array; nRows: number; nColsM: number } {
   const rowPtr = new Int32Array(anglesDeg.length * nCols + 1);
   const cols: number[] = [], vals: number[] = [];
   let r = 0;
   for (let a = 0; a < anglesDeg.length; a++) {
     const th = (anglesDeg[a] * Math.PI) / 180;
     for (let u = 0; u < nCols; u++) {
-      josephRay(ny, nx, th, u - (nCols - 1) / 2, (i, w) => { if (w !== 0) { cols.push(i); vals.push(w); } });
+      josephRay(ny, nx, th, u - (nCols - 1) / 2 - axisOffset, (i, w) => { if (w !== 0) { cols.push(i); vals.push(w); } });
       rowPtr[++r] = cols.length;
     }
   }
@@ -56,9 +56,9 @@ export class SliceMatrixOperator implements ProjectionOperator {
   readonly geom: TiltGeometry;
   readonly volumeSize: number;
   readonly tiltSeriesSize: number;
-  constructor(readonly nz: number, readonly ny: number, readonly nx: number, readonly angles: ArrayLike<number>, readonly nCols: number) {
-    this.m = josephMatrix(ny, nx, angles, nCols);
-    this.geom = { angles: Float64Array.from(angles), nz, ny, nx, nCols };
+  constructor(readonly nz: number, readonly ny: number, readonly nx: number, readonly angles: ArrayLike<number>, readonly nCols: number, readonly axisOffset = 0) {
+    this.m = josephMatrix(ny, nx, angles, nCols, axisOffset);
+    this.geom = { angles: Float64Array.from(angles), nz, ny, nx, nCols, axisOffset };
     this.volumeSize = nz * ny * nx;
     this.tiltSeriesSize = angles.length * nz * nCols;
   }

@@ -56,7 +56,7 @@ export function parseReconSpec(spec: string): ReconSpec {
 
 /** The Joseph projector (generators/projection) over `workers` threads for a geometry. */
 export async function makeOperator(geom: TiltGeometry, workers?: number): Promise<ProjectionOperator> {
-  return new Projector(makeGeometry({ angles: geom.angles, nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols }), { workers });
+  return new Projector(makeGeometry({ angles: geom.angles, nz: geom.nz, ny: geom.ny, nx: geom.nx, nCols: geom.nCols, axisOffset: geom.axisOffset }), { workers });
 }
 
 /** Whether the operator is the Joseph projector (the slice-parallel SIRT kernel computes its iterates). */
@@ -89,7 +89,7 @@ export async function reconstruct(op: ProjectionOperator, data: Float32Array | J
     // slice-parallel kernel computes the same iterates (up to float rounding; byte-identical for any
     // number of workers) several times faster (64^3, 29 tilts, 50 iterations: 1.2 s against 4.5 s
     // for the generic SIRT on the matrix-free Projector); workers only pay off for more than a few slices.
-    if (isJoseph(op)) return sirtFast(data, { nz: g.nz, ny: g.ny, nx: g.nx, nCols: g.nCols, angles: g.angles, iterations: spec.iterations, relaxation: spec.relaxation, minConstraint: 0, workers: g.nz >= 32 ? o.workers : 1, progress: o.progress });
+    if (isJoseph(op)) return sirtFast(data, { nz: g.nz, ny: g.ny, nx: g.nx, nCols: g.nCols, angles: g.angles, axisOffset: g.axisOffset, iterations: spec.iterations, relaxation: spec.relaxation, minConstraint: 0, workers: g.nz >= 32 ? o.workers : 1, progress: o.progress });
     return sirt(op, data, { iterations: spec.iterations, relaxation: spec.relaxation, minConstraint: 0, progress: o.progress, onIteration: o.onIteration && ((r) => o.onIteration!(r)) });
   }
   if (spec.kind === 'fbp') return fbp(op, data, { filter: spec.filter });

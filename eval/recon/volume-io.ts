@@ -19,9 +19,11 @@ export interface TiltSeriesInput {
   size: number;
   voxelSizeAngstrom: number;
   truth?: Float32Array[];
+  /** The HAADF tilt series of a dataset sample (alignment reference), when stored. */
+  haadf?: Float32Array;
 }
 
-export async function readTiltSeries(path: string, o: { sample?: number; field?: 'clean' | 'noisy'; channels?: string[]; tlt?: string; dataset?: string; size?: number } = {}): Promise<TiltSeriesInput> {
+export async function readTiltSeries(path: string, o: { sample?: number; field?: 'clean' | 'noisy'; channels?: string[]; tlt?: string; dataset?: string; size?: number; radians?: boolean } = {}): Promise<TiltSeriesInput> {
   if (!existsSync(path)) throw new Error(`input: ${path}: no such file or directory`);
   const ext = extname(path).toLowerCase();
   const ds = await import('../../datasets/index.ts');
@@ -48,14 +50,19 @@ export async function readTiltSeries(path: string, o: { sample?: number; field?:
         for (const c of want) { const e = r.elements.findIndex((x) => x.symbol === c); if (e >= 0) t.push(s.phantom.slice(e * N ** 3, (e + 1) * N ** 3)); }
         truth = t.length === want.length ? t : undefined;
       }
-      return { series, channels: want, angles: r.angles, nRows: N, nCols, size: o.size ?? N, voxelSizeAngstrom: r.shape.pixelSizeNm * 10, truth };
+      const hk = r.channels.indexOf('HAADF');
+      const haadf = hk >= 0 ? Float32Array.from({ length: plane }, (_, i) => arr[hk * plane + i]) : undefined;
+      return { series, channels: want, angles: r.angles, nRows: N, nCols, size: o.size ?? N, voxelSizeAngstrom: r.shape.pixelSizeNm * 10, truth, haadf };
     } finally {
       await r.close();
     }
   }
   const tltPath = o.tlt ?? path.replace(/\.[^.]+$/, '.tlt');
   if (!existsSync(tltPath)) throw new Error(`tlt: tilt angles file ${tltPath} not found (pass --tlt)`);
-  const angles = ds.readTlt(tltPath);
+  const { normaliseTiltAngles, mirrorProjections } = await import('../../generators/projection/index.ts');
+  // Any convention (-180..180, 0..180, radians): angles into [-90, 90), projections at theta+180 mirrored.
+  const norm = normaliseTiltAngles(ds.readTlt(tltPath), { radians: o.radians, field: tltPath });
+  const angles = norm.angles;
   let data: Float32Array, shape: number[], vox = 1;
   if (['.mrc', '.mrcs', '.st', '.ali'].includes(ext)) {
     const m = ds.readMrc(path);
@@ -66,6 +73,7 @@ export async function readTiltSeries(path: string, o: { sample?: number; field?:
   }
   if (shape.length !== 3) throw new Error(`input: expected a 3D stack [angle, row, col], got shape [${shape}]`);
   if (shape[0] !== angles.length) throw new Error(`tlt: ${tltPath} has ${angles.length} angles but the stack has ${shape[0]} projections`);
+  mirrorProjections(data, shape[1], shape[2], norm.mirror);
   return { series: [data], channels: ['stack'], angles, nRows: shape[1], nCols: shape[2], size: o.size ?? shape[2], voxelSizeAngstrom: vox };
 }
 

@@ -11,13 +11,38 @@ import { doseKey, type ResultRow } from '../harness/results.ts';
 /** Metrics where lower is better. */
 export const LOWER_IS_BETTER = new Set(['nrmse', 'shell_error']);
 
+/**
+ * What each metric is, as a reader of the report needs it: a label, its unit (the plots' axes) and
+ * its physical range (error bars are clipped to it). The order is the report's order after the
+ * metric the dose-reduction factor is read on, which always comes first.
+ */
+export const METRICS: Record<string, { label: string; unit: string; min?: number; max?: number; what: string }> = {
+  psnr: { label: 'PSNR', unit: 'dB', what: 'reconstruction against the phantom, after a least-squares scale' },
+  ssim3d: { label: '3-D SSIM', unit: 'unitless', min: -1, max: 1, what: 'reconstruction against the phantom' },
+  nrmse: { label: 'NRMSE', unit: 'relative', min: 0, what: 'reconstruction against the phantom, after a least-squares scale' },
+  dice: { label: 'Dice', unit: 'unitless', min: 0, max: 1, what: 'Otsu mask of the reconstruction against the phantom mask' },
+  shell_error: { label: 'shell-thickness error', unit: 'nm', min: 0, what: 'equivalent-sphere shell thickness of the core/shell masks, |recon - truth|' },
+  map_psnr: { label: 'map PSNR', unit: 'dB', what: 'denoised element maps against the clean expected counts' },
+  map_ssim: { label: 'map SSIM', unit: 'unitless', min: -1, max: 1, what: 'denoised element maps against the clean expected counts' },
+};
+
+/** Metrics in report order: the headline metric first, then METRICS' order, then any others sorted. */
+export function metricOrder(metrics: Iterable<string>, headline: string): string[] {
+  const known = Object.keys(METRICS);
+  const rank = (m: string) => (m === headline ? -1 : known.includes(m) ? known.indexOf(m) : known.length);
+  return [...new Set(metrics)].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Dose unit as text for HTML and plots (UTF-8) and for ASCII terminals. */
+export const DOSE_UNIT = { text: 'e\u207b/\u00c5\u00b2 per projection', ascii: 'e/A^2 per projection' };
+
 export interface CurveSummary { doses: number[]; mean: number[]; sd: number[]; n: number[] }
 /**
  * DRF at the quality q a method reaches at sweep dose `dose`. `bound: 'lower'` when the method is
  * better there than raw at raw's highest evaluated dose (factor = that dose / `dose`, a lower
  * bound; high = Infinity); `bound: 'upper'` when it is worse than raw at raw's lowest dose.
  */
-export interface DrfPoint { dose: number; q: number; factor: number; low: number; high: number; bound?: 'lower' | 'upper' }
+export interface DrfPoint { dose: number; q: number; factor: number; low: number; high: number; bound?: 'lower' | 'upper'; /** Phantoms the curves pair over. */ n?: number }
 export interface Summary {
   split: string;
   recon: string;
@@ -37,9 +62,11 @@ export interface Summary {
   /** method -> element -> median DRF over the sweep (the headline number), with its interval; see medianPoint for bounds. */
   headline: Record<string, Record<string, DrfPoint | null>>;
   bootstrap: { resamples: number; level: number; seed: string };
+  /** Voxel edge in nm when the dataset states it (shell errors are stored in voxels and shown in nm). */
+  pixelSizeNm?: number;
 }
 
-export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: number[]; methods: string[]; elements: string[]; phantoms: number[]; drfMetric: string; bootstrap: number; seed: Seed; nAngles: number; recon: string; tuning: unknown; split: string }): Summary {
+export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: number[]; methods: string[]; elements: string[]; phantoms: number[]; drfMetric: string; bootstrap: number; seed: Seed; nAngles: number; recon: string; tuning: unknown; split: string; pixelSizeNm?: number }): Summary {
   const rawDoses = o.rawDoses ?? o.doses;
   const idx = new Map<string, number>();
   for (const r of rows) idx.set(`${r.phantom}|${doseKey(r.dose)}|${r.method}|${r.element}|${r.metric}`, r.value);
@@ -95,9 +122,9 @@ export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: nu
         o.doses.forEach((d, j) => {
           const q = methMean[j];
           const est = bootstrapDrf(raw, meth, q, stream(bootSeed, j, `drf|${m}|${e}`), { resamples: o.bootstrap });
-          if (Number.isFinite(est.factor)) pts.push({ dose: d, q: sign * q, factor: est.factor, low: est.low, high: est.high });
-          else if (q > rawMax) { const f = rawDoses[rawDoses.length - 1] / d; pts.push({ dose: d, q: sign * q, factor: f, low: f, high: Infinity, bound: 'lower' }); }
-          else if (q < rawMin) { const f = rawDoses[0] / d; pts.push({ dose: d, q: sign * q, factor: f, low: 0, high: f, bound: 'upper' }); }
+          if (Number.isFinite(est.factor)) pts.push({ dose: d, q: sign * q, factor: est.factor, low: est.low, high: est.high, n: both.length });
+          else if (q > rawMax) { const f = rawDoses[rawDoses.length - 1] / d; pts.push({ dose: d, q: sign * q, factor: f, low: f, high: Infinity, bound: 'lower', n: both.length }); }
+          else if (q < rawMin) { const f = rawDoses[0] / d; pts.push({ dose: d, q: sign * q, factor: f, low: 0, high: f, bound: 'upper', n: both.length }); }
         });
       }
       drf[m][e] = pts;
@@ -108,6 +135,7 @@ export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: nu
     split: o.split, recon: o.recon, doses: o.doses, rawDoses, nAngles: o.nAngles, doseUnit: 'e/A^2 per projection', methods: o.methods,
     elements: elementsAll, phantoms: o.phantoms, tuning: o.tuning, curves, drfMetric: o.drfMetric, drf, headline,
     bootstrap: { resamples: o.bootstrap, level: 0.95, seed: bootSeed },
+    ...(o.pixelSizeNm !== undefined ? { pixelSizeNm: o.pixelSizeNm } : {}),
   };
 }
 
@@ -133,5 +161,67 @@ export function formatDrf(p: DrfPoint | null | undefined): string {
   const f = (v: number) => (Number.isFinite(v) ? v.toPrecision(3) : 'inf');
   if (p.bound === 'lower') return `>= ${f(p.factor)}x (better than raw at raw's highest evaluated dose)`;
   if (p.bound === 'upper') return `<= ${f(p.factor)}x (worse than raw at raw's lowest dose)`;
-  return `${f(p.factor)}x [${f(p.low)}, ${f(p.high)}]`;
+  return `${f(p.factor)}x [${p.low > 0 ? f(p.low) : '0'}, ${f(p.high)}]`;
+}
+
+const num = (v: number) => (v >= 100 ? Math.round(v).toString() : Number(v.toPrecision(2)).toString());
+
+/** The elements the headline speaks of: single elements (not core/shell pairs), in dataset order. */
+export function primaryElements(s: Summary): string[] { return s.elements.filter((e) => !e.includes('/')); }
+
+/**
+ * The method that needs the least dose for the same quality: the largest geometric mean of the
+ * headline DRFs over the elements (a lower bound counts at its value). Null when no method other
+ * than raw has a headline.
+ */
+export function bestMethod(s: Summary): { method: string; score: number } | null {
+  let best: { method: string; score: number } | null = null;
+  for (const m of Object.keys(s.headline)) {
+    const hs = primaryElements(s).map((e) => s.headline[m]?.[e]).filter((h): h is DrfPoint => !!h);
+    if (hs.length === 0) continue;
+    const score = Math.exp(hs.reduce((a, h) => a + Math.log(h.factor), 0) / hs.length);
+    if (!best || score > best.score) best = { method: m, score };
+  }
+  return best;
+}
+
+/**
+ * The report's headline as one plain sentence (plus one on the runner-up): which method needs the
+ * least dose for the same quality, by how much per element, with the bootstrap interval in words.
+ * `html` marks the method in bold and writes the dose unit with Å.
+ */
+export function headlineSentence(s: Summary, html = false): string {
+  const b = (t: string) => (html ? `<b>${t}</b>` : t);
+  const unit = html ? DOSE_UNIT.text : DOSE_UNIT.ascii;
+  const M = METRICS[s.drfMetric];
+  const quality = M ? `${M.label} (${M.what})` : s.drfMetric;
+  const best = bestMethod(s);
+  const n = s.phantoms.length;
+  if (!best) return `Only raw (no denoising) has a dose-reduction factor to report: no other method reaches a quality raw reaches in this sweep.`;
+  const perElement = (m: string) => primaryElements(s).map((e) => {
+    const h = s.headline[m]?.[e];
+    if (!h) return `for ${e} no factor (the curves never reach the same quality)`;
+    if (h.bound === 'lower') return `at least ${num(h.factor)} times less for ${e} (it beats raw even at raw's highest evaluated dose, so only a lower bound is known)`;
+    const ci = h.high === Infinity ? `95 % interval from ${num(h.low)} with no upper end: in some resamples raw never reaches that quality` : h.low > 0 ? `95 % interval ${num(h.low)} to ${num(h.high)}` : `95 % interval up to ${num(h.high)} with no lower end`;
+    return `${num(h.factor)} times less for ${e} (${ci})`;
+  });
+  const parts = perElement(best.method);
+  const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0];
+  const lead = best.score >= 1
+    ? `${b(best.method)} needs the least dose for the same quality: ${list} than raw (no denoising)`
+    : `No method needs less dose than raw for the same quality; the closest, ${b(best.method)}, needs ${list.replace(/times less/g, 'times as much (a factor below 1)')} than raw`;
+  let text = `${lead}, at equal ${quality}; each factor is the median over the ${s.doses.length} sweep doses (${num(s.doses[0])} to ${num(s.doses[s.doses.length - 1])} ${unit}), with a bootstrap over ${n} test phantom${n === 1 ? '' : 's'}${n < 5 ? ' (few phantoms: the interval is coarse)' : ''}.`;
+  // the runner-up, and whether the intervals separate the two
+  const others = Object.keys(s.headline).filter((m) => m !== best.method);
+  const second = others.map((m) => ({ m, h: primaryElements(s).map((e) => s.headline[m]?.[e]).filter((h): h is DrfPoint => !!h) }))
+    .filter((x) => x.h.length).map((x) => ({ m: x.m, score: Math.exp(x.h.reduce((a, h) => a + Math.log(h.factor), 0) / x.h.length) }))
+    .sort((a, c) => c.score - a.score)[0];
+  if (second) {
+    const sep = primaryElements(s).every((e) => {
+      const hb = s.headline[best.method]?.[e], hs = s.headline[second.m]?.[e];
+      return !hb || !hs || (hs.bound !== 'lower' && hb.low > hs.high);
+    });
+    text += ` Next is ${b(second.m)} (${num(second.score)} times less on average over the elements); ${sep ? 'the 95 % intervals do not overlap, so the ranking holds' : 'their 95 % intervals overlap, so the two are not clearly separated'}.`;
+  }
+  return text;
 }

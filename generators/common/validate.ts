@@ -16,7 +16,7 @@ export class ConfigError extends Error {
 export function checkNumber(field: string, value: unknown, min: number, max: number, opts: { integer?: boolean } = {}): number {
   const kind = opts.integer ? 'an integer' : 'a number';
   if (typeof value !== 'number' || !Number.isFinite(value) || (opts.integer && !Number.isInteger(value))) {
-    throw new ConfigError(field, `must be ${kind} in [${min}, ${max}], got ${JSON.stringify(value)}`);
+    throw new ConfigError(field, `must be ${kind} in [${min}, ${max}], got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
   }
   if (value < min || value > max) throw new ConfigError(field, `must be in [${min}, ${max}], got ${value}`);
   return value;

@@ -47,7 +47,7 @@ export function parseTiltAngles(spec: string | number[] | Float64Array, field = 
  * Validated TiltGeometry. nCols defaults to nx and must be >= max(nx, ny) so every voxel is seen at every
  * angle and the reconstruction circle is covered (detector at least as wide as the volume).
  */
-export function makeGeometry(opts: { angles: Float64Array | number[] | string; nz: number; ny: number; nx: number; nCols?: number }): TiltGeometry {
+export function makeGeometry(opts: { angles: Float64Array | number[] | string; nz: number; ny: number; nx: number; nCols?: number; axisOffset?: number }): TiltGeometry {
   const angles = parseTiltAngles(opts.angles as string | number[]);
   for (const k of ['nz', 'ny', 'nx'] as const) {
     const v = opts[k];
@@ -56,7 +56,9 @@ export function makeGeometry(opts: { angles: Float64Array | number[] | string; n
   const nCols = opts.nCols ?? Math.max(opts.nx, opts.ny);
   if (typeof nCols !== 'number' || !Number.isInteger(nCols) || nCols > 8192) throw new ConfigError('geometry.nCols', `must be an integer in [${Math.max(opts.nx, opts.ny)}, 8192], got ${String(nCols)}`);
   if (nCols < Math.max(opts.nx, opts.ny)) throw new ConfigError('geometry.nCols', `the detector (${nCols} columns) is smaller than the volume (${opts.ny} x ${opts.nx}); need nCols >= ${Math.max(opts.nx, opts.ny)}`);
-  return { angles, nz: opts.nz, ny: opts.ny, nx: opts.nx, nCols };
+  const off = opts.axisOffset ?? 0;
+  if (typeof off !== 'number' || !Number.isFinite(off) || Math.abs(off) > nCols / 2) throw new ConfigError('geometry.axisOffset', `must be a finite number of columns in [${-nCols / 2}, ${nCols / 2}], got ${String(off)}`);
+  return { angles, nz: opts.nz, ny: opts.ny, nx: opts.nx, nCols, ...(off !== 0 ? { axisOffset: off } : {}) };
 }
 
 let workerSource: string | null = null;
@@ -68,10 +70,10 @@ ${forwardProjectSlice.toString()}
 ${backProjectSlice.toString()}
 ${forwardRange.toString()}
 ${backRange.toString()}
-const { vol, ts, nz, ny, nx, angles, nCols } = workerData;
+const { vol, ts, nz, ny, nx, angles, nCols, axisOffset } = workerData;
 parentPort.on('message', (m) => {
-  if (m.op === 'f') forwardRange(vol, ts, nz, ny, nx, angles, nCols, m.z0, m.z1);
-  else backRange(ts, vol, nz, ny, nx, angles, nCols, m.z0, m.z1);
+  if (m.op === 'f') forwardRange(vol, ts, nz, ny, nx, angles, nCols, m.z0, m.z1, axisOffset);
+  else backRange(ts, vol, nz, ny, nx, angles, nCols, m.z0, m.z1, axisOffset);
   parentPort.postMessage({ id: m.id });
 });`;
   return workerSource;
@@ -109,7 +111,7 @@ export class Projector {
     this.vol = new Float32Array(new SharedArrayBuffer(this.volumeSize * 4));
     this.ts = new Float32Array(new SharedArrayBuffer(this.tiltSeriesSize * 4));
     for (let k = 0; k < this.workers; k++) {
-      const wk = new Worker(WORKER_SOURCE(), { eval: true, workerData: { vol: this.vol, ts: this.ts, nz: g.nz, ny: g.ny, nx: g.nx, angles: g.angles, nCols: g.nCols } });
+      const wk = new Worker(WORKER_SOURCE(), { eval: true, workerData: { vol: this.vol, ts: this.ts, nz: g.nz, ny: g.ny, nx: g.nx, angles: g.angles, nCols: g.nCols, axisOffset: g.axisOffset ?? 0 } });
       wk.unref();
       this.pool.push(wk);
     }
@@ -135,7 +137,7 @@ export class Projector {
     if (volume.length !== this.volumeSize) throw new Error(`Projector.forward: volume has ${volume.length} values, expected ${g.nz} x ${g.ny} x ${g.nx} = ${this.volumeSize}`);
     const res = out ?? new Float32Array(this.tiltSeriesSize);
     if (res.length !== this.tiltSeriesSize) throw new Error(`Projector.forward: out has ${res.length} values, expected ${this.tiltSeriesSize}`);
-    if (this.workers === 1) { forwardRange(volume, res, g.nz, g.ny, g.nx, g.angles, g.nCols, 0, g.nz); return res; }
+    if (this.workers === 1) { forwardRange(volume, res, g.nz, g.ny, g.nx, g.angles, g.nCols, 0, g.nz, g.axisOffset ?? 0); return res; }
     this.ensurePool();
     this.vol!.set(volume);
     await this.runPool('f');
@@ -149,7 +151,7 @@ export class Projector {
     if (tiltSeries.length !== this.tiltSeriesSize) throw new Error(`Projector.back: tilt series has ${tiltSeries.length} values, expected ${g.angles.length} x ${g.nz} x ${g.nCols} = ${this.tiltSeriesSize}`);
     const res = out ?? new Float32Array(this.volumeSize);
     if (res.length !== this.volumeSize) throw new Error(`Projector.back: out has ${res.length} values, expected ${this.volumeSize}`);
-    if (this.workers === 1) { backRange(tiltSeries, res, g.nz, g.ny, g.nx, g.angles, g.nCols, 0, g.nz); return res; }
+    if (this.workers === 1) { backRange(tiltSeries, res, g.nz, g.ny, g.nx, g.angles, g.nCols, 0, g.nz, g.axisOffset ?? 0); return res; }
     this.ensurePool();
     this.ts!.set(tiltSeries);
     await this.runPool('b');
@@ -176,3 +178,4 @@ export class Projector {
     await Promise.all(p.map((w) => w.terminate()));
   }
 }
+export { normaliseTiltAngles, mirrorProjections, type NormalisedAngles } from './angles.ts';

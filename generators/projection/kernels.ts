@@ -3,7 +3,8 @@
  *
  * P. M. Joseph, "An improved algorithm for reprojecting rays through pixel images", IEEE TMI 1 (1982) 192.
  * Conventions (generators/projection/geometry.ts): slice [y, x], voxel centres at (ix - (nx-1)/2, iy - (ny-1)/2),
- * detector coordinate t = x cos(theta) + y sin(theta), column u centred at t_u = u - (nCols-1)/2, ray direction
+ * detector coordinate t = x cos(theta) + y sin(theta), column u centred at t_u = u - (nCols-1)/2 - axisOffset
+ * (axisOffset: the tilt axis's column minus the detector centre, 0 unless the axis is off centre), ray direction
  * (-sin theta, cos theta). For |cos| >= |sin| the ray is sampled once per voxel row y at
  *   x(u) = (t_u - y sin)/cos, weight 1/|cos|,
  * otherwise once per voxel column x at y(u) = (t_u - x cos)/sin, weight 1/|sin|; the sample is the linear
@@ -28,7 +29,7 @@
  * `slice` is [ny, nx], `angles` in degrees, `out` is [nAngles, nCols] (overwritten).
  * `scratch` (optional, reused between calls): Float64Array of length >= (ny+4)*(nx+4) + nAngles*nCols.
  */
-export function forwardProjectSlice(slice: Float32Array, ny: number, nx: number, angles: ArrayLike<number>, nCols: number, out: Float32Array, scratch?: Float64Array): Float32Array {
+export function forwardProjectSlice(slice: Float32Array, ny: number, nx: number, angles: ArrayLike<number>, nCols: number, out: Float32Array, scratch?: Float64Array, axisOffset = 0): Float32Array {
   /** One line, rays lo..hi: acc[o + u] += w * interp at x0 + u d (+2 padding); voxel k = base + i L, neighbour k + L. */
   function fSeg(acc: Float64Array, pad: Float64Array, o: number, x0: number, d: number, w: number, lo: number, hi: number, base: number, L: number): void {
     for (let u = lo; u <= hi; u++) {
@@ -48,7 +49,7 @@ export function forwardProjectSlice(slice: Float32Array, ny: number, nx: number,
     const src = iy * nx, dst = (iy + 2) * W + 2;
     for (let ix = 0; ix < nx; ix++) pad[dst + ix] = slice[src + ix];
   }
-  const cx = (nx - 1) / 2, cy = (ny - 1) / 2, cu = (nCols - 1) / 2;
+  const cx = (nx - 1) / 2, cy = (ny - 1) / 2, cu = (nCols - 1) / 2 + axisOffset;
   for (let a = 0; a < nA; a++) {
     const th = (angles[a] * Math.PI) / 180;
     const c = Math.cos(th), s = Math.sin(th);
@@ -131,7 +132,7 @@ export function forwardProjectSlice(slice: Float32Array, ny: number, nx: number,
  * Back-projection (exact transpose of forwardProjectSlice) of one sinogram [nAngles, nCols] into a slice
  * [ny, nx] (overwritten). `scratch` as for forwardProjectSlice.
  */
-export function backProjectSlice(sino: Float32Array, ny: number, nx: number, angles: ArrayLike<number>, nCols: number, out: Float32Array, scratch?: Float64Array): Float32Array {
+export function backProjectSlice(sino: Float32Array, ny: number, nx: number, angles: ArrayLike<number>, nCols: number, out: Float32Array, scratch?: Float64Array, axisOffset = 0): Float32Array {
   /** One line, rays lo..hi: scatters g = w sino[o + u] as (1 - f) g to voxel k and f g to k + L (transpose of fSeg). */
   function bSeg(sino: Float32Array, pad: Float64Array, o: number, x0: number, d: number, w: number, lo: number, hi: number, base: number, L: number): void {
     for (let u = lo; u <= hi; u++) {
@@ -147,7 +148,7 @@ export function backProjectSlice(sino: Float32Array, ny: number, nx: number, ang
   const buf = scratch && scratch.length >= need ? scratch : new Float64Array(need);
   const pad = buf.subarray(0, W * H);
   pad.fill(0);
-  const cx = (nx - 1) / 2, cy = (ny - 1) / 2, cu = (nCols - 1) / 2;
+  const cx = (nx - 1) / 2, cy = (ny - 1) / 2, cu = (nCols - 1) / 2 + axisOffset;
   for (let a = 0; a < nA; a++) {
     const th = (angles[a] * Math.PI) / 180;
     const c = Math.cos(th), s = Math.sin(th);
@@ -226,23 +227,23 @@ export function backProjectSlice(sino: Float32Array, ny: number, nx: number, ang
  * Forward projection of slices z0..z1-1 of a volume [nz, ny, nx] into a tilt series [nA, nz, nCols]
  * (rows z0..z1-1 of every projection are overwritten).
  */
-export function forwardRange(vol: Float32Array, ts: Float32Array, nz: number, ny: number, nx: number, angles: ArrayLike<number>, nCols: number, z0: number, z1: number): void {
+export function forwardRange(vol: Float32Array, ts: Float32Array, nz: number, ny: number, nx: number, angles: ArrayLike<number>, nCols: number, z0: number, z1: number, axisOffset = 0): void {
   const nA = angles.length;
   const scratch = new Float64Array((ny + 4) * (nx + 4) + nA * nCols);
   const sino = new Float32Array(nA * nCols);
   for (let z = z0; z < z1; z++) {
-    forwardProjectSlice(vol.subarray(z * ny * nx, (z + 1) * ny * nx), ny, nx, angles, nCols, sino, scratch);
+    forwardProjectSlice(vol.subarray(z * ny * nx, (z + 1) * ny * nx), ny, nx, angles, nCols, sino, scratch, axisOffset);
     for (let a = 0; a < nA; a++) ts.set(sino.subarray(a * nCols, (a + 1) * nCols), (a * nz + z) * nCols);
   }
 }
 
 /** Back-projection of rows z0..z1-1 of a tilt series [nA, nz, nCols] into slices z0..z1-1 of a volume (overwritten). */
-export function backRange(ts: Float32Array, vol: Float32Array, nz: number, ny: number, nx: number, angles: ArrayLike<number>, nCols: number, z0: number, z1: number): void {
+export function backRange(ts: Float32Array, vol: Float32Array, nz: number, ny: number, nx: number, angles: ArrayLike<number>, nCols: number, z0: number, z1: number, axisOffset = 0): void {
   const nA = angles.length;
   const scratch = new Float64Array((ny + 4) * (nx + 4) + nA * nCols);
   const sino = new Float32Array(nA * nCols);
   for (let z = z0; z < z1; z++) {
     for (let a = 0; a < nA; a++) sino.set(ts.subarray((a * nz + z) * nCols, (a * nz + z + 1) * nCols), a * nCols);
-    backProjectSlice(sino, ny, nx, angles, nCols, vol.subarray(z * ny * nx, (z + 1) * ny * nx), scratch);
+    backProjectSlice(sino, ny, nx, angles, nCols, vol.subarray(z * ny * nx, (z + 1) * ny * nx), scratch, axisOffset);
   }
 }

@@ -22,6 +22,10 @@
  *   (b) n2n-frames   a U-Net trained self-supervised on these 3 frames alone (Noise2Noise between
  *                    one frame and the other two, cryoCARE-style; the three elements pooled);
  *   (b) n2n-thinning a U-Net trained on binomially thinned halves of the 3-frame sums alone.
+ *   (c) guided-n2n-frames / guided-n2n-thinning: one network with the HAADF (/haadf, its 3 input
+ *                    frames summed, given whole) and Se, S, Zn in, the three maps out, trained on
+ *                    the 3 frames alone (the same schemes on the EDX channels; checkpoint by the
+ *                    held-out thinned-half deviance inside the 3 input frames).
  *
  *   npm run bench -- realdata            (several minutes on 2 cores)
  *   npm run bench -- realdata --quick    (shorter training: a smoke run, figures not meaningful)
@@ -123,6 +127,29 @@ try {
     await train({ data: { kind: 'maps', channel: 'EDX', train: items, val: items }, scheme, out, model: net, noise: 'fixed', epochs, stepsPerEpoch: steps, batch: 8, patch: 64, loss: 'poisson', seed: 7, quiet: true });
     tTrain[scheme] = (performance.now() - t0) / 1000;
     await applyModel(join(out, 'best'), scheme);
+  }
+  // (c) HAADF-guided, self-supervised on the 3 input frames alone: HAADF (sum of its 3 frames, given
+  // whole) + Se + S + Zn in, the three element maps out; n2n-frames and n2n-thinning on the EDX channels.
+  {
+    const hs = await readImageStack(file, { dataset: '/haadf' });
+    const haadf = new Float32Array(P);
+    for (const f of IN_FRAMES) for (let i = 0; i < P; i++) haadf[i] += hs.data[f * P + i];
+    const hFrames = IN_FRAMES.map((f) => Float32Array.from(hs.data.subarray(f * P, (f + 1) * P)));
+    const group = [{ h: H, w: W, noisy: haadf, frames: hFrames }, ...data.map((d) => ({ h: H, w: W, noisy: d.input, frames: d.frames }))];
+    for (const scheme of ['n2n-frames', 'n2n-thinning'] as const) {
+      const name = `guided-${scheme}`;
+      const t0 = performance.now();
+      const out = join(work, name);
+      await train({ data: { kind: 'multi-maps', channels: ['HAADF', ...ELEMENTS], train: [group], val: [group] }, scheme, out, model: net, noise: 'fixed', epochs, stepsPerEpoch: steps, batch: 8, patch: 64, loss: 'poisson', seed: 7, quiet: true });
+      tTrain[name] = (performance.now() - t0) / 1000;
+      const { model, metadata } = await loadModel(join(out, 'best'));
+      const x = new Float32Array(4 * P);
+      x.set(haadf, 0);
+      data.forEach((d, k) => x.set(d.input, (k + 1) * P));
+      const y = await denoiseTiled(model, x, [4, H, W], { metadata });
+      data.forEach((d, k) => put(name, d.element, score(d, y.slice(k * P, (k + 1) * P)), `best epoch ${metadata.epoch}`));
+      model.dispose();
+    }
   }
   // (a) supervised on simulated data: 128^3 fields of 3-6 particles of about 30 px (the real dots
   // are 30-40 px in a 256 px field), counts mode at 0.1 counts per pixel inside the particles per

@@ -2,7 +2,7 @@
  * SIRT benchmark (issue 7). Prints, for 128^3 and 256^3 volumes with 60 tilts over [-90, 90):
  *  - kernel A/B in one process, interleaved (old, new, old, new, ...; best of `reps`), on 1 and 2
  *    workers: set-up time (system matrix or ray table, weights, workers) and time per SIRT iteration
- *    of the whole volume (eval/recon/sirt-fast.ts), from runs with k and 0 iterations, for the fused
+ *    of the whole volume (eval/recon/sirt/slices.ts), from runs with k and 0 iterations, for the fused
  *    JavaScript ray kernel ('rays', the reference; the old two-pass CSR kernel is gone) and the fused
  *    WebAssembly SIMD ray kernel ('wasm', the default); the old/new ratio per iteration, and the CPU
  *    time / wall time of the 2-worker runs (about 2 when both threads really run);

@@ -31,6 +31,7 @@ interface Args {
   tta: boolean;
   backend: string;
   quiet: boolean;
+  'mask-nonfinite'?: boolean;
 }
 
 const STACK_EXT = ['.mrc', '.mrcs', '.st', '.ali', '.rec', '.map', '.tif', '.tiff'];
@@ -57,6 +58,7 @@ export const command: CommandModule<object, Args> = {
       .option('overlap', { type: 'number', describe: "tile overlap in pixels (default: the model's minimum + 16; never below the minimum)" })
       .option('tta', { type: 'boolean', default: false, describe: 'average over the 8 rotations/reflections (8x slower)' })
       .option('backend', { type: 'string', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], describe: 'TensorFlow.js backend' })
+      .option('mask-nonfinite', { type: 'boolean', default: false, describe: 'set NaN/infinite input values to 0 and report how many (default: refuse the input)' })
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
     const { existsSync, openSync, readSync, closeSync, statSync } = await import('node:fs');
@@ -135,6 +137,9 @@ export const command: CommandModule<object, Args> = {
         if (spec.inChannels !== 1) throw new ConfigError('model', `takes ${spec.inChannels} channels (${mChans.join(', ')}); an image stack holds one: denoise a nanodose dataset instead`);
         const name = a.channel ?? mChans[0] ?? 'image';
         const plane = rows * cols, data = st.data;
+        const { checkFinite } = await import('../../generators/common/finite.ts');
+        const bad = checkFinite(data as Float32Array, { source: `${a.input}${a.dataset ? ` ${a.dataset}` : ''}`, shape: [nAngles, rows, cols], axes: ['angle', 'row', 'col'], mask: a['mask-nonfinite'] });
+        if (bad) console.error(`${a.input}: ${bad} non-finite value(s) set to 0 (--mask-nonfinite)`);
         jobs = [{ channels: [name], input: (k) => data.slice(k * plane, (k + 1) * plane) }];
         inputInfo = { input: a.input, ...(a.dataset ? { input_dataset: a.dataset } : {}) };
       } else {
@@ -226,13 +231,22 @@ export const command: CommandModule<object, Args> = {
       const opts = { metadata, tile, overlap, tta: a.tta };
       const plane = rows * cols;
       /** Runs every job; `put(stackIndex, angle, map)` receives each denoised projection. */
+      const { applicabilityWarnings, channelScales, checkNormalisation } = await import('../../models/normalise.ts');
+      const warned = new Set<string>();
       const runAll = async (put: (s: number, k: number, map: Float32Array) => void) => {
         let si = 0;
         for (const j of jobs) {
           await (j as Job & { load?: () => Promise<void> }).load?.();
           const kept = keep(j.channels);
           for (let k = 0; k < nAngles; k++) {
-            const y = await denoiseTiled(model, j.input(k), [spec.inChannels, rows, cols], opts);
+            const xin = j.input(k);
+            // Untrained channels / count levels: one warning per (channel, kind), never an error.
+            const inNames = spec.inChannels === 1 ? j.channels : mChans;
+            for (const msg of applicabilityWarnings(metadata, inNames, channelScales(xin, spec.inChannels, rows, cols, checkNormalisation(metadata.normalisation)))) {
+              const key = msg.replace(/[\d.e+-]+ mean counts/, 'N mean counts');
+              if (!warned.has(key)) { warned.add(key); console.warn(`[nanodose] denoise warning: ${msg}`); }
+            }
+            const y = await denoiseTiled(model, xin, [spec.inChannels, rows, cols], opts);
             kept.forEach(([, o], q) => put(si + q, k, y.subarray(o * plane, (o + 1) * plane)));
             bar.increment(1);
           }

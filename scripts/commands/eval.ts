@@ -20,6 +20,8 @@ interface Args {
   protocols: boolean;
   'total-dose'?: number;
   quiet: boolean;
+  shard?: string;
+  backend: string;
 }
 
 export const command: CommandModule<object, Args> = {
@@ -29,7 +31,7 @@ export const command: CommandModule<object, Args> = {
     y
       .option('data', { type: 'string', demandOption: true, describe: 'dataset directory or .h5 shard (clean expected counts and phantoms stored)' })
       .option('split', { type: 'string', default: 'test', choices: ['train', 'val', 'test'] })
-      .option('methods', { type: 'string', default: 'raw,gaussian,anscombe', describe: 'comma list: raw, gaussian, median, box, tv, anscombe, model:PATH' })
+      .option('methods', { type: 'string', default: 'raw,gaussian,anscombe', describe: 'comma list of raw, gaussian, median, box, tv, anscombe and trained models as model:PATH or label=model:PATH (a train --out folder; the label names it in the report, e.g. n2n=model:runs/n2n)' })
       .option('doses', { type: 'string', default: '1e2:1e5:7', describe: "dose per projection (e/A^2) sweep 'lo:hi:n' (log-spaced) or a comma list" })
       .option('recon', { type: 'string', default: 'sirt:100', describe: 'sirt[:iterations] | fbp[:filter] | tv[:iterations[:mu]]' })
       .option('out', { type: 'string', demandOption: true, describe: 'report folder (results.csv, summary.json, plots/, report.html)' })
@@ -41,6 +43,8 @@ export const command: CommandModule<object, Args> = {
       .option('metric', { type: 'string', default: 'psnr', describe: 'metric the dose-reduction factor is read on (psnr, ssim3d, nrmse, dice, map_psnr, ...)' })
       .option('protocols', { type: 'boolean', default: false, describe: 'protocol mode: compare tilt schemes and detector solid angle at a fixed total dose' })
       .option('total-dose', { type: 'number', describe: 'protocol mode: total dose over the tilt series (e/A^2); default the geometric middle of --doses x tilts' })
+      .option('shard', { type: 'string', describe: "evaluate part i of k of the (phantom, dose) grid, 0 <= i < k, into its own --out (a job array); merge the parts with 'nanodose report PART_DIR... --out DIR'" })
+      .option('backend', { type: 'string', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], describe: 'TensorFlow.js backend for model:PATH methods' })
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
     const { runEvaluation } = await import('../../eval/harness/run.ts');
@@ -57,8 +61,20 @@ export const command: CommandModule<object, Args> = {
       await runProtocols({ data: a.data, split: a.split as 'test', methods: a.methods, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, totalDose: a['total-dose'], doses, quiet: a.quiet });
       return;
     }
-    const r = await runEvaluation({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet });
+    if (a.shard !== undefined) {
+      const { parseShard } = await import('../../eval/report/merge.ts');
+      const shard = parseShard(a.shard);
+      if (shard.count > 1) {
+        if (a.protocols) throw new Error('shard: protocol mode is not sharded; run it in one process');
+        const { evaluateShard } = await import('../../eval/harness/run.ts');
+        await evaluateShard({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, shard });
+        return;
+      }
+    }
+    const r = await runEvaluation({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend });
     if (!a.quiet) {
+      const { headlineSentence } = await import('../../eval/report/summary.ts');
+      console.log(headlineSentence(r.summary));
       for (const [m, byEl] of Object.entries(r.summary.headline)) for (const [e, h] of Object.entries(byEl)) {
         console.log(`${m.padEnd(12)} ${e.padEnd(4)} dose-reduction factor vs raw (${r.summary.drfMetric}): ${formatDrf(h)}`);
       }

@@ -11,6 +11,7 @@ import type { CommandModule } from 'yargs';
 interface Args {
   file: string;
   json: boolean;
+  verify: boolean;
 }
 
 const fmtRange = (xs: number[]) => (xs.length ? `${Math.min(...xs).toPrecision(4)} .. ${Math.max(...xs).toPrecision(4)}` : '-');
@@ -20,20 +21,27 @@ export const command: CommandModule<object, Args> = {
   command: 'inspect <file>',
   describe: 'Show what a dataset directory, shard file (.h5), denoised or other EMD/HDF5 file, MRC file or image stack holds',
   builder: (y) =>
-    y.positional('file', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, denoised .h5 (EMD), other .h5, .mrc, .tif' }).option('json', { type: 'boolean', default: false, describe: 'machine-readable output' }),
+    y.positional('file', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, denoised .h5 (EMD), other .h5, .mrc, .tif' }).option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+      .option('verify', { type: 'boolean', default: false, describe: 'dataset: also check each finished shard\'s sha256 against the manifest (sizes are always checked)' }),
   handler: async (a) => {
     if (!existsSync(a.file)) throw new Error(`${a.file}: no such file or directory`);
     const ext = extname(a.file).toLowerCase();
     const out: Record<string, unknown> = { path: a.file };
     const lines: string[] = [];
+    let damaged: string[] = [];
     if (statSync(a.file).isDirectory()) {
-      const { readManifest } = await import('../../datasets/manifest.ts');
+      const { readManifest, verifyShards } = await import('../../datasets/manifest.ts');
       const m = readManifest(a.file);
-      const done = m.shards.filter((s) => s.sha256);
+      const problems = await verifyShards(a.file, m, { sha256: a.verify });
+      const bad = new Set(problems.map((p) => p.file));
+      const done = m.shards.filter((s) => s.sha256 && !bad.has(s.file));
+      damaged = problems.map((p) => `${p.file}: ${p.problem}`);
+      out.damagedShards = problems;
+      out.verified = a.verify ? 'sha256' : 'size';
       Object.assign(out, { kind: 'dataset', count: m.count, seed: m.seed, samplesPerShard: m.samplesPerShard, shards: m.shards.length, finishedShards: done.length, splits: m.splits, channels: m.channels, elements: m.elements, angles: m.angles.length, bytes: done.reduce((s, x) => s + (x.bytes ?? 0), 0), generatorVersion: m.generatorVersion });
       lines.push(
         `dataset ${a.file} (nanodose ${m.generatorVersion}, seed ${m.seed})`,
-        `  samples   ${m.count} in ${m.shards.length} shards of ${m.samplesPerShard}; finished ${done.length}/${m.shards.length}${done.length < m.shards.length ? ' (run generate --resume to finish)' : ''}`,
+        `  samples   ${m.count} in ${m.shards.length} shards of ${m.samplesPerShard}; finished ${done.length}/${m.shards.length}${problems.length ? `, ${problems.length} damaged` : ''}${done.length < m.shards.length ? ' (run generate --resume to finish)' : ''} (${a.verify ? 'sizes and sha256' : 'sizes'} checked)`,
         `  splits    train ${m.splits.train}, val ${m.splits.val}, test ${m.splits.test} (finished shards)`,
         `  elements  ${m.elements.map((e) => `${e.symbol} (Z=${e.Z})`).join(', ')}`,
         `  channels  ${m.channels.join(', ')}`,
@@ -81,6 +89,10 @@ export const command: CommandModule<object, Args> = {
       lines.push(`image stack ${a.file}: shape ${s.shape.join(' x ')}${s.angles ? `, ${s.angles.length} angles ${fmtRange(Array.from(s.angles))} deg` : ''}`);
     }
     console.log(a.json ? JSON.stringify(out, null, 1) : lines.join('\n'));
+    if (damaged.length) {
+      const { ConfigError } = await import('../../generators/common/validate.ts');
+      throw new ConfigError('dataset', `${a.file}: ${damaged.length} finished shard(s) do not match the manifest: ${damaged.join('; ')}; run generate --resume to redo them`);
+    }
   },
 };
 

@@ -1,7 +1,7 @@
 /**
  * `nanodose train --data DIR --scheme SCHEME --out MODELDIR [--model unet --depth 3 --filters 16 |
  * --model-config JSON] [--epochs --steps --batch --patch --lr --loss --dose lo:hi --noise fresh|fixed
- * --seed --resume --workers --backend --channels]`: trains a denoiser (training/loop.ts) and writes
+ * --seed --resume --workers --backend --channels | --inputs HAADF,Au,Ag --outputs Au,Ag]`: trains a denoiser (training/loop.ts) and writes
  * MODELDIR/best, MODELDIR/last, log.jsonl, learning-curve.svg, train-config.json.
  */
 import type { CommandModule } from 'yargs';
@@ -30,6 +30,8 @@ interface Args {
   workers?: number;
   backend: string;
   channels?: string;
+  inputs?: string;
+  outputs?: string;
   'val-projections'?: number;
   patience?: number;
   quiet: boolean;
@@ -68,6 +70,8 @@ export const command: CommandModule<object, Args> = {
       .option('workers', { type: 'number', describe: 'data-parallel workers on wasm (default min(2, cores))' })
       .option('backend', { type: 'string', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] })
       .option('channels', { type: 'string', describe: 'comma list of element channels (default all elements; one pooled network)' })
+      .option('inputs', { type: 'string', describe: 'multi-channel network: input channels by name, e.g. HAADF,Au,Ag (the HAADF is a guide, given whole)' })
+      .option('outputs', { type: 'string', describe: 'multi-channel network: output element channels, e.g. Au,Ag (default: every element input)' })
       .option('val-projections', { type: 'number', describe: 'validation projections (default 8)' })
       .option('patience', { type: 'number', describe: 'early-stopping patience in epochs (default 10)' })
       .option('quiet', { type: 'boolean', default: false }),
@@ -96,6 +100,8 @@ export const command: CommandModule<object, Args> = {
       out: a.out,
       model,
       channels: a.channels?.split(',').map((s) => s.trim()).filter(Boolean),
+      inputs: a.inputs?.split(',').map((s) => s.trim()).filter(Boolean),
+      outputs: a.outputs?.split(',').map((s) => s.trim()).filter(Boolean),
       epochs: a.epochs,
       stepsPerEpoch: a.steps,
       batch: a.batch,

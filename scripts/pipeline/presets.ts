@@ -6,7 +6,8 @@
  * - `demo`: small enough for a laptop or CI machine (about 5-10 minutes on 2 cores): 64^3 phantoms,
  *   Au/Ag solid, alloy and core-shell particles, 29 tilts over +-70 deg, a supervised and a
  *   self-supervised (Noise2Noise on binomially thinned halves of the stored noisy counts, no clean
- *   data) U-Net, then raw / Gaussian / TV / both models over 5 doses spanning 2 decades with SIRT.
+ *   data) U-Net and a HAADF-guided U-Net (HAADF + Au + Ag in, Au + Ag out), then raw / Gaussian / TV /
+ *   the models over 5 doses spanning 2 decades with SIRT.
  * - `paper`: the set-up of science.md followed faithfully (128^3, every shape class, core-shell
  *   with diffuse interfaces, -70..70 deg in 2 deg steps, doses over 3 decades, the default U-Net):
  *   hours on a CPU, practical with tfjs-node-gpu.
@@ -50,11 +51,14 @@ const demoData = (size: number, angles: string, extra: Record<string, unknown> =
 export const PRESETS: Record<string, Preset> = {
   demo: {
     name: 'demo',
-    describe: 'small built-in demo: 64^3, 29 tilts, supervised + self-supervised U-Net, 5 doses, SIRT',
+    describe: 'small built-in demo: 64^3, 29 tilts, supervised + self-supervised + HAADF-guided U-Net, 5 doses, SIRT',
     dataset: { config: demoData(64, '-70:70:5'), count: 64, seed: 1 },
     train: [
       { name: 'unet-supervised', scheme: 'supervised', options: { model: { arch: 'unet', depth: 4, filters: 16 }, epochs: 12, stepsPerEpoch: 25, batch: 8, patch: 64, doseRange: [20, 4000], lr: 2e-3, seed: 1 } },
       { name: 'unet-n2n', scheme: 'n2n-thinning', options: { model: { arch: 'unet', depth: 4, filters: 16 }, epochs: 12, stepsPerEpoch: 25, batch: 8, patch: 64, noise: 'fixed', lr: 2e-3, seed: 2 } },
+      // HAADF-guided: the HAADF and both element maps in, both maps out, at the supervised U-Net's budget
+      // (8 patches x 3 channels per step: the same element-map patches per step as the pooled net's 8 x 1, twice the maps seen per patch).
+      { name: 'unet-guided', scheme: 'supervised', options: { model: { arch: 'unet', depth: 4, filters: 16 }, inputs: ['HAADF', 'Au', 'Ag'], outputs: ['Au', 'Ag'], epochs: 12, stepsPerEpoch: 25, batch: 8, patch: 64, doseRange: [20, 4000], lr: 2e-3, seed: 1 } },
     ],
     eval: { baselines: ['gaussian', 'tv'], doses: '30:3000:5', recon: 'sirt:50', phantoms: 5, bootstrap: 1000 },
   },

@@ -41,7 +41,7 @@ export interface RayTable {
  * Ray table of the Joseph slice projector, with the arithmetic of joseph-matrix.ts's josephRay (same
  * doubles, same float32 rounding): each step's two entries appear in CSR order.
  */
-export function josephRayTable(ny: number, nx: number, anglesDeg: ArrayLike<number>, nCols: number): RayTable {
+export function josephRayTable(ny: number, nx: number, anglesDeg: ArrayLike<number>, nCols: number, axisOffset = 0): RayTable {
   const nRays = anglesDeg.length * nCols;
   const rayPtr = new Int32Array(nRays + 1), stride = new Int32Array(nRays);
   let cap = 1 << 16, n = 0;
@@ -62,7 +62,7 @@ export function josephRayTable(ny: number, nx: number, anglesDeg: ArrayLike<numb
     const c = Math.cos(theta), sn = Math.sin(theta);
     const alongY = Math.abs(c) >= Math.abs(sn);
     for (let u = 0; u < nCols; u++, r++) {
-      const s = u - (nCols - 1) / 2;
+      const s = u - (nCols - 1) / 2 - axisOffset;
       stride[r] = alongY ? 1 : nx;
       if (alongY) {
         const w = 1 / Math.abs(c);

@@ -28,6 +28,8 @@ export type SirtKernel = 'wasm' | 'rays';
 export interface FastSirtOptions {
   nz: number; ny: number; nx: number; nCols: number;
   angles: ArrayLike<number>;
+  /** Tilt-axis column minus the detector centre (generators/projection/geometry.ts), default 0. */
+  axisOffset?: number;
   iterations: number;
   relaxation?: number;
   minConstraint?: number;
@@ -100,7 +102,7 @@ export async function sirtFast(b: Float32Array, o: FastSirtOptions): Promise<Flo
   const workers = Math.max(1, Math.min(o.workers ?? Math.min(2, availableParallelism()), Math.ceil(o.nz / chunk)));
   const tick = (n: number) => o.progress?.increment(n / o.nz);
   const nVox = o.nz * o.ny * o.nx;
-  const table = josephRayTable(o.ny, o.nx, o.angles, o.nCols);
+  const table = josephRayTable(o.ny, o.nx, o.angles, o.nCols, o.axisOffset ?? 0);
   const w = rayTableWeights(table, o.relaxation ?? 1);
   const lanes = chunk + (chunk % 2);
   const mod = kernel === 'wasm' ? new WebAssembly.Module(sirtWasmModule(lanes)) : null;
