@@ -38,7 +38,7 @@
  */
 import type { TiltGeometry } from './geometry.ts';
 import type { Phantom, Region, Solid } from '../phantoms/types.ts';
-import { Capsule, Ellipsoid, Intersection, Polytope, type ConvexSolid } from '../phantoms/solids.ts';
+import { Capsule, ChordFromInterval, Ellipsoid, Intersection, intersectionInterval, Polytope, slab, type ConvexSolid, type IntervalSolid } from '../phantoms/solids.ts';
 import { voxelise } from '../phantoms/voxelise.ts';
 import type { Projector } from './index.ts';
 
@@ -62,7 +62,7 @@ export function isConvexSolid(s: Solid): s is ConvexSolid {
  *   and vertex balls of their entries (quadratics), and the exit likewise with max.
  * Falls back to Polytope.chord where the shrunk polytope has fewer than 4 vertices.
  */
-class RoundedPolytopeChord implements ChordEvaluator {
+class RoundedPolytopeChord extends ChordFromInterval implements IntervalSolid {
   readonly cx: number;
   readonly cy: number;
   readonly cz: number;
@@ -76,6 +76,7 @@ class RoundedPolytopeChord implements ChordEvaluator {
   private readonly degenerate: boolean;
 
   constructor(private readonly p: Polytope) {
+    super();
     this.cx = p.cx; this.cy = p.cy; this.cz = p.cz; this.radius = p.radius;
     this.n = p.n; this.d = p.d; this.r = p.r; this.v = p.vertices;
     const F = p.d.length, V = p.vertices.length / 3;
@@ -102,24 +103,11 @@ class RoundedPolytopeChord implements ChordEvaluator {
     this.degenerate = V < 4 || edges.length === 0;
   }
 
-  private readonly tmp = new Float64Array(2);
-
-  chord(px: number, py: number, pz: number, dx: number, dy: number, dz: number): number {
-    return this.interval(px, py, pz, dx, dy, dz, this.tmp) ? this.tmp[1] - this.tmp[0] : 0;
-  }
-
   interval(px: number, py: number, pz: number, dx: number, dy: number, dz: number, out: Float64Array): boolean {
     if (this.degenerate) return this.p.interval(px, py, pz, dx, dy, dz, out);
     // Slab method on the sharp planes n.x <= d.
-    const n = this.n, d = this.d, F = d.length;
-    let t0 = -Infinity, t1 = Infinity;
-    for (let i = 0; i < F; i++) {
-      const nx = n[3 * i], ny = n[3 * i + 1], nz = n[3 * i + 2];
-      const den = nx * dx + ny * dy + nz * dz;
-      const num = d[i] - (nx * px + ny * py + nz * pz);
-      if (den > 1e-14) { const t = num / den; if (t < t1) t1 = t; } else if (den < -1e-14) { const t = num / den; if (t > t0) t0 = t; } else if (num < 0) return false;
-      if (t0 >= t1) return false;
-    }
+    if (!slab(this.n, this.d, 0, px, py, pz, dx, dy, dz, out)) return false;
+    const t0 = out[0], t1 = out[1];
     const p = this.p;
     const in0 = p.sdf(px + t0 * dx, py + t0 * dy, pz + t0 * dz) <= 1e-9;
     const in1 = p.sdf(px + t1 * dx, py + t1 * dy, pz + t1 * dz) <= 1e-9;
@@ -160,37 +148,19 @@ class RoundedPolytopeChord implements ChordEvaluator {
   }
 }
 
-/** What the projection loop needs of a solid: bounding sphere, entry/exit interval and chord. */
-interface ChordEvaluator {
-  readonly cx: number;
-  readonly cy: number;
-  readonly cz: number;
-  readonly radius: number;
-  interval(px: number, py: number, pz: number, dx: number, dy: number, dz: number, out: Float64Array): boolean;
-  chord(px: number, py: number, pz: number, dx: number, dy: number, dz: number): number;
-}
-
-/** Intersection of two evaluators: the overlap of their intervals (as solids.ts Intersection). */
-class IntersectionChord implements ChordEvaluator {
+/** Intersection of two evaluators: the overlap of their intervals (intersectionInterval, as Intersection). */
+class IntersectionChord extends ChordFromInterval implements IntervalSolid {
   readonly cx: number;
   readonly cy: number;
   readonly cz: number;
   readonly radius: number;
   private readonly t = new Float64Array(2);
-  private readonly t2 = new Float64Array(2);
-  constructor(private readonly a: ChordEvaluator, private readonly b: ChordEvaluator, s: Intersection) {
+  constructor(private readonly a: IntervalSolid, private readonly b: IntervalSolid, s: Intersection) {
+    super();
     this.cx = s.cx; this.cy = s.cy; this.cz = s.cz; this.radius = s.radius;
   }
   interval(px: number, py: number, pz: number, dx: number, dy: number, dz: number, out: Float64Array): boolean {
-    if (!this.a.interval(px, py, pz, dx, dy, dz, out)) return false;
-    const t0 = out[0], t1 = out[1];
-    if (!this.b.interval(px, py, pz, dx, dy, dz, this.t)) return false;
-    out[0] = Math.max(t0, this.t[0]);
-    out[1] = Math.min(t1, this.t[1]);
-    return out[1] > out[0];
-  }
-  chord(px: number, py: number, pz: number, dx: number, dy: number, dz: number): number {
-    return this.interval(px, py, pz, dx, dy, dz, this.t2) ? this.t2[1] - this.t2[0] : 0;
+    return intersectionInterval(this.a, this.b, px, py, pz, dx, dy, dz, out, this.t);
   }
 }
 
@@ -198,7 +168,7 @@ class IntersectionChord implements ChordEvaluator {
  * The chord evaluator of a convex solid: the closed form above for rounded polytopes (also inside an
  * Intersection), else the solid's own exact chord.
  */
-function chordEvaluator(s: ConvexSolid): ChordEvaluator {
+function chordEvaluator(s: ConvexSolid): IntervalSolid {
   if (s instanceof Polytope && s.r > 0) return new RoundedPolytopeChord(s);
   if (s instanceof Intersection) return new IntersectionChord(chordEvaluator(s.a), chordEvaluator(s.b), s);
   return s;
