@@ -146,9 +146,6 @@ let transposedMethod: TransposedMethod = 'gemm';
 export function setTransposedMethod(m: TransposedMethod): void {
   transposedMethod = m;
 }
-export function getTransposedMethod(): TransposedMethod {
-  return transposedMethod;
-}
 
 let nativeBackpropInput: tf.KernelFunc | undefined;
 /** Keeps the backend's own Conv2DBackpropInput for the rare cases the fast paths do not cover. */

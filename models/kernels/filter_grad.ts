@@ -85,9 +85,6 @@ let chunkCap = DEFAULT_FILTER_GRAD_CHUNK_CAP;
 export function setFilterGradChunkCap(n: number): void {
   chunkCap = Math.max(4, Math.floor(n));
 }
-export function getFilterGradChunkCap(): number {
-  return chunkCap;
-}
 
 /**
  * Reduction chunk Kc: XNNPACK packs the B chunk (Kc x n) once per product and re-reads it for every
