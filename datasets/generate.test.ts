@@ -127,31 +127,36 @@ test('refusals: existing output, bad config naming the field, resume with other 
 
 test('killed mid-run and resumed equals uninterrupted; a damaged finished shard is redone', async () => {
   const dir = join(root, 'killed');
-  const opts = { out: dir, count: 8, seed: 7, workers: 1, config: cfg(2, { simulation: { size: 6, nAngles: 3, frames: 2, delayMs: 150 } }) };
-  const child = spawn(process.execPath, [new URL('./testing/preload.mjs', import.meta.url).pathname, new URL('./testing/generate-child.ts', import.meta.url).pathname, JSON.stringify(opts)], { stdio: 'ignore' });
-  // kill once the first shard is finished (and the second under way)
-  const t0 = Date.now();
-  while (!existsSync(join(dir, 'shard-00000.h5.done.json')) && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 200));
+  const opts = { out: dir, count: 8, seed: 7, workers: 1, config: cfg(2, { simulation: { size: 6, nAngles: 3, frames: 2 } }) };
+  // The child halts when asked for sample 2, the first of the second shard: shard 0 is finished (and the
+  // manifest says so: one worker finishes shards in order), shard 1 is open under its temporary name.
+  const child = spawn(process.execPath, [new URL('./testing/preload.mjs', import.meta.url).pathname, new URL('./testing/generate-child.ts', import.meta.url).pathname, JSON.stringify(opts)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NANODOSE_TEST_HALT_AT: '2' },
+  });
+  // kill on the child's line, not after a sleep
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d; if (out.includes('halted at sample 2\n')) resolve(); });
+    child.once('exit', (code) => reject(new Error(`generate child exited (${code}) before halting: ${out}`)));
+  });
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   const files = readdirSync(dir);
   assert.ok(files.includes('shard-00000.h5'), `finished shard present: ${files}`);
   assert.ok(files.some((f) => f.startsWith('.tmp-')), `an unfinished temporary shard is left: ${files}`);
-  assert.not.ok(files.includes('shard-00003.h5'), 'no unfinished shard under a final name');
-  const before = readManifest(dir);
-  assert.ok(before.finishedShards >= 1 && before.finishedShards < 4, `finished ${before.finishedShards}`);
+  assert.not.ok(files.includes('shard-00001.h5'), 'no unfinished shard under a final name');
+  assert.is(readManifest(dir).finishedShards, 1);
   // damage a finished shard's bytes: resume must notice by sha256 and redo it
   const p0 = join(dir, 'shard-00000.h5');
   const bytes = readFileSync(p0);
   bytes[bytes.length - 100] ^= 0xff;
   writeFileSync(p0, bytes);
-  const fast = cfg(2, { simulation: { size: 6, nAngles: 3, frames: 2, delayMs: 150 } });
-  const m = await generateDataset({ ...opts, config: fast, resume: true, quiet: true, source: SOURCE });
+  const m = await generateDataset({ ...opts, resume: true, quiet: true, source: SOURCE });
   assert.is(m.finishedShards, 4);
   assert.not.ok(readdirSync(dir).some((f) => f.startsWith('.tmp-')), 'temporary files cleaned');
   const ref = join(root, 'ref');
-  await gen({ out: ref, config: fast });
+  await gen({ out: ref, config: opts.config });
   const [a, b] = await Promise.all([openDataset(dir), openDataset(ref)]);
   await sameSamples(a, b, 8);
   await a.close();

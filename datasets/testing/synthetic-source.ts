@@ -42,6 +42,11 @@ export async function createSource(cfg: SyntheticConfig, seed: Seed): Promise<Sa
     microscope: { frames: F, solid_angle_sr: 0.7 },
     async sample(index, want) {
       if (cfg.simulation.delayMs) await new Promise((r) => setTimeout(r, cfg.simulation.delayMs));
+      // Kill tests: at this sample say so on stdout and wait to be killed (the event the parent kills on).
+      if (process.env.NANODOSE_TEST_HALT_AT === String(index)) {
+        process.stdout.write(`halted at sample ${index}\n`);
+        await new Promise(() => setInterval(() => {}, 1 << 30));
+      }
       // Cheap and deterministic: a xorshift32 generator seeded from stream(seed, index, 'synthetic');
       // a ball of random fractions (zeros outside, like a particle), a smooth projection scaled by
       // the dose, and counts floor(clean + u) (not Poisson; these are file-format fixtures).
