@@ -6,7 +6,7 @@
  *   import { train } from './training/index.ts';
  *   const r = await train({ data: 'data/train', scheme: 'n2n-thinning', out: 'models/n2n', model: { depth: 3, filters: 16 } });
  */
-export { train, makeBatch, TrainingDivergedError, TRAIN_DEFAULTS, type TrainOptions, type TrainResult } from './loop.ts';
+export { train, TrainingDivergedError, TRAIN_DEFAULTS, type TrainOptions, type TrainResult } from './loop.ts';
 export { SCHEMES, makePair, inferenceInput, storedCounts, type Scheme, type NoiseMode, type Projection, type SchemeParams, type Pair, type Crop } from './schemes.ts';
 export type { MapSource, MapItem } from './sources.ts';
 export { LOSSES, packedLoss, pixelLoss, createLoss, type LossKind } from './losses.ts';
