@@ -40,7 +40,7 @@
 import type { ProjectionOperator, IterationRecord } from '../operator.ts';
 import { checkTiltSeries } from '../operator.ts';
 import type { Progress } from '../../../generators/common/progress.ts';
-import { jointPrimalDual } from './engine.ts';
+import { jointSolve } from './engine.ts';
 
 export const JOINT_METHODS = ['fused', 'bimodal', 'tnv'] as const;
 export type JointMethod = (typeof JOINT_METHODS)[number];
@@ -151,7 +151,7 @@ export async function reconstructJoint(op: ProjectionOperator, data: JointTiltSe
   if (!(alphaH >= 0) || !(lambdaEdx >= 0)) throw new Error(`${kind}: data-term weights must be >= 0 (alpha ${alphaH}, lambdaChem ${lambdaEdx})`);
   const reg = kind === 'bimodal' ? 0 : (spec.regularisation ?? 0.05);
   if (!(reg >= 0) || !Number.isFinite(reg)) throw new Error(`${kind}: regularisation must be >= 0, got ${reg}`);
-  const r = await jointPrimalDual(op, {
+  const r = await jointSolve(op, {
     edx: data.edx, haadf: data.haadf, c, haadfWeight: wH, alphaH, lambdaEdx,
     edxModel: kind === 'bimodal' ? 'least-squares' : 'poisson',
     regulariser: kind === 'tnv' ? (spec.haadfChannel ?? true ? 'tnv-haadf' : 'tnv') : reg > 0 ? 'tv' : 'none',
