@@ -124,10 +124,6 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   let cSum = 0; for (const v of inp.c) cSum += v;
   const tmp = new Float32Array(m);
   const vE = inp.edx.map((b) => (poisson ? 1 : edxVarianceWeight(b)));
-  // Step sizes: the HAADF and EDX steps are each a full preconditioned step, the weaker term's scaled
-  // down by the ratio of the weights (so lambda_chem -> infinity leaves ML-EM, alpha_H -> infinity SIRT of the HAADF).
-  const gH = hasH ? (hasEdx ? Math.min(1, inp.alphaH / lam) : 1) : 0;
-  const gE = hasEdx ? (hasH ? Math.min(1, lam / inp.alphaH) : 1) : 0;
   let c2 = 0; for (const v of inp.c) c2 += v * v;
   const invRow = new Float32Array(m);
   for (let i = 0; i < m; i++) invRow[i] = rowP[i] > 1e-6 ? 1 / rowP[i] : 0;
@@ -154,6 +150,27 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     for (let e = 0; e < nE; e++) for (let j = 0; j < n; j++) u[e][j] = colP[j] > 1e-6 && sumC > 0 && cSum > 0 ? Math.max(sb, 0) / (cSum * sumC) : 0;
   }
   const Pu = u.map(() => new Float32Array(m));
+  // Balance (a Kalman gain per ray, averaged): of the change of h = sum c_e u_e an EDX step makes, keep
+  // omega = Var_H / (Var_H + Var_E(h)), Var_H = 1 / (alpha_H W), Var_E(h) = sum_e c_e^2 Var(b_e) / lambda
+  // (Poisson: Var(b_e) = P u_e at the warm start; least squares: 1 / V_e); the HAADF step is relaxed by
+  // 1 - omega. The h-preserving part of the EDX step (the split between elements, which the HAADF cannot
+  // see) is always taken in full. lambda_chem -> infinity: omega -> 1, ML-EM; no EDX: omega = 0, SIRT of the HAADF.
+  let omega = hasH ? 0 : 1;
+  if (hasH && hasEdx) {
+    for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]);
+    let s = 0, cnt = 0;
+    for (let i = 0; i < m; i++) {
+      if (!(rowP[i] > 1e-6)) continue;
+      let ve = 0;
+      for (let e = 0; e < nE; e++) ve += inp.c[e] * inp.c[e] * (poisson ? Math.max(Pu[e][i], 0) : 1 / vE[e]);
+      ve /= lam;
+      const vh = 1 / (inp.alphaH * inp.haadfWeight[i]);
+      if (ve + vh > 0) { s += vh / (vh + ve); cnt++; }
+    }
+    omega = cnt ? s / cnt : 0.5;
+  }
+  const gH = hasH ? 1 - omega : 0;
+  const hPrev = new Float32Array(hasH && hasEdx ? n : 0);
   const rH = new Float32Array(m), bH = new Float32Array(n), bp = new Float32Array(n);
   const prox = reg === 'none' ? null : new RegulariserProx(reg, inp.c, shape, proxIt);
   const history: IterationRecord[] = [];
@@ -177,18 +194,23 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
       }
       if (hasEdx) for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]);
     }
-    // EDX step per element: ML-EM (Poisson) or SIRT (least squares), relaxed by gE.
+    // EDX step per element: ML-EM (Poisson) or SIRT (least squares); then 1 - omega of its change of h taken back along c.
+    if (hPrev.length) { hPrev.fill(0); for (let e = 0; e < nE; e++) { const x = u[e], ce = inp.c[e]; for (let j = 0; j < n; j++) hPrev[j] += ce * x[j]; } }
     if (hasEdx) for (let e = 0; e < nE; e++) {
       const x = u[e], b = inp.edx[e], P = Pu[e];
       if (poisson) {
         for (let i = 0; i < m; i++) tmp[i] = P[i] > 0 ? b[i] / P[i] : 0;
         await op.back(tmp, bp);
-        for (let j = 0; j < n; j++) x[j] = colP[j] > 1e-6 ? x[j] + gE * x[j] * (bp[j] / colP[j] - 1) : 0;
+        for (let j = 0; j < n; j++) x[j] = colP[j] > 1e-6 ? (x[j] * bp[j]) / colP[j] : 0;
       } else {
         for (let i = 0; i < m; i++) tmp[i] = invRow[i] * (P[i] - b[i]);
         await op.back(tmp, bp);
-        for (let j = 0; j < n; j++) x[j] = colP[j] > 1e-6 ? Math.max(0, x[j] - (gE * bp[j]) / colP[j]) : 0;
+        for (let j = 0; j < n; j++) x[j] = colP[j] > 1e-6 ? Math.max(0, x[j] - bp[j] / colP[j]) : 0;
       }
+    }
+    if (hPrev.length && omega < 1) {
+      for (let j = 0; j < n; j++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * u[e][j]; hPrev[j] = (1 - omega) * (h - hPrev[j]); }
+      for (let e = 0; e < nE; e++) { const x = u[e], f = inp.c[e] / c2; for (let j = 0; j < n; j++) { const v = x[j] - f * hPrev[j]; x[j] = v > 0 ? v : 0; } }
     }
     // The regulariser's prox at the EM step scale mean(u) / mean(C) (in units of the Poisson log-likelihood).
     if (prox) {

@@ -4,7 +4,7 @@ import { SliceMatrixOperator } from '../joseph-matrix.ts';
 import { reconstruct, makeOperator } from '../reconstruct.ts';
 import { sirt } from '../sirt/reference.ts';
 import { nrmseScaled } from '../../metrics/index.ts';
-import { proxPoissonConj, proxLeastSquaresConj, projectSpectralBall } from './prox.ts';
+import { projectSpectralBall } from './prox.ts';
 import { jointObjective, type EngineInput } from './engine.ts';
 import { parseJointSpec, type JointTiltSeries } from './index.ts';
 
@@ -24,20 +24,6 @@ async function jointData(op: SliceMatrixOperator, vols: Float32Array[], k: numbe
   for (let i = 0; i < haadf.length; i++) for (let e = 0; e < vols.length; e++) haadf[i] += r[e] * P[e][i];
   return { edx: P.map((p) => p.map((v) => k * v)), elements: ['Au', 'Ag'], haadf, haadfWeights: r, incident: N0 };
 }
-
-test('Poisson and least-squares conjugate proxes solve their 1D problems (brute-force minimisation)', () => {
-  for (const [p, sigma, b, lam] of [[0.3, 0.5, 2, 1], [-1, 0.2, 0, 1], [0.9, 2, 5, 1.5], [2, 0.1, 1, 1]]) {
-    const q = proxPoissonConj(p, sigma, b, lam);
-    // F*(q) = -lam b ln(1 - q/lam) - lam b + lam b ln(lam b)... up to a constant: minimise 1/2 (q-p)^2 - sigma lam b ln(1 - q/lam), q < lam
-    const f = (t: number) => 0.5 * (t - p) ** 2 + (b > 0 ? -sigma * lam * b * Math.log(1 - t / lam) : t > lam ? Infinity : 0);
-    let best = -50, fb = Infinity;
-    for (let t = -50; t < lam; t += 1e-4) { const v = f(t); if (v < fb) { fb = v; best = t; } }
-    assert.ok(Math.abs(q - best) < 2e-3, `poisson prox(${p}, ${sigma}, ${b}) = ${q}, brute force ${best}`);
-    const w = 2.5, ql = proxLeastSquaresConj(p, sigma, b, w);
-    const g = (t: number) => 0.5 * (t - p) ** 2 + sigma * (t * b + (t * t) / (2 * w));
-    assert.ok(g(ql) <= g(ql + 1e-3) && g(ql) <= g(ql - 1e-3), 'least-squares prox not a minimum');
-  }
-});
 
 test('TNV prox (spectral-ball projection) matches the SVD: singular values clipped, singular vectors kept', () => {
   let seed = 3;
