@@ -4,6 +4,10 @@
  * and writes PREFIX.h5 (EMD data groups) and PREFIX_<channel>.mrc. --align estimates per-projection
  * shifts and the tilt-axis offset (eval/align), writes them to PREFIX_shifts.txt and undoes them;
  * --shifts FILE applies a shifts file; --axis-offset puts an offset into the projection geometry.
+ * Joint methods (--method fused|bimodal|tnv, eval/recon/joint) on a dataset sample with a HAADF channel:
+ * the HAADF counts are linearised, -ln(1 - I/N0) with N0 = dose x pixel area (generators/signal), the
+ * HAADF weights r_e = mu_e a come from the dataset's acquisition config, and every element volume plus
+ * the HAADF model volume (channel 'HAADF-model', sum_e mu_e a x_e per voxel) are written.
  */
 import type { CommandModule } from 'yargs';
 
@@ -36,7 +40,7 @@ export const command: CommandModule<object, Args> = {
     y
       .positional('input', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, .mrc stack, .tif stack' })
       .option('out', { type: 'string', demandOption: true, describe: 'output prefix: writes PREFIX.h5 and PREFIX_<channel>.mrc' })
-      .option('method', { type: 'string', default: 'sirt:100', describe: 'sirt[:iterations] | fbp[:ram-lak|shepp-logan|hann] | tv[:iterations[:mu]]' })
+      .option('method', { type: 'string', default: 'sirt:100', describe: 'sirt[:iterations] | fbp[:ram-lak|shepp-logan|hann] | tv[:iterations[:mu]] | fused[:iterations[:tv]] | bimodal[:iterations[:alpha]] | tnv[:iterations[:weight]] (joint: a dataset sample with a HAADF channel)' })
       .option('sample', { type: 'number', describe: 'sample index (dataset input; default the first)' })
       .option('field', { type: 'string', default: 'noisy', choices: ['noisy', 'clean'], describe: 'which tilt series of a dataset sample' })
       .option('channels', { type: 'string', describe: 'comma-separated channels of a dataset sample (default: every element)' })
@@ -57,15 +61,16 @@ export const command: CommandModule<object, Args> = {
     const { progress } = await import('../../generators/common/progress.ts');
     const { nrmseScaled } = await import('../../eval/metrics/index.ts');
     const spec = parseReconSpec(a.method);
-    if (isJointSpec(spec)) throw new Error(`method: ${spec.kind} needs a HAADF tilt series with the element channels; joint reconstruction from the CLI is not available in this version (use the library's reconstruct())`);
     if (a.size !== undefined && !(Number.isInteger(a.size) && a.size >= 1)) throw new Error(`size: must be an integer >= 1, got ${a.size}`);
     if (a.sample !== undefined && !(Number.isInteger(a.sample) && a.sample >= 0)) throw new Error(`sample: must be an integer >= 0, got ${a.sample}`);
+    const joint = isJointSpec(spec) ? spec : null;
     const input = await readTiltSeries(a.input, { sample: a.sample, field: a.field as 'noisy' | 'clean', channels: a.channels?.split(','), tlt: a.tlt, dataset: a.dataset, size: a.size, radians: a.radians });
     const { checkFinite } = await import('../../generators/common/finite.ts');
     for (let c = 0; c < input.series.length; c++) {
       const n = checkFinite(input.series[c], { source: `${a.input} (${input.channels[c]})`, shape: [input.angles.length, input.nRows, input.nCols], axes: ['angle', 'row', 'col'], mask: a['mask-nonfinite'] });
       if (n) console.error(`${a.input} (${input.channels[c]}): ${n} non-finite value(s) set to 0 (--mask-nonfinite)`);
     }
+    const jointSetup = joint ? await jointInputs(a.input, input, a.sample, joint.kind, a['mask-nonfinite'] ?? false) : null;
     const N = input.size;
     if (input.nCols < N) throw new Error(`size: the volume edge ${N} exceeds the detector width ${input.nCols}`);
     if (a.align && a.shifts) throw new Error('shifts: give either --shifts FILE or --align, not both');
@@ -90,23 +95,76 @@ export const command: CommandModule<object, Args> = {
         if (!a.quiet) console.log(`aligned on ${input.haadf ? 'the HAADF' : 'the sum of the channels'}: tilt-axis offset ${sh.axisOffset.toFixed(2)} px, shifts (rms) rows ${rms(sh.rows).toFixed(2)} px, cols ${rms(sh.cols).toFixed(2)} px; wrote ${file}`);
       }
       input.series = input.series.map((s) => al.applyShifts(s, input.nRows, input.nCols, sh.rows, sh.cols));
+      if (jointSetup) jointSetup.haadf = al.applyShifts(jointSetup.haadf, input.nRows, input.nCols, sh.rows, sh.cols);
       if (off === undefined) axisOffset = sh.axisOffset;
     }
     const geom = { angles: input.angles, nz: input.nRows, ny: N, nx: N, nCols: input.nCols, axisOffset };
     const op = await makeOperator(geom, a.workers);
     const volumes: Float32Array[] = [];
     const t0 = performance.now();
+    let channels = input.channels;
     try {
-      for (let c = 0; c < input.series.length; c++) {
+      if (joint && jointSetup) {
+        const bar = progress(`${joint.kind} ${input.channels.join('+')}`, joint.iterations, { unit: 'iterations', quiet: a.quiet });
+        const r = await reconstruct(op, { ...jointSetup, edx: input.series, elements: input.channels }, joint, {
+          workers: a.workers,
+          onIteration: (rec) => bar.increment(1, { objective: rec.objective, ...(rec.terms ?? {}) }),
+        });
+        bar.stop();
+        // x_e = u_e / k_e: volume fractions, the HAADF model volume in linearised HAADF per voxel length.
+        r.volumes.forEach((v, e) => { const f = r.haadfCoupling[e] / jointSetup.haadfWeights[e]; for (let j = 0; j < v.length; j++) v[j] *= f; });
+        volumes.push(...r.volumes, r.haadfVolume);
+        channels = [...input.channels, 'HAADF-model'];
+        if (!a.quiet) {
+          const last = r.history.at(-1);
+          console.log(`${joint.kind}: objective ${last?.objective.toExponential(4)} after ${joint.iterations} iterations; EDX counts per voxel length of pure element ${r.edxScale.toPrecision(4)}`);
+          if (input.truth) input.channels.forEach((c, e) => console.log(`${c}: NRMSE against the phantom after LS scale ${nrmseScaled(r.volumes[e], input.truth![e]).toFixed(4)}`));
+        }
+      } else for (let c = 0; c < input.series.length; c++) {
         const bar = progress(`${spec.kind} ${input.channels[c]}`, Math.max(1, spec.iterations), { unit: 'iterations', quiet: a.quiet });
-        volumes.push(await reconstruct(op, input.series[c], spec, { progress: bar, workers: a.workers }));
+        volumes.push(await reconstruct(op, input.series[c], spec as import('../../eval/recon/reconstruct.ts').ChannelReconSpec, { progress: bar, workers: a.workers }));
         bar.stop();
         if (!a.quiet && input.truth) console.log(`${input.channels[c]}: NRMSE against the phantom after LS scale ${nrmseScaled(volumes[c], input.truth[c]).toFixed(4)}`);
       }
     } finally {
       await (op as { close?: () => Promise<void> }).close?.();
     }
-    const files = await writeVolumes(a.out, volumes, input.channels, [input.nRows, N, N], { voxelSizeAngstrom: input.voxelSizeAngstrom, attrs: { method: a.method, input: a.input } });
-    if (!a.quiet) console.log(`reconstructed ${input.channels.length} channel(s) ${input.nRows}x${N}x${N} from ${input.angles.length} tilts in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${files.join(', ')}`);
+    const files = await writeVolumes(a.out, volumes, channels, [input.nRows, N, N], { voxelSizeAngstrom: input.voxelSizeAngstrom, attrs: { method: a.method, input: a.input, ...(joint ? { units: 'element channels: volume fraction (EDX scale fitted by conservation of mass); HAADF-model: linearised HAADF -ln(1 - I/N0) per voxel length' } : {}) } });
+    if (!a.quiet) console.log(`reconstructed ${channels.length} channel(s) ${input.nRows}x${N}x${N} from ${input.angles.length} tilts in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${files.join(', ')}`);
   },
 };
+
+/**
+ * What a joint method needs beside the element tilt series, from a dataset sample: the linearised
+ * HAADF tilt series, the HAADF weights r_e = mu_e a and N0. Refuses (one line, exit 2) a source with no
+ * HAADF channel, non-element channels, and legacy linear-HAADF datasets (their HAADF is not the
+ * scattered-fraction model the weights come from).
+ */
+async function jointInputs(path: string, input: import('../../eval/recon/volume-io.ts').TiltSeriesInput, sample: number | undefined, kind: string, mask: boolean) {
+  if (!input.haadf) throw new Error(`input: ${path} has no HAADF channel; ${kind} needs a HAADF tilt series beside the element channels (a dataset sample with a HAADF channel)`);
+  const { openDataset } = await import('../../datasets/index.ts');
+  const sig = await import('../../generators/signal/index.ts');
+  const r = await openDataset(path);
+  try {
+    const acq = (r.config as { simulation?: { acquisition?: Record<string, unknown> } })?.simulation?.acquisition ?? {};
+    const model = (acq.haadfModel as string | undefined) ?? (acq.haadfEfficiency !== undefined ? 'linear-legacy' : undefined);
+    if (model !== 'scattered-fraction') throw new Error(`input: ${path}: HAADF model '${model ?? 'unknown'}'; ${kind} needs the 'scattered-fraction' HAADF model (regenerate the dataset)`);
+    const elements = input.channels.map((c) => {
+      const el = r.elements.find((x) => x.symbol === c);
+      if (!el) throw new Error(`channels: '${c}' is not an element of ${path} (elements ${r.elements.map((x) => x.symbol).join(', ')}); ${kind} reconstructs element channels`);
+      return el;
+    });
+    const idx = sample ?? r.indices()[0];
+    const dose = (await r.readSample(idx, [])).dosePerProjection;
+    const a = input.voxelSizeAngstrom;
+    const N0 = sig.incidentElectronsPerPixel(dose, a);
+    const mu = sig.haadfCoefficients(elements, { haadfGamma: Number(acq.haadfGamma), haadfMuAu: Number(acq.haadfMuAu) });
+    if (!(N0 > 0) || !Array.from(mu).every((v) => v > 0 && Number.isFinite(v))) throw new Error(`input: ${path}: cannot form the HAADF model (dose per projection ${dose}, pixel ${a} A, mu ${Array.from(mu).join(', ')})`);
+    const { checkFinite } = await import('../../generators/common/finite.ts');
+    const n = checkFinite(input.haadf, { source: `${path} (HAADF)`, shape: [input.angles.length, input.nRows, input.nCols], axes: ['angle', 'row', 'col'], mask });
+    if (n) console.error(`${path} (HAADF): ${n} non-finite value(s) set to 0 (--mask-nonfinite)`);
+    return { haadf: sig.haadfLinearise(input.haadf, N0), haadfWeights: Array.from(mu, (m) => m * a), incident: N0 };
+  } finally {
+    await r.close();
+  }
+}

@@ -1,29 +1,6 @@
 /**
- * Proximal maps of the convex conjugates the joint reconstructions' Chambolle-Pock iterations use
- * (Chambolle & Pock 2011, J. Math. Imaging Vis. 40:120, doi:10.1007/s10851-010-0251-1; the Poisson
- * and least-squares forms as in Sidky, Jorgensen & Pan 2012, Phys. Med. Biol. 57:3065,
- * doi:10.1088/0031-9155/57/10/3065). Each is prox_{sigma F*}(p) = argmin_q 1/2 (q - p)^2 + sigma F*(q),
- * elementwise with a per-ray sigma (diagonal preconditioning, Pock & Chambolle 2011, ICCV,
- * doi:10.1109/ICCV.2011.6126441).
+ * The TNV regulariser's dual projection (eval/recon/joint/engine.ts's FGP prox uses it).
  */
-
-/**
- * Weighted least squares F(z) = w/2 (z - b)^2, F*(q) = q b + q^2 / (2 w):
- * prox_{sigma F*}(p) = (p - sigma b) / (1 + sigma / w); w = 0 (no data) gives 0.
- */
-export function proxLeastSquaresConj(p: number, sigma: number, b: number, w: number): number {
-  return w > 0 ? (p - sigma * b) / (1 + sigma / w) : 0;
-}
-
-/**
- * Poisson negative log-likelihood F(z) = lambda (z - b ln z) (z > 0; b = 0: lambda z, z >= 0),
- * F*(q) = -lambda b ln(1 - q / lambda) + const for q < lambda:
- * prox_{sigma F*}(p) = 1/2 (p + lambda - sqrt((p - lambda)^2 + 4 sigma lambda b)).
- */
-export function proxPoissonConj(p: number, sigma: number, b: number, lambda: number): number {
-  const d = p - lambda;
-  return 0.5 * (p + lambda - Math.sqrt(d * d + 4 * sigma * lambda * b));
-}
 
 /**
  * Projection of the m x 3 matrix q (row-major, in place) onto the spectral-norm ball ||q||_2 <= r:

@@ -1,0 +1,58 @@
+/** `nanodose reconstruct --method fused|bimodal|tnv` end to end through the CLI on a small dataset sample. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateDataset, openDataset, writeMrc, writeTlt, h5ready } from '../../datasets/index.ts';
+import { haadfCoefficients } from '../../generators/signal/index.ts';
+import { nrmseScaled } from '../../eval/metrics/index.ts';
+
+const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
+const CLI_TS = fileURLToPath(new URL('../cli.ts', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const root = mkdtempSync(join(tmpdir(), 'nanodose-joint-cli-'));
+test.after(() => rmSync(root, { recursive: true, force: true }));
+const ds = join(root, 'ds');
+await generateDataset({ out: ds, count: 1, seed: 5, workers: 1, quiet: true, config: { samplesPerShard: 1, split: { train: 1, val: 0, test: 0 }, simulation: { phantom: { size: 32, elements: ['Au', 'Ag'] }, geometry: { angles: '-60:60:15' } } } });
+
+test('reconstruct --method fused on a dataset sample writes every element volume and the HAADF model volume (HDF5 + MRC)', async () => {
+  const out = join(root, 'fused');
+  const r = run('reconstruct', ds, '--out', out, '--method', 'fused:15', '--field', 'clean', '--quiet');
+  assert.is(r.status, 0, r.stderr);
+  for (const c of ['Au', 'Ag', 'HAADF-model']) assert.ok(existsSync(`${out}_${c}.mrc`), `no ${c} MRC`);
+  const h5 = await h5ready();
+  const f = new h5.File(`${out}.h5`, 'r');
+  const vol = (c: string) => (f.get(`data/reconstruction_${c}/data`) as { value: Float32Array }).value;
+  const [au, ag, hm] = ['Au', 'Ag', 'HAADF-model'].map(vol);
+  f.close();
+  assert.is(au.length, 32 ** 3);
+  const reader = await openDataset(ds);
+  const s = await reader.readSample(reader.indices()[0], ['phantom']);
+  const acq = (reader.config as { simulation: { acquisition: { haadfGamma: number; haadfMuAu: number; pixelSizeAngstrom: number } } }).simulation.acquisition;
+  const mu = haadfCoefficients(reader.elements, acq), a = reader.shape.pixelSizeNm * 10;
+  await reader.close();
+  // The HAADF model volume is sum_e mu_e a x_e of the written element volumes.
+  let err = 0, ref = 0;
+  for (let j = 0; j < hm.length; j++) { const want = mu[0] * a * au[j] + mu[1] * a * ag[j]; err += (hm[j] - want) ** 2; ref += want * want; }
+  assert.ok(Math.sqrt(err / ref) < 1e-4, `HAADF model volume vs sum mu_e a x_e: ${Math.sqrt(err / ref)}`);
+  assert.ok(au.every((v) => v >= 0 && Number.isFinite(v)) && ag.every((v) => v >= 0 && Number.isFinite(v)), 'negative or non-finite element volume');
+  const N3 = 32 ** 3;
+  const eAu = nrmseScaled(au, s.phantom!.subarray(0, N3)), eAg = nrmseScaled(ag, s.phantom!.subarray(N3, 2 * N3));
+  assert.ok(eAu < 0.6 && eAg < 0.8, `NRMSE against the phantom Au ${eAu}, Ag ${eAg}`);
+});
+
+test('reconstruct --method fused without a HAADF channel: one line naming the input, exit 2, nothing written', () => {
+  const N = 8;
+  writeMrc(join(root, 'ts.mrc'), new Float32Array(3 * N * N).fill(1), [3, N, N], { voxelSizeAngstrom: 3, kind: 'stack' });
+  writeTlt(join(root, 'ts.tlt'), [-30, 0, 30]);
+  const r = run('reconstruct', join(root, 'ts.mrc'), '--out', join(root, 'none'), '--method', 'tnv:5');
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /ts\.mrc has no HAADF channel; tnv needs a HAADF tilt series/);
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.not.ok(existsSync(join(root, 'none.h5')));
+});
+
+test.run();
