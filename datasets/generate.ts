@@ -6,11 +6,11 @@
  * `resume` keeps shards whose file matches the recorded sha256 and redoes the others.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { progress } from '../generators/common/progress.ts';
 import type { Seed } from '../generators/common/random.ts';
+import { resolveThreads } from '../generators/common/threads.ts';
 import { ConfigError, checkNumber } from '../generators/common/validate.ts';
 import { GENERATOR } from './emd.ts';
 import { MANIFEST, MANIFEST_FORMAT, readDoneRecord, readManifest, sha256File, writeManifest, type Manifest, type ShardRecord } from './manifest.ts';
@@ -29,7 +29,7 @@ export interface GenerateOptions {
   seed?: Seed;
   /** Job i of k (0-based): make only that contiguous part of the shard files. */
   shard?: [number, number] | string;
-  /** Worker threads, each writing its own shard files (default min(2, cores)). */
+  /** Worker threads, each writing its own shard files (default generators/common/threads.ts: --threads, NANODOSE_THREADS or the cores). */
   workers?: number;
   /** Keep finished shards (verified by sha256) and redo the rest. */
   resume?: boolean;
@@ -59,7 +59,7 @@ function stableJson(x: unknown): string {
 
 export async function generateDataset(opts: GenerateOptions): Promise<Manifest> {
   const count = checkNumber('count', opts.count, 1, 1e9, { integer: true });
-  const workers = checkNumber('workers', opts.workers ?? Math.min(2, cpus().length), 1, 256, { integer: true });
+  const workers = resolveThreads(opts.workers, 'workers');
   const job = parseShardSpec(opts.shard);
   const seed = opts.seed ?? 0;
   if (typeof seed === 'number') checkNumber('seed', seed, -(2 ** 53), 2 ** 53, { integer: true });

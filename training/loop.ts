@@ -19,7 +19,8 @@
  * the data-parallel gradient sum is ordered differently with other worker counts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { cpus } from 'node:os';
+import { resolveThreads } from '../generators/common/threads.ts';
+import { trainingWorkers } from '../models/parallel/budget.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -391,13 +392,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
     const models = await import('../models/index.ts');
     const be = await models.initBackend({ backend: opts.backend ?? 'auto', quiet });
-    const workers = be.backend === 'wasm' || be.backend === 'cpu' ? (opts.workers ?? (be.backend === 'wasm' ? Math.min(2, cpus().length) : 1)) : 1;
-    if (opts.workers && opts.workers > 1 && workers === 1) say(`[nanodose] train: ${be.backend} runs on all cores itself; workers ${opts.workers} ignored`);
-    cfg.workers = workers;
+    const threads = be.backend === 'wasm' || be.backend === 'cpu' ? Math.min(64, opts.workers ?? (be.backend === 'wasm' ? resolveThreads() : 1)) : 1;
+    if (opts.workers && opts.workers > 1 && threads === 1) say(`[nanodose] train: ${be.backend} runs on all cores itself; workers ${opts.workers} ignored`);
     cfg.backend = be.backend;
 
     const spec = cfg.spec;
     const model = models.buildModel(spec);
+    // Each wasm worker has its own heap: memory bounds the worker count as well as the threads.
+    const budget = threads > 1 ? trainingWorkers({ requested: threads, spec, batch: cfg.batch, patch: cfg.patch, parameters: model.countParams() }) : null;
+    const workers = budget?.workers ?? 1;
+    if (budget) say(`[nanodose] train: ${budget.line}`);
+    cfg.workers = workers;
     try {
       models.checkMemory(spec, Math.ceil(cfg.batch / workers), cfg.patch, cfg.patch, { training: true, parameters: model.countParams() });
       models.checkMemory(spec, 1, data.maxSize[0], data.maxSize[1], { training: false, parameters: model.countParams() });

@@ -22,7 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Worker } from 'node:worker_threads';
-import { cpus } from 'node:os';
+import { resolveThreads } from '../../generators/common/threads.ts';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ModelSpec } from '../networks/spec.ts';
@@ -37,7 +37,7 @@ export interface DataParallelOptions {
   lossModule: string | URL;
   /** Options for the module's `createLoss` (must survive structured cloning). */
   lossOptions?: unknown;
-  /** Number of workers (default min(2, cores)). */
+  /** Number of workers (default generators/common/threads.ts: --threads, NANODOSE_THREADS or the cores). */
   workers?: number;
   /** Backend in the workers (default wasm; cpu for reference checks). */
   backend?: 'wasm' | 'cpu';
@@ -81,7 +81,7 @@ export class DataParallel {
 
   /** Starts the workers, builds the model in each, loads the loss module. */
   static async create(opts: DataParallelOptions): Promise<DataParallel> {
-    const n = opts.workers ?? Math.min(2, cpus().length);
+    const n = resolveThreads(opts.workers, 'workers');
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`workers: must be an integer in [1, 64], got ${n}`);
     // Sizes and order of the weights, from a throw-away build on the main thread's backend.
     const { buildModel } = await import('../networks/build.ts');

@@ -32,7 +32,7 @@ export const command: CommandModule<object, Args> = {
       .option('out', { type: 'string', describe: 'output directory (manifest.json + shard-*.h5)' })
       .option('seed', { type: 'string', default: '0', describe: 'dataset seed (integer or string); sample i depends only on (seed, i)' })
       .option('shard', { type: 'string', describe: 'make only job i of k (0-based), e.g. 3/16 for a cluster job array (use with --resume)' })
-      .option('workers', { type: 'number', describe: 'worker threads, each writing its own shard files (default min(2, cores))' })
+      .option('workers', { type: 'number', describe: 'worker threads, each writing its own shard files (default --threads)' })
       .option('resume', { type: 'boolean', default: false, describe: 'keep finished shards (sha256 checked), redo unfinished ones' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing dataset in --out' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })

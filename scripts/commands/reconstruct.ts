@@ -47,7 +47,7 @@ export const command: CommandModule<object, Args> = {
       .option('tlt', { type: 'string', describe: 'tilt angles file (default: input with .tlt)' })
       .option('dataset', { type: 'string', describe: 'dataset path inside an HDF5 stack' })
       .option('size', { type: 'number', describe: 'volume edge nx = ny (default: the dataset size, or the detector width)' })
-      .option('workers', { type: 'number', describe: 'projector worker threads (default min(2, cores))' })
+      .option('workers', { type: 'number', describe: 'projector worker threads (default --threads)' })
       .option('mask-nonfinite', { type: 'boolean', default: false, describe: 'set NaN/infinite input values to 0 and report how many (default: refuse the input)' })
       .option('axis-offset', { type: 'number', describe: 'tilt-axis column minus the detector centre, in pixels (overrides the one from --align/--shifts)' })
       .option('shifts', { type: 'string', describe: "per-projection shifts file ('angle row col' lines, as --align writes) to undo before reconstructing" })

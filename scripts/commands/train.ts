@@ -67,7 +67,7 @@ export const command: CommandModule<object, Args> = {
       .option('thinning', { type: 'string', describe: "n2n-thinning: p range 'lo:hi' (default 0.3:0.7)" })
       .option('seed', { type: 'string', describe: 'seed (default 0)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from last/' })
-      .option('workers', { type: 'number', describe: 'data-parallel workers on wasm (default min(2, cores))' })
+      .option('workers', { type: 'number', describe: 'data-parallel workers on wasm (default --threads)' })
       .option('backend', { type: 'string', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] })
       .option('channels', { type: 'string', describe: 'comma list of element channels (default all elements; one pooled network)' })
       .option('inputs', { type: 'string', describe: 'multi-channel network: input channels by name, e.g. HAADF,Au,Ag (the HAADF is a guide, given whole)' })

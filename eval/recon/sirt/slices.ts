@@ -17,7 +17,7 @@
  * earlier two-pass CSR kernel gave the same iterates (tested before it was removed) and is gone.
  */
 import { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
+import { resolveThreads } from '../../../generators/common/threads.ts';
 import { josephRayTable, rayTableWeights, sirtRayChunks, type RayTable } from './rays.ts';
 import { sirtWasmModule, sirtWasmChunks, wasmSimdAvailable } from './wasm.ts';
 import { checkSirtOptions } from './reference.ts';
@@ -34,7 +34,7 @@ export interface FastSirtOptions {
   relaxation?: number;
   minConstraint?: number;
   maxConstraint?: number;
-  /** Worker threads (default min(2, cores)); 1 runs in this thread. */
+  /** Worker threads (default generators/common/threads.ts: --threads, NANODOSE_THREADS or the cores); 1 runs in this thread. */
   workers?: number;
   /** Slices interleaved per chunk (default 8; the rays kernel is unrolled for 8, the wasm kernel runs chunk rounded up to even lanes). */
   chunk?: number;
@@ -99,7 +99,7 @@ export async function sirtFast(b: Float32Array, o: FastSirtOptions): Promise<Flo
   const lo = o.minConstraint ?? -Infinity, hi = o.maxConstraint ?? Infinity;
   const kernel: SirtKernel = o.kernel ?? (wasmSimdAvailable() ? 'wasm' : 'rays');
   if (kernel !== 'wasm' && kernel !== 'rays') throw new Error(`sirt: kernel must be 'wasm' or 'rays', got ${String(kernel)}`);
-  const workers = Math.max(1, Math.min(o.workers ?? Math.min(2, availableParallelism()), Math.ceil(o.nz / chunk)));
+  const workers = Math.max(1, Math.min(resolveThreads(o.workers, 'workers'), Math.ceil(o.nz / chunk)));
   const tick = (n: number) => o.progress?.increment(n / o.nz);
   const nVox = o.nz * o.ny * o.nx;
   const table = josephRayTable(o.ny, o.nx, o.angles, o.nCols, o.axisOffset ?? 0);
