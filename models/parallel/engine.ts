@@ -5,7 +5,11 @@
  *
  *   g = sum_k (n_k / N) g_k,   loss = sum_k (n_k / N) L_k
  *
- * which equals the full-batch gradient whenever the loss is a mean over the samples of the batch
+ * with the batch cut into `shards` contiguous parts (default: one per worker) and shard k computed by
+ * worker k mod workers. The sum runs in shard order, so for a fixed number of shards the result is
+ * bit-identical whatever the number of workers (each shard's gradient is the same sequential
+ * single-threaded wasm computation in whichever worker runs it); this is how training results stay
+ * the same on 1 or 64 cores. It equals the full-batch gradient whenever the loss is a mean over the samples of the batch
  * (mean squared error, Poisson NLL, per-sample-normalised masked losses). A loss normalised over the
  * whole batch by data-dependent weights (e.g. sum(w * e) / sum(w) across all samples) is averaged
  * by sample count instead, a close approximation. The optimizer runs in the main thread
@@ -39,6 +43,11 @@ export interface DataParallelOptions {
   lossOptions?: unknown;
   /** Number of workers (default generators/common/threads.ts: --threads, NANODOSE_THREADS or the cores). */
   workers?: number;
+  /**
+   * Contiguous parts a batch is cut into (default: the number of workers). Fix it to make results
+   * independent of the worker count; a batch of N < shards images is cut into N.
+   */
+  shards?: number;
   /** Backend in the workers (default wasm; cpu for reference checks). */
   backend?: 'wasm' | 'cpu';
 }
@@ -74,6 +83,11 @@ export class DataParallel {
     readonly backend: string,
   ) {}
 
+  /** Contiguous parts a batch is cut into. */
+  get shards(): number {
+    return this.gradBufs.length;
+  }
+
   /** Number of workers. */
   get workers(): number {
     return this.pool.length;
@@ -83,6 +97,8 @@ export class DataParallel {
   static async create(opts: DataParallelOptions): Promise<DataParallel> {
     const n = resolveThreads(opts.workers, 'workers');
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`workers: must be an integer in [1, 64], got ${n}`);
+    const nShards = opts.shards ?? n;
+    if (!Number.isInteger(nShards) || nShards < 1 || nShards > 1024) throw new Error(`shards: must be an integer in [1, 1024], got ${nShards}`);
     // Sizes and order of the weights, from a throw-away build on the main thread's backend.
     const { buildModel } = await import('../networks/build.ts');
     const probe = buildModel(opts.spec);
@@ -92,17 +108,17 @@ export class DataParallel {
     const total = sizes.reduce((a, b) => a + b, 0);
     const nTrain = sizes.reduce((a, s, i) => a + (trainable[i] ? s : 0), 0);
     const weightSab = new SharedArrayBuffer(total * 4);
-    const gradSabs = Array.from({ length: n }, () => new SharedArrayBuffer(nTrain * 4));
+    const gradSabs = Array.from({ length: nShards }, () => new SharedArrayBuffer(nTrain * 4));
     const url = lossUrl(opts.lossModule);
     const pool: Worker[] = [];
     let backend = '';
     try {
       await Promise.all(
-        gradSabs.map(async (g, k) => {
+        Array.from({ length: n }, async (_, k) => {
           const w = new Worker(new URL('./worker.mjs', import.meta.url));
           pool[k] = w;
           const ready = once(w);
-          w.postMessage({ type: 'init', spec: opts.spec, lossModule: url, lossOptions: opts.lossOptions, backend: opts.backend ?? 'wasm', weights: weightSab, grads: g, sizes, trainable });
+          w.postMessage({ type: 'init', spec: opts.spec, lossModule: url, lossOptions: opts.lossOptions, backend: opts.backend ?? 'wasm', weights: weightSab, grads: gradSabs, sizes, trainable });
           const r = await ready;
           if (r.type !== 'ready') throw new Error(`worker ${k}: ${r.type === 'error' ? r.message : 'unexpected reply'}`);
           backend = r.backend;
@@ -140,24 +156,30 @@ export class DataParallel {
     const W = weights ? asArray(weights) : undefined;
     const N = X.shape[0];
     if (Y.shape[0] !== N || (W && W.shape[0] !== N)) throw new Error(`batch sizes differ: x ${N}, y ${Y.shape[0]}${W ? `, weights ${W.shape[0]}` : ''}`);
-    const k = Math.min(this.pool.length, N);
+    const k = Math.min(this.gradBufs.length, N);
     const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * N) / k));
     const shard = (a: { data: Float32Array; shape: number[] }, i: number) => {
       const per = a.data.length / a.shape[0];
       return { data: a.data.slice(bounds[i] * per, bounds[i + 1] * per), shape: [bounds[i + 1] - bounds[i], ...a.shape.slice(1)] };
     };
-    const replies = await Promise.all(
-      Array.from({ length: k }, (_, i) => {
-        const xs = shard(X, i);
-        const ys = shard(Y, i);
-        const wsh = W ? shard(W, i) : undefined;
-        const msg: StepMessage = { type: 'step', id: this.nextId++, x: xs.data, xShape: xs.shape, y: ys.data, yShape: ys.shape, w: wsh?.data, wShape: wsh?.shape, training };
-        const p = once(this.pool[i]);
-        this.pool[i].postMessage(msg, [xs.data.buffer as ArrayBuffer, ys.data.buffer as ArrayBuffer, ...(wsh ? [wsh.data.buffer as ArrayBuffer] : [])]);
-        return p;
+    // Shard i runs on worker i mod workers; each worker takes its shards one after another.
+    const nw = Math.min(this.pool.length, k);
+    const replies: WorkerReply[] = new Array(k);
+    await Promise.all(
+      Array.from({ length: nw }, async (_, wk) => {
+        for (let i = wk; i < k; i += nw) {
+          const xs = shard(X, i);
+          const ys = shard(Y, i);
+          const wsh = W ? shard(W, i) : undefined;
+          const msg: StepMessage = { type: 'step', id: this.nextId++, slot: i, x: xs.data, xShape: xs.shape, y: ys.data, yShape: ys.shape, w: wsh?.data, wShape: wsh?.shape, training };
+          const p = once(this.pool[wk]);
+          this.pool[wk].postMessage(msg, [xs.data.buffer as ArrayBuffer, ys.data.buffer as ArrayBuffer, ...(wsh ? [wsh.data.buffer as ArrayBuffer] : [])]);
+          replies[i] = await p;
+          if (replies[i].type !== 'done') return;
+        }
       }),
     );
-    for (const r of replies) if (r.type !== 'done') throw new Error(`data-parallel worker failed: ${r.type === 'error' ? `${r.message}\n${r.stack ?? ''}` : r.type}`);
+    for (const r of replies) if (r && r.type !== 'done') throw new Error(`data-parallel worker failed: ${r.type === 'error' ? `${r.message}\n${r.stack ?? ''}` : r.type}`);
     const done = replies as Extract<WorkerReply, { type: 'done' }>[];
     const frac = Array.from({ length: k }, (_, i) => (bounds[i + 1] - bounds[i]) / N);
     const loss = done.reduce((a, r, i) => a + frac[i] * r.loss, 0);

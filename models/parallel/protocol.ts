@@ -11,8 +11,8 @@ export interface InitMessage {
   backend: 'wasm' | 'cpu';
   /** Shared: every weight of the model (model.weights order), float32, concatenated. Main writes, workers read. */
   weights: SharedArrayBuffer;
-  /** Shared, this worker's own: gradients of the trainable weights (trainableWeights order), concatenated. */
-  grads: SharedArrayBuffer;
+  /** Shared, one per batch shard (slot): gradients of the trainable weights (trainableWeights order), concatenated. */
+  grads: SharedArrayBuffer[];
   /** Sizes of model.weights in order, and which are trainable (checked against the worker's own build). */
   sizes: number[];
   trainable: boolean[];
@@ -21,6 +21,8 @@ export interface InitMessage {
 export interface StepMessage {
   type: 'step';
   id: number;
+  /** Which shard of the batch this is: the gradients go to grads[slot]. */
+  slot: number;
   x: Float32Array;
   xShape: number[];
   y: Float32Array;

@@ -19,7 +19,7 @@ const port = parentPort;
 let model: tf.LayersModel | undefined;
 let loss: LossFn | undefined;
 let weightViews: Float32Array[] = [];
-let gradViews: Float32Array[] = [];
+let gradViews: Float32Array[][] = [];
 let trainableIdx: number[] = [];
 let spec: ModelSpec | undefined;
 
@@ -55,11 +55,13 @@ port.on('message', async (msg: WorkerRequest) => {
         return v;
       });
       trainableIdx = msg.trainable.flatMap((t, i) => (t ? [i] : []));
-      let goff = 0;
-      gradViews = trainableIdx.map((i) => {
-        const v = new Float32Array(msg.grads, goff * 4, msg.sizes[i]);
-        goff += msg.sizes[i];
-        return v;
+      gradViews = msg.grads.map((buf) => {
+        let goff = 0;
+        return trainableIdx.map((i) => {
+          const v = new Float32Array(buf, goff * 4, msg.sizes[i]);
+          goff += msg.sizes[i];
+          return v;
+        });
       });
       reply({ type: 'ready', backend: r.backend });
       return;
@@ -84,7 +86,7 @@ port.on('message', async (msg: WorkerRequest) => {
       // A shard that would not fit this instance's 4 GiB heap runs in micro-batches (same average).
       const micro = autoMicroBatch(spec!, msg.xShape[0], msg.xShape[1], msg.xShape[2], m.countParams());
       const { loss: lossValue, grads } = gradientsInMicroBatches(m, loss!, x, y, w, { microBatch: micro, training: msg.training });
-      vars.forEach((v, k) => gradViews[k].set(grads[v.name].dataSync()));
+      vars.forEach((v, k) => gradViews[msg.slot][k].set(grads[v.name].dataSync()));
       const nonTrainable = m.weights.flatMap((wt) => (wt.trainable ? [] : [Float32Array.from(wt.read().dataSync())]));
       tf.dispose([x, y, ...Object.values(grads)]);
       if (w) w.dispose();
