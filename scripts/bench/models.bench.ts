@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { initBackend } from '../../models/backend.ts';
 import { buildModel, receptiveField } from '../../models/networks/build.ts';
 import { validateModelSpec } from '../../models/networks/spec.ts';
@@ -329,6 +329,19 @@ const tInferDp = await timeAsync(async () => {
 }, ITERS + 1);
 await dp.close();
 
+// ---------- data-parallel scaling, 1 to N workers ----------
+// Efficiency = (img/s with w workers) / (w x img/s with 1 worker), each worker its own 1-thread wasm
+// instance, the same batch cut into w shards; w up to the cores (powers of two, and the core count).
+const nMax = Math.max(2, availableParallelism());
+const scaleCounts = [...new Set([1, 2, ...[4, 8, 16, 32, 64].filter((w) => w < nMax), nMax])].filter((w) => w <= B).sort((a, b) => a - b);
+const scaling: [number, number][] = [];
+for (const w of scaleCounts) {
+  const d = await DataParallel.create({ spec, lossModule, workers: w });
+  const o = tf.train.adam(1e-4);
+  scaling.push([w, await timeAsync(async () => { await d.step(model, o, x, y); }, ITERS)]);
+  await d.close();
+}
+
 // Batch norm at batch 16 (did not fit one 4 GiB wasm heap in the prototype): 2 workers x 8 images.
 let tTrainBnDp = NaN;
 if (!quick) {
@@ -383,6 +396,11 @@ for (const t of [1, 2]) {
 if (torch[1] && torch[2]) {
   console.log(`ratio nanodose/PyTorch training: 1 core ${fmt(img(tTrain1) / torch[1].train_img_s)}x, 2 cores ${fmt(img(tTrainDp) / torch[2].train_img_s)}x (target >= 0.6x on 2 cores)`);
   console.log(`ratio nanodose/PyTorch inference, 1 core: ${fmt(img(tInfer1) / torch[1].infer_img_s)}x`);
+}
+console.log(`\ndata-parallel training scaling, batch ${B} x ${S}x${S} (load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores):`);
+for (const [w, t] of scaling) {
+  const sp = scaling[0][1] / t;
+  console.log(`  ${String(w).padStart(3)} worker${w > 1 ? 's' : ' '}  ${fmt(img(t)).padStart(8)} img/s  speed-up ${fmt(sp)}x  efficiency ${fmt((100 * sp) / w, 0)}%`);
 }
 tf.dispose([x, y]);
 model.dispose();

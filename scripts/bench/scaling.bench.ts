@@ -16,7 +16,7 @@
  * workers start per call); times are the best of the runs after it (the least disturbed on a shared machine).
  */
 import { createHash } from 'node:crypto';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,7 +175,7 @@ const evaluation: Stage = {
 const stages = [projection, sirt, generation, training, evaluation];
 const only = process.argv.slice(2).find((a) => a.startsWith('--stage='))?.slice(8);
 
-console.log(`machine: ${cores} cores available (${cpus()[0]?.model ?? '?'}), node ${process.version}; shared with other users: timings are noisy (loaded)`);
+console.log(`machine: ${cores} cores available (${cpus()[0]?.model ?? '?'}), node ${process.version}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (above the core count: other users share the cores, timings are noisy)`);
 console.log(`threads timed: ${threadList.join(', ')}; identity checked at ${IDENTITY.join(', ')} threads; best of ${REPS}\n`);
 console.log(`${'stage'.padEnd(12)} ${'threads'.padStart(7)} ${'wall s'.padStart(8)} ${'speed-up'.padStart(9)} ${'efficiency'.padStart(10)}`);
 const identity: [string, boolean, string][] = [];
