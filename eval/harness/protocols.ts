@@ -42,7 +42,7 @@ export function schemeSource(src: EvalSource, s: ProtocolScheme): EvalSource {
   const N = src.shape.size, nCols = src.shape.nCols, nA = src.angles.length, proj = N * nCols;
   const elementChannels = new Set(src.elements.map((e) => src.channels.indexOf(e.symbol)));
   return {
-    channels: src.channels, elements: src.elements, shape: src.shape, seed: src.seed,
+    channels: src.channels, elements: src.elements, shape: src.shape, seed: src.seed, config: src.config,
     angles: Float64Array.from(s.angleIdx, (i) => src.angles[i]),
     indices: (split) => src.indices(split),
     async readSample(i, what) {
