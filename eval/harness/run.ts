@@ -79,6 +79,11 @@ export interface EvaluationOptions {
    * its curve (science.md section 7) even when the denoiser at the top of the sweep beats raw there.
    */
   rawExtraDecades?: number;
+  /**
+   * The method the DRF is also read against (default 'gaussian' when listed: Gaussian + --recon, the
+   * classical baseline; null: none). It is evaluated up to one decade above the sweep as well.
+   */
+  reference?: string | null;
   /** Metric the dose-reduction factor is read on (default 'psnr'). */
   drfMetric?: string;
   /** Tune baseline parameters on at most this many validation phantoms per dose (default 2; 0: defaults). */
@@ -164,6 +169,13 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   if (doses.length === 0 || doses.some((d) => !(d > 0))) throw new Error('doses: need at least one dose > 0');
   doses.sort((a, b) => a - b);
   const rawDoses = extendDoses(doses, opts.rawExtraDecades ?? 2);
+  const refName = opts.reference === undefined ? (methods.some((m) => m.name === 'gaussian') ? 'gaussian' : null) : opts.reference;
+  if (refName !== null && !methods.some((m) => m.name === refName)) throw new Error(`reference: '${refName}' is not among the methods (${methods.map((m) => m.name).join(', ')})`);
+  if (refName !== null && methods.find((m) => m.name === refName)!.volume) throw new Error(`reference: '${refName}' brings its own reconstruction; the reference is a denoiser before --recon (e.g. gaussian)`);
+  if (refName === 'raw') throw new Error(`reference: raw is always the first reference; name another method`);
+  // at raw's log step, up to one decade above the sweep (a prefix of rawDoses)
+  const refDoses = refName ? extendDoses(doses, Math.min(1, opts.rawExtraDecades ?? 2)) : [];
+  const reference = refName ? { method: refName, doses: refDoses } : undefined;
   const recon = parseRecon(opts.recon ?? 'sirt:100');
   const split = opts.split ?? 'test';
   let ownSource = false;
@@ -200,7 +212,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   const methodNames = methods.map((m) => m.name);
   const byName = new Map(methods.map((m) => [m.name, m]));
   // the blocks of this part in the order a single process writes them (phantom, dose, method)
-  const mine = canonicalBlocks({ phantoms, doses, rawDoses, methods: methodNames }, shard);
+  const mine = canonicalBlocks({ phantoms, doses, rawDoses, methods: methodNames, reference }, shard);
   const todo: [number, number, MethodSpec][] = [];
   const rawOnly = rawDoses.filter((d) => !doses.includes(d));
   for (const p of phantoms) for (const d of [...doses, ...rawOnly]) for (const m of methods) {
@@ -257,10 +269,13 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
     if (vm.edx) for (let e = 0; e < elements.length; e++) edx.push(await denoiseSeries(dn, noisy[e], nA, N, nCols, elements[e], channelsAt));
     return { haadf, edx, elements: src.elements, dose: d, incident: incidentElectronsPerPixel(d, physics!.pixelSizeAngstrom), pixelSizeAngstrom: physics!.pixelSizeAngstrom, haadfMu: physics!.mu };
   }
-  for (const d of doses) {
+  const refBaseline = methods.find((m) => m.name === refName)?.baseline;
+  for (const d of [...doses, ...refDoses.filter((x) => !doses.includes(x))]) {
     const key = doseKey(d);
     tuning[key] ??= {};
     for (const b of usedBaselines) {
+      // above the sweep only the reference is evaluated
+      if (!doses.includes(d) && b !== refBaseline) continue;
       if (tuning[key][b] !== undefined) continue;
       if (valIdx.length === 0) { tuning[key][b] = DEFAULT_PARAMS[b]; tuningChanged = true; continue; }
       const pairs: { noisy: Float32Array; clean: Float32Array; h: number; w: number }[] = [];
@@ -335,7 +350,9 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   }
   // eval.json: the settings a merge checks and the report needs; a folder holds one part of one run
   const record: RunRecord = {
-    version: 1, shard, split, methods: methodNames, doses, rawDoses, elements, phantoms, drfMetric: opts.drfMetric ?? 'psnr',
+    version: 1, shard, split, methods: methodNames, doses, rawDoses, ...(reference ? { reference } : {}),
+    ...(volumeMethods.length ? { reconstructions: Object.fromEntries(methods.map((m) => [m.name, m.volume ? [m.volume.method, ...m.volume.args].join(':') : (opts.recon ?? 'sirt:100')])) } : {}),
+    elements, phantoms, drfMetric: opts.drfMetric ?? 'psnr',
     bootstrap: opts.bootstrap ?? 1000, seed: String(seed), nAngles: nA, recon: opts.recon ?? 'sirt:100',
     ...(src.shape.pixelSizeNm !== undefined ? { pixelSizeNm: src.shape.pixelSizeNm } : {}),
     report: { sliceDoses, phantom: slicePhantom, size: N },
