@@ -7,6 +7,7 @@ import { runEvaluation, parseRecon, drawHaadf } from './run.ts';
 import { SliceMatrixOperator } from '../recon/joseph-matrix.ts';
 import { haadfCoefficients, haadfScatteredFraction, incidentElectronsPerPixel, validateAcquisitionConfig } from '../../generators/signal/index.ts';
 import { parseMethods } from './denoise.ts';
+import { JOINT_GRIDS } from './methods.ts';
 import { coreShellSource } from './testing.ts';
 import { runProtocols, protocolSchemes } from './protocols.ts';
 
@@ -106,8 +107,8 @@ test('joint methods through runEvaluation: fused and gaussian+fused in results, 
     // the TV weight tuned per dose on the validation phantom (a grid value), the fixed TNV weight not tuned
     const tuning = JSON.parse(readFileSync(join(out, 'tuning.json'), 'utf8'));
     for (const d of ['5', '50']) {
-      assert.ok([0.01, 0.03, 0.1].includes(tuning[d]['fused:8']), JSON.stringify(tuning[d]));
-      assert.ok([0.01, 0.03, 0.1].includes(tuning[d]['gaussian+fused:8']));
+      assert.ok(JOINT_GRIDS.fused.grid.includes(tuning[d]['fused:8']), JSON.stringify(tuning[d]));
+      assert.ok(JOINT_GRIDS.fused.grid.includes(tuning[d]['gaussian+fused:8']));
       assert.is(tuning[d]['tnv:6:0.05'], undefined);
     }
     assert.equal((r.summary.tuning as Record<string, unknown>)['5'], tuning['5']);

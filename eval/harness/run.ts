@@ -88,6 +88,8 @@ export interface EvaluationOptions {
   drfMetric?: string;
   /** Tune baseline parameters on at most this many validation phantoms per dose (default 2; 0: defaults). */
   tunePhantoms?: number;
+  /** Tune the volume (joint) methods' weight on at most this many validation phantoms per dose (default tunePhantoms; 0: defaults). */
+  jointTunePhantoms?: number;
   quiet?: boolean;
   /** Write plots and report.html (default true). */
   report?: boolean;
@@ -258,6 +260,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
     };
   };
   let tuneOp: ClosableOperator | null = null;
+  const jointVal = split === 'val' ? [] : src.indices('val').slice(0, opts.jointTunePhantoms ?? tuneCount);
   /** The noisy acquisition of sample s at dose d for a volume method, the EDX maps through `dn`. */
   async function acquisition(s: Awaited<ReturnType<EvalSource['readSample']>>, p: number, d: number, dn: MapDenoiser, who: string, noisyEdx?: Float32Array[], haadfCounts?: Float32Array): Promise<Acquisition> {
     const scale = d / s.dosePerProjection;
@@ -306,12 +309,12 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
       const vm = VOLUME_METHODS[m.volume!.method];
       if (!vm.tune || m.volume!.fixed !== undefined || tuning[key][m.name] !== undefined) continue;
       tuningChanged = true;
-      if (valIdx.length === 0) { tuning[key][m.name] = vm.tune.default; continue; }
+      if (jointVal.length === 0) { tuning[key][m.name] = vm.tune.default; continue; }
       const dn = await makeDenoiser(m, tuning[key], { quiet: true, dose: d, ...(opts.backend ? { backend: opts.backend } : {}) });
       tuneOp ??= await (opts.operator ? opts.operator(geom) : makeOperator(geom, opts.workers));
       try {
         const cases: { acq: Acquisition; truth: Float32Array[] }[] = [];
-        for (const v of valIdx) {
+        for (const v of jointVal) {
           const s = await sample(v);
           const acq = await acquisition(s, v, d, dn.denoise, m.volume!.method);
           const truth = elements.map((_, e) => s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N));

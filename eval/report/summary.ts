@@ -243,5 +243,22 @@ export function headlineSentence(s: Summary, html = false): string {
     });
     text += ` Next is ${b(second.m)} (${num(second.score)} times less on average over the elements); ${sep ? 'the 95 % intervals do not overlap, so the ranking holds' : 'their 95 % intervals overlap, so the two are not clearly separated'}.`;
   }
+  // against the classical baseline: the best method other than the reference, by its DRF against it
+  const v = s.vsReference;
+  if (v) {
+    const cands = Object.keys(v.headline).map((m) => ({ m, h: primaryElements(s).map((e) => v.headline[m]?.[e]).filter((h): h is DrfPoint => !!h) }))
+      .filter((x) => x.h.length).map((x) => ({ m: x.m, score: Math.exp(x.h.reduce((a, h) => a + Math.log(h.factor), 0) / x.h.length) }))
+      .sort((a, c) => c.score - a.score);
+    if (cands.length) {
+      const m = cands[0].m;
+      const parts = primaryElements(s).map((e) => {
+        const h = v.headline[m]?.[e];
+        if (!h) return `no factor for ${e}`;
+        if (h.bound === 'lower') return `at least ${num(h.factor)}x for ${e}`;
+        return `${num(h.factor)}x for ${e} (95 % interval ${h.low > 0 ? num(h.low) : '0'} to ${Number.isFinite(h.high) ? num(h.high) : 'open'})`;
+      });
+      text += ` Against ${b(v.method)} + ${s.recon}, the best is ${b(m)}: ${parts.join(', ')} ${cands[0].score >= 1 ? 'less dose' : 'the dose (a factor below 1: it needs more)'} for the same quality.`;
+    }
+  }
   return text;
 }
