@@ -12,7 +12,7 @@
  */
 import type { ProjectionOperator } from '../recon/operator.ts';
 import { reconstruct } from '../recon/reconstruct.ts';
-import { parseJointSpec, type JointMethod } from '../recon/joint/index.ts';
+import { parseJointSpec, defaultRegularisation, type JointMethod } from '../recon/joint/index.ts';
 import { haadfLinearise } from '../../generators/signal/index.ts';
 
 /** The noisy acquisition of one phantom at one dose, as a volume method reads it. */
@@ -54,15 +54,16 @@ export interface VolumeMethod {
 }
 
 /**
- * Candidate grids, a factor of about 3 apart: TV and TNV weights in units of the Poisson
- * log-likelihood (on the demo data and the test phantoms 0.1 won most often over 0.01-0.1, so the
- * grid is centred there), bimodal's alpha the HAADF share of the data term. Three values each: the
- * tuning costs grid x validation phantoms reconstructions per dose.
+ * Candidate grids, a factor of 3 apart: for fused and TNV a factor on the library's data-scaled
+ * default weight (defaultRegularisation: 1.5 / sqrt(mean EDX count per lit pixel), so the grid
+ * suits every dose), for bimodal alpha, the HAADF share of the data term. Three values each: the
+ * tuning costs grid x validation phantoms reconstructions per dose. A weight written in the spec
+ * ('fused:20:0.05') is absolute and not tuned.
  */
 export const JOINT_GRIDS: Record<JointMethod, { name: string; grid: readonly number[]; default: number }> = {
-  fused: { name: 'tv', grid: [0.03, 0.1, 0.3], default: 0.1 },
+  fused: { name: 'tv (x default)', grid: [1 / 3, 1, 3], default: 1 },
   bimodal: { name: 'alpha', grid: [0.25, 0.5, 0.75], default: 0.5 },
-  tnv: { name: 'weight', grid: [0.03, 0.1, 0.3], default: 0.1 },
+  tnv: { name: 'weight (x default)', grid: [1 / 3, 1, 3], default: 1 },
 };
 
 function jointMethod(kind: JointMethod): VolumeMethod {
@@ -77,7 +78,9 @@ function jointMethod(kind: JointMethod): VolumeMethod {
     },
     async run(op, acq, spec, param, o) {
       const it = spec.args[0];
-      const p = param ?? JOINT_GRIDS[kind].default;
+      const g = param ?? JOINT_GRIDS[kind].default;
+      // bimodal's alpha as is; a tuned TV/TNV factor times the data-scaled default; a fixed weight as written
+      const p = kind === 'bimodal' || spec.fixed !== undefined ? (spec.fixed ?? g) : g * defaultRegularisation(acq.edx);
       const js = parseJointSpec(`${kind}:${it ?? ''}:${p}`);
       const a = acq.pixelSizeAngstrom;
       const r = await reconstruct(serialOperator(op), {
