@@ -5,6 +5,7 @@
  * of the expected counts.
  */
 import { BASELINES, denoiseBaseline, tuneBaseline, type Baseline } from '../baselines/index.ts';
+import { VOLUME_METHODS, parseVolumeMethod, type VolumeMethodSpec } from './methods.ts';
 
 /**
  * Denoises one projection [h, w] of element `channel`. `all` holds every channel of the same
@@ -13,23 +14,54 @@ import { BASELINES, denoiseBaseline, tuneBaseline, type Baseline } from '../base
  */
 export type MapDenoiser = (counts: Float32Array, h: number, w: number, channel: string, all?: Record<string, Float32Array>) => Float32Array | Promise<Float32Array>;
 
-export interface MethodSpec { name: string; kind: 'raw' | 'baseline' | 'model'; baseline?: Baseline; path?: string }
+/**
+ * An evaluation method: a map denoiser (`kind`: raw, a baseline or a trained model) and, when
+ * `volume` is set, a method that brings its own reconstruction (eval/harness/methods.ts: fused,
+ * bimodal, TNV) in place of `--recon`; 'gaussian+fused' is the Gaussian filter before fused.
+ */
+export interface MethodSpec { name: string; kind: 'raw' | 'baseline' | 'model'; baseline?: Baseline; path?: string; volume?: VolumeMethodSpec }
+
+const allowed = () => `raw, ${BASELINES.join(', ')}, model:PATH, ${Object.keys(VOLUME_METHODS).join(', ')} (each [:iterations[:weight]]), DENOISER+${Object.keys(VOLUME_METHODS)[0]} (a denoiser before it), and LABEL=METHOD`;
+
+/** One denoiser: raw, a baseline or model:PATH; null when the text is none of them. */
+function parseDenoiser(p: string): Omit<MethodSpec, 'name'> | null {
+  if (p === 'raw') return { kind: 'raw' };
+  if ((BASELINES as readonly string[]).includes(p)) return { kind: 'baseline', baseline: p as Baseline };
+  if (p.startsWith('model:') && p.length > 6) return { kind: 'model', path: p.slice(6) };
+  return null;
+}
+
+function parseOne(p: string): MethodSpec {
+  // LABEL=METHOD: the method shown under a short name in the report
+  const lab = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(p);
+  const name = lab ? lab[1] : p, body = lab ? lab[2] : p;
+  // a label may not take a name the report and tuning.json use for a built-in method
+  if (lab && (name === 'raw' || (BASELINES as readonly string[]).includes(name) || Object.hasOwn(VOLUME_METHODS, name))) throw new Error(`methods: '${p}': the label '${name}' is a built-in method's name; choose another`);
+  const vol = parseVolumeMethod(body);
+  if (vol) return { name, kind: 'raw', volume: vol };
+  const den = parseDenoiser(body);
+  const plus = body.lastIndexOf('+');
+  if (plus > 0) {
+    const tail = parseVolumeMethod(body.slice(plus + 1));
+    if (tail) {
+      const head = body.slice(0, plus);
+      const d = parseDenoiser(head);
+      if (!d) throw new Error(`methods: '${p}': '${head}' is not a denoiser; before '+' allowed: raw, ${BASELINES.join(', ')}, model:PATH`);
+      if (!VOLUME_METHODS[tail.method].edx) throw new Error(`methods: '${p}': ${tail.method} reads only the HAADF, so a denoiser of the EDX maps before it changes nothing; list '${tail.method}' alone`);
+      return { name, ...d, volume: tail };
+    }
+  }
+  if (den) return { name, ...den };
+  throw new Error(`methods: unknown method '${p}'; allowed: ${allowed()}`);
+}
 
 export function parseMethods(spec: string | string[]): MethodSpec[] {
   const parts = (Array.isArray(spec) ? spec : spec.split(',')).map((s) => s.trim()).filter(Boolean);
-  if (parts.length === 0) throw new Error(`methods: empty list; allowed: raw, ${BASELINES.join(', ')}, model:PATH, NAME=model:PATH`);
-  const out: MethodSpec[] = [];
-  for (const p of parts) {
-    if (p === 'raw') out.push({ name: 'raw', kind: 'raw' });
-    else if ((BASELINES as readonly string[]).includes(p)) out.push({ name: p, kind: 'baseline', baseline: p as Baseline });
-    else if (p.startsWith('model:') && p.length > 6) out.push({ name: p, kind: 'model', path: p.slice(6) });
-    else if (/^[A-Za-z0-9_.-]+=model:./.test(p)) {
-      // NAME=model:PATH: a trained model shown under a short name in the report
-      const eq = p.indexOf('=');
-      out.push({ name: p.slice(0, eq), kind: 'model', path: p.slice(eq + 7) });
-    } else throw new Error(`methods: unknown method '${p}'; allowed: raw, ${BASELINES.join(', ')}, model:PATH, NAME=model:PATH`);
-  }
-  if (new Set(out.map((m) => m.name)).size !== out.length) throw new Error('methods: a method is listed twice');
+  if (parts.length === 0) throw new Error(`methods: empty list; allowed: ${allowed()}`);
+  const out = parts.map(parseOne);
+  const names = out.map((m) => m.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new Error(`methods: '${twice}' is listed twice`);
   return out;
 }
 

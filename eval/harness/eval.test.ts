@@ -3,8 +3,11 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runEvaluation, parseRecon } from './run.ts';
+import { runEvaluation, parseRecon, drawHaadf } from './run.ts';
+import { SliceMatrixOperator } from '../recon/joseph-matrix.ts';
+import { haadfCoefficients, haadfScatteredFraction, incidentElectronsPerPixel, validateAcquisitionConfig } from '../../generators/signal/index.ts';
 import { parseMethods } from './denoise.ts';
+import { JOINT_GRIDS } from './methods.ts';
 import { coreShellSource } from './testing.ts';
 import { runProtocols, protocolSchemes } from './protocols.ts';
 
@@ -19,18 +22,118 @@ test('option errors name the field', () => {
   assert.throws(() => parseRecon('art'), /recon: expected/);
 });
 
+async function rejects(f: () => Promise<unknown>, re: RegExp): Promise<void> {
+  try { await f(); } catch (e) { assert.match((e as Error).message, re); return; }
+  assert.unreachable(`expected a rejection matching ${re}`);
+}
+
+test('method names: joint methods, DENOISER+JOINT, labels; bad names fail naming the method', () => {
+  assert.equal(parseMethods('fused,gaussian+fused:20,tnv:10:0.05,jb=bimodal:15'), [
+    { name: 'fused', kind: 'raw', volume: { method: 'fused', args: [] } },
+    { name: 'gaussian+fused:20', kind: 'baseline', baseline: 'gaussian', volume: { method: 'fused', args: ['20'] } },
+    { name: 'tnv:10:0.05', kind: 'raw', volume: { method: 'tnv', args: ['10', '0.05'], fixed: 0.05 } },
+    { name: 'jb', kind: 'raw', volume: { method: 'bimodal', args: ['15'] } },
+  ]);
+  assert.equal(parseMethods('u=model:runs/a+b/m+fused')[0], { name: 'u', kind: 'model', path: 'runs/a+b/m', volume: { method: 'fused', args: [] } });
+  assert.throws(() => parseMethods('raw,fuzed'), /methods: unknown method 'fuzed'; allowed: .*fused/);
+  assert.throws(() => parseMethods('wiener+fused'), /'wiener' is not a denoiser/);
+  assert.throws(() => parseMethods('fused:0'), /methods: 'fused:0': fused iterations must be an integer/);
+  assert.throws(() => parseMethods('bimodal:10:2'), /bimodal alpha/);
+  assert.throws(() => parseMethods('gaussian=fused'), /label 'gaussian' is a built-in/);
+  assert.throws(() => parseMethods('fused,fused'), /'fused' is listed twice/);
+});
+
+test('a bad method name fails before any work: nothing written', async () => {
+  const out = join(tmpdir(), `nanodose-eval-bad-${process.pid}`);
+  const src = await coreShellSource({ size: 8, nAngles: 5, count: 2, splits: ['test', 'val'] });
+  await rejects(() => runEvaluation({ data: src, methods: 'raw,gaussian+fusd', doses: [10], out, quiet: true }), /unknown method 'gaussian\+fusd'/);
+  assert.not.ok(existsSync(out), 'no output folder');
+  // a joint method on a source without the HAADF physics: refused before the folder is made
+  const bare = { ...src, config: undefined };
+  await rejects(() => runEvaluation({ data: bare, methods: 'fused', doses: [10], out, quiet: true }), /data: method fused needs the dataset's acquisition config/);
+  assert.not.ok(existsSync(out), 'no output folder');
+});
+
+test('the HAADF at a sweep dose is Poisson with mean N0 x scattered fraction, N0 = dose x a^2 (z-tests at 5 sigma)', async () => {
+  const N = 12, nA = 7, pixelNm = 1;
+  const src = await coreShellSource({ size: N, nAngles: nA, count: 1, splits: ['test'], pixelSizeNm: pixelNm });
+  const s = await src.readSample(0);
+  // independent expectation: thickness from the phantom's projections, the generators' scattered fraction
+  const op = new SliceMatrixOperator(N, N, N, src.angles, src.shape.nCols);
+  const V = N * N * N, plane = nA * N * src.shape.nCols, a = pixelNm * 10;
+  const pa = await op.forward(s.phantom!.subarray(0, V)), pp = await op.forward(s.phantom!.subarray(V));
+  const acq = validateAcquisitionConfig((src.config as { simulation: { acquisition: unknown } }).simulation.acquisition);
+  const mu = haadfCoefficients(src.elements, acq);
+  for (const dose of [3, 300]) {
+    const N0 = incidentElectronsPerPixel(dose, a);
+    let sumDev = 0, sumLam = 0, sumSq = 0, sumVarSq = 0, max = 0;
+    for (const seed of [11, 12, 13]) {
+      const h = drawHaadf(s.clean!, 0, plane, dose / s.dosePerProjection, seed, 0, dose);
+      for (let i = 0; i < plane; i++) {
+        const lam = N0 * haadfScatteredFraction(mu, [a * pa[i], a * pp[i]]);
+        const d = h[i] - lam;
+        sumDev += d; sumLam += lam;
+        sumSq += d * d - lam; sumVarSq += 2 * lam * lam + lam; // Var((X - l)^2) for Poisson X
+        max = Math.max(max, h[i] / N0);
+        assert.ok(Number.isInteger(h[i]) && h[i] >= 0, 'counts');
+      }
+    }
+    assert.ok(sumLam > 100, `enough signal at dose ${dose}: ${sumLam}`);
+    const zMean = sumDev / Math.sqrt(sumLam), zVar = sumSq / Math.sqrt(sumVarSq);
+    assert.ok(Math.abs(zMean) < 5, `dose ${dose}: mean z ${zMean}`);
+    assert.ok(Math.abs(zVar) < 5, `dose ${dose}: variance z ${zVar}`);
+    assert.ok(max <= 1, `no pixel records more electrons than the beam brings (${max} N0)`);
+  }
+  // the draw depends on the seed, phantom and dose only
+  assert.equal(drawHaadf(s.clean!, 0, plane, 30, 5, 0, 30), drawHaadf(s.clean!, 0, plane, 30, 5, 0, 30));
+});
+
+test('joint methods through runEvaluation: fused and gaussian+fused in results, summary (DRF vs raw and vs gaussian), tuning and slices', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'nanodose-eval-joint-'));
+  try {
+    const src = await coreShellSource({ size: 12, nAngles: 9, count: 3, splits: ['test', 'val', 'test'], pixelSizeNm: 1 });
+    const r = await runEvaluation({ data: src, methods: 'raw,gaussian,fused:8,gaussian+fused:8,tnv:6:0.05', doses: [5, 50], recon: 'sirt:20', out, quiet: true, bootstrap: 50, tunePhantoms: 1, rawExtraDecades: 1 });
+    const lines = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    for (const m of ['fused:8', 'gaussian+fused:8', 'tnv:6:0.05']) {
+      for (const e of ['Au', 'Pd']) assert.ok(lines.some((l) => l[2] === m && l[3] === e && l[4] === 'psnr' && Number.isFinite(Number(l[5]))), `${m} ${e} psnr row`);
+      assert.ok(r.summary.curves[m].Au.psnr.mean.every(Number.isFinite), `${m} curve`);
+      assert.ok(r.summary.headline[m], `${m} has a DRF vs raw`);
+      assert.ok(r.summary.vsReference!.headline[m], `${m} has a DRF vs gaussian`);
+      assert.ok(existsSync(join(out, 'slices', `0_5_${m.replace(/[^A-Za-z0-9._-]/g, '_')}_Au.f32`)), `${m} slice`);
+    }
+    assert.is(r.summary.vsReference!.method, 'gaussian');
+    assert.is(r.summary.reconstructions!['gaussian+fused:8'], 'fused:8');
+    assert.is(r.summary.reconstructions!.gaussian, 'sirt:20');
+    // the TV weight tuned per dose on the validation phantom (a grid value), the fixed TNV weight not tuned
+    const tuning = JSON.parse(readFileSync(join(out, 'tuning.json'), 'utf8'));
+    for (const d of ['5', '50']) {
+      assert.ok(JOINT_GRIDS.fused.grid.includes(tuning[d]['fused:8']), JSON.stringify(tuning[d]));
+      assert.ok(JOINT_GRIDS.fused.grid.includes(tuning[d]['gaussian+fused:8']));
+      assert.is(tuning[d]['tnv:6:0.05'], undefined);
+    }
+    assert.equal((r.summary.tuning as Record<string, unknown>)['5'], tuning['5']);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.ok(html.includes('gaussian+fused:8'), 'report names the joint method');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('end to end on a tiny core-shell dataset: rows, physics trends, resume, report', async () => {
   const out = mkdtempSync(join(tmpdir(), 'nanodose-eval-'));
   try {
     const src = await coreShellSource({ size: 16, nAngles: 13, count: 5, splits: ['test', 'test', 'val', 'test', 'train'] });
     const opts = { data: src, methods: 'raw,gaussian,anscombe', doses: [2, 20, 200], recon: 'sirt:30', out, quiet: true, bootstrap: 200, tunePhantoms: 1 };
     const r1 = await runEvaluation(opts);
-    // 3 phantoms x 3 doses x 3 methods, plus raw 2 decades above the sweep (2000 and 20000) for each phantom
-    assert.is(r1.computed, 3 * 3 * 3 + 3 * 2);
+    // 3 phantoms x 3 doses x 3 methods, plus raw 2 decades above the sweep (2000 and 20000) and the
+    // reference (gaussian) one decade above it (2000) for each phantom
+    assert.is(r1.computed, 3 * 3 * 3 + 3 * 2 + 3);
+    assert.equal(r1.summary.vsReference!.doses.map((d) => +d.toPrecision(6)), [2, 20, 200, 2000]);
+    assert.ok(r1.summary.vsReference!.headline.anscombe, 'anscombe has a DRF against gaussian');
     assert.equal(r1.summary.rawDoses.map((d) => +d.toPrecision(6)), [2, 20, 200, 2000, 20000]);
     const lines = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
     // per block: 2 elements x 6 metrics + 1 shell_error row
-    assert.is(lines.length - 1, 33 * (2 * 6 + 1));
+    assert.is(lines.length - 1, 36 * (2 * 6 + 1));
     const s = r1.summary;
     const raw = s.curves.raw.Au.psnr.mean;
     assert.ok(raw[0] < raw[1] && raw[1] < raw[2], `raw PSNR should rise with dose: ${raw}`);

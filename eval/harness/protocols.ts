@@ -42,7 +42,7 @@ export function schemeSource(src: EvalSource, s: ProtocolScheme): EvalSource {
   const N = src.shape.size, nCols = src.shape.nCols, nA = src.angles.length, proj = N * nCols;
   const elementChannels = new Set(src.elements.map((e) => src.channels.indexOf(e.symbol)));
   return {
-    channels: src.channels, elements: src.elements, shape: src.shape, seed: src.seed,
+    channels: src.channels, elements: src.elements, shape: src.shape, seed: src.seed, config: src.config,
     angles: Float64Array.from(s.angleIdx, (i) => src.angles[i]),
     indices: (split) => src.indices(split),
     async readSample(i, what) {
@@ -96,7 +96,7 @@ export async function runProtocols(o: ProtocolOptions): Promise<{ results: Proto
     for (const s of protocolSchemes(src.angles)) {
       const dpp = total / s.angleIdx.length;
       if (!o.quiet) console.log(`protocol ${s.name}: ${s.angleIdx.length} tilts, ${dpp.toPrecision(4)} e/A^2 per projection, solid angle x${s.solidAngle}`);
-      const r = await runEvaluation({ data: schemeSource(src, s), split: o.split, methods: o.methods, doses: [dpp], recon: o.recon, out: join(o.out, 'protocols', s.name), seed: o.seed, maxPhantoms: o.maxPhantoms, workers: o.workers, quiet: true, report: false, bootstrap: 10 });
+      const r = await runEvaluation({ data: schemeSource(src, s), split: o.split, methods: o.methods, doses: [dpp], recon: o.recon, out: join(o.out, 'protocols', s.name), seed: o.seed, maxPhantoms: o.maxPhantoms, workers: o.workers, quiet: true, report: false, bootstrap: 10, reference: null });
       const angles = s.angleIdx.map((i) => src.angles[i]);
       for (const m of r.summary.methods) {
         const vals = src.elements.map((e) => r.summary.curves[m]?.[e.symbol]?.[metric]?.mean[0]).filter((v): v is number => v !== undefined && Number.isFinite(v));

@@ -1,11 +1,14 @@
 /**
  * An in-memory evaluation source for tests and small demos: core-shell phantoms (Au core, Pd shell)
  * whose clean expected counts come from the CSR Joseph projector, so the tilt series and the
- * phantoms are physically consistent (counts = sensitivity x dose x projected amount).
+ * phantoms are physically consistent (EDX counts = sensitivity x dose x projected amount; the HAADF
+ * the generators' scattered-fraction model N0 (1 - exp(-sum_e mu_e a L_e)), N0 = dose a^2, at dose 1
+ * e/A^2 per projection with a the pixel size, 2 A unless pixelSizeNm says otherwise).
  */
 import { stream } from '../../generators/common/random.ts';
 import { SliceMatrixOperator } from '../recon/joseph-matrix.ts';
 import type { EvalSource } from './run.ts';
+import { defaultAcquisitionConfig, haadfCoefficients, incidentElectronsPerPixel } from '../../generators/signal/index.ts';
 
 export async function coreShellSource(o: { size: number; nAngles: number; count: number; splits: ('train' | 'val' | 'test')[]; sensitivity?: number; seed?: number; solidShell?: number[]; pixelSizeNm?: number }): Promise<EvalSource> {
   const N = o.size, nCols = Math.ceil(N * Math.SQRT2) + 2;
@@ -13,6 +16,9 @@ export async function coreShellSource(o: { size: number; nAngles: number; count:
   const op = new SliceMatrixOperator(N, N, N, angles, nCols);
   const k = o.sensitivity ?? 0.05;
   const elements = [{ symbol: 'Au', Z: 79 }, { symbol: 'Pd', Z: 46 }];
+  const a = o.pixelSizeNm !== undefined ? o.pixelSizeNm * 10 : 2;
+  const acquisition = { ...defaultAcquisitionConfig(), pixelSizeAngstrom: a, dose: 1 };
+  const mu = haadfCoefficients(elements, acquisition), N0 = incidentElectronsPerPixel(1, a);
   const channels = ['HAADF', 'Au', 'Pd'];
   const plane = o.nAngles * N * nCols;
   const cache = new Map<number, { phantom: Float32Array; clean: Float32Array; params: Record<string, unknown> }>();
@@ -37,14 +43,14 @@ export async function coreShellSource(o: { size: number; nAngles: number; count:
     for (let j = 0; j < plane; j++) {
       clean[plane + j] = k * pa[j];
       clean[2 * plane + j] = k * pp[j];
-      clean[j] = 0.01 * (79 ** 1.7 * pa[j] + 46 ** 1.7 * pp[j]);
+      clean[j] = -N0 * Math.expm1(-(mu[0] * a * pa[j] + mu[1] * a * pp[j]));
     }
     const s = { phantom, clean, params: r > 0 ? { shape: 'core-shell', R, r, centre: c } : { shape: 'solid', R, centre: c } };
     cache.set(i, s);
     return s;
   }
   return {
-    channels, elements, angles, shape: { size: N, nCols, ...(o.pixelSizeNm !== undefined ? { pixelSizeNm: o.pixelSizeNm } : {}) }, seed: o.seed ?? 1,
+    channels, elements, angles, config: { simulation: { acquisition } }, shape: { size: N, nCols, ...(o.pixelSizeNm !== undefined ? { pixelSizeNm: o.pixelSizeNm } : {}) }, seed: o.seed ?? 1,
     indices: (split) => Array.from({ length: o.count }, (_, i) => i).filter((i) => !split || o.splits[i % o.splits.length] === split),
     async readSample(i) {
       const s = await make(i);

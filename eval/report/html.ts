@@ -158,6 +158,17 @@ export async function writeReport(out: string, summary: Summary, o: { sliceDoses
     const all = pts.map((p) => `${esc(formatDrf(p))} at ${fmt(p.dose)}`).join('<br>');
     drfRows.push(`<tr><td>${esc(m)}</td><td>${esc(e)}</td><td><b>${esc(formatDrf(h))}</b></td><td class="small">${all || '-'}</td></tr>`);
   }
+  // the same against the reference method (Gaussian + SIRT): what a new method adds over the classical baseline
+  const ref = summary.vsReference;
+  const refRows: string[] = [];
+  if (ref) for (const m of summary.methods) for (const e of primaryElements(summary)) {
+    const pts = ref.drf[m]?.[e];
+    if (!pts) continue;
+    const all = pts.map((p) => `${esc(formatDrf(p).replace(/raw's/g, `${ref.method}'s`))} at ${fmt(p.dose)}`).join('<br>');
+    refRows.push(`<tr><td>${esc(m)}</td><td>${esc(e)}</td><td><b>${esc(formatDrf(ref.headline[m][e]).replace(/raw's/g, `${ref.method}'s`))}</b></td><td class="small">${all || '-'}</td></tr>`);
+  }
+  const recons = summary.reconstructions;
+  const own = recons ? summary.methods.filter((m) => recons[m] && recons[m] !== summary.recon) : [];
   const n = summary.phantoms.length;
   const notes: string[] = [];
   if (censored) notes.push(`An interval end of 0 or inf means that in more than 2.5 % of the bootstrap resamples one of the curves does not reach the quality at all (raw needs more than its highest evaluated dose, or the method more than the sweep's top): those resamples are kept at that end of the ordering, so the interval is honest but open on that side.`);
@@ -212,11 +223,14 @@ p.headline{font-size:125%;background:#eef5ff;border-left:5px solid #2a6ebb;paddi
 .r{color:#333}.warn{color:#b00;font-weight:bold}td.c{text-align:center}</style></head><body>
 <h1>nanodose dose-efficiency report</h1>
 <p class="headline">${headlineSentence(summary, true)}</p>
-<p>Split <b>${esc(summary.split)}</b>, ${n} phantoms, ${summary.doses.length} doses from ${fmt(summary.doses[0])} to ${fmt(summary.doses[summary.doses.length - 1])} ${DOSE_UNIT.text} (${summary.nAngles} tilts), reconstruction <b>${esc(summary.recon)}</b>, methods ${summary.methods.map(esc).join(', ')}${px !== undefined ? `, voxel ${fmt(px)} nm` : ''}.</p>
+<p>Split <b>${esc(summary.split)}</b>, ${n} phantoms, ${summary.doses.length} doses from ${fmt(summary.doses[0])} to ${fmt(summary.doses[summary.doses.length - 1])} ${DOSE_UNIT.text} (${summary.nAngles} tilts), reconstruction <b>${esc(summary.recon)}</b>${own.length ? ` (joint HAADF + EDX methods bring their own: ${own.map((m) => `${esc(m)}: ${esc(recons![m])}`).join(', ')}; their weight is tuned per dose on validation phantoms, tuning.json)` : ''}, methods ${summary.methods.map(esc).join(', ')}${px !== undefined ? `, voxel ${fmt(px)} nm` : ''}.</p>
 <h2>Dose-reduction factor against raw (${esc(metricTitle(summary.drfMetric, summary))})</h2>
 <p class="note">DRF = D<sub>raw</sub>(q) / D<sub>method</sub>(q): how many times less dose the method needs than raw (no denoising) for the same quality q, read off the mean quality-vs-dose curves by log-linear interpolation at the quality the method reaches at each sweep dose. Raw is evaluated up to ${fmt(summary.rawDoses[summary.rawDoses.length - 1])} ${DOSE_UNIT.text}, above the sweep, to read off the dose it needs. The headline is the median over the sweep (a lower bound, marked &gt;=, where the method beats raw even at raw's highest dose); [95 % interval] from a bootstrap over the phantoms (${summary.bootstrap.resamples} resamples).</p>
 ${notes.map((t) => `<p class="note">${t}</p>`).join('\n')}
 <table><tr><th>method</th><th>element</th><th>DRF (median) [95 % interval]</th><th>DRF [interval] at the method's quality at dose (${DOSE_UNIT.text})</th></tr>${drfRows.join('') || '<tr><td colspan="4">only raw was evaluated</td></tr>'}</table>
+${ref && refRows.length ? `<h2 data-reference="${esc(ref.method)}">Dose-reduction factor against ${esc(ref.method)} + ${esc(summary.recon)}</h2>
+<p class="note">DRF = D<sub>${esc(ref.method)}</sub>(q) / D<sub>method</sub>(q), read as above with ${esc(ref.method)} (evaluated up to ${fmt(ref.doses[ref.doses.length - 1])} ${DOSE_UNIT.text}) in place of raw: how many times less dose the method needs than the classical baseline for the same quality.</p>
+<table><tr><th>method</th><th>element</th><th>DRF vs ${esc(ref.method)} (median) [95 % interval]</th><th>DRF [interval] at the method's quality at dose (${DOSE_UNIT.text})</th></tr>${refRows.join('')}</table>` : ''}
 <h2>Quality vs dose</h2>
 <p class="note">The metric the DRF is read on comes first. Lines: mean over the phantoms; bars: \u00b1 one standard deviation, clipped to the metric's range.</p>
 ${plots.map((p) => `<h3 data-metric="${esc(p.metric)}">${esc(p.title)}</h3><img class="plot" data-metric="${esc(p.metric)}" src="${p.png}" style="max-width:100%">`).join('\n')}

@@ -24,6 +24,10 @@ export interface RunRecord {
   methods: string[];
   doses: number[];
   rawDoses: number[];
+  /** The method the DRF is also read against (Gaussian + SIRT), evaluated at these doses (the sweep and above it, within rawDoses). */
+  reference?: { method: string; doses: number[] };
+  /** How each method reconstructs (--recon or its own spec). */
+  reconstructions?: Record<string, string>;
   elements: string[];
   phantoms: number[];
   drfMetric: string;
@@ -50,11 +54,13 @@ export function gridPairs(r: Pick<RunRecord, 'phantoms' | 'doses' | 'rawDoses'>)
 }
 
 /** Block keys in the order a single process computes and writes them: phantom, dose, method. */
-export function canonicalBlocks(r: Pick<RunRecord, 'phantoms' | 'doses' | 'rawDoses' | 'methods'>, shard?: { index: number; count: number }): string[] {
+export function canonicalBlocks(r: Pick<RunRecord, 'phantoms' | 'doses' | 'rawDoses' | 'methods' | 'reference'>, shard?: { index: number; count: number }): string[] {
   const sweep = new Set(r.doses.map(doseKey));
+  const refAt = new Set((r.reference?.doses ?? []).map(doseKey));
   return gridPairs(r).flatMap(([p, d], j) => {
     if (shard && j % shard.count !== shard.index) return [];
-    return (sweep.has(doseKey(d)) ? r.methods : r.methods.filter((m) => m === 'raw')).map((m) => blockKey(p, d, m));
+    // above the sweep: raw, and the reference where it is evaluated there
+    return (sweep.has(doseKey(d)) ? r.methods : r.methods.filter((m) => m === 'raw' || (m === r.reference?.method && refAt.has(doseKey(d))))).map((m) => blockKey(p, d, m));
   });
 }
 
@@ -74,7 +80,7 @@ export function orderRows(rows: ResultRow[], blocks: string[]): ResultRow[] {
 export async function finishEvaluation(out: string, rec: RunRecord, rows: ResultRow[], tuning: unknown, report = true): Promise<Summary> {
   const ordered = orderRows(rows, canonicalBlocks(rec));
   const summary = summarise(ordered, {
-    doses: rec.doses, rawDoses: rec.rawDoses, methods: rec.methods, elements: rec.elements, phantoms: rec.phantoms, drfMetric: rec.drfMetric,
+    doses: rec.doses, rawDoses: rec.rawDoses, ...(rec.reference ? { reference: rec.reference } : {}), ...(rec.reconstructions ? { reconstructions: rec.reconstructions } : {}), methods: rec.methods, elements: rec.elements, phantoms: rec.phantoms, drfMetric: rec.drfMetric,
     bootstrap: rec.bootstrap, seed: rec.seed, nAngles: rec.nAngles, recon: rec.recon, tuning, split: rec.split, pixelSizeNm: rec.pixelSizeNm,
   });
   writeFileAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 1));

@@ -28,9 +28,10 @@ test('3 shards merged by report: results.csv, summary.json, report.html and plot
   const parts = [0, 1, 2].map((i) => join(root, `part-${i}`));
   const counts: number[] = [];
   for (let i = 0; i < 3; i++) counts.push((await evaluateShard({ ...base, out: parts[i], shard: { index: i, count: 3 } })).computed);
-  // the parts split the grid: 4 phantoms x (3 sweep doses x 2 methods + 1 raw dose above) = 28 blocks
-  assert.is(counts.reduce((a, b) => a + b, 0), 28);
-  assert.ok(counts.every((c) => c > 0 && c < 28), `${counts}`);
+  // the parts split the grid: 4 phantoms x (3 sweep doses x 2 methods + 1 dose above for raw and
+  // for the reference, gaussian) = 32 blocks
+  assert.is(counts.reduce((a, b) => a + b, 0), 32);
+  assert.ok(counts.every((c) => c > 0 && c < 32), `${counts}`);
   // a shard's folder holds no summary: the parts only make sense together
   assert.not.ok(readdirSync(parts[0]).includes('summary.json'));
   await rejects(mergeShards(parts.slice(0, 2), join(root, 'bad')), /shard 2\/3 missing/);
@@ -48,6 +49,9 @@ test('canonical blocks: the sweep for every method, raw alone above it, phantom-
   assert.equal(b, ['3|1|raw', '3|1|g', '3|10|raw', '3|10|g', '3|100|raw', '7|1|raw', '7|1|g', '7|10|raw', '7|10|g', '7|100|raw']);
   const s0 = canonicalBlocks({ phantoms: [3, 7], doses: [1, 10], rawDoses: [1, 10, 100], methods: ['raw', 'g'] }, { index: 0, count: 2 });
   assert.equal(s0, ['3|1|raw', '3|1|g', '3|100|raw', '7|10|raw', '7|10|g']);
+  // a reference method runs above the sweep where its doses say, after raw
+  const r = canonicalBlocks({ phantoms: [3], doses: [1, 10], rawDoses: [1, 10, 100, 1000], methods: ['raw', 'g', 'j'], reference: { method: 'g', doses: [1, 10, 100] } });
+  assert.equal(r, ['3|1|raw', '3|1|g', '3|1|j', '3|10|raw', '3|10|g', '3|10|j', '3|100|raw', '3|100|g', '3|1000|raw']);
 });
 
 test('report.html as a microscopist reads it: headline sentence, units on every axis, scale bars, headline metric first', () => {

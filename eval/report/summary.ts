@@ -61,13 +61,24 @@ export interface Summary {
   drf: Record<string, Record<string, DrfPoint[]>>;
   /** method -> element -> median DRF over the sweep (the headline number), with its interval; see medianPoint for bounds. */
   headline: Record<string, Record<string, DrfPoint | null>>;
+  /**
+   * The same factors against a reference method instead of raw (Gaussian + SIRT, the classical
+   * baseline to beat), for every method but raw and the reference; the reference is evaluated
+   * above the sweep too (`doses`), so a method better than it at the top dose can still be read off.
+   */
+  vsReference?: { method: string; doses: number[]; drf: Record<string, Record<string, DrfPoint[]>>; headline: Record<string, Record<string, DrfPoint | null>> };
+  /** How each method reconstructs: `--recon` or its own (a joint method's spec), by method. */
+  reconstructions?: Record<string, string>;
   bootstrap: { resamples: number; level: number; seed: string };
   /** Voxel edge in nm when the dataset states it (shell errors are stored in voxels and shown in nm). */
   pixelSizeNm?: number;
 }
 
-export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: number[]; methods: string[]; elements: string[]; phantoms: number[]; drfMetric: string; bootstrap: number; seed: Seed; nAngles: number; recon: string; tuning: unknown; split: string; pixelSizeNm?: number }): Summary {
+export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: number[]; reference?: { method: string; doses: number[] }; reconstructions?: Record<string, string>; methods: string[]; elements: string[]; phantoms: number[]; drfMetric: string; bootstrap: number; seed: Seed; nAngles: number; recon: string; tuning: unknown; split: string; pixelSizeNm?: number }): Summary {
   const rawDoses = o.rawDoses ?? o.doses;
+  const ref = o.reference && o.methods.includes(o.reference.method) ? o.reference : undefined;
+  /** The doses a method was evaluated at: raw's and the reference's run above the sweep. */
+  const dosesOf = (m: string) => (m === 'raw' ? rawDoses : m === ref?.method ? ref.doses : o.doses);
   const idx = new Map<string, number>();
   for (const r of rows) idx.set(`${r.phantom}|${doseKey(r.dose)}|${r.method}|${r.element}|${r.metric}`, r.value);
   const metricsBy = new Map<string, Set<string>>(); // element -> metrics
@@ -79,7 +90,7 @@ export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: nu
     for (const e of elementsAll) {
       curves[m][e] = {};
       for (const metric of metricsBy.get(e) ?? []) {
-        const ds = m === 'raw' ? rawDoses : o.doses;
+        const ds = dosesOf(m);
         const c: CurveSummary = { doses: ds, mean: [], sd: [], n: [] };
         for (const d of ds) {
           const v = o.phantoms.map((p) => idx.get(`${p}|${doseKey(d)}|${m}|${e}|${metric}`)).filter((x): x is number => x !== undefined && Number.isFinite(x));
@@ -95,46 +106,55 @@ export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: nu
   /** Per-phantom curves of a method, for the phantoms scored at every dose (an element a phantom lacks has no rows). */
   const perPhantom = (m: string, e: string): Map<number, QualityCurve> => {
     const out = new Map<number, QualityCurve>();
-    const ds = m === 'raw' ? rawDoses : o.doses;
+    const ds = dosesOf(m);
     for (const p of o.phantoms) {
       const q = ds.map((d) => sign * (idx.get(`${p}|${doseKey(d)}|${m}|${e}|${o.drfMetric}`) ?? NaN));
       if (q.every((v) => Number.isFinite(v))) out.set(p, { doses: ds, quality: q });
     }
     return out;
   };
-  const drf: Summary['drf'] = {}, headline: Summary['headline'] = {};
   const bootSeed = `${String(o.seed)}`;
-  for (const m of o.methods) {
-    if (m === 'raw') continue;
-    drf[m] = {}; headline[m] = {};
-    for (const e of o.elements) {
-      // paired over the phantoms both curves cover
-      const rawBy = perPhantom('raw', e), methBy = perPhantom(m, e);
-      const both = o.phantoms.filter((p) => rawBy.has(p) && methBy.has(p));
-      const raw = both.map((p) => rawBy.get(p)!), meth = both.map((p) => methBy.get(p)!);
-      const pts: DrfPoint[] = [];
-      if (both.length) {
-        // q = the method's mean quality at each sweep dose d; DRF = D_raw(q) / D_M(q) (= d for the
-        // full sample), both read off the curves; raw's curve runs above the sweep (rawDoses).
-        // meanCurve is what bootstrapDrf interpolates, so q is bit-equal to the method's curve at d
-        const rawMean = Array.from(meanCurve(raw).quality), methMean = meanCurve(meth).quality;
-        const rawMax = Math.max(...rawMean), rawMin = Math.min(...rawMean);
-        o.doses.forEach((d, j) => {
-          const q = methMean[j];
-          const est = bootstrapDrf(raw, meth, q, stream(bootSeed, j, `drf|${m}|${e}`), { resamples: o.bootstrap });
-          if (Number.isFinite(est.factor)) pts.push({ dose: d, q: sign * q, factor: est.factor, low: est.low, high: est.high, n: both.length });
-          else if (q > rawMax) { const f = rawDoses[rawDoses.length - 1] / d; pts.push({ dose: d, q: sign * q, factor: f, low: f, high: Infinity, bound: 'lower', n: both.length }); }
-          else if (q < rawMin) { const f = rawDoses[0] / d; pts.push({ dose: d, q: sign * q, factor: f, low: 0, high: f, bound: 'upper', n: both.length }); }
-        });
+  /** DRF of every method but the reference against it: D_ref(q) / D_M(q), bounds where the reference's curve does not reach q. */
+  const against = (refName: string, streamTag: (m: string, e: string) => string) => {
+    const refDoses = dosesOf(refName);
+    const drf: Summary['drf'] = {}, headline: Summary['headline'] = {};
+    for (const m of o.methods) {
+      if (m === 'raw' || m === refName) continue;
+      drf[m] = {}; headline[m] = {};
+      for (const e of o.elements) {
+        // paired over the phantoms both curves cover
+        const rawBy = perPhantom(refName, e), methBy = perPhantom(m, e);
+        const both = o.phantoms.filter((p) => rawBy.has(p) && methBy.has(p));
+        const raw = both.map((p) => rawBy.get(p)!), meth = both.map((p) => methBy.get(p)!);
+        const pts: DrfPoint[] = [];
+        if (both.length) {
+          // q = the method's mean quality at each sweep dose d; DRF = D_ref(q) / D_M(q) (= d for the
+          // full sample), both read off the curves; the reference's curve runs above the sweep.
+          // meanCurve is what bootstrapDrf interpolates, so q is bit-equal to the method's curve at d
+          const rawMean = Array.from(meanCurve(raw).quality), methMean = meanCurve(meth).quality;
+          const rawMax = Math.max(...rawMean), rawMin = Math.min(...rawMean);
+          o.doses.forEach((d, j) => {
+            const q = methMean[j];
+            const est = bootstrapDrf(raw, meth, q, stream(bootSeed, j, streamTag(m, e)), { resamples: o.bootstrap });
+            if (Number.isFinite(est.factor)) pts.push({ dose: d, q: sign * q, factor: est.factor, low: est.low, high: est.high, n: both.length });
+            else if (q > rawMax) { const f = refDoses[refDoses.length - 1] / d; pts.push({ dose: d, q: sign * q, factor: f, low: f, high: Infinity, bound: 'lower', n: both.length }); }
+            else if (q < rawMin) { const f = refDoses[0] / d; pts.push({ dose: d, q: sign * q, factor: f, low: 0, high: f, bound: 'upper', n: both.length }); }
+          });
+        }
+        drf[m][e] = pts;
+        headline[m][e] = medianPoint(pts);
       }
-      drf[m][e] = pts;
-      headline[m][e] = medianPoint(pts);
     }
-  }
+    return { drf, headline };
+  };
+  const { drf, headline } = against('raw', (m, e) => `drf|${m}|${e}`);
+  const vsReference = ref ? { method: ref.method, doses: ref.doses, ...against(ref.method, (m, e) => `drf-vs-${ref.method}|${m}|${e}`) } : undefined;
   return {
     split: o.split, recon: o.recon, doses: o.doses, rawDoses, nAngles: o.nAngles, doseUnit: 'e/A^2 per projection', methods: o.methods,
     elements: elementsAll, phantoms: o.phantoms, tuning: o.tuning, curves, drfMetric: o.drfMetric, drf, headline,
     bootstrap: { resamples: o.bootstrap, level: 0.95, seed: bootSeed },
+    ...(vsReference ? { vsReference } : {}),
+    ...(o.reconstructions ? { reconstructions: o.reconstructions } : {}),
     ...(o.pixelSizeNm !== undefined ? { pixelSizeNm: o.pixelSizeNm } : {}),
   };
 }
@@ -222,6 +242,23 @@ export function headlineSentence(s: Summary, html = false): string {
       return !hb || !hs || (hs.bound !== 'lower' && hb.low > hs.high);
     });
     text += ` Next is ${b(second.m)} (${num(second.score)} times less on average over the elements); ${sep ? 'the 95 % intervals do not overlap, so the ranking holds' : 'their 95 % intervals overlap, so the two are not clearly separated'}.`;
+  }
+  // against the classical baseline: the best method other than the reference, by its DRF against it
+  const v = s.vsReference;
+  if (v) {
+    const cands = Object.keys(v.headline).map((m) => ({ m, h: primaryElements(s).map((e) => v.headline[m]?.[e]).filter((h): h is DrfPoint => !!h) }))
+      .filter((x) => x.h.length).map((x) => ({ m: x.m, score: Math.exp(x.h.reduce((a, h) => a + Math.log(h.factor), 0) / x.h.length) }))
+      .sort((a, c) => c.score - a.score);
+    if (cands.length) {
+      const m = cands[0].m;
+      const parts = primaryElements(s).map((e) => {
+        const h = v.headline[m]?.[e];
+        if (!h) return `no factor for ${e}`;
+        if (h.bound === 'lower') return `at least ${num(h.factor)}x for ${e}`;
+        return `${num(h.factor)}x for ${e} (95 % interval ${h.low > 0 ? num(h.low) : '0'} to ${Number.isFinite(h.high) ? num(h.high) : 'open'})`;
+      });
+      text += ` Against ${b(v.method)} + ${s.recon}, the best is ${b(m)}: ${parts.join(', ')} ${cands[0].score >= 1 ? 'less dose' : 'the dose (a factor below 1: it needs more)'} for the same quality.`;
+    }
   }
   return text;
 }

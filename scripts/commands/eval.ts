@@ -1,6 +1,8 @@
 /**
- * `nanodose eval --data DIR --methods raw,gaussian,tv,anscombe,model:PATH --doses 1e2:1e5:7
+ * `nanodose eval --data DIR --methods raw,gaussian,tv,anscombe,model:PATH,fused,gaussian+fused --doses 1e2:1e5:7
  * --recon sirt:100 --out REPORTDIR`: the dose-efficiency evaluation (eval/harness/run.ts), resumable.
+ * Joint HAADF + EDX methods (fused, bimodal, tnv) bring their own reconstruction; DENOISER+JOINT
+ * puts a denoiser before one.
  */
 import type { CommandModule } from 'yargs';
 
@@ -22,6 +24,7 @@ interface Args {
   quiet: boolean;
   shard?: string;
   backend: string;
+  reference: string;
 }
 
 export const command: CommandModule<object, Args> = {
@@ -31,9 +34,10 @@ export const command: CommandModule<object, Args> = {
     y
       .option('data', { type: 'string', demandOption: true, describe: 'dataset directory or .h5 shard (clean expected counts and phantoms stored)' })
       .option('split', { type: 'string', default: 'test', choices: ['train', 'val', 'test'] })
-      .option('methods', { type: 'string', default: 'raw,gaussian,anscombe', describe: 'comma list of raw, gaussian, median, box, tv, anscombe and trained models as model:PATH or label=model:PATH (a train --out folder; the label names it in the report, e.g. n2n=model:runs/n2n)' })
+      .option('methods', { type: 'string', default: 'raw,gaussian,anscombe', describe: "comma list of raw, gaussian, median, box, tv, anscombe, trained models as model:PATH (a train --out folder), joint HAADF + EDX reconstructions fused[:iterations[:tv]], bimodal[:iterations[:alpha]], tnv[:iterations[:weight]] (they bring their own reconstruction; a weight left out is tuned per dose on validation phantoms), DENOISER+JOINT (e.g. gaussian+fused, model:PATH+fused: the denoiser before the joint method), and LABEL=METHOD to name one in the report (e.g. n2n=model:runs/n2n)" })
       .option('doses', { type: 'string', default: '1e2:1e5:7', describe: "dose per projection (e/A^2) sweep 'lo:hi:n' (log-spaced) or a comma list" })
-      .option('recon', { type: 'string', default: 'sirt:100', describe: 'sirt[:iterations] | fbp[:filter] | tv[:iterations[:mu]]' })
+      .option('recon', { type: 'string', default: 'sirt:100', describe: 'reconstruction of the methods that do not bring their own: sirt[:iterations] | fbp[:filter] | tv[:iterations[:mu]]' })
+      .option('reference', { type: 'string', default: 'gaussian', describe: "method the DRF is also read against besides raw (evaluated up to a decade above the sweep); 'none' for none; used when listed in --methods" })
       .option('out', { type: 'string', demandOption: true, describe: 'report folder (results.csv, summary.json, plots/, report.html)' })
       .option('seed', { type: 'string', describe: "noise seed (default: the dataset's seed)" })
       .option('phantoms', { type: 'number', describe: 'evaluate at most this many phantoms of the split' })
@@ -56,6 +60,10 @@ export const command: CommandModule<object, Args> = {
     });
     if (a.phantoms !== undefined && !(Number.isInteger(a.phantoms) && a.phantoms >= 1)) throw new Error(`phantoms: must be an integer >= 1, got ${a.phantoms}`);
     if (!(Number.isInteger(a.bootstrap) && a.bootstrap >= 10 && a.bootstrap <= 100000)) throw new Error(`bootstrap: must be an integer in [10, 100000], got ${a.bootstrap}`);
+    // every method is parsed (and a bad one refused) before any work
+    const { parseMethods } = await import('../../eval/harness/denoise.ts');
+    const listed = parseMethods(a.methods).some((m) => m.name === a.reference);
+    const reference = a.reference === 'none' || !listed ? null : a.reference;
     if (a.protocols) {
       const { runProtocols } = await import('../../eval/harness/protocols.ts');
       await runProtocols({ data: a.data, split: a.split as 'test', methods: a.methods, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, totalDose: a['total-dose'], doses, quiet: a.quiet });
@@ -67,16 +75,20 @@ export const command: CommandModule<object, Args> = {
       if (shard.count > 1) {
         if (a.protocols) throw new Error('shard: protocol mode is not sharded; run it in one process');
         const { evaluateShard } = await import('../../eval/harness/run.ts');
-        await evaluateShard({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, shard });
+        await evaluateShard({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference, shard });
         return;
       }
     }
-    const r = await runEvaluation({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend });
+    const r = await runEvaluation({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference });
     if (!a.quiet) {
       const { headlineSentence } = await import('../../eval/report/summary.ts');
       console.log(headlineSentence(r.summary));
       for (const [m, byEl] of Object.entries(r.summary.headline)) for (const [e, h] of Object.entries(byEl)) {
         console.log(`${m.padEnd(12)} ${e.padEnd(4)} dose-reduction factor vs raw (${r.summary.drfMetric}): ${formatDrf(h)}`);
+      }
+      const v = r.summary.vsReference;
+      if (v) for (const [m, byEl] of Object.entries(v.headline)) for (const [e, h] of Object.entries(byEl)) {
+        console.log(`${m.padEnd(12)} ${e.padEnd(4)} dose-reduction factor vs ${v.method} (${r.summary.drfMetric}): ${formatDrf(h)}`);
       }
       console.log(`report: ${r.out}/report.html`);
     }

@@ -32,6 +32,8 @@ export interface PipelineResult {
   out: string;
   report: string;
   headline: HeadlineRow[];
+  /** DRF against the reference method (Gaussian + SIRT) where the evaluation has one. */
+  vsReference: HeadlineRow[];
   /** Mean over test phantoms and doses of the DRF metric, per method and element. */
   meanQuality: Record<string, Record<string, number>>;
   drfMetric: string;
@@ -99,8 +101,9 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
 
   // 3 + 4. evaluation and report
   const reportDir = join(out, 'report');
-  const methods = ['raw', ...preset.eval.baselines, ...models.map((m) => `${m.name}=model:${m.dir}`)];
+  const methods = ['raw', ...preset.eval.baselines, ...(preset.eval.joint ?? []), ...models.map((m) => `${m.name}=model:${m.dir}`)];
   let headline: HeadlineRow[] = [];
+  const vsReference: HeadlineRow[] = [];
   let meanQuality: PipelineResult['meanQuality'] = {};
   let drfMetric = 'psnr';
   let evalComputed = 0;
@@ -114,7 +117,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     log(q, `\n[3/4] evaluate: ${methods.map((m) => m.split('=')[0]).join(', ')}; doses ${preset.eval.doses} e/A^2 per projection; ${preset.eval.recon}`);
     const { runEvaluation } = await import('../../eval/harness/run.ts');
     const { formatDrf } = await import('../../eval/report/summary.ts');
-    const r = await runEvaluation({ data: dataDir, methods, doses: preset.eval.doses, recon: preset.eval.recon, out: reportDir, maxPhantoms: preset.eval.phantoms, bootstrap: preset.eval.bootstrap, tunePhantoms: preset.eval.tunePhantoms, quiet: q });
+    const r = await runEvaluation({ data: dataDir, methods, doses: preset.eval.doses, recon: preset.eval.recon, out: reportDir, maxPhantoms: preset.eval.phantoms, bootstrap: preset.eval.bootstrap, tunePhantoms: preset.eval.tunePhantoms, jointTunePhantoms: preset.eval.jointTunePhantoms, quiet: q });
     drfMetric = r.summary.drfMetric;
     evalComputed = r.computed;
     for (const [m, byEl] of Object.entries(r.summary.headline)) for (const [e, h] of Object.entries(byEl)) {
@@ -132,11 +135,19 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       const mq = meanQuality[h.method]?.[h.element];
       log(q, `  ${h.method.padEnd(16)} ${h.element.padEnd(3)} ${h.text}${mq === undefined ? '' : `   mean ${drfMetric} over the sweep ${mq.toFixed(2)} (raw ${meanQuality.raw?.[h.element]?.toFixed(2)})`}`);
     }
+    const v = r.summary.vsReference;
+    if (v) {
+      log(q, `  against ${v.method} + ${preset.eval.recon} (same reading, ${v.method} in place of raw):`);
+      for (const [m, byEl] of Object.entries(v.headline)) for (const [e, h] of Object.entries(byEl)) {
+        vsReference.push({ method: m, element: e, factor: h?.factor ?? null, low: h?.low ?? null, high: h?.high ?? null, ...(h?.bound ? { bound: h.bound } : {}), text: formatDrf(h) });
+        log(q, `  ${m.padEnd(16)} ${e.padEnd(3)} ${formatDrf(h).replace(/raw's/g, `${v.method}'s`)}`);
+      }
+    }
   }
   const tEval = performance.now();
   const report = preset.protocols ? join(reportDir, 'protocols.svg') : join(reportDir, 'report.html');
   const seconds = { generate: (tGen - t0) / 1000, train: (tTrain - tGen) / 1000, eval: (tEval - tTrain) / 1000, total: (tEval - t0) / 1000 };
-  const result: PipelineResult = { out, report, headline, meanQuality, drfMetric, seconds, models, trained, evalComputed };
+  const result: PipelineResult = { out, report, headline, vsReference, meanQuality, drfMetric, seconds, models, trained, evalComputed };
   writeFileAtomic(join(out, 'pipeline.json'), JSON.stringify({ preset: preset.name, ...result }, null, 1));
   log(q, `\nreport: ${report}`);
   log(q, `time: generate ${seconds.generate.toFixed(0)} s, train ${seconds.train.toFixed(0)} s, evaluate ${seconds.eval.toFixed(0)} s, total ${seconds.total.toFixed(0)} s`);

@@ -1,0 +1,137 @@
+/**
+ * Evaluation methods that bring their own reconstruction: they take the whole noisy acquisition at a
+ * dose (the HAADF tilt series and every element's EDX tilt series, the latter after an optional
+ * denoiser) and return every element volume, where the other methods denoise one channel and hand it
+ * to `--recon`. The joint HAADF + EDX reconstructions of eval/recon (fused, bimodal, TNV) are
+ * registered here; a HAADF-only method (one that reads no EDX) registers the same way with
+ * `edx: false`, one line in VOLUME_METHODS.
+ *
+ * A method's free hyper-parameter (`tune`) is chosen per dose on validation phantoms over a small
+ * grid, by the mean reconstruction PSNR over the elements (eval/harness/run.ts), as the baselines'
+ * parameters are; a value given in the method spec is used as is.
+ */
+import type { ProjectionOperator } from '../recon/operator.ts';
+import { reconstruct } from '../recon/reconstruct.ts';
+import { parseJointSpec, defaultRegularisation, type JointMethod } from '../recon/joint/index.ts';
+import { haadfLinearise } from '../../generators/signal/index.ts';
+
+/** The noisy acquisition of one phantom at one dose, as a volume method reads it. */
+export interface Acquisition {
+  /** Noisy HAADF counts [angle, row, col] at the dose (scattered electrons per pixel). */
+  haadf: Float32Array;
+  /** Element tilt series (denoised when a denoiser comes first), one per element, in `elements` order. */
+  edx: Float32Array[];
+  elements: { symbol: string; Z: number }[];
+  /** Dose per projection, e/A^2. */
+  dose: number;
+  /** Incident electrons per pixel N0 = dose x a^2. */
+  incident: number;
+  /** Detector pixel = voxel edge a, in A. */
+  pixelSizeAngstrom: number;
+  /** HAADF coefficient mu_e per A of pure element (generators/signal haadfCoefficients), per element. */
+  haadfMu: number[];
+}
+
+/** A parsed volume method: what the harness runs and records. */
+export interface VolumeMethodSpec {
+  /** Registry key (fused, bimodal, tnv, ...). */
+  method: string;
+  /** Iterations or other fixed settings the spec gave, as text for messages. */
+  args: string[];
+  /** The hyper-parameter when the spec fixes it; undefined: tuned per dose. */
+  fixed?: number;
+}
+
+export interface VolumeMethod {
+  /** Whether it reads the EDX maps (so a denoiser may come before it). */
+  edx: boolean;
+  /** The hyper-parameter tuned per dose on validation phantoms, with its candidate grid. */
+  tune?: { name: string; grid: readonly number[]; default: number };
+  /** Validates the arguments after the name ('fused:40:0.1' gives ['40', '0.1']); throws naming the field. */
+  parse(args: string[]): VolumeMethodSpec;
+  /** Every element volume (any scale: scored after a least-squares scale), in `acq.elements` order. */
+  run(op: ProjectionOperator, acq: Acquisition, spec: VolumeMethodSpec, param: number | undefined, o: { workers?: number }): Promise<Float32Array[]>;
+}
+
+/**
+ * Candidate grids, a factor of 3 apart: for fused and TNV a factor on the library's data-scaled
+ * default weight (defaultRegularisation: 1.5 / sqrt(mean EDX count per lit pixel), so the grid
+ * suits every dose), for bimodal alpha, the HAADF share of the data term. Three values each: the
+ * tuning costs grid x validation phantoms reconstructions per dose. A weight written in the spec
+ * ('fused:20:0.05') is absolute and not tuned.
+ */
+export const JOINT_GRIDS: Record<JointMethod, { name: string; grid: readonly number[]; default: number }> = {
+  fused: { name: 'tv (x default)', grid: [1 / 3, 1, 3], default: 1 },
+  bimodal: { name: 'alpha', grid: [0.25, 0.5, 0.75], default: 0.5 },
+  tnv: { name: 'weight (x default)', grid: [1 / 3, 1, 3], default: 1 },
+};
+
+function jointMethod(kind: JointMethod): VolumeMethod {
+  return {
+    edx: true,
+    tune: JOINT_GRIDS[kind],
+    parse(args) {
+      // the library validates iterations and the weight, naming the field
+      parseJointSpec([kind, ...args].join(':'));
+      const w = args[1];
+      return { method: kind, args, ...(w !== undefined && w !== '' ? { fixed: Number(w) } : {}) };
+    },
+    async run(op, acq, spec, param, o) {
+      const it = spec.args[0];
+      const g = param ?? JOINT_GRIDS[kind].default;
+      // bimodal's alpha as is; a tuned TV/TNV factor times the data-scaled default; a fixed weight as written
+      const p = kind === 'bimodal' || spec.fixed !== undefined ? (spec.fixed ?? g) : g * defaultRegularisation(acq.edx);
+      const js = parseJointSpec(`${kind}:${it ?? ''}:${p}`);
+      const a = acq.pixelSizeAngstrom;
+      const r = await reconstruct(serialOperator(op), {
+        edx: acq.edx, elements: acq.elements.map((e) => e.symbol),
+        // -ln(1 - I/N0) = P sum_e (mu_e a) x_e: the linear HAADF model the joint methods take
+        haadf: haadfLinearise(acq.haadf, acq.incident), haadfWeights: acq.haadfMu.map((m) => m * a), incident: acq.incident,
+      }, js, { workers: o.workers });
+      return r.volumes;
+    },
+  };
+}
+
+/**
+ * The registry. A HAADF-only method (eval/harness/haadf-quant.ts) plugs in with one entry,
+ * `'haadf-quant': haadfQuant`, where `haadfQuant: VolumeMethod` has `edx: false`.
+ */
+export const VOLUME_METHODS: Record<string, VolumeMethod> = {
+  fused: jointMethod('fused'),
+  bimodal: jointMethod('bimodal'),
+  tnv: jointMethod('tnv'),
+};
+
+/**
+ * The operator with its calls run one after another. The Projector's worker pool shares one pair of
+ * buffers, so two calls in flight at once (Promise.all over elements) would overwrite each other's
+ * data or never settle; a volume method may issue such calls, so the harness hands it this view.
+ */
+export function serialOperator(op: ProjectionOperator): ProjectionOperator {
+  let chain: Promise<unknown> = Promise.resolve();
+  const queue = <T>(f: () => Promise<T>): Promise<T> => {
+    const r = chain.then(f);
+    chain = r.catch(() => undefined);
+    return r;
+  };
+  return {
+    geom: op.geom, volumeSize: op.volumeSize, tiltSeriesSize: op.tiltSeriesSize,
+    forward: (x, out) => queue(() => op.forward(x, out)),
+    back: (y, out) => queue(() => op.back(y, out)),
+    rowSums: () => queue(() => op.rowSums()),
+    colSums: () => queue(() => op.colSums()),
+  };
+}
+
+/** 'fused', 'fused:40', 'fused:40:0.1' -> the parsed spec, or null when the name is not a volume method. */
+export function parseVolumeMethod(text: string): VolumeMethodSpec | null {
+  const [name, ...args] = text.split(':');
+  const vm = Object.hasOwn(VOLUME_METHODS, name) ? VOLUME_METHODS[name] : undefined;
+  if (!vm) return null;
+  try {
+    return vm.parse(args);
+  } catch (e) {
+    throw new Error(`methods: '${text}': ${(e as Error).message.replace(/^recon: /, '')}`);
+  }
+}
