@@ -88,17 +88,23 @@ export function calibrate(volume: ArrayLike<number>, shape: Shape3, mask: Uint8A
     const k = S / (nMask * (f * gA + (1 - f) * gB));
     return { kind: 'composition', k, detail: `k = ${k.toPrecision(4)} from the particle's total HAADF ${S.toPrecision(4)} over its ${nMask} voxels at a mean ${heavy.symbol} fraction ${f}`, warnings: [] };
   }
-  const interior = erode(mask, shape, interiorDepth);
-  let nIn = 0;
-  const vals: number[] = [];
-  for (let i = 0; i < interior.length; i++) if (interior[i]) { nIn++; vals.push(volume[i]); }
-  if (nIn < 2) throw new ConfigError('calibration', `'pure' needs the particle's interior (${interiorDepth} voxels in from its surface) and it is empty (${nMask} voxels in the particle); use 'composition:F' or 'k:VALUE'`);
+  // The interior at the requested depth; a speckled low-dose mask may have none, then shallower (said in a warning).
+  const warnings: string[] = [];
+  let vals: number[] = [], depth = interiorDepth;
+  for (; depth >= 0; depth--) {
+    const interior = depth > 0 ? erode(mask, shape, depth) : mask;
+    vals = [];
+    for (let i = 0; i < interior.length; i++) if (interior[i]) vals.push(volume[i]);
+    if (vals.length >= 2) break;
+  }
+  if (vals.length < 2) throw new ConfigError('calibration', `'pure' needs at least 2 voxels in the particle, found ${nMask}; use 'composition:F' or 'k:VALUE'`);
+  if (depth < interiorDepth) warnings.push(`calibration 'pure': the particle has no interior ${interiorDepth} voxels in from its surface (a noisy or thin segmentation); read the pure levels ${depth} voxel(s) in`);
+  const nIn = vals.length;
   const t = otsuThreshold(vals);
   const mA = medianWhere(vals, (x) => x > t), mB = medianWhere(vals, (x) => x <= t);
   const hi = Number.isFinite(mA) ? mA : mB, lo = Number.isFinite(mB) ? mB : mA;
   const k = (hi * gA + lo * gB) / (gA * gA + gB * gB);
   const readA = (hi / k - gB) / (gA - gB), readB = (lo / k - gB) / (gA - gB);
-  const warnings: string[] = [];
   if (Math.abs(readA - 1) > 0.1 || Math.abs(readB) > 0.1) {
     warnings.push(`calibration 'pure': the interior's bright and dark classes read as ${heavy.symbol} fractions ${readA.toFixed(2)} and ${readB.toFixed(2)} instead of 1 and 0: the particle seems to have no pure ${Math.abs(readA - 1) > 0.1 ? heavy.symbol : ''}${Math.abs(readA - 1) > 0.1 && Math.abs(readB) > 0.1 ? ' or ' : ''}${Math.abs(readB) > 0.1 ? light.symbol : ''} region (an alloy?), or gamma is off; give 'composition:F' or 'k:VALUE'`);
   }

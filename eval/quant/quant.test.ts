@@ -9,7 +9,7 @@ import { simulateSample, validateSimulationConfig } from '../../generators/simul
 import { incidentElectronsPerPixel } from '../../generators/signal/index.ts';
 import { otsuThreshold } from '../metrics/index.ts';
 import { makeOperator, parseReconSpec, type ChannelReconSpec } from '../recon/reconstruct.ts';
-import { quantifyTiltSeries, quantifyVolume, physicalK, erode, particleThreshold, conditioning, checkQuantElements, parseCalibration, type QuantResult } from './index.ts';
+import { quantifyTiltSeries, quantifyVolume, physicalK, erode, dilate, particleThreshold, conditioning, checkQuantElements, parseCalibration, type QuantResult } from './index.ts';
 
 const N = 32;
 
@@ -48,11 +48,15 @@ test('noise-free alloy: the Au and Ag fractions within 2 % inside the particle (
       assert.ok(e.n > 1000, `interior voxels ${e.n}`);
       assert.ok(e.mean < 0.01 && e.p95 < 0.02, `${['Au', 'Ag'][el]}: mean error ${e.mean.toFixed(4)}, 95th percentile ${e.p95.toFixed(4)}`);
     }
-    // full density: c_Au + c_Ag = 1 on the particle, both 0 outside; every value in [0, 1]
+    // full density: c_Au + c_Ag = 1 one voxel in from the particle's surface, at most 1 on its surface layer,
+    // 0 beyond it; every value in [0, 1]
+    const core = erode(r.mask, [N, N, N], 1), layer = dilate(r.mask, [N, N, N], 1);
     for (let i = 0; i < r.mask.length; i++) {
       const a = r.concentrations[0][i], b = r.concentrations[1][i];
       assert.ok(a >= 0 && a <= 1 && b >= 0 && b <= 1);
-      if (r.mask[i]) assert.ok(Math.abs(a + b - 1) < 1e-6); else assert.ok(a === 0 && b === 0);
+      if (core[i]) assert.ok(Math.abs(a + b - 1) < 1e-6);
+      else if (layer[i]) assert.ok(a + b <= 1 + 1e-6);
+      else assert.ok(a === 0 && b === 0);
     }
     assert.equal(r.warnings, []);
     assert.ok(r.conditioning.amplification > 1.7 && r.conditioning.amplification < 1.72);
@@ -86,7 +90,7 @@ test('closed form: v = k (c Z_A^g + (1 - c) Z_B^g) inverts exactly, in the order
   }
   v[(2 * n + 2) * n + 2] = 1.5 * k * 79 ** g; // brighter than pure Au: clipped to 1
   c[(2 * n + 2) * n + 2] = 1;
-  const r = quantifyVolume(v, shape, { elements: ['Pd', 'Au'], gamma: g, calibration: { kind: 'k', k } });
+  const r = quantifyVolume(v, shape, { elements: ['Pd', 'Au'], gamma: g, calibration: { kind: 'k', k }, surface: 'full-density' });
   for (let i = 0; i < v.length; i++) {
     if (!v[i]) { assert.is(r.concentrations[0][i], 0); continue; }
     assert.ok(Math.abs(r.concentrations[1][i] - c[i]) < 1e-5, `Au at ${i}: ${r.concentrations[1][i]} vs ${c[i]}`);
@@ -96,7 +100,7 @@ test('closed form: v = k (c Z_A^g + (1 - c) Z_B^g) inverts exactly, in the order
   let sumC = 0, nIn = 0;
   for (let i = 0; i < v.length; i++) if (r.mask[i]) { sumC += Math.min(1, c[i]); nIn++; }
   const v2 = v.slice(); v2[(2 * n + 2) * n + 2] = k * 79 ** g;
-  const rc = quantifyVolume(v2, shape, { elements: ['Au', 'Pd'], gamma: g, calibration: parseCalibration('composition:' + sumC / nIn, { firstElement: 'Au' }), threshold: 0 });
+  const rc = quantifyVolume(v2, shape, { elements: ['Au', 'Pd'], gamma: g, calibration: parseCalibration('composition:' + sumC / nIn, { firstElement: 'Au' }), threshold: 0, surface: 'full-density' });
   assert.ok(Math.abs(rc.calibration.k / k - 1) < 1e-5, `k ${rc.calibration.k}`);
 });
 
@@ -118,6 +122,22 @@ test('segmentation: Otsu alone would cut an Ag shell off an Au core; the lowered
   for (let i = 0; i < v.length; i++) if (v[i] > 0.9 * ratio && v[i] < 1.1 * ratio) { shell++; if (r.mask[i] && r.concentrations[1][i] > 0.9) shellOk++; }
   assert.ok(shell > 500);
   assert.is(shellOk, shell);
+});
+
+test('surface: a pure Au sphere with partial-volume voxels reads as Au there (partial-volume), not as an Ag skin (full-density)', () => {
+  const n = 16, g = 1.7, k = 1e-6, v = new Float32Array(n ** 3), fill = new Float32Array(n ** 3);
+  for (let z = 0, i = 0; z < n; z++) for (let y = 0; y < n; y++) for (let x = 0; x < n; x++, i++) {
+    let f = 0; // fraction of the voxel inside a sphere of radius 5.3, 4^3 sub-samples
+    for (let s = 0; s < 64; s++) f += Math.hypot(x - 7.5 + ((s & 3) - 1.5) / 4, y - 7.5 + (((s >> 2) & 3) - 1.5) / 4, z - 7.5 + ((s >> 4) - 1.5) / 4) < 5.3 ? 1 / 64 : 0;
+    fill[i] = f; v[i] = k * 79 ** g * f;
+  }
+  const o = { elements: ['Au', 'Ag'], gamma: g, calibration: { kind: 'k' as const, k } };
+  const pv = quantifyVolume(v, [n, n, n], o), fd = quantifyVolume(v, [n, n, n], { ...o, surface: 'full-density' });
+  const sum = (a: Float32Array) => a.reduce((x, y) => x + y, 0);
+  const mass = sum(fill);
+  assert.ok(sum(fd.concentrations[1]) > 0.1 * mass, `full density: Ag skin ${sum(fd.concentrations[1])} of ${mass}`);
+  assert.ok(sum(pv.concentrations[1]) < 0.01 * mass, `partial volume: Ag ${sum(pv.concentrations[1])} of ${mass}`);
+  assert.ok(Math.abs(sum(pv.concentrations[0]) / mass - 1) < 0.02, `Au mass ${sum(pv.concentrations[0])} vs ${mass}`);
 });
 
 test('Au/Pt: a warning naming the Z ratio and the noise amplification, not a confident answer', () => {

@@ -13,7 +13,9 @@
  *
  * Assumptions (each biases the answer where it fails):
  *  - full density, no voids: every particle voxel is filled by A and B alone (a void or a lighter third
- *    element reads as more B; partial-volume voxels on the surface read as B too: score away from it);
+ *    element reads as more B), except the surface layer, whose partial volume is read as a density with
+ *    its neighbours' composition (`surface`, default 'partial-volume'; with 'full-density' a voxel partly
+ *    filled with A reads as B);
  *  - linear projection: the linearised HAADF is the line integral of sum_e mu_e x_e (incoherent single
  *    scattering, no channelling; the exponential absorption is undone by step 1 only if the HAADF is in
  *    counts with the incident dose known, otherwise the user's tilt series is taken as linear);
@@ -30,7 +32,7 @@ import { haadfLinearise } from '../../generators/signal/index.ts';
 import { ConfigError, checkNumber } from '../../generators/common/validate.ts';
 import { checkQuantElements, conditioning, type Conditioning, type QuantElement } from './elements.ts';
 import { calibrate, type Calibration, type CalibrationSpec } from './calibrate.ts';
-import { particleThreshold, segmentParticle, type Shape3 } from './segment.ts';
+import { dilate, erode, particleThreshold, segmentParticle, type Shape3 } from './segment.ts';
 
 export interface QuantOptions {
   /** The two elements, in the order the concentration volumes come back. */
@@ -44,13 +46,57 @@ export interface QuantOptions {
   interiorDepth?: number;
   /** Noise amplification above which the answer is flagged ill-conditioned (default 10). */
   maxAmplification?: number;
+  /**
+   * 'partial-volume' (default): full density is assumed one voxel in from the particle's surface; the
+   * surface layer (the mask's outer voxel and one voxel beyond) takes the composition of its nearest
+   * full-density neighbours and a density rho = v / (k (c_A Z_A^g + c_B Z_B^g)) in [0, 1], so a voxel
+   * partly filled with A does not read as full of B. 'full-density': every mask voxel is full.
+   */
+  surface?: 'partial-volume' | 'full-density';
+}
+
+/**
+ * The surface layer (`layer` minus `full`): composition spread outwards from the full-density voxels
+ * (mean of the already set 6-neighbours, up to 4 passes, else the mean composition), density from v.
+ */
+function partialVolumeSurface(v: ArrayLike<number>, shape: Shape3, full: Uint8Array, layer: Uint8Array, k: number, gA: number, gB: number, cA: Float32Array, cB: Float32Array): void {
+  const [nz, ny, nx] = shape, n = v.length;
+  const comp = new Float32Array(n), set = Uint8Array.from(full);
+  let mean = 0, nFull = 0;
+  for (let i = 0; i < n; i++) if (full[i]) { comp[i] = cA[i]; mean += cA[i]; nFull++; }
+  mean /= Math.max(1, nFull);
+  const todo: number[] = [];
+  for (let i = 0; i < n; i++) if (layer[i] && !full[i]) todo.push(i);
+  const next = new Float32Array(n);
+  for (let pass = 0; pass < 4; pass++) {
+    const newly: number[] = [];
+    for (const i of todo) {
+      if (set[i]) continue;
+      const x = i % nx, y = Math.floor(i / nx) % ny, z = Math.floor(i / (nx * ny));
+      let s = 0, c = 0;
+      if (x > 0 && set[i - 1]) { s += comp[i - 1]; c++; }
+      if (x < nx - 1 && set[i + 1]) { s += comp[i + 1]; c++; }
+      if (y > 0 && set[i - nx]) { s += comp[i - nx]; c++; }
+      if (y < ny - 1 && set[i + nx]) { s += comp[i + nx]; c++; }
+      if (z > 0 && set[i - nx * ny]) { s += comp[i - nx * ny]; c++; }
+      if (z < nz - 1 && set[i + nx * ny]) { s += comp[i + nx * ny]; c++; }
+      if (c) { next[i] = s / c; newly.push(i); }
+    }
+    for (const i of newly) { comp[i] = next[i]; set[i] = 1; }
+    if (!newly.length) break;
+  }
+  for (const i of todo) {
+    const c = set[i] ? comp[i] : mean;
+    const rho = Math.min(1, Math.max(0, v[i] / (k * (c * gA + (1 - c) * gB))));
+    cA[i] = rho * c; cB[i] = rho * (1 - c);
+  }
 }
 
 export interface QuantResult {
   /** Concentration volumes [z, y, x] in [0, 1], in the order of `elements`. */
   concentrations: Float32Array[];
   elements: [QuantElement, QuantElement];
-  /** 1 inside the segmented particle. */
+  /** 1 inside the segmented particle (before the partial-volume layer beyond it). */
   mask: Uint8Array;
   calibration: Calibration & { gamma: number; threshold: number; thresholdSource: 'given' | 'otsu' | 'light-element level' };
   conditioning: Conditioning;
@@ -81,11 +127,17 @@ export function quantifyVolume(volume: ArrayLike<number>, shape: Shape3, o: Quan
   const cal = calibrate(volume, shape, mask, heavy, light, gamma, o.calibration, depth);
   const cHeavy = new Float32Array(n), cLight = new Float32Array(n);
   const inv = 1 / (cal.k * (gA - gB)), off = gB / (gA - gB);
+  const surface = o.surface ?? 'partial-volume';
+  const core = surface === 'partial-volume' ? erode(mask, shape, 1) : mask;
+  let nCore = 0;
+  for (let i = 0; i < n; i++) nCore += core[i];
+  const full = nCore > 0 ? core : mask;
   for (let i = 0; i < n; i++) {
-    if (!mask[i]) continue;
+    if (!full[i]) continue;
     const c = Math.min(1, Math.max(0, volume[i] * inv - off));
     cHeavy[i] = c; cLight[i] = 1 - c;
   }
+  if (surface === 'partial-volume' && full !== mask) partialVolumeSurface(volume, shape, full, dilate(mask, shape, 1), cal.k, gA, gB, cHeavy, cLight);
   const warnings = [...(cond.warning ? [cond.warning] : []), ...cal.warnings];
   return {
     concentrations: e0 === heavy ? [cHeavy, cLight] : [cLight, cHeavy],
