@@ -13,6 +13,8 @@ export interface ImageStack {
   shape: number[];
   /** Tilt angles in degrees when the file (or a .tlt beside it) gives them. */
   angles?: Float64Array;
+  /** Pixel size in nm when the file is calibrated (ImageJ TIFF: unit + XResolution). */
+  pixelSizeNm?: number;
 }
 
 function tltBeside(path: string): Float64Array | undefined {
@@ -74,7 +76,21 @@ async function readTiffStack(path: string): Promise<ImageStack> {
   const data = new Float32Array(pages.length * w * h);
   pages.forEach((p, k) => data.set(p, k * w * h));
   const angles = tltBeside(path);
-  return { data, shape: [pages.length, h, w], ...(angles ? { angles } : {}) };
+  const pixelSizeNm = imagejPixelNm(ifds[0]);
+  return { data, shape: [pages.length, h, w], ...(angles ? { angles } : {}), ...(pixelSizeNm ? { pixelSizeNm } : {}) };
+}
+
+const UNIT_NM: Record<string, number> = { nm: 1, nanometer: 1, a: 0.1, 'å': 0.1, angstrom: 0.1, '\\u00c5': 0.1, um: 1e3, 'µm': 1e3, micron: 1e3, microns: 1e3 };
+
+/** ImageJ calibration: the description's `unit=` and XResolution (pixels per unit). */
+function imagejPixelNm(ifd: Record<string, unknown>): number | undefined {
+  const d = ifd.t270 as string[] | string | undefined;
+  const desc = Array.isArray(d) ? d[0] : d;
+  if (typeof desc !== 'string' || !desc.startsWith('ImageJ=')) return undefined;
+  const unit = /(?:^|\n)unit=([^\n]*)/.exec(desc)?.[1]?.trim().toLowerCase();
+  const r = (ifd.t282 as ([number, number] | number)[] | undefined)?.[0];
+  const res = Array.isArray(r) ? r[0] / r[1] : r;
+  return unit && UNIT_NM[unit] && res && res > 0 ? UNIT_NM[unit] / res : undefined;
 }
 
 async function readHdf5Stack(path: string, dataset?: string): Promise<ImageStack> {
@@ -114,29 +130,50 @@ async function readHdf5Stack(path: string, dataset?: string): Promise<ImageStack
 /**
  * Writes a float32 multi-page baseline TIFF (uncompressed, one strip per page, little-endian,
  * SampleFormat 3 = IEEE float), readable by Fiji/ImageJ and tifffile. `shape` = [pages, h, w].
+ * With `pixelSizeNm` the file is calibrated the way ImageJ reads it (ImageJ 1.x TIFF convention,
+ * ij/io/TiffEncoder.java): ImageDescription `ImageJ=1.11a images=P slices=P unit=nm spacing=...`
+ * on the first page, XResolution = YResolution = 1 / pixel size (pixels per unit), ResolutionUnit
+ * none; `spacing` is the slice spacing (the pixel size for a volume, 1 for a stack of projections).
  */
-export function writeTiffStack(path: string, data: Float32Array, shape: [number, number, number]): void {
+export function writeTiffStack(path: string, data: Float32Array, shape: [number, number, number], opts: { pixelSizeNm?: number; kind?: 'volume' | 'stack' } = {}): void {
   const [P, h, w] = shape;
   if (data.length !== P * h * w) throw new Error(`TIFF data has ${data.length} values, shape ${shape.join('x')} needs ${P * h * w}`);
-  const nTags = 10;
-  const ifdBytes = 2 + nTags * 12 + 4;
-  const page = w * h * 4;
-  const total = 8 + P * (ifdBytes + page);
+  const px = opts.pixelSizeNm;
+  if (px !== undefined && !(px > 0 && Number.isFinite(px))) throw new Error(`TIFF pixelSizeNm must be > 0, got ${px}`);
+  // Shared block after the header: the ImageJ description and the resolution rational.
+  const desc = px ? `ImageJ=1.11a\nimages=${P}\nslices=${P}\nunit=nm\nspacing=${opts.kind === 'volume' ? px : 1}\nloop=false\n\0` : '';
+  const descBytes = desc.length + (desc.length % 2);
+  const shared = 8 + descBytes + (px ? 8 : 0);
+  const tagsFor = (p: number) => 10 + (px ? 3 + (p === 0 ? 1 : 0) : 0);
+  let total = shared;
+  for (let p = 0; p < P; p++) total += 2 + tagsFor(p) * 12 + 4 + w * h * 4;
   const buf = new ArrayBuffer(total);
   const v = new DataView(buf);
   const u8 = new Uint8Array(buf);
-  u8[0] = 0x49; u8[1] = 0x49; v.setUint16(2, 42, true); v.setUint32(4, 8, true);
-  let o = 8;
+  u8[0] = 0x49; u8[1] = 0x49; v.setUint16(2, 42, true); v.setUint32(4, shared, true);
+  const descOff = 8, resOff = 8 + descBytes;
+  for (let i = 0; i < desc.length; i++) u8[descOff + i] = desc.charCodeAt(i);
+  if (px) {
+    // pixels per nm as a rational with denominator 1e6 (exact for sizes like 0.25 nm, 1e-6 relative otherwise)
+    v.setUint32(resOff, Math.max(1, Math.round(1e6 / px)), true); v.setUint32(resOff + 4, 1e6, true);
+  }
+  const page = w * h * 4;
+  let o = shared;
   for (let p = 0; p < P; p++) {
-    const ifd = o, dataOff = ifd + ifdBytes;
+    const nTags = tagsFor(p);
+    const ifd = o, dataOff = ifd + 2 + nTags * 12 + 4;
     v.setUint16(ifd, nTags, true);
-    const tags: [number, number, number][] = [
-      [256, 4, w], [257, 4, h], [258, 3, 32], [259, 3, 1], [262, 3, 1],
-      [273, 4, dataOff], [277, 3, 1], [278, 4, h], [279, 4, page], [339, 3, 3],
+    // [tag, type, count, value or offset]; ascending tag order as TIFF 6.0 requires
+    const tags: [number, number, number, number][] = [
+      [256, 4, 1, w], [257, 4, 1, h], [258, 3, 1, 32], [259, 3, 1, 1], [262, 3, 1, 1],
+      ...(px && p === 0 ? [[270, 2, desc.length, descOff] as [number, number, number, number]] : []),
+      [273, 4, 1, dataOff], [277, 3, 1, 1], [278, 4, 1, h], [279, 4, 1, page],
+      ...(px ? ([[282, 5, 1, resOff], [283, 5, 1, resOff], [296, 3, 1, 1]] as [number, number, number, number][]) : []),
+      [339, 3, 1, 3],
     ];
-    tags.forEach(([tag, type, val], k) => {
+    tags.forEach(([tag, type, count, val], k) => {
       const e = ifd + 2 + 12 * k;
-      v.setUint16(e, tag, true); v.setUint16(e + 2, type, true); v.setUint32(e + 4, 1, true);
+      v.setUint16(e, tag, true); v.setUint16(e + 2, type, true); v.setUint32(e + 4, count, true);
       if (type === 3) v.setUint16(e + 8, val, true); else v.setUint32(e + 8, val, true);
     });
     const next = p + 1 < P ? dataOff + page : 0;

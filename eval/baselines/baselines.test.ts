@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BASELINES, denoiseBaseline, tuneBaseline, expectedAnscombe, inverseAnscombeExact, gaussianFilter } from './index.ts';
+import { BASELINES, denoiseBaseline, tuneBaseline, tuneBaselineByThinning, parseBaselineSpec, CANDIDATES, expectedAnscombe, inverseAnscombeExact, gaussianFilter } from './index.ts';
 import { psnr, valueRange } from '../metrics/index.ts';
 import { stream } from '../../generators/common/random.ts';
 
@@ -55,6 +55,27 @@ test('exact unbiased inverse Anscombe: inverse(E[A | lambda]) = lambda, also bel
 test('bad parameters name the field', () => {
   assert.throws(() => denoiseBaseline('median', new Float32Array(16), 4, 4, 4), /median: size/);
   assert.throws(() => denoiseBaseline('gaussian', new Float32Array(15), 4, 4, 1), /shape/);
+});
+
+
+test('thinning cross-validation picks the parameter an oracle with the clean half-dose map picks (within one candidate)', () => {
+  for (const method of ['gaussian', 'tv', 'anscombe'] as const) {
+    const clean = cleanMap(4);
+    const maps = [0, 1, 2, 3].map((k) => noisy(clean, 100 + k));
+    const cv = tuneBaselineByThinning(method, maps, h, w, { seed: 5 });
+    // Oracle: the same candidates scored against the true mean at half the counts, on fresh half-dose maps.
+    const half = Float32Array.from(clean, (v) => v / 2);
+    const oracle = tuneBaseline(method, [0, 1, 2, 3].map((k) => ({ noisy: noisy(half, 200 + k), clean: half, h, w })));
+    const c = CANDIDATES[method];
+    assert.ok(Math.abs(c.indexOf(cv.param) - c.indexOf(oracle.param)) <= 1, `${method}: cv ${cv.param}, oracle ${oracle.param} (scores ${cv.scores.map((x) => x.toFixed(3)).join(' ')})`);
+    assert.ok(cv.scores.some((x) => x > cv.score * 1.01), `${method}: the score must discriminate`);
+    assert.equal(tuneBaselineByThinning(method, maps, h, w, { seed: 5 }), cv, 'deterministic');
+  }
+  assert.throws(() => tuneBaselineByThinning('gaussian', [Float32Array.from({ length: h * w }, () => 0.5)], h, w, { source: 'x.mrc' }), /x\.mrc: projection 0 pixel 0 is 0\.5; .*integer counts.*gaussian:1/);
+  assert.equal(parseBaselineSpec('gaussian:1.5'), { method: 'gaussian', param: 1.5 });
+  assert.equal(parseBaselineSpec('median'), { method: 'median' });
+  assert.throws(() => parseBaselineSpec('median:4'), /odd integer/);
+  assert.throws(() => parseBaselineSpec('wiener'), /method: 'wiener' is not one of/);
 });
 
 test.run();

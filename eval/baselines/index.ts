@@ -2,6 +2,7 @@
 import { gaussianFilter, boxFilter, medianFilter, tvDenoise } from './filters.ts';
 import { anscombeGaussian, anscombe, inverseAnscombeExact, expectedAnscombe } from './anscombe.ts';
 import { psnr, valueRange } from '../metrics/index.ts';
+import { stream } from '../../generators/common/random.ts';
 
 export { gaussianFilter, boxFilter, medianFilter, tvDenoise, anscombeGaussian, anscombe, inverseAnscombeExact, expectedAnscombe };
 
@@ -59,4 +60,62 @@ export function tuneBaseline(method: Baseline, pairs: { noisy: ArrayLike<number>
     if (s > best.psnr) best = { param: c, psnr: s };
   }
   return best;
+}
+
+/**
+ * Chooses a baseline's parameter from the noisy counts alone, by binomial-thinning cross-validation
+ * (the "data splitting" of Noise2Noise / Poisson thinning: Lehmann et al., ICML 2018, and
+ * Oliveira et al. 2022, doi:10.1080/01621459.2022.2035759 for Poisson data fission):
+ * each map y of integer counts is split into y1 ~ Binomial(y, 1/2) and y2 = y - y1, two
+ * independent Poisson maps of mean lambda/2. For a parameter p the score is
+ *   S(p) = sum over maps of ||f_p(y1) - y2||^2 + ||f_p(y2) - y1||^2,
+ * whose expectation is 2 E||f_p(y_half) - lambda/2||^2 + const (y2 is independent of y1), so the
+ * minimiser is the parameter that best recovers the half-dose mean: an unbiased choice for maps at
+ * half the counts, and at full counts one that errs towards smoothing a little more (the optimal
+ * Gaussian sigma falls slowly with dose). Squared error rather than Poisson deviance because a
+ * median can give 0 where the other half has counts. At most `maxMaps` maps are used (evenly
+ * spaced); the split is seeded (`seed`), so the choice is deterministic.
+ * Throws when the maps are not non-negative integer counts (scaled data: give the parameter).
+ */
+export function tuneBaselineByThinning(method: Baseline, maps: ArrayLike<number>[], h: number, w: number, o: { seed?: number; candidates?: number[]; maxMaps?: number; source?: string } = {}): { param: number; score: number; scores: number[]; candidates: number[] } {
+  const candidates = o.candidates ?? CANDIDATES[method];
+  const maxMaps = o.maxMaps ?? 16;
+  if (maps.length === 0) throw new Error('tuneBaselineByThinning: no maps');
+  const step = Math.max(1, maps.length / maxMaps);
+  const used: number[] = [];
+  for (let k = 0; k < maps.length && used.length < maxMaps; k = Math.round(used.length * step)) used.push(k);
+  const halves = used.map((k) => {
+    const y = maps[k];
+    const rng = stream(o.seed ?? 0, k, 'baseline-thinning');
+    const a = new Float32Array(y.length), b = new Float32Array(y.length);
+    for (let i = 0; i < y.length; i++) {
+      const v = y[i];
+      if (!(v >= 0 && Number.isInteger(v))) throw new Error(`${o.source ?? 'input'}: projection ${k} pixel ${i} is ${v}; choosing ${method}'s parameter automatically needs integer counts (binomial thinning): give it, e.g. ${method}:${DEFAULT_PARAMS[method]}`);
+      a[i] = rng.binomial(v, 0.5);
+      b[i] = v - a[i];
+    }
+    return [a, b] as const;
+  });
+  const scores = candidates.map((p) => {
+    let s = 0;
+    for (const [a, b] of halves) {
+      const fa = denoiseBaseline(method, a, h, w, p), fb = denoiseBaseline(method, b, h, w, p);
+      for (let i = 0; i < a.length; i++) s += (fa[i] - b[i]) ** 2 + (fb[i] - a[i]) ** 2;
+    }
+    return s / (2 * halves.length * h * w);
+  });
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] < scores[best]) best = i;
+  return { param: candidates[best], score: scores[best], scores, candidates };
+}
+
+/** `gaussian`, `gaussian:1.5`, `tv:0.8`, ... as a method and an optional parameter (bad input throws naming `field`). */
+export function parseBaselineSpec(spec: string, field = 'method'): { method: Baseline; param?: number } {
+  const [m, p, ...rest] = spec.split(':');
+  if (!(BASELINES as readonly string[]).includes(m) || rest.length) throw new Error(`${field}: '${spec}' is not one of ${BASELINES.map((b) => `${b}[:param]`).join(', ')}`);
+  if (p === undefined || p === '' || p === 'auto') return { method: m as Baseline };
+  const x = Number(p);
+  const ok = m === 'median' || m === 'box' ? Number.isInteger(x) && x >= 1 && x % 2 === 1 : Number.isFinite(x) && x >= 0;
+  if (!ok) throw new Error(`${field}: ${m}'s parameter must be ${m === 'median' || m === 'box' ? 'an odd integer window >= 1' : 'a number >= 0'}, got '${p}'`);
+  return { method: m as Baseline, param: x };
 }

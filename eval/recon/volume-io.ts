@@ -1,11 +1,11 @@
 /**
  * Reading tilt series and writing reconstructed volumes for `nanodose reconstruct`: a sample of a
- * dataset (directory or .h5 shard, through datasets' reader), an MRC stack with its .tlt file, or an
- * image stack (TIFF, HDF5 dataset) with a .tlt; volumes are written as HDF5 (EMD 0.2 data group,
- * h5wasm) and MRC 2014 (datasets' writer), both atomically.
+ * dataset (directory or .h5 shard, through datasets' reader) or any user file through the one reader
+ * layer (datasets/formats: MRC, TIFF, MATLAB, Velox, HyperSpy, HDF5, one file per channel) with
+ * its angles or a .tlt; volumes are written as HDF5 (EMD 0.2 data groups with centred [n_m] axes,
+ * h5wasm) and MRC 2014 with the voxel size (datasets' writer), both atomically.
  */
 import { existsSync } from 'node:fs';
-import { extname } from 'node:path';
 import { withAtomicPath } from '../../generators/common/atomic.ts';
 
 export interface TiltSeriesInput {
@@ -23,12 +23,21 @@ export interface TiltSeriesInput {
   haadf?: Float32Array;
 }
 
+/**
+ * Reads the tilt series to reconstruct. PATH is a nanodose dataset (directory or shard: sample
+ * `sample`, `field`), any user file datasets/formats reads (MRC, TIFF, MATLAB .mat, Velox .emd,
+ * HyperSpy .hspy, HDF5 with named channels or `dataset`), or one file per channel written
+ * `HAADF=a.mrc,Au=b.mrc`. Angles: `tlt` when given, else the file's own, else PATH's .tlt (for one
+ * file per channel, the first file's); any convention, normalised into [-90, 90) with the
+ * projections at theta+180 mirrored. `channels` keeps those channels (a missing one is an error
+ * naming it); the HAADF channel, when read, is also the alignment reference.
+ */
 export async function readTiltSeries(path: string, o: { sample?: number; field?: 'clean' | 'noisy'; channels?: string[]; tlt?: string; dataset?: string; size?: number; radians?: boolean } = {}): Promise<TiltSeriesInput> {
-  if (!existsSync(path)) throw new Error(`input: ${path}: no such file or directory`);
-  const ext = extname(path).toLowerCase();
+  const fm = await import('../../datasets/formats/index.ts');
+  const perFile = !existsSync(path) && fm.isChannelFileSpec(path);
+  if (!perFile && !existsSync(path)) throw new Error(`input: ${path}: no such file or directory`);
   const ds = await import('../../datasets/index.ts');
-  const isDataset = !['.mrc', '.mrcs', '.st', '.ali', '.tif', '.tiff'].includes(ext) && !(o.dataset && ['.h5', '.hdf5'].includes(ext));
-  if (isDataset) {
+  if (!perFile && (await fm.detectFormat(path)) === 'nanodose-dataset' && o.dataset === undefined) {
     const r = await ds.openDataset(path);
     try {
       const idx = o.sample ?? r.indices()[0];
@@ -57,24 +66,28 @@ export async function readTiltSeries(path: string, o: { sample?: number; field?:
       await r.close();
     }
   }
-  const tltPath = o.tlt ?? path.replace(/\.[^.]+$/, '.tlt');
-  if (!existsSync(tltPath)) throw new Error(`tlt: tilt angles file ${tltPath} not found (pass --tlt)`);
+  if (o.sample !== undefined) throw new Error(`sample: selects a sample of a nanodose dataset; ${path} is a user's tilt series`);
+  const st = perFile ? await fm.readChannelFiles(path, { dataset: o.dataset }) : await fm.readTiltStack(path, { channels: o.channels, dataset: o.dataset });
+  const first = perFile ? fm.parseChannelFiles(path)[0][1] : path;
+  let raw: Float64Array, from: string;
+  if (o.tlt !== undefined) {
+    if (!existsSync(o.tlt)) throw new Error(`tlt: tilt angles file ${o.tlt} not found`);
+    raw = ds.readTlt(o.tlt); from = o.tlt;
+  } else if (st.angles) {
+    raw = st.angles; from = st.anglesFrom ?? path;
+  } else {
+    const tltPath = first.replace(/\.[^./]+$/, '') + '.tlt';
+    if (!existsSync(tltPath)) throw new Error(`tlt: ${first} records no tilt angles and ${tltPath} is not there (pass --tlt)`);
+    raw = ds.readTlt(tltPath); from = tltPath;
+  }
   const { normaliseTiltAngles, mirrorProjections } = await import('../../generators/projection/index.ts');
   // Any convention (-180..180, 0..180, radians): angles into [-90, 90), projections at theta+180 mirrored.
-  const norm = normaliseTiltAngles(ds.readTlt(tltPath), { radians: o.radians, field: tltPath });
-  const angles = norm.angles;
-  let data: Float32Array, shape: number[], vox = 1;
-  if (['.mrc', '.mrcs', '.st', '.ali'].includes(ext)) {
-    const m = ds.readMrc(path);
-    data = m.data; shape = m.shape; vox = m.voxelSizeAngstrom || 1;
-  } else {
-    const s = await ds.readImageStack(path, { dataset: o.dataset });
-    data = s.data; shape = s.shape;
-  }
-  if (shape.length !== 3) throw new Error(`input: expected a 3D stack [angle, row, col], got shape [${shape}]`);
-  if (shape[0] !== angles.length) throw new Error(`tlt: ${tltPath} has ${angles.length} angles but the stack has ${shape[0]} projections`);
-  mirrorProjections(data, shape[1], shape[2], norm.mirror);
-  return { series: [data], channels: ['stack'], angles, nRows: shape[1], nCols: shape[2], size: o.size ?? shape[2], voxelSizeAngstrom: vox };
+  const norm = normaliseTiltAngles(raw, { radians: o.radians, field: from });
+  const [nA, nRows, nCols] = st.shape;
+  if (nA !== norm.angles.length) throw new Error(`tlt: ${from} has ${norm.angles.length} angles but ${perFile ? 'the stacks have' : `${path} has`} ${nA} projections`);
+  for (const c of st.channels) mirrorProjections(c.data, nRows, nCols, norm.mirror);
+  const haadf = st.channels.find((c) => c.name === 'HAADF')?.data;
+  return { series: st.channels.map((c) => c.data), channels: st.channels.map((c) => c.name), angles: norm.angles, nRows, nCols, size: o.size ?? nCols, voxelSizeAngstrom: st.pixelSizeNm ? st.pixelSizeNm * 10 : 1, ...(haadf ? { haadf } : {}) };
 }
 
 /** Writes volumes [channel][z, y, x] to PATH.h5 (one EMD data group per channel) and PATH_<channel>.mrc. */
@@ -98,11 +111,13 @@ export async function writeVolumes(prefix: string, volumes: Float32Array[], chan
       volumes.forEach((v, k) => {
         const g = data.create_group(`reconstruction_${channels[k]}`);
         g.create_attribute('emd_group_type', 1, null, '<i4');
+        g.create_attribute('voxel_size_angstrom', o.voxelSizeAngstrom || 1, null, '<d');
         g.create_dataset({ name: 'data', data: v, shape, dtype: '<f4' });
         ['z', 'y', 'x'].forEach((ax, d) => {
-          const dim = g.create_dataset({ name: `dim${d + 1}`, data: Float64Array.from({ length: shape[d] }, (_, i) => (i * (o.voxelSizeAngstrom || 1)) / 10), shape: [shape[d]], dtype: '<d' });
+          // EMD 0.2 as datasets/emd.ts writes it: centred coordinates, units '[n_m]' (HyperSpy keeps them).
+          const dim = g.create_dataset({ name: `dim${d + 1}`, data: Float64Array.from({ length: shape[d] }, (_, i) => ((i - (shape[d] - 1) / 2) * (o.voxelSizeAngstrom || 1)) / 10), shape: [shape[d]], dtype: '<d' });
           dim.create_attribute('name', ax);
-          dim.create_attribute('units', 'nm');
+          dim.create_attribute('units', '[n_m]');
         });
       });
     } finally {

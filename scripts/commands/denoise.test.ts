@@ -125,7 +125,7 @@ test('bad input exits 2 with one clear message and writes nothing', () => {
   const cases: [string[], RegExp][] = [
     [[shard, '--channel', 'Xx'], /channel: 'Xx' is not a channel of .*\(channels HAADF/],
     [[shard, '--channel', 'HAADF'], /channel: 'HAADF' is not an element channel and the model was trained on/],
-    [[join(root, 'user.h5'), '--dataset', '/nope'], /dataset: .*no dataset \/nope/],
+    [[join(root, 'user.h5'), '--dataset', '/nope'], /dataset: .*user\.h5: hdf5: --dataset: no array \/nope/],
     [[join(root, 'missing.mrc')], /input: .*missing\.mrc: no such file or directory/],
   ];
   for (const [args, re] of cases) {

@@ -2,13 +2,19 @@
  * `nanodose denoise INPUT --model DIR --out FILE`: applies a trained denoiser (models/io.ts
  * saveModel folder) to tilt series, projection by projection, with tiled inference
  * (models/tiling.ts denoiseTiled: whole-map normalisation, exact tiling, optional 8-fold tta).
+ * `--method gaussian|median|box|tv|anscombe[:param]` applies a classical filter instead (no model);
+ * a parameter left out is chosen from the data by binomial-thinning cross-validation
+ * (eval/baselines tuneBaselineByThinning), per channel, and printed.
  *
  * INPUT: a nanodose dataset (directory or .h5 shard: `/data/tilt_noisy/data` or tilt_clean with
- * --field, [sample, channel, angle, row, col]); an MRC stack (+ .tlt beside it); a TIFF stack; or a
- * user HDF5 file with --dataset naming a 2-D image or 3-D stack [angle, row, col].
- * Channels: a single-channel model is applied to each element channel of a dataset (or the one named
- * by --channel; HAADF only when the model was trained on HAADF); a multi-channel model takes the
- * channels listed in its metadata.channels, and --channel picks one of its outputs.
+ * --field, [sample, channel, angle, row, col]); or any user file the reader layer reads
+ * (datasets/formats: MRC, TIFF, MATLAB .mat, Velox .emd, HyperSpy .hspy, HDF5 with named channels
+ * or --dataset naming one array), angles from the file or a .tlt beside it; or one file per channel,
+ * `--channels HAADF=a.mrc,Au=b.mrc` (INPUT left out).
+ * Channels: a single-channel model (or a classical method) is applied to each element channel (or
+ * the one named by --channel; HAADF only when the model was trained on HAADF or --channel names
+ * it); a multi-channel (HAADF-guided) model takes the channels listed in its metadata.channels,
+ * a missing one is named, and --channel picks one of its outputs.
  * OUT by extension: `.h5` (EMD 0.2: /data/tilt_denoised with the input's angles, channel names,
  * pixel size, and attributes naming the model, its scheme and the tiling), `.mrc` (pixel size kept,
  * .tlt beside when the angles are known), `.tif/.tiff` (float32, .tlt beside). MRC and TIFF hold one
@@ -19,8 +25,10 @@
 import type { CommandModule } from 'yargs';
 
 interface Args {
-  input: string;
-  model: string;
+  input?: string;
+  model?: string;
+  method?: string;
+  channels?: string;
   out: string;
   dataset?: string;
   field: string;
@@ -34,21 +42,20 @@ interface Args {
   'mask-nonfinite'?: boolean;
 }
 
-const STACK_EXT = ['.mrc', '.mrcs', '.st', '.ali', '.rec', '.map', '.tif', '.tiff'];
-const MRC_EXT = ['.mrc', '.mrcs', '.st', '.ali', '.rec', '.map'];
-const H5_EXT = ['.h5', '.hdf5', '.emd', '.hdf'];
 const OUT_EXT = ['.mrc', '.tif', '.tiff', '.h5', '.hdf5', '.emd'];
 
 /** One tilt series to denoise: `input(angle)` gives the model's input [inChannels, rows, cols]. */
 interface Job { sample?: number; channels: string[]; input: (angle: number) => Float32Array }
 
 export const command: CommandModule<object, Args> = {
-  command: 'denoise <input>',
-  describe: 'Denoise tilt series (dataset, MRC/TIFF stack, HDF5 dataset) with a trained model, tiled; writes .h5, .mrc or .tif',
+  command: 'denoise [input]',
+  describe: 'Denoise tilt series (dataset, MRC/TIFF, .mat, Velox .emd, .hspy, HDF5) with a trained model or a classical filter; writes .h5, .mrc or .tif',
   builder: (y) =>
     y
-      .positional('input', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, .mrc/.tif stack, or .h5 file with --dataset' })
-      .option('model', { type: 'string', demandOption: true, describe: 'model folder written by saveModel (model.json + weights.bin)' })
+      .positional('input', { type: 'string', describe: 'dataset directory or .h5 shard, or a tilt series: .mrc/.tif (+ .tlt), .mat, .emd, .hspy, .h5 (left out with --channels NAME=FILE,...)' })
+      .option('model', { type: 'string', describe: 'model folder written by saveModel (model.json + weights.bin)' })
+      .option('method', { type: 'string', describe: 'classical filter instead of a model: gaussian[:sigma] | median[:size] | box[:size] | tv[:weight] | anscombe[:sigma]; the parameter, when left out, by binomial-thinning cross-validation on the data' })
+      .option('channels', { type: 'string', describe: 'channels to read by name (HAADF,Au), or one file per channel: HAADF=a.mrc,Au=b.mrc (angles from the files or a .tlt beside the first)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output file: .h5 (EMD), .mrc (+ .tlt) or .tif/.tiff (+ .tlt)' })
       .option('dataset', { type: 'string', describe: 'path of a 2-D/3-D array inside a user HDF5 file, e.g. /data/tilt/data' })
       .option('field', { type: 'string', default: 'noisy', choices: ['noisy', 'clean'], describe: 'which tilt series of a nanodose dataset' })
@@ -61,7 +68,7 @@ export const command: CommandModule<object, Args> = {
       .option('mask-nonfinite', { type: 'boolean', default: false, describe: 'set NaN/infinite input values to 0 and report how many (default: refuse the input)' })
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
-    const { existsSync, openSync, readSync, closeSync, statSync } = await import('node:fs');
+    const { existsSync, statSync } = await import('node:fs');
     const { extname } = await import('node:path');
     const { ConfigError } = await import('../../generators/common/validate.ts');
     const t0 = performance.now();
@@ -77,34 +84,53 @@ export const command: CommandModule<object, Args> = {
       else if (/^\d+$/.test(a.sample)) sampleSel = Number(a.sample);
       else throw new ConfigError('sample', `must be an integer >= 0 or 'all', got ${JSON.stringify(a.sample)}`);
     }
-    if (!existsSync(a.input)) throw new ConfigError('input', `${a.input}: no such file or directory`);
-    if (!existsSync(a.model) || !statSync(a.model).isDirectory()) throw new ConfigError('model', `${a.model}: no such model folder`);
-    const inExt = extname(a.input).toLowerCase();
-    const isStack = STACK_EXT.includes(inExt) || (a.dataset !== undefined && H5_EXT.includes(inExt));
-    if (isStack && sampleSel !== undefined) throw new ConfigError('sample', `selects samples of a nanodose dataset; ${a.input} is an image stack`);
-    if (a.dataset !== undefined && !H5_EXT.includes(inExt)) throw new ConfigError('dataset', `names an array inside an HDF5 file; ${a.input} is not one (${H5_EXT.join(', ')})`);
+    const fm = await import('../../datasets/formats/index.ts');
+    const perFile = a.channels !== undefined && fm.isChannelFileSpec(a.channels);
+    if (perFile && a.input !== undefined) throw new ConfigError('input', `give either INPUT or --channels NAME=FILE,..., not both`);
+    if (!perFile && a.input === undefined) throw new ConfigError('input', 'name the tilt series to denoise (or give one file per channel: --channels HAADF=a.mrc,Au=b.mrc)');
+    if ((a.model === undefined) === (a.method === undefined)) throw new ConfigError(a.model ? 'method' : 'model', 'give either --model DIR or --method NAME[:param]');
+    const { parseBaselineSpec } = await import('../../eval/baselines/index.ts');
+    let classical: ReturnType<typeof parseBaselineSpec> | undefined;
+    if (a.method !== undefined) {
+      try { classical = parseBaselineSpec(a.method); } catch (e) { throw new ConfigError('method', (e as Error).message.replace(/^method: /, '')); }
+      if (a.tta || a.tile !== undefined || a.overlap !== undefined) throw new ConfigError('method', '--tta, --tile and --overlap apply to a model, not a classical filter');
+    }
+    const inputName = perFile ? a.channels! : a.input!;
+    if (!perFile && !existsSync(inputName)) throw new ConfigError('input', `${inputName}: no such file or directory`);
+    if (a.model !== undefined && (!existsSync(a.model) || !statSync(a.model).isDirectory())) throw new ConfigError('model', `${a.model}: no such model folder`);
+    let isStack: boolean;
+    try {
+      isStack = perFile || (await fm.detectFormat(inputName)) !== 'nanodose-dataset' || a.dataset !== undefined;
+    } catch (e) {
+      throw new ConfigError('input', (e as Error).message);
+    }
+    if (isStack && sampleSel !== undefined) throw new ConfigError('sample', `selects samples of a nanodose dataset; ${inputName} is a user's tilt series`);
+    const wantNames = a.channels !== undefined && !perFile ? a.channels.split(',').map((c) => c.trim()).filter(Boolean) : undefined;
 
-    // --- backend and model
+    // --- backend and model (a classical method needs neither)
     const models = await import('../../models/index.ts');
     const { denoiseTiled, minimumOverlap, DEFAULT_BLEND, DEFAULT_TILE } = await import('../../models/tiling.ts');
-    await models.initBackend({ backend: a.backend as 'auto', quiet: a.quiet });
-    let loaded: Awaited<ReturnType<typeof models.loadModel>>;
-    try {
-      loaded = await models.loadModel(a.model);
-    } catch (e) {
-      throw new ConfigError('model', (e as Error).message);
+    let loaded: Awaited<ReturnType<typeof models.loadModel>> | undefined;
+    if (a.model !== undefined) {
+      await models.initBackend({ backend: a.backend as 'auto', quiet: a.quiet });
+      try {
+        loaded = await models.loadModel(a.model);
+      } catch (e) {
+        throw new ConfigError('model', (e as Error).message);
+      }
     }
-    const { model, metadata } = loaded;
+    const model = loaded?.model, metadata = loaded?.metadata;
     try {
-      const spec = models.validateModelSpec(metadata.spec, 'model metadata.spec');
-      const minOv = minimumOverlap(spec);
-      if (a.overlap !== undefined && a.overlap < minOv) throw new ConfigError('overlap', `must be >= ${minOv} for this model (receptive field ${models.receptiveField(spec)} px), got ${a.overlap}`);
+      const spec = metadata ? models.validateModelSpec(metadata.spec, 'model metadata.spec') : undefined;
+      const inC = spec?.inChannels ?? 1, outC = spec?.outChannels ?? 1;
+      const minOv = spec ? minimumOverlap(spec) : 0;
+      if (spec && a.overlap !== undefined && a.overlap < minOv) throw new ConfigError('overlap', `must be >= ${minOv} for this model (receptive field ${models.receptiveField(spec)} px), got ${a.overlap}`);
       const tile = a.tile ?? DEFAULT_TILE;
       const overlap = a.overlap ?? minOv + DEFAULT_BLEND;
-      const mChans = metadata.channels ?? [];
+      const mChans = metadata?.channels ?? [];
       // Output channel names: the inputs' when as many; else metadata.outputChannels, else the last inputs (HAADF first).
-      const oc = (metadata as { outputChannels?: unknown }).outputChannels;
-      const outNames = spec.outChannels === spec.inChannels ? mChans.slice(0, spec.inChannels) : Array.isArray(oc) ? oc.map(String) : mChans.slice(spec.inChannels - spec.outChannels);
+      const oc = (metadata as { outputChannels?: unknown } | undefined)?.outputChannels;
+      const outNames = outC === inC ? mChans.slice(0, inC) : Array.isArray(oc) ? oc.map(String) : mChans.slice(inC - outC);
 
       // --- the input: jobs (one tilt series each), geometry, metadata
       let jobs: Job[] = [];
@@ -115,41 +141,64 @@ export const command: CommandModule<object, Args> = {
       let sampleIdx: number[] = [];
       const release: (() => Promise<void> | void)[] = [];
       if (isStack) {
-        const { readImageStack, parseMrcHeader } = await import('../../datasets/index.ts');
-        let st: Awaited<ReturnType<typeof readImageStack>>;
+        const { readTlt } = await import('../../datasets/index.ts');
+        let st: import('../../datasets/formats/index.ts').TiltStack;
         try {
-          st = await readImageStack(a.input, { dataset: a.dataset });
+          st = perFile ? await fm.readChannelFiles(inputName, { dataset: a.dataset }) : await fm.readTiltStack(inputName, { dataset: a.dataset, channels: wantNames });
         } catch (e) {
           throw new ConfigError(a.dataset ? 'dataset' : 'input', (e as Error).message);
         }
-        if (st.shape.length === 2) st.shape = [1, ...st.shape];
-        if (st.shape.length !== 3) throw new ConfigError('input', `expected a 2-D image or a 3-D stack [angle, row, col], got shape [${st.shape.join(', ')}]`);
         [nAngles, rows, cols] = st.shape;
-        angles = st.angles && st.angles.length === nAngles ? st.angles : undefined;
-        if (MRC_EXT.includes(inExt)) {
-          const fd = openSync(a.input, 'r');
-          const hdr = new Uint8Array(1024);
-          readSync(fd, hdr, 0, 1024, 0);
-          closeSync(fd);
-          const h = parseMrcHeader(hdr);
-          if (h.mx > 0 && h.cella[0] > 0) pixelNm = h.cella[0] / h.mx / 10;
-        }
-        if (spec.inChannels !== 1) throw new ConfigError('model', `takes ${spec.inChannels} channels (${mChans.join(', ')}); an image stack holds one: denoise a nanodose dataset instead`);
-        const name = a.channel ?? mChans[0] ?? 'image';
-        const plane = rows * cols, data = st.data;
+        const first = perFile ? fm.parseChannelFiles(inputName)[0][1] : inputName;
+        const tltPath = first.replace(/\.[^./]+$/, '') + '.tlt';
+        const tlt = st.angles ?? (existsSync(tltPath) ? readTlt(tltPath) : undefined);
+        angles = tlt && tlt.length === nAngles ? tlt : undefined;
+        pixelNm = st.pixelSizeNm;
+        const plane = rows * cols;
         const { checkFinite } = await import('../../generators/common/finite.ts');
-        const bad = checkFinite(data as Float32Array, { source: `${a.input}${a.dataset ? ` ${a.dataset}` : ''}`, shape: [nAngles, rows, cols], axes: ['angle', 'row', 'col'], mask: a['mask-nonfinite'] });
-        if (bad) console.error(`${a.input}: ${bad} non-finite value(s) set to 0 (--mask-nonfinite)`);
-        jobs = [{ channels: [name], input: (k) => data.slice(k * plane, (k + 1) * plane) }];
-        inputInfo = { input: a.input, ...(a.dataset ? { input_dataset: a.dataset } : {}) };
+        for (const c of st.channels) {
+          const bad = checkFinite(c.data, { source: `${inputName}${a.dataset ? ` ${a.dataset}` : ''} (${c.name})`, shape: [nAngles, rows, cols], axes: ['angle', 'row', 'col'], mask: a['mask-nonfinite'] });
+          if (bad) console.error(`${inputName} (${c.name}): ${bad} non-finite value(s) set to 0 (--mask-nonfinite)`);
+        }
+        const names = st.channels.map((c) => c.name);
+        const has = `${perFile ? 'the files give' : `${inputName} has`} ${names.join(', ')}`;
+        if (inC === 1) {
+          // A single unnamed stack takes --channel's name, or the model's; named channels: every element (or --channel).
+          let pickIdx: number[];
+          if (names.length === 1 && names[0] === 'stack') {
+            st.channels[0].name = a.channel ?? mChans[0] ?? 'image';
+            pickIdx = [0];
+          } else if (a.channel !== undefined) {
+            const k = names.indexOf(a.channel);
+            if (k < 0) throw new ConfigError('channel', `'${a.channel}' is not a channel here (${has})`);
+            pickIdx = [k];
+          } else {
+            pickIdx = names.map((n, k) => [n, k] as const).filter(([n]) => n !== 'HAADF' || mChans.includes('HAADF')).map(([, k]) => k);
+            if (pickIdx.length === 0) throw new ConfigError('channel', `${has}: no element channel to denoise (name one with --channel)`);
+          }
+          jobs = pickIdx.map((k) => ({ channels: [st.channels[k].name], input: (j: number) => st.channels[k].data.slice(j * plane, (j + 1) * plane) }));
+        } else {
+          // A guided model: every channel it was trained on, by name (the HAADF included).
+          const missing = mChans.filter((c) => !names.includes(c));
+          if (mChans.length !== inC || missing.length) {
+            throw new ConfigError('channel', `the model takes channels ${mChans.join(', ') || '(unnamed)'}; ${has}${missing.length ? ` (missing ${missing.join(', ')})` : ''}: give a file with named channels (.mat, .emd, .hspy, HDF5) or one file per channel, --channels ${mChans.map((c) => `${c}=FILE`).join(',')}`);
+          }
+          if (a.channel !== undefined && !outNames.includes(a.channel)) throw new ConfigError('channel', `'${a.channel}' is not a channel the model outputs (${outNames.join(', ')})`);
+          const idx = mChans.map((c) => names.indexOf(c));
+          jobs = [{ channels: outNames, input: (j: number) => {
+            const x = new Float32Array(idx.length * plane);
+            idx.forEach((k, q) => x.set(st.channels[k].data.subarray(j * plane, (j + 1) * plane), q * plane));
+            return x;
+          } }];
+        }
+        inputInfo = { input: inputName, input_format: st.format, ...(a.dataset ? { input_dataset: a.dataset } : {}) };
       } else {
         const { openDataset } = await import('../../datasets/index.ts');
         let r: Awaited<ReturnType<typeof openDataset>>;
         try {
-          r = await openDataset(a.input);
+          r = await openDataset(inputName);
         } catch (e) {
-          const hint = H5_EXT.includes(inExt) ? ' (for another HDF5 file, name the array with --dataset)' : '';
-          throw new ConfigError('input', `${(e as Error).message}${hint}`);
+          throw new ConfigError('input', (e as Error).message);
         }
         release.push(() => r.close());
         const field = a.field as 'noisy' | 'clean';
@@ -167,7 +216,7 @@ export const command: CommandModule<object, Args> = {
         const elements = r.elements.map((e) => e.symbol);
         // Channel groups: each a list of dataset channel indices forming one model input.
         let groups: { inIdx: number[]; names: string[] }[];
-        if (spec.inChannels === 1) {
+        if (inC === 1) {
           let want: string[];
           if (a.channel !== undefined) {
             if (!r.channels.includes(a.channel)) throw new ConfigError('channel', `'${a.channel}' is not a channel of ${a.input} (channels ${r.channels.join(', ')})`);
@@ -180,8 +229,8 @@ export const command: CommandModule<object, Args> = {
           groups = want.map((n) => ({ inIdx: [r.channels.indexOf(n)], names: [n] }));
         } else {
           const missing = mChans.filter((c) => !r.channels.includes(c));
-          if (mChans.length !== spec.inChannels || missing.length) {
-            throw new ConfigError('channel', `the model takes channels ${mChans.join(', ') || '(unnamed)'}; ${a.input} has ${r.channels.join(', ')}${missing.length ? ` (missing ${missing.join(', ')})` : ''}`);
+          if (mChans.length !== inC || missing.length) {
+            throw new ConfigError('channel', `the model takes channels ${mChans.join(', ') || '(unnamed)'}; ${inputName} has ${r.channels.join(', ')}${missing.length ? ` (missing ${missing.join(', ')})` : ''}`);
           }
           if (a.channel !== undefined && !outNames.includes(a.channel)) throw new ConfigError('channel', `'${a.channel}' is not a channel the model outputs (${outNames.join(', ')})`);
           groups = [{ inIdx: mChans.map((c) => r.channels.indexOf(c)), names: outNames }];
@@ -212,10 +261,10 @@ export const command: CommandModule<object, Args> = {
             jobs.push(job);
           }
         }
-        inputInfo = { input: a.input, field, samples: JSON.stringify(sampleIdx) };
+        inputInfo = { input: inputName, field, samples: JSON.stringify(sampleIdx) };
       }
       // --channel on a multi-output model keeps just that output.
-      const keep = (names: string[]) => names.map((n, i) => [n, i] as const).filter(([n]) => a.channel === undefined || spec.inChannels === 1 || n === a.channel);
+      const keep = (names: string[]) => names.map((n, i) => [n, i] as const).filter(([n]) => a.channel === undefined || inC === 1 || n === a.channel);
 
       // --- output names (checked before any work)
       const stem = a.out.slice(0, a.out.length - extname(a.out).length);
@@ -228,7 +277,27 @@ export const command: CommandModule<object, Args> = {
 
       const { progress } = await import('../../generators/common/progress.ts');
       const bar = progress('denoise', jobs.length * nAngles, { unit: 'projections', quiet: a.quiet });
-      const opts = { metadata, tile, overlap, tta: a.tta };
+      const opts = { metadata: metadata!, tile, overlap, tta: a.tta };
+      // Classical filters: the parameter per (sample, channel), given or chosen by thinning cross-validation.
+      const { denoiseBaseline, tuneBaselineByThinning } = await import('../../eval/baselines/index.ts');
+      const chosen: Record<string, number> = {};
+      const paramFor = (j: Job): number => {
+        const key = `${j.sample ?? ''}/${j.channels[0]}`;
+        if (chosen[key] === undefined) {
+          if (classical!.param !== undefined) chosen[key] = classical!.param;
+          else {
+            let t: ReturnType<typeof tuneBaselineByThinning>;
+            try {
+              t = tuneBaselineByThinning(classical!.method, Array.from({ length: nAngles }, (_, k) => j.input(k)), rows, cols, { seed: 0, source: `${inputName} (${j.channels[0]})` });
+            } catch (e) {
+              throw new ConfigError('method', (e as Error).message);
+            }
+            chosen[key] = t.param;
+            if (!a.quiet) console.log(`${classical!.method} ${j.channels[0]}${j.sample !== undefined ? ` (sample ${j.sample})` : ''}: parameter ${t.param} by binomial-thinning cross-validation (candidates ${t.candidates.join(', ')})`);
+          }
+        }
+        return chosen[key];
+      };
       const plane = rows * cols;
       /** Runs every job; `put(stackIndex, angle, map)` receives each denoised projection. */
       const { applicabilityWarnings, channelScales, checkNormalisation } = await import('../../models/normalise.ts');
@@ -240,13 +309,18 @@ export const command: CommandModule<object, Args> = {
           const kept = keep(j.channels);
           for (let k = 0; k < nAngles; k++) {
             const xin = j.input(k);
+            if (classical) {
+              put(si, k, denoiseBaseline(classical.method, xin, rows, cols, paramFor(j)));
+              bar.increment(1);
+              continue;
+            }
             // Untrained channels / count levels: one warning per (channel, kind), never an error.
-            const inNames = spec.inChannels === 1 ? j.channels : mChans;
-            for (const msg of applicabilityWarnings(metadata, inNames, channelScales(xin, spec.inChannels, rows, cols, checkNormalisation(metadata.normalisation)))) {
+            const inNames = inC === 1 ? j.channels : mChans;
+            for (const msg of applicabilityWarnings(metadata!, inNames, channelScales(xin, inC, rows, cols, checkNormalisation(metadata!.normalisation)))) {
               const key = msg.replace(/[\d.e+-]+ mean counts/, 'N mean counts');
               if (!warned.has(key)) { warned.add(key); console.warn(`[nanodose] denoise warning: ${msg}`); }
             }
-            const y = await denoiseTiled(model, xin, [spec.inChannels, rows, cols], opts);
+            const y = await denoiseTiled(model!, xin, [inC, rows, cols], opts);
             kept.forEach(([, o], q) => put(si + q, k, y.subarray(o * plane, (o + 1) * plane)));
             bar.increment(1);
           }
@@ -255,28 +329,34 @@ export const command: CommandModule<object, Args> = {
       };
       const attrs: Record<string, string | number> = {
         ...inputInfo,
-        model: a.model,
-        model_scheme: metadata.scheme,
-        model_channels: JSON.stringify(mChans),
-        model_spec: JSON.stringify(spec),
-        model_normalisation: JSON.stringify(metadata.normalisation),
-        model_nanodose_version: String(metadata.nanodoseVersion ?? ''),
-        tile,
-        overlap,
-        tta: a.tta ? 1 : 0,
+        ...(metadata ? {
+          model: a.model!,
+          model_scheme: metadata.scheme,
+          model_channels: JSON.stringify(mChans),
+          model_spec: JSON.stringify(spec),
+          model_normalisation: JSON.stringify(metadata.normalisation),
+          model_nanodose_version: String(metadata.nanodoseVersion ?? ''),
+          tile,
+          overlap,
+          tta: a.tta ? 1 : 0,
+        } : { method: classical!.method }),
       };
+      // The chosen parameters are known once the filters ran; the H5 attribute is written at the end.
+      const methodParams = () => JSON.stringify(chosen);
       let written: string[];
       try {
         if (outExt === '.h5' || outExt === '.hdf5' || outExt === '.emd') {
-          written = [await writeH5(a.out, { isDataset: !isStack, sampleIdx, channels: isStack ? [stacks[0].channel] : [...new Set(stacks.map((s) => s.channel))], nAngles, rows, cols, angles, pixelNm, attrs }, runAll)];
+          // Several stacks of a user file go into the dataset layout [sample (one), channel, angle, row, col].
+          const layoutDataset = !isStack || stacks.length > 1;
+          written = [await writeH5(a.out, { isDataset: layoutDataset, sampleIdx: isStack ? [0] : sampleIdx, channels: layoutDataset ? [...new Set(stacks.map((s) => s.channel))] : [stacks[0].channel], nAngles, rows, cols, angles, pixelNm, attrs, lateAttrs: classical ? () => ({ method_params: methodParams() }) : undefined }, runAll)];
         } else {
           const out = stacks.map(() => new Float32Array(nAngles * plane));
           await runAll((s, k, m) => out[s].set(m, k * plane));
           const { writeMrc, writeTlt, writeTiffStack } = await import('../../datasets/index.ts');
           written = [];
           stacks.forEach((s, i) => {
-            if (outExt === '.mrc') writeMrc(s.path, out[i], [nAngles, rows, cols], { voxelSizeAngstrom: pixelNm ? pixelNm * 10 : 1, kind: 'stack', labels: [`nanodose denoise: ${s.channel}, model ${a.model} (${metadata.scheme})`] });
-            else writeTiffStack(s.path, out[i], [nAngles, rows, cols]);
+            if (outExt === '.mrc') writeMrc(s.path, out[i], [nAngles, rows, cols], { voxelSizeAngstrom: pixelNm ? pixelNm * 10 : 1, kind: 'stack', labels: [metadata ? `nanodose denoise: ${s.channel}, model ${a.model} (${metadata.scheme})` : `nanodose denoise: ${s.channel}, ${classical!.method} ${methodParams()}`] });
+            else writeTiffStack(s.path, out[i], [nAngles, rows, cols], pixelNm ? { pixelSizeNm: pixelNm, kind: 'stack' } : {});
             written.push(s.path);
             if (angles) {
               const tlt = s.path.slice(0, s.path.length - outExt.length) + '.tlt';
@@ -290,10 +370,10 @@ export const command: CommandModule<object, Args> = {
         for (const f of release) await f();
       }
       if (!a.quiet) {
-        console.log(`denoised ${stacks.length * nAngles} projection(s) ${rows}x${cols}${a.tta ? ' with tta' : ''} (tile ${tile}, overlap ${overlap}) in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${written.join(', ')}`);
+        console.log(`denoised ${stacks.length * nAngles} projection(s) ${rows}x${cols}${a.tta ? ' with tta' : ''} (${metadata ? `tile ${tile}, overlap ${overlap}` : `${classical!.method}`}) in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${written.join(', ')}`);
       }
     } finally {
-      model.dispose();
+      model?.dispose();
     }
   },
 };
@@ -308,6 +388,8 @@ interface H5Layout {
   angles?: Float64Array;
   pixelNm?: number;
   attrs: Record<string, string | number>;
+  /** Attributes known only after the work (a classical filter's chosen parameters). */
+  lateAttrs?: () => Record<string, string>;
 }
 
 /**
@@ -367,6 +449,7 @@ async function writeH5(path: string, L: H5Layout, runAll: (put: (s: number, k: n
           d.write_slice([[si, si + 1], [c, c + 1], [a, a + 1], [], []], map);
         } else d.write_slice([[a, a + 1], [], []], map);
       });
+      for (const [k, v] of Object.entries(L.lateAttrs?.() ?? {})) f.create_attribute(k, v);
     } finally {
       f.close();
     }

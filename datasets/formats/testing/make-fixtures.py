@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""Makes the small tilt-series fixtures of datasets/formats with the reference writers (Debian's
+python3-h5py, -scipy, -mrcfile, -hyperspy, -tifffile): the same two-channel series (HAADF, Au; 9 tilts of
+12 x 16 px) as MRC + .tlt, MATLAB v5 (scipy.io.savemat) and v7.3 (HDF5 with a 512-byte user block
+and MATLAB_class attributes, as MATLAB writes it), a Velox-like .emd, a HyperSpy .hspy, a plain
+HDF5 file with named channels and an ImageJ TIFF (tifffile). Run from the repository root:
+
+    /usr/bin/python3 datasets/formats/testing/make-fixtures.py
+
+The series: Poisson counts (seed 20) of a ball and a rod projected in parallel beam, so every
+channel differs and a mixed-up axis order shows in the tests. Files are kept small to commit.
+"""
+import json
+import os
+
+import h5py
+import mrcfile
+import numpy as np
+import scipy.io
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+os.makedirs(OUT, exist_ok=True)
+rng = np.random.default_rng(20)
+A, R, C = 9, 12, 16
+angles = np.linspace(-60.0, 60.0, A)
+PIXEL_NM = 0.25
+
+u = np.arange(C) - (C - 1) / 2
+v = np.arange(R) - (R - 1) / 2
+
+
+def projections(scale):
+    out = np.zeros((A, R, C))
+    for k, th in enumerate(np.deg2rad(angles)):
+        # ball of radius 4 at (x, y, z) = (2, -1, 1): chord 2 sqrt(r^2 - d^2)
+        t = 2 * np.cos(th) - 1 * np.sin(th)
+        d2 = (u[None, :] - t) ** 2 + (v[:, None] - 1) ** 2
+        out[k] += 2 * np.sqrt(np.clip(16 - d2, 0, None))
+        # rod along the tilt axis at (x, y) = (-3, 2), radius 2, rows -4..3
+        t2 = -3 * np.cos(th) + 2 * np.sin(th)
+        rod = 2 * np.sqrt(np.clip(4 - (u - t2) ** 2, 0, None))
+        out[k, 2:10] += rod[None, :]
+    return rng.poisson(out * scale).astype(np.float64)
+
+
+haadf = projections(6.0)
+au = projections(0.8)
+channels = {"HAADF": haadf, "Au": au}
+
+# MRC stack + .tlt (the reference every other format must match)
+with mrcfile.new(os.path.join(OUT, "tilt_Au.mrc"), overwrite=True) as m:
+    m.set_data(au.astype(np.float32))
+    m.voxel_size = PIXEL_NM * 10
+with mrcfile.new(os.path.join(OUT, "tilt_HAADF.mrc"), overwrite=True) as m:
+    m.set_data(haadf.astype(np.float32))
+    m.voxel_size = PIXEL_NM * 10
+for name in ("tilt_Au", "tilt_HAADF", "tilt"):
+    with open(os.path.join(OUT, name + ".tlt"), "w") as f:
+        f.write("".join(f"{a:.2f}\n" for a in angles))
+
+# MATLAB stores a stack as X(row, col, angle); column-major.
+mat = {k: np.transpose(x, (1, 2, 0)) for k, x in channels.items()}
+scipy.io.savemat(os.path.join(OUT, "tilt_v5.mat"), {**mat, "angles": angles, "pixel_size_nm": PIXEL_NM}, do_compression=True)
+scipy.io.savemat(os.path.join(OUT, "tilt_v5_plain.mat"), {"Au": mat["Au"].astype(np.float32), "tilt_angles": angles.reshape(-1, 1)}, do_compression=False)
+
+# MATLAB v7.3: HDF5 after a 512-byte user block; arrays transposed (HDF5 shape = reversed MATLAB size).
+p73 = os.path.join(OUT, "tilt_v73.mat")
+with h5py.File(p73, "w", userblock_size=512) as f:
+    for k, x in {**mat, "angles": angles.reshape(1, -1), "pixel_size_nm": np.array([[PIXEL_NM]])}.items():
+        d = f.create_dataset(k, data=np.ascontiguousarray(x.T))
+        d.attrs["MATLAB_class"] = np.bytes_("double")
+with open(p73, "r+b") as f:
+    head = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Wed Dec  2 12:00:00 2026 HDF5 schema 1.00 ."
+    f.write(head.ljust(116, b" ") + b"\0" * 8 + b"\x00\x02" + b"IM")
+
+# Velox-like EMD: /Data/Image/<uuid>/Data is (rows, cols, frames), Metadata is JSON text per frame
+# (uint8, (length, frames)) with the detector name, the pixel size in metres and the stage alpha tilt in radians.
+with h5py.File(os.path.join(OUT, "tilt_velox.emd"), "w") as f:
+    f.attrs["version_major"] = 0
+    f.attrs["version_minor"] = 2
+    for i, (k, x) in enumerate(channels.items()):
+        g = f.create_group(f"Data/Image/{i:032x}")
+        g.create_dataset("Data", data=np.transpose(x, (1, 2, 0)).astype(np.uint16))
+        metas = []
+        for a in angles:
+            meta = {"BinaryResult": {"Detector": k, "PixelSize": {"width": f"{PIXEL_NM * 1e-9:.6e}", "height": f"{PIXEL_NM * 1e-9:.6e}"}, "PixelUnitX": "m", "PixelUnitY": "m"},
+                    "Stage": {"AlphaTilt": f"{np.deg2rad(a):.9f}"}}
+            metas.append(np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        L = max(len(m) for m in metas) + 8
+        arr = np.zeros((L, A), dtype=np.uint8)
+        for j, m in enumerate(metas):
+            arr[: len(m), j] = m
+        g.create_dataset("Metadata", data=arr)
+
+# HyperSpy .hspy: one Signal2D per channel, navigation axis = tilt in degrees.
+import hyperspy.api as hs  # noqa: E402
+
+for k, x in channels.items():
+    s = hs.signals.Signal2D(x.astype(np.float32))
+    s.metadata.General.title = k
+    s.axes_manager[0].name, s.axes_manager[0].units = "tilt", "deg"
+    s.axes_manager[0].offset, s.axes_manager[0].scale = float(angles[0]), float(angles[1] - angles[0])
+    for ax in (1, 2):
+        s.axes_manager[ax].units, s.axes_manager[ax].scale = "nm", PIXEL_NM
+    s.save(os.path.join(OUT, f"tilt_{k}.hspy"), overwrite=True)
+
+# Plain HDF5 with named channels (as a lab's own script writes it): /tilt/<channel> [angle, row, col] + /tilt/angles.
+with h5py.File(os.path.join(OUT, "tilt_channels.h5"), "w") as f:
+    for k, x in channels.items():
+        f.create_dataset(f"tilt/{k}", data=x.astype(np.float32))
+    f.create_dataset("tilt/angles", data=angles)
+# ImageJ TIFF (tifffile, as Fiji writes it): pixel size 0.25 nm in the calibration.
+import tifffile  # noqa: E402
+
+tifffile.imwrite(os.path.join(OUT, "tilt_Au_imagej.tif"), au.astype(np.float32), imagej=True,
+                 resolution=(1 / PIXEL_NM, 1 / PIXEL_NM), metadata={"unit": "nm", "axes": "ZYX"})
+print("wrote", sorted(os.listdir(OUT)))
