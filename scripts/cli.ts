@@ -23,16 +23,17 @@ let cli = yargs(hideBin(process.argv))
   .help()
   .wrap(Math.min(110, process.stdout.columns ?? 100))
   // One thread count for every parallel stage (generators/common/threads.ts); a stage's own
-  // --workers still wins. Printed once, on stderr so machine-readable stdout stays clean.
+  // --workers still wins. Printed once when the first parallel stage starts, on stderr so
+  // machine-readable stdout stays clean and an input error stays one line.
   .option('threads', { type: 'number', global: true, describe: 'threads for every parallel stage (default NANODOSE_THREADS, else os.availableParallelism())' })
   .middleware(async (argv) => {
-    const { describeThreads, parseThreads, setThreads } = await import('../generators/common/threads.ts');
+    const { describeThreads, parseThreads, setThreads, announceThreads } = await import('../generators/common/threads.ts');
     if (argv.threads !== undefined) {
       setThreads(parseThreads('--threads', argv.threads));
       process.env.NANODOSE_THREADS = String(argv.threads); // child processes follow it too
     }
-    const line = describeThreads(); // validates NANODOSE_THREADS too, before any work
-    if (!argv.quiet) console.error(`[nanodose] ${line}`);
+    describeThreads(); // validates NANODOSE_THREADS too, before any work
+    if (!argv.quiet) announceThreads((line) => console.error(`[nanodose] ${line}`));
   })
   .fail((msg, err) => {
     // Usage and validation errors: one clear line, non-zero exit. Errors thrown by handlers

@@ -46,8 +46,28 @@ export function defaultThreads(): { threads: number; source: ThreadSource } {
  * else the default rule above.
  */
 export function resolveThreads(explicit?: number, field = 'workers'): number {
-  if (explicit !== undefined) return parseThreads(field, explicit);
-  return defaultThreads().threads;
+  if (explicit !== undefined) {
+    const n = parseThreads(field, explicit);
+    announceOnce(`using ${n} thread${n === 1 ? '' : 's'} (${field})`);
+    return n;
+  }
+  const n = defaultThreads().threads;
+  announceOnce(describeThreads());
+  return n;
+}
+
+let announcer: ((line: string) => void) | undefined;
+
+/**
+ * Prints the thread count once, when the first parallel stage starts (not before: a command that
+ * stops at a bad input prints only its one error line). The CLI sets this; the library stays silent.
+ */
+export function announceThreads(print: ((line: string) => void) | undefined): void { announcer = print; }
+
+function announceOnce(line: string): void {
+  const p = announcer;
+  announcer = undefined;
+  p?.(line);
 }
 
 /** "using 4 threads (the machine's 4 cores)": the line the CLI prints once. */
