@@ -2,7 +2,7 @@
  * `nanodose train --data DIR --scheme SCHEME --out MODELDIR [--model unet --depth 3 --filters 16 |
  * --model-config JSON] [--epochs --steps --batch --patch --lr --loss --dose lo:hi --noise fresh|fixed
  * --seed --resume --workers --backend --channels | --inputs HAADF,Au,Ag --outputs Au,Ag]`: trains a denoiser (training/loop.ts) and writes
- * MODELDIR/best, MODELDIR/last, log.jsonl, learning-curve.svg, train-config.json.
+ * MODELDIR/best, MODELDIR/last, log.jsonl, learning-curve.csv/.svg/.png, train-config.json.
  */
 import type { CommandModule } from 'yargs';
 import { readFileSync, existsSync } from 'node:fs';
@@ -50,7 +50,7 @@ export const command: CommandModule<object, Args> = {
     y
       .option('data', { type: 'string', demandOption: true, describe: 'dataset directory or .h5 shard' })
       .option('scheme', { type: 'string', demandOption: true, choices: ['supervised', 'n2n-thinning', 'n2n-frames', 'blind-spot'] })
-      .option('out', { type: 'string', demandOption: true, describe: 'model folder: best/, last/, log.jsonl, learning-curve.svg, train-config.json' })
+      .option('out', { type: 'string', demandOption: true, describe: 'model folder: best/, last/, log.jsonl, learning-curve.csv/.svg/.png, train-config.json' })
       .option('model', { type: 'string', describe: 'architecture: unet (default), dncnn, tiny' })
       .option('depth', { type: 'number', describe: 'U-Net resolution levels / conv layers' })
       .option('filters', { type: 'number', describe: 'base filters' })
