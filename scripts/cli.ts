@@ -6,22 +6,54 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import yargs from 'yargs';
+import { createRequire } from 'node:module';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
+import { classifyError } from './errors.ts';
+
+// yargs through its CommonJS entry: the ESM build's cliui wraps help text every N characters,
+// mid-word ("t/rained", "resu/me"); the CommonJS build wraps at word boundaries (wrap-ansi).
+const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
+
+/** Help width: the terminal's, else $COLUMNS (e.g. when piped), else 80; never wider than 100. */
+export function helpWidth(): number {
+  const cols = process.stdout.columns || Number(process.env.COLUMNS) || 80;
+  return Math.min(100, cols);
+}
 
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 const files = readdirSync(commandsDir)
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
   .sort();
 
-let cli = yargs(hideBin(process.argv))
+/**
+ * `--doses -5,10` reaches yargs as the short-flag cluster "-5,10" ("Unknown argument: 5"); a value
+ * that looks like a negative number or number list is glued to its option (`--doses=-5,10`) so
+ * the option's own check names it.
+ */
+export function glueNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const t of argv) {
+    const prev = out[out.length - 1];
+    if (/^-\d[\d.,:eE+-]*$/.test(t) && prev !== undefined && /^--[a-zA-Z][\w-]*$/.test(prev) && !/^--no-/.test(prev)) out[out.length - 1] = `${prev}=${t}`;
+    else out.push(t);
+  }
+  return out;
+}
+
+const argv = glueNegativeValues(hideBin(process.argv));
+const debug = argv.includes('--debug') || !!process.env.NANODOSE_DEBUG;
+// Library code (HDF5 diagnostics, TensorFlow.js banners) reads this to stay quiet unless --debug.
+if (debug) process.env.NANODOSE_DEBUG = '1';
+
+let cli = yargs(argv)
   .scriptName('nanodose')
   .usage('$0 <command> [options]\n\nData, denoisers and benchmarks for low-dose 3D elemental mapping.')
   .strict()
   .demandCommand(1, 'Name a command; `nanodose --help` lists them.')
   .help()
-  .wrap(Math.min(110, process.stdout.columns ?? 100))
+  .option('debug', { type: 'boolean', global: true, describe: 'show library diagnostics and error stacks' })
+  .wrap(helpWidth())
   // One thread count for every parallel stage (generators/common/threads.ts); a stage's own
   // --workers still wins. Printed once, on stderr so machine-readable stdout stays clean.
   .option('threads', { type: 'number', global: true, describe: 'threads for every parallel stage (default NANODOSE_THREADS, else os.availableParallelism())' })
@@ -35,14 +67,15 @@ let cli = yargs(hideBin(process.argv))
     if (!argv.quiet) console.error(`[nanodose] ${line}`);
   })
   .fail((msg, err) => {
-    // Usage and validation errors: one clear line, non-zero exit. Errors thrown by handlers
-    // (for example a config field out of range) print their message without a stack.
+    // Usage and validation errors, and errors thrown by handlers: one clear line and exit 2 for the
+    // user's mistakes, a short "report it" message and exit 1 for internal failures (scripts/errors.ts).
     if (err) {
-      console.error(`nanodose: ${err.message}`);
-      if (process.env.NANODOSE_DEBUG) console.error(err.stack);
-    } else {
-      console.error(`${msg}\n(see --help)`);
+      const r = classifyError(err);
+      console.error(`nanodose: ${r.message}`);
+      if (debug) console.error(err.stack);
+      process.exit(r.exitCode);
     }
+    console.error(`nanodose: ${msg.split('\n').join(' ')} (see --help)`);
     process.exit(2);
   });
 
