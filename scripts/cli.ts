@@ -9,37 +9,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
+import { glueNegativeValues, helpWidth } from './cli-args.ts';
 import { classifyError } from './errors.ts';
 
 // yargs through its CommonJS entry: the ESM build's cliui wraps help text every N characters,
 // mid-word ("t/rained", "resu/me"); the CommonJS build wraps at word boundaries (wrap-ansi).
 const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
 
-/** Help width: the terminal's, else $COLUMNS (e.g. when piped), else 80; never wider than 100. */
-export function helpWidth(): number {
-  const cols = process.stdout.columns || Number(process.env.COLUMNS) || 80;
-  return Math.min(100, cols);
-}
-
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 const files = readdirSync(commandsDir)
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
   .sort();
-
-/**
- * `--doses -5,10` reaches yargs as the short-flag cluster "-5,10" ("Unknown argument: 5"); a value
- * that looks like a negative number or number list is glued to its option (`--doses=-5,10`) so
- * the option's own check names it.
- */
-export function glueNegativeValues(argv: string[]): string[] {
-  const out: string[] = [];
-  for (const t of argv) {
-    const prev = out[out.length - 1];
-    if (/^-\d[\d.,:eE+-]*$/.test(t) && prev !== undefined && /^--[a-zA-Z][\w-]*$/.test(prev) && !/^--no-/.test(prev)) out[out.length - 1] = `${prev}=${t}`;
-    else out.push(t);
-  }
-  return out;
-}
 
 const argv = glueNegativeValues(hideBin(process.argv));
 const debug = argv.includes('--debug') || !!process.env.NANODOSE_DEBUG;
