@@ -20,3 +20,19 @@ export function glueNegativeValues(argv: string[]): string[] {
   }
   return out;
 }
+
+/** Start of the banner TensorFlow.js's cpu backend prints on its first tensor in Node. */
+export const TFJS_BANNER = 'Hi, looks like you are running TensorFlow.js in Node.js';
+
+/**
+ * Keeps TensorFlow.js's "install tfjs-node" banner out of the terminal (unless --debug): nanodose
+ * already says which backend runs and why (models/backend.ts), and the banner appears even with
+ * --quiet. Other warnings pass through unchanged.
+ */
+export function hideLibraryBanners(con: Pick<Console, 'warn'> = console): void {
+  const warn = con.warn.bind(con);
+  con.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes(TFJS_BANNER)) return;
+    warn(...args);
+  };
+}

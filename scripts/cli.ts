@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
-import { glueNegativeValues, helpWidth } from './cli-args.ts';
+import { glueNegativeValues, helpWidth, hideLibraryBanners } from './cli-args.ts';
 import { classifyError } from './errors.ts';
 
 // yargs through its CommonJS entry: the ESM build's cliui wraps help text every N characters,
@@ -25,6 +25,7 @@ const argv = glueNegativeValues(hideBin(process.argv));
 const debug = argv.includes('--debug') || !!process.env.NANODOSE_DEBUG;
 // Library code (HDF5 diagnostics, TensorFlow.js banners) reads this to stay quiet unless --debug.
 if (debug) process.env.NANODOSE_DEBUG = '1';
+else hideLibraryBanners();
 
 let cli = yargs(argv)
   .scriptName('nanodose')

@@ -6,11 +6,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifyError } from './errors.ts';
-import { glueNegativeValues } from './cli-args.ts';
+import { TFJS_BANNER, glueNegativeValues, hideLibraryBanners } from './cli-args.ts';
 
 const root = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'nanodose-exit-'));
@@ -47,6 +47,25 @@ test('exit 2: an output folder that cannot be written, nothing written', () => {
   } finally {
     chmodSync(ro, 0o755);
   }
+});
+
+test('exit 2: an output path under a file (ENOTDIR; works as root too), nothing written', () => {
+  const file = join(tmp, 'plain-file');
+  writeFileSync(file, 'x');
+  const r = cli('generate', '--count', '2', '--out', join(file, 'ds'), '--quiet');
+  assert.is(r.status, 2, r.stderr);
+  assert.is(lines(r.stderr).length, 1, r.stderr);
+  assert.match(r.stderr, /not a directory|already exists/);
+  assert.is(readdirSync(tmp).filter((n) => n.startsWith('plain-file')).length, 1, 'nothing beside it');
+});
+
+test('the TensorFlow.js banner is hidden, other warnings pass', () => {
+  const seen: unknown[][] = [];
+  const con = { warn: (...a: unknown[]) => void seen.push(a) };
+  hideLibraryBanners(con);
+  con.warn(`\n============================\n${TFJS_BANNER}. To speed things up ...`);
+  con.warn('a real warning');
+  assert.equal(seen, [['a real warning']]);
 });
 
 test('exit 1: an internal failure asks for a report; the stack only with --debug', () => {
