@@ -41,7 +41,6 @@ export const command: CommandModule<object, Args> = {
       .check((a) => {
         if (a['print-config']) return true;
         if (a.count === undefined) throw new Error('--count is required (samples in the whole dataset)');
-        if (!Number.isInteger(a.count) || a.count < 1) throw new Error(`--count must be a whole number of samples, 1 or more; got ${JSON.stringify(process.argv[process.argv.indexOf('--count') + 1] ?? a.count)}`);
         if (!a.out) throw new Error('--out is required (output directory)');
         return true;
       }),
