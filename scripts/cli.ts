@@ -37,7 +37,7 @@ let cli = yargs(argv)
   .wrap(helpWidth())
   // One thread count for every parallel stage (generators/common/threads.ts); a stage's own
   // --workers still wins. Printed once, on stderr so machine-readable stdout stays clean.
-  .option('threads', { type: 'number', global: true, describe: 'threads for every parallel stage (default NANODOSE_THREADS, else os.availableParallelism())' })
+  .option('threads', { type: 'number', global: true, describe: 'threads for every parallel stage (default: $NANODOSE_THREADS, else os.availableParallelism())' })
   .middleware(async (argv) => {
     const { describeThreads, parseThreads, setThreads } = await import('../generators/common/threads.ts');
     if (argv.threads !== undefined) {

@@ -28,7 +28,7 @@ test('exit 2, one line: an unknown option, a bad value, a missing input', () => 
     const r = cli(...args);
     assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.is(lines(r.stderr).length, 1, r.stderr);
-    assert.match(r.stderr, /^nanodose: /);
+    assert.match(r.stderr, /^nanodose: /m);
   }
   assert.match(cli('generate', '--count', 'abc', '--out', join(tmp, 'b')).stderr, /count/);
   assert.not.ok(existsSync(join(tmp, 'a')) || existsSync(join(tmp, 'b')), 'nothing written');
