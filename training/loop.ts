@@ -5,7 +5,8 @@
  *   out/best/            saveModel folder of the best validation loss (loadModel(out) resolves to it)
  *   out/last/            the last epoch's model + optimizer.json/.bin (resume state)
  *   out/log.jsonl        one JSON line per epoch (epoch 0 = the untrained network)
- *   out/learning-curve.svg, out/train-config.json
+ *   out/learning-curve.csv/.svg/.png  the log's numbers per epoch and their plot (training/curve.ts)
+ *   out/train-config.json
  *
  * Optimiser: Adam (Kingma & Ba 2015), learning rate cosine-annealed per step from lr to lr/100 over
  * epochs x stepsPerEpoch steps (Loshchilov & Hutter 2017; no restarts): deterministic in the step
@@ -33,7 +34,7 @@ import { channelScales, defaultNormalisation } from '../models/normalise.ts';
 import type { ModelMetadata, ModelSpec } from '../models/index.ts';
 import { dihedral } from './augment.ts';
 import { applyBlindSpot, blindSpotMask } from './blindspot.ts';
-import { learningCurveSvg, type EpochLog } from './curve.ts';
+import { writeLearningCurve, type EpochLog } from './curve.ts';
 import { loadLast, restoreOptimizer, saveLast, seededInit } from './checkpoint.ts';
 import { LOSSES, packedLoss, packedLossPerSample, type LossKind } from './losses.ts';
 import { SCHEMES, inferenceInput, makePair, mapSum, storedCounts, type NoiseMode, type Projection, type Scheme, type SchemeParams } from './schemes.ts';
@@ -498,15 +499,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     /** The checkpoint criterion's value (lower is better). */
     const criterionOf = (v: ReturnType<typeof validate>) => (cfg.criterion === 'heldout-deviance' ? v.heldoutDeviance! : v.valLoss);
 
+    /** log.jsonl, then the learning curve beside it (CSV always; SVG/PNG unless drawing fails). */
     const writeLogAndCurve = async () => {
       writeFileAtomic(join(out, 'log.jsonl'), log.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    };
-    const writeCurve = async () => {
-      try {
-        writeFileAtomic(join(out, 'learning-curve.svg'), await learningCurveSvg(log, `${cfg.scheme} (${spec.arch})`));
-      } catch (e) {
-        say(`[nanodose] train: learning curve not drawn: ${(e as Error).message}`);
-      }
+      const err = await writeLearningCurve(out, log, `${cfg.scheme} (${spec.arch})`, state.bestEpoch);
+      if (err) say(`[nanodose] train: learning curve not drawn: ${err.message}`);
     };
 
     let best = log.find((e) => e.epoch === state.bestEpoch);
@@ -607,7 +604,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         log.push(entry);
         await writeLogAndCurve();
         await saveLast(lastDir, model, metaBase({ epoch, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }), optimizer, state);
-        await writeCurve();
         say(
           `epoch ${epoch}/${cfg.epochs}: train loss ${fmt(entry.trainLoss)}, val loss ${fmt(v.valLoss)}${v.heldoutDeviance !== undefined ? `, held-out deviance ${fmt(v.heldoutDeviance, 6)}` : ''}${improved ? ' (best)' : ''}` +
             `${v.psnr !== undefined ? `, PSNR ${fmt(v.psnr)} dB (noisy ${fmt(v.noisyPsnr)} dB), SSIM ${fmt(v.ssim)}` : ''}, lr ${fmt(lr, 3)}, ${fmt(entry.imagesPerSecond, 3)} images/s`,
@@ -623,7 +619,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       optimizer.dispose();
       model.dispose();
     }
-    await writeCurve();
     const b = best ?? log[log.length - 1];
     return {
       out,

@@ -16,6 +16,7 @@ import { poissonNoise } from '../generators/signal/noise.ts';
 import { loadModel } from '../models/index.ts';
 import { ConfigError } from '../generators/common/validate.ts';
 import { train, TrainingDivergedError, type TrainOptions } from './index.ts';
+import { parseLearningCurveCsv } from './curve.ts';
 import type { MapItem } from './sources.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'nanodose-train-'));
@@ -43,7 +44,9 @@ for (const [scheme, extra] of [['supervised', {}], ['n2n-thinning', {}], ['n2n-f
     assert.ok(r.best.psnr! > r.best.noisyPsnr! + 0.3, `PSNR ${r.best.psnr} vs noisy ${r.best.noisyPsnr}`);
     for (const k of ['epoch', 'trainLoss', 'valLoss', 'psnr', 'ssim', 'lr', 'imagesPerSecond', 'seconds']) assert.ok(k in log[1], `log has ${k}`);
     assert.ok(r.imagesPerSecond > 0);
-    for (const f of ['best/model.json', 'last/model.json', 'last/optimizer.json', 'last/optimizer.bin', 'learning-curve.svg', 'train-config.json']) assert.ok(existsSync(join(out, f)), f);
+    for (const f of ['best/model.json', 'last/model.json', 'last/optimizer.json', 'last/optimizer.bin', 'learning-curve.svg', 'learning-curve.png', 'learning-curve.csv', 'train-config.json']) assert.ok(existsSync(join(out, f)), f);
+    const curve = parseLearningCurveCsv(readFileSync(join(out, 'learning-curve.csv'), 'utf8'));
+    assert.equal(curve.map((c) => [c.epoch, c.train_loss, c.val_loss, c.psnr_db, c.ssim]), log.map((e) => [e.epoch, e.trainLoss ?? undefined, e.valLoss, e.psnr, e.ssim]), 'curve = log');
     assert.not.ok(readdirSync(out).some((n) => n.startsWith('.tmp-')), 'no temporary files');
     const { model, metadata } = await loadModel(out); // resolves to out/best
     assert.is(metadata.scheme, scheme);

@@ -34,7 +34,7 @@ export const command: CommandModule<object, Args> = {
       .option('shard', { type: 'string', describe: 'make only job i of k (0-based), e.g. 3/16 for a cluster job array (use with --resume)' })
       .option('workers', { type: 'number', describe: 'worker threads, each writing its own shard files (default --threads)' })
       .option('resume', { type: 'boolean', default: false, describe: 'keep finished shards (sha256 checked), redo unfinished ones' })
-      .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing dataset in --out' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing dataset in the --out folder' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
       .option('print-config', { type: 'boolean', default: false, describe: 'print the full default config (JSON) and the meaning of every field, then exit' })
       .option('source', { type: 'string', hidden: true, describe: 'sample source module (path or URL; default the simulator)' })

@@ -48,7 +48,7 @@ export const command: CommandModule<object, Args> = {
       .option('mu-au', { type: 'number', describe: 'physical calibration: fraction of the beam scattered into the detector per A of Au (default: the dataset\'s, else the model\'s 1.0e-3)' })
       .option('threshold', { type: 'number', describe: 'particle threshold on the reconstruction (default: Otsu, lowered to keep the lighter element)' })
       .option('dose', { type: 'number', describe: 'user tilt series of HAADF counts: dose per projection in e/A^2 (linearised with N0 = dose x pixel size^2)' })
-      .option('pixel-size', { type: 'number', describe: 'pixel size in A (default: the file header / dataset)' })
+      .option('pixel-size', { type: 'number', describe: 'pixel size in Å (default: from the file header or the dataset)' })
       .option('linear', { type: 'boolean', default: false, describe: 'user tilt series already linear in the projected amount (no linearisation)' })
       .option('sample', { type: 'number', describe: 'sample index (dataset input; default the first)' })
       .option('field', { type: 'string', default: 'noisy', choices: ['noisy', 'clean'], describe: 'which HAADF of a dataset sample' })

@@ -38,7 +38,7 @@ export const command: CommandModule<object, Args> = {
   describe: 'Reconstruct a tilt series (dataset sample, MRC + .tlt, TIFF/HDF5 stack + .tlt) with SIRT, FBP or TV',
   builder: (y) =>
     y
-      .positional('input', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, .mrc stack, .tif stack' })
+      .positional('input', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, .mrc or .tif stack' })
       .option('out', { type: 'string', demandOption: true, describe: 'output prefix: writes PREFIX.h5 and PREFIX_<channel>.mrc' })
       .option('method', { type: 'string', default: 'sirt:100', describe: 'sirt[:iterations] | fbp[:ram-lak|shepp-logan|hann] | tv[:iterations[:mu]] | fused[:iterations[:tv]] | bimodal[:iterations[:alpha]] | tnv[:iterations[:weight]] (joint: a dataset sample with a HAADF channel)' })
       .option('sample', { type: 'number', describe: 'sample index (dataset input; default the first)' })

@@ -1,5 +1,5 @@
 /**
- * `nanodose run --preset demo|paper|protocols [--out DIR]`: the main job, generate -> train ->
+ * `nanodose run --preset demo|paper|protocols|tiny [--out DIR]`: the main job, generate -> train ->
  * evaluate -> report, on a built-in preset (scripts/pipeline/presets.ts). Resumable: run it again
  * to continue an interrupted run; `--fresh` starts over.
  */
@@ -12,7 +12,7 @@ export const command: CommandModule<object, Args> = {
   describe: 'The main job on a built-in preset: generate a dataset, train denoisers, evaluate dose efficiency, write report.html',
   builder: (y) =>
     y
-      .option('preset', { type: 'string', default: 'demo', describe: 'demo (minutes on 2 cores) | paper (science.md set-up, hours) | protocols (acquisition protocols at a fixed total dose)' })
+      .option('preset', { type: 'string', default: 'demo', describe: 'demo (minutes on 2 cores) | paper (science.md set-up, hours) | protocols (acquisition protocols at a fixed total dose) | tiny (32^3: checks the plumbing, not the science); see --list-presets' })
       .option('out', { type: 'string', describe: 'output folder (default runs/<preset>)' })
       .option('fresh', { type: 'boolean', default: false, describe: 'remove the output folder first instead of reusing finished steps' })
       .option('backend', { type: 'string', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], describe: 'TensorFlow.js backend for training and inference' })

@@ -2,7 +2,7 @@
  * `nanodose train --data DIR --scheme SCHEME --out MODELDIR [--model unet --depth 3 --filters 16 |
  * --model-config JSON] [--epochs --steps --batch --patch --lr --loss --dose lo:hi --noise fresh|fixed
  * --seed --resume --workers --backend --channels | --inputs HAADF,Au,Ag --outputs Au,Ag]`: trains a denoiser (training/loop.ts) and writes
- * MODELDIR/best, MODELDIR/last, log.jsonl, learning-curve.svg, train-config.json.
+ * MODELDIR/best, MODELDIR/last, log.jsonl, learning-curve.csv/.svg/.png, train-config.json.
  */
 import type { CommandModule } from 'yargs';
 import { readFileSync, existsSync } from 'node:fs';
@@ -50,19 +50,19 @@ export const command: CommandModule<object, Args> = {
     y
       .option('data', { type: 'string', demandOption: true, describe: 'dataset directory or .h5 shard' })
       .option('scheme', { type: 'string', demandOption: true, choices: ['supervised', 'n2n-thinning', 'n2n-frames', 'blind-spot'] })
-      .option('out', { type: 'string', demandOption: true, describe: 'model folder: best/, last/, log.jsonl, learning-curve.svg, train-config.json' })
+      .option('out', { type: 'string', demandOption: true, describe: 'model folder: best/, last/, log.jsonl, learning-curve.csv/.svg/.png, train-config.json' })
       .option('model', { type: 'string', describe: 'architecture: unet (default), dncnn, tiny' })
-      .option('depth', { type: 'number', describe: 'U-Net resolution levels / conv layers' })
-      .option('filters', { type: 'number', describe: 'base filters' })
-      .option('batch-norm', { type: 'boolean', describe: 'batch normalisation' })
+      .option('depth', { type: 'number', describe: 'U-Net resolution levels (default 4) / DnCNN conv layers (default 17) / tiny layers (default 3)' })
+      .option('filters', { type: 'number', describe: 'U-Net first-level filters, doubling per level (default 32) / DnCNN filters per layer (default 64) / tiny (default 8)' })
+      .option('batch-norm', { type: 'boolean', describe: 'batch normalisation (default: on for DnCNN, off for U-Net and tiny)' })
       .option('model-config', { type: 'string', describe: 'partial model spec as JSON text or a .json file (overrides --model/--depth/--filters)' })
       .option('epochs', { type: 'number', describe: 'epochs (default 30)' })
       .option('steps', { type: 'number', describe: 'optimizer steps per epoch (default 50)' })
       .option('batch', { type: 'number', describe: 'patches per step (default 16)' })
       .option('patch', { type: 'number', describe: 'patch edge in px, a multiple of 2^(depth-1) (default 64 or the map size)' })
       .option('lr', { type: 'number', describe: 'Adam learning rate, cosine-annealed to lr/100 (default 1e-3)' })
-      .option('loss', { type: 'string', choices: ['mse', 'mae', 'poisson'], describe: 'default mse' })
-      .option('dose', { type: 'string', describe: "input dose range per projection 'lo:hi' e/A^2 for fresh noise (default: stored dose /4 to x4)" })
+      .option('loss', { type: 'string', choices: ['mse', 'mae', 'poisson'], describe: 'training loss (default mse)' })
+      .option('dose', { type: 'string', describe: "input dose range per projection 'lo:hi' e/Å² for fresh noise (default: stored dose /4 to x4)" })
       .option('noise', { type: 'string', choices: ['fresh', 'fixed'], describe: 'fresh Poisson from clean each step (default with clean) or only the stored counts/frames' })
       .option('thinning', { type: 'string', describe: "n2n-thinning: p range 'lo:hi' (default 0.3:0.7)" })
       .option('seed', { type: 'string', describe: 'seed (default 0)' })
