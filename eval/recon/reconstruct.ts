@@ -14,6 +14,7 @@ import type { Progress } from '../../generators/common/progress.ts';
 import type { ProjectionOperator, IterationRecord } from './operator.ts';
 import { sirt } from './sirt/reference.ts';
 import { sirtFast } from './sirt/slices.ts';
+import { RayTableOperator } from './sirt/ray-operator.ts';
 import { fbp, FBP_FILTERS, type FbpFilter } from './fbp.ts';
 import { tvReconstruct } from './tv.ts';
 import { SliceMatrixOperator } from './joseph-matrix.ts';
@@ -80,7 +81,12 @@ export function reconstruct(op: ProjectionOperator, data: JointTiltSeries, spec:
 export async function reconstruct(op: ProjectionOperator, data: Float32Array | JointTiltSeries, spec: ReconSpec, o: ReconOptions = {}): Promise<Float32Array | JointVolumes> {
   if (isJointSpec(spec)) {
     if (data instanceof Float32Array) throw new Error(`recon: ${spec.kind} is a joint method: it needs a HAADF tilt series and the element tilt series`);
-    return reconstructJoint(op, data, spec, o);
+    if (!isJoseph(op)) return reconstructJoint(op, data, spec, o);
+    // On the Joseph operator, the joint engine projects on the ray table (sirt/ray-operator.ts): the
+    // same projector up to float rounding, several times faster than the matrix-free Projector, with
+    // the operator's own number of workers (results identical for any number).
+    const fast = new RayTableOperator(op.geom, { workers: op instanceof Projector ? op.workers : 1 });
+    try { return await reconstructJoint(fast, data, spec, o); } finally { await fast.close(); }
   }
   if (!(data instanceof Float32Array)) throw new Error(`recon: ${spec.kind} reconstructs one tilt series at a time`);
   const g = op.geom;

@@ -1,0 +1,207 @@
+/**
+ * The Joseph projector as separate forward and back projections on the compact ray table (rays.ts),
+ * slice-parallel: the fast operator behind the joint methods (eval/recon/joint) on the Joseph geometry.
+ *
+ * Same geometry and weights as the slice-parallel SIRT kernel (rays.ts's josephRayTable: the Joseph
+ * 1982 projector, IEEE TMI 1:192, doi:10.1109/TMI.1982.4307572, per ray and step the two voxels q and
+ * q + d with weights w(1 - f), w f), so it equals generators/projection's matrix-free Projector up to
+ * float rounding (tests check it) and A^T is the exact adjoint of A (<Ax, y> = <x, A^T y>, tested).
+ *  - forward: y_r = sum_steps w0 x_q + w1 x_(q+d), summed in float64 per slice, rounded to float32;
+ *  - back: x_j = sum over rays in ascending order of w y_r, a float64 scatter (a product of two
+ *    float32 numbers is exact in float64), rounded to float32.
+ * Chunks of `chunk` slices are interleaved ([voxel][z], [ray][z]) so each table entry, read once,
+ * serves all slices of the chunk in a contiguous inner loop, and the chunks are handed out by an
+ * atomic counter to a persistent pool of worker_threads (SharedArrayBuffer in and out). Each slice is
+ * computed by the same sequential code in the same order, so results are identical for any number of
+ * workers. Written in JavaScript (not the SIRT kernel's wasm) because the joint engine needs the
+ * projections separately, between its data steps; the kernels are self-contained (workers get their
+ * source text, as slices.ts does).
+ */
+import { Worker } from 'node:worker_threads';
+import type { TiltGeometry } from '../../../generators/projection/geometry.ts';
+import type { ProjectionOperator } from '../operator.ts';
+import { josephRayTable, type RayTable } from './rays.ts';
+
+export interface RayProjectOptions { nz: number; nA: number; nCols: number; chunk: number; nVox: number }
+
+/**
+ * Forward (op 'f': ts = A vol) or back (op 'b': vol = A^T ts) projection of the chunks whose numbers
+ * it draws from counter[0] (Atomics.add) until none is left. `xi` (float32) and `acc` (float64) are
+ * scratch of (nVox + pad) x chunk values. Self-contained (workers receive its source text).
+ */
+export function rayProjectChunks(op: 'f' | 'b', t: RayTable, vol: Float32Array, ts: Float32Array, o: RayProjectOptions, counter: Int32Array, xi: Float32Array, acc: Float64Array): void {
+  const { rayPtr, stride, idx, w0, w1, nRays, pad } = t;
+  const nVox = t.nVox, zcMax = o.chunk, nChunks = Math.ceil(o.nz / zcMax), nz = o.nz, nCols = o.nCols;
+  const s = new Float64Array(zcMax);
+  for (;;) {
+    const ci = Atomics.add(counter, 0, 1);
+    if (ci >= nChunks) break;
+    const zs = ci * zcMax, zc = Math.min(zcMax, nz - zs);
+    if (op === 'f') {
+      for (let z = 0; z < zc; z++) { const off = (zs + z) * nVox; for (let k = 0; k < nVox; k++) xi[k * zc + z] = vol[off + k]; }
+      xi.fill(0, nVox * zc, (nVox + pad) * zc);
+      for (let r = 0; r < nRays; r++) {
+        const s0 = rayPtr[r], s1 = rayPtr[r + 1], d = stride[r] * zc;
+        const a = (r / nCols) | 0, u = r - a * nCols, out = (a * nz + zs) * nCols + u;
+        if (zc === 8) {
+          let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+          for (let k = s0; k < s1; k++) {
+            const q = idx[k] << 3, p = q + d, v0 = w0[k], v1 = w1[k];
+            a0 = a0 + v0 * xi[q] + v1 * xi[p]; a1 = a1 + v0 * xi[q + 1] + v1 * xi[p + 1];
+            a2 = a2 + v0 * xi[q + 2] + v1 * xi[p + 2]; a3 = a3 + v0 * xi[q + 3] + v1 * xi[p + 3];
+            a4 = a4 + v0 * xi[q + 4] + v1 * xi[p + 4]; a5 = a5 + v0 * xi[q + 5] + v1 * xi[p + 5];
+            a6 = a6 + v0 * xi[q + 6] + v1 * xi[p + 6]; a7 = a7 + v0 * xi[q + 7] + v1 * xi[p + 7];
+          }
+          ts[out] = a0; ts[out + nCols] = a1; ts[out + 2 * nCols] = a2; ts[out + 3 * nCols] = a3;
+          ts[out + 4 * nCols] = a4; ts[out + 5 * nCols] = a5; ts[out + 6 * nCols] = a6; ts[out + 7 * nCols] = a7;
+        } else {
+          s.fill(0);
+          for (let k = s0; k < s1; k++) {
+            const q = idx[k] * zc, p = q + d, v0 = w0[k], v1 = w1[k];
+            for (let z = 0; z < zc; z++) s[z] = s[z] + v0 * xi[q + z] + v1 * xi[p + z];
+          }
+          for (let z = 0; z < zc; z++) ts[out + z * nCols] = s[z];
+        }
+      }
+    } else {
+      acc.fill(0, 0, (nVox + pad) * zc);
+      for (let r = 0; r < nRays; r++) {
+        const s0 = rayPtr[r], s1 = rayPtr[r + 1], d = stride[r] * zc;
+        if (s0 === s1) continue;
+        const a = (r / nCols) | 0, u = r - a * nCols, src = (a * nz + zs) * nCols + u;
+        if (zc === 8) {
+          const b0 = ts[src], b1 = ts[src + nCols], b2 = ts[src + 2 * nCols], b3 = ts[src + 3 * nCols];
+          const b4 = ts[src + 4 * nCols], b5 = ts[src + 5 * nCols], b6 = ts[src + 6 * nCols], b7 = ts[src + 7 * nCols];
+          for (let k = s0; k < s1; k++) {
+            const q = idx[k] << 3, p = q + d, v0 = w0[k], v1 = w1[k];
+            acc[q] += v0 * b0; acc[q + 1] += v0 * b1; acc[q + 2] += v0 * b2; acc[q + 3] += v0 * b3;
+            acc[q + 4] += v0 * b4; acc[q + 5] += v0 * b5; acc[q + 6] += v0 * b6; acc[q + 7] += v0 * b7;
+            acc[p] += v1 * b0; acc[p + 1] += v1 * b1; acc[p + 2] += v1 * b2; acc[p + 3] += v1 * b3;
+            acc[p + 4] += v1 * b4; acc[p + 5] += v1 * b5; acc[p + 6] += v1 * b6; acc[p + 7] += v1 * b7;
+          }
+        } else {
+          for (let z = 0; z < zc; z++) s[z] = ts[src + z * nCols];
+          for (let k = s0; k < s1; k++) {
+            const q = idx[k] * zc, p = q + d, v0 = w0[k], v1 = w1[k];
+            for (let z = 0; z < zc; z++) { acc[q + z] += v0 * s[z]; acc[p + z] += v1 * s[z]; }
+          }
+        }
+      }
+      for (let z = 0; z < zc; z++) { const off = (zs + z) * nVox; for (let k = 0; k < nVox; k++) vol[off + k] = acc[k * zc + z]; }
+    }
+  }
+}
+
+const WORKER_SOURCE = () => `const { parentPort, workerData } = require('node:worker_threads');
+const __name = (f) => f;
+const rayProjectChunks = ${rayProjectChunks.toString()};
+const { table, vol, ts, o, counter } = workerData;
+const xi = new Float32Array((table.nVox + table.pad) * o.chunk), acc = new Float64Array((table.nVox + table.pad) * o.chunk);
+parentPort.on('message', (m) => { rayProjectChunks(m.op, table, vol, ts, o, counter, xi, acc); parentPort.postMessage({ id: m.id }); });`;
+
+function shared<T extends Int32Array | Float32Array>(a: T): T {
+  const s = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+  s.set(a as never);
+  return s;
+}
+
+/** The Joseph projector on the ray table, `workers` threads (1: in this thread), `chunk` slices per work item (default 8). */
+export class RayTableOperator implements ProjectionOperator {
+  readonly geom: TiltGeometry;
+  readonly workers: number;
+  private table: RayTable;
+  private o: RayProjectOptions;
+  private pool: Worker[] = [];
+  private vol: Float32Array | null = null;
+  private ts: Float32Array | null = null;
+  private counter: Int32Array;
+  private xi: Float32Array | null = null;
+  private acc: Float64Array | null = null;
+  private nextId = 1;
+  private rowCache: Float32Array | null = null;
+  private colCache: Float32Array | null = null;
+
+  constructor(geom: TiltGeometry, opts: { workers?: number; chunk?: number } = {}) {
+    this.geom = geom;
+    const chunk = opts.chunk ?? 8;
+    if (!Number.isInteger(chunk) || chunk < 1 || chunk > 64) throw new Error(`RayTableOperator: chunk must be an integer in [1, 64], got ${chunk}`);
+    const w = opts.workers ?? 1;
+    if (!Number.isInteger(w) || w < 1) throw new Error(`RayTableOperator: workers must be an integer >= 1, got ${w}`);
+    this.workers = Math.max(1, Math.min(w, Math.ceil(geom.nz / chunk)));
+    this.table = josephRayTable(geom.ny, geom.nx, geom.angles, geom.nCols, geom.axisOffset ?? 0);
+    this.o = { nz: geom.nz, nA: geom.angles.length, nCols: geom.nCols, chunk, nVox: geom.ny * geom.nx };
+    this.counter = new Int32Array(this.workers > 1 ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
+  }
+
+  get volumeSize(): number { return this.geom.nz * this.geom.ny * this.geom.nx; }
+  get tiltSeriesSize(): number { return this.geom.angles.length * this.geom.nz * this.geom.nCols; }
+
+  private async run(op: 'f' | 'b', vol: Float32Array, ts: Float32Array): Promise<void> {
+    this.counter[0] = 0;
+    if (this.workers === 1) {
+      const sz = (this.table.nVox + this.table.pad) * this.o.chunk;
+      this.xi ??= new Float32Array(sz);
+      this.acc ??= new Float64Array(sz);
+      rayProjectChunks(op, this.table, vol, ts, this.o, this.counter, this.xi, this.acc);
+      return;
+    }
+    if (!this.pool.length) {
+      const t = this.table;
+      const table = { ...t, rayPtr: shared(t.rayPtr), stride: shared(t.stride), idx: shared(t.idx), w0: shared(t.w0), w1: shared(t.w1) };
+      this.vol = new Float32Array(new SharedArrayBuffer(this.volumeSize * 4));
+      this.ts = new Float32Array(new SharedArrayBuffer(this.tiltSeriesSize * 4));
+      for (let k = 0; k < this.workers; k++) {
+        const wk = new Worker(WORKER_SOURCE(), { eval: true, workerData: { table, vol: this.vol, ts: this.ts, o: this.o, counter: this.counter } });
+        wk.unref();
+        this.pool.push(wk);
+      }
+    }
+    if (op === 'f') this.vol!.set(vol); else this.ts!.set(ts);
+    await Promise.all(this.pool.map((wk) => new Promise<void>((resolve, reject) => {
+      const id = this.nextId++;
+      const onMsg = (m: { id: number }) => { if (m.id === id) { cleanup(); resolve(); } };
+      const onErr = (e: Error) => { cleanup(); reject(e); };
+      const onExit = (c: number) => { cleanup(); reject(new Error(`ray projector worker exited with code ${c}`)); };
+      const cleanup = () => { wk.off('message', onMsg); wk.off('error', onErr); wk.off('exit', onExit); wk.unref(); };
+      wk.ref();
+      wk.on('message', onMsg); wk.on('error', onErr); wk.on('exit', onExit);
+      wk.postMessage({ op, id });
+    })));
+    if (op === 'f') ts.set(this.ts!); else vol.set(this.vol!);
+  }
+
+  /** Forward projection: tilt series [angle, z, col] = A volume [z, y, x]. */
+  async forward(volume: Float32Array, out?: Float32Array): Promise<Float32Array> {
+    if (volume.length !== this.volumeSize) throw new Error(`RayTableOperator.forward: volume has ${volume.length} values, expected ${this.volumeSize}`);
+    const res = out ?? new Float32Array(this.tiltSeriesSize);
+    if (res.length !== this.tiltSeriesSize) throw new Error(`RayTableOperator.forward: out has ${res.length} values, expected ${this.tiltSeriesSize}`);
+    await this.run('f', volume, res);
+    return res;
+  }
+
+  /** Back projection (exact adjoint): volume [z, y, x] = A^T tilt series [angle, z, col]. */
+  async back(tiltSeries: Float32Array, out?: Float32Array): Promise<Float32Array> {
+    if (tiltSeries.length !== this.tiltSeriesSize) throw new Error(`RayTableOperator.back: tilt series has ${tiltSeries.length} values, expected ${this.tiltSeriesSize}`);
+    const res = out ?? new Float32Array(this.volumeSize);
+    if (res.length !== this.volumeSize) throw new Error(`RayTableOperator.back: out has ${res.length} values, expected ${this.volumeSize}`);
+    await this.run('b', res, tiltSeries);
+    return res;
+  }
+
+  async rowSums(): Promise<Float32Array> {
+    this.rowCache ??= await this.forward(new Float32Array(this.volumeSize).fill(1));
+    return Float32Array.from(this.rowCache);
+  }
+
+  async colSums(): Promise<Float32Array> {
+    this.colCache ??= await this.back(new Float32Array(this.tiltSeriesSize).fill(1));
+    return Float32Array.from(this.colCache);
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = [];
+    await Promise.all(p.map((w) => w.terminate()));
+  }
+}
