@@ -27,6 +27,16 @@ test('ray-table operator: adjoint <Ax, y> = <x, A^T y> and equal to the matrix-f
   assert.ok(maxRel(rs, rrs) < 1e-5 && maxRel(cs, rcs) < 1e-5, 'row/column sums differ from the Projector');
 });
 
+test('ray-table operator: the wasm and JavaScript kernels are bit-identical (chunks of 8 and a partial one, odd chunk lanes)', async () => {
+  const x = rand(geom.nz * geom.ny * geom.nx), y = rand(geom.angles.length * geom.nz * geom.nCols);
+  for (const chunk of [8, 3]) {
+    const a = new RayTableOperator(geom, { kernel: 'wasm', chunk }), b = new RayTableOperator(geom, { kernel: 'rays', chunk });
+    assert.is(a.kernel, 'wasm');
+    assert.ok(Buffer.from((await a.forward(x)).buffer).equals(Buffer.from((await b.forward(x)).buffer)), `chunk ${chunk}: forward differs`);
+    assert.ok(Buffer.from((await a.back(y)).buffer).equals(Buffer.from((await b.back(y)).buffer)), `chunk ${chunk}: back differs`);
+  }
+});
+
 test('ray-table operator: identical for 1 and 3 workers', async () => {
   const a = new RayTableOperator(geom, { workers: 1, chunk: 4 }), b = new RayTableOperator(geom, { workers: 3, chunk: 4 });
   const x = rand(a.volumeSize), y = rand(a.tiltSeriesSize);

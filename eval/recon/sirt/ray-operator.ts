@@ -13,14 +13,19 @@
  * serves all slices of the chunk in a contiguous inner loop, and the chunks are handed out by an
  * atomic counter to a persistent pool of worker_threads (SharedArrayBuffer in and out). Each slice is
  * computed by the same sequential code in the same order, so results are identical for any number of
- * workers. Written in JavaScript (not the SIRT kernel's wasm) because the joint engine needs the
- * projections separately, between its data steps; the kernels are self-contained (workers get their
+ * workers. Kernels: 'wasm' (default where WebAssembly SIMD runs): the `project` and `backproject`
+ * functions of the SIRT kernel's module (sirt-kernel.wat, the forward and back halves of its fused
+ * sweep, two slices per f64x2 vector); 'rays': the same arithmetic in JavaScript (the readable
+ * reference; the two are bit-identical, tested). The kernels are self-contained (workers get their
  * source text, as slices.ts does).
  */
 import { Worker } from 'node:worker_threads';
 import type { TiltGeometry } from '../../../generators/projection/geometry.ts';
 import type { ProjectionOperator } from '../operator.ts';
 import { josephRayTable, type RayTable } from './rays.ts';
+import { sirtWasmModule, wasmSimdAvailable } from './wasm.ts';
+
+export type ProjectKernel = 'wasm' | 'rays';
 
 export interface RayProjectOptions { nz: number; nA: number; nCols: number; chunk: number; nVox: number }
 
@@ -92,12 +97,63 @@ export function rayProjectChunks(op: 'f' | 'b', t: RayTable, vol: Float32Array, 
   }
 }
 
+/**
+ * The wasm kernel's runner: copies the ray table into the module's memory once (layout of wasm.ts:
+ * ray pointers, strides in bytes, steps {i32 voxel byte offset, f32 w0, f32 w1}, tilt-series lanes
+ * f64 [ray][W], voxel records f64 [voxel][x W | A^T y W]) and returns run(op, vol, ts, counter), which
+ * projects the chunks it draws from counter[0] as rayProjectChunks does. Self-contained.
+ */
+export function wasmRayProjector(mod: WebAssembly.Module, t: RayTable, o: RayProjectOptions & { lanes: number }): (op: 'f' | 'b', vol: Float32Array, ts: Float32Array, counter: Int32Array) => void {
+  const { rayPtr, stride, idx, w0, w1, nRays, nVox, pad } = t;
+  const W = o.lanes, REC = 16 * W, nSteps = idx.length, zcMax = Math.min(o.chunk, W), nChunks = Math.ceil(o.nz / zcMax);
+  const al = (n: number) => Math.ceil(n / 16) * 16;
+  const oRay = 0, oStr = al(oRay + 4 * (nRays + 1)), oSteps = al(oStr + 4 * nRays);
+  const oBi = al(oSteps + 12 * nSteps), oRec = al(oBi + 8 * W * nRays), total = oRec + REC * (nVox + pad);
+  const mem = new WebAssembly.Memory({ initial: Math.ceil(total / 65536) });
+  const { project, backproject } = new WebAssembly.Instance(mod, { env: { mem } }).exports as { project: (...a: number[]) => void; backproject: (...a: number[]) => void };
+  const buf = mem.buffer;
+  new Int32Array(buf, oRay, nRays + 1).set(rayPtr);
+  const st = new Int32Array(buf, oStr, nRays);
+  for (let r = 0; r < nRays; r++) st[r] = stride[r] * REC;
+  const si = new Int32Array(buf, oSteps, 3 * nSteps), sf = new Float32Array(buf, oSteps, 3 * nSteps);
+  for (let k = 0; k < nSteps; k++) { si[3 * k] = idx[k] * REC; sf[3 * k + 1] = w0[k]; sf[3 * k + 2] = w1[k]; }
+  const bi = new Float64Array(buf, oBi, W * nRays), rec = new Float64Array(buf, oRec, 2 * W * (nVox + pad));
+  const nz = o.nz, nCols = o.nCols, W2 = 2 * W;
+  return (op, vol, ts, counter) => {
+    for (;;) {
+      const ci = Atomics.add(counter, 0, 1);
+      if (ci >= nChunks) break;
+      const zs = ci * zcMax, zc = Math.min(zcMax, nz - zs);
+      rec.fill(0);
+      if (op === 'f') {
+        for (let z = 0; z < zc; z++) { const off = (zs + z) * nVox; for (let k = 0; k < nVox; k++) rec[W2 * k + z] = vol[off + k]; }
+        project(nRays, oRay, oStr, oSteps, oBi, oRec);
+        for (let r = 0; r < nRays; r++) {
+          const a = (r / nCols) | 0, u = r - a * nCols, out = (a * nz + zs) * nCols + u;
+          for (let z = 0; z < zc; z++) ts[out + z * nCols] = bi[r * W + z];
+        }
+      } else {
+        bi.fill(0);
+        for (let r = 0; r < nRays; r++) {
+          const a = (r / nCols) | 0, u = r - a * nCols, src = (a * nz + zs) * nCols + u;
+          for (let z = 0; z < zc; z++) bi[r * W + z] = ts[src + z * nCols];
+        }
+        backproject(nRays, oRay, oStr, oSteps, oBi, oRec);
+        for (let z = 0; z < zc; z++) { const off = (zs + z) * nVox; for (let k = 0; k < nVox; k++) vol[off + k] = rec[W2 * k + W + z]; }
+      }
+    }
+  };
+}
+
 const WORKER_SOURCE = () => `const { parentPort, workerData } = require('node:worker_threads');
 const __name = (f) => f;
 const rayProjectChunks = ${rayProjectChunks.toString()};
-const { table, vol, ts, o, counter } = workerData;
-const xi = new Float32Array((table.nVox + table.pad) * o.chunk), acc = new Float64Array((table.nVox + table.pad) * o.chunk);
-parentPort.on('message', (m) => { rayProjectChunks(m.op, table, vol, ts, o, counter, xi, acc); parentPort.postMessage({ id: m.id }); });`;
+const wasmRayProjector = ${wasmRayProjector.toString()};
+const { mod, table, vol, ts, o, counter } = workerData;
+let run;
+if (mod) run = wasmRayProjector(mod, table, o);
+else { const xi = new Float32Array((table.nVox + table.pad) * o.chunk), acc = new Float64Array((table.nVox + table.pad) * o.chunk); run = (op, v, t, c) => rayProjectChunks(op, table, v, t, o, c, xi, acc); }
+parentPort.on('message', (m) => { run(m.op, vol, ts, counter); parentPort.postMessage({ id: m.id }); });`;
 
 function shared<T extends Int32Array | Float32Array>(a: T): T {
   const s = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
@@ -105,23 +161,24 @@ function shared<T extends Int32Array | Float32Array>(a: T): T {
   return s;
 }
 
-/** The Joseph projector on the ray table, `workers` threads (1: in this thread), `chunk` slices per work item (default 8). */
+/** The Joseph projector on the ray table, `workers` threads (1: in this thread), `chunk` slices per work item (default 8), `kernel` (default 'wasm' where it runs). */
 export class RayTableOperator implements ProjectionOperator {
   readonly geom: TiltGeometry;
   readonly workers: number;
   private table: RayTable;
-  private o: RayProjectOptions;
+  private o: RayProjectOptions & { lanes: number };
+  readonly kernel: ProjectKernel;
+  private mod: WebAssembly.Module | null;
+  private local: ((op: 'f' | 'b', vol: Float32Array, ts: Float32Array, counter: Int32Array) => void) | null = null;
   private pool: Worker[] = [];
   private vol: Float32Array | null = null;
   private ts: Float32Array | null = null;
   private counter: Int32Array;
-  private xi: Float32Array | null = null;
-  private acc: Float64Array | null = null;
   private nextId = 1;
   private rowCache: Float32Array | null = null;
   private colCache: Float32Array | null = null;
 
-  constructor(geom: TiltGeometry, opts: { workers?: number; chunk?: number } = {}) {
+  constructor(geom: TiltGeometry, opts: { workers?: number; chunk?: number; kernel?: ProjectKernel } = {}) {
     this.geom = geom;
     const chunk = opts.chunk ?? 8;
     if (!Number.isInteger(chunk) || chunk < 1 || chunk > 64) throw new Error(`RayTableOperator: chunk must be an integer in [1, 64], got ${chunk}`);
@@ -129,7 +186,11 @@ export class RayTableOperator implements ProjectionOperator {
     if (!Number.isInteger(w) || w < 1) throw new Error(`RayTableOperator: workers must be an integer >= 1, got ${w}`);
     this.workers = Math.max(1, Math.min(w, Math.ceil(geom.nz / chunk)));
     this.table = josephRayTable(geom.ny, geom.nx, geom.angles, geom.nCols, geom.axisOffset ?? 0);
-    this.o = { nz: geom.nz, nA: geom.angles.length, nCols: geom.nCols, chunk, nVox: geom.ny * geom.nx };
+    const lanes = chunk + (chunk % 2);
+    this.o = { nz: geom.nz, nA: geom.angles.length, nCols: geom.nCols, chunk, nVox: geom.ny * geom.nx, lanes };
+    this.kernel = opts.kernel ?? (wasmSimdAvailable() ? 'wasm' : 'rays');
+    if (this.kernel !== 'wasm' && this.kernel !== 'rays') throw new Error(`RayTableOperator: kernel must be 'wasm' or 'rays', got ${String(this.kernel)}`);
+    this.mod = this.kernel === 'wasm' ? new WebAssembly.Module(sirtWasmModule(lanes)) : null;
     this.counter = new Int32Array(this.workers > 1 ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
   }
 
@@ -139,10 +200,14 @@ export class RayTableOperator implements ProjectionOperator {
   private async run(op: 'f' | 'b', vol: Float32Array, ts: Float32Array): Promise<void> {
     this.counter[0] = 0;
     if (this.workers === 1) {
-      const sz = (this.table.nVox + this.table.pad) * this.o.chunk;
-      this.xi ??= new Float32Array(sz);
-      this.acc ??= new Float64Array(sz);
-      rayProjectChunks(op, this.table, vol, ts, this.o, this.counter, this.xi, this.acc);
+      if (!this.local) {
+        if (this.mod) this.local = wasmRayProjector(this.mod, this.table, this.o);
+        else {
+          const sz = (this.table.nVox + this.table.pad) * this.o.chunk, xi = new Float32Array(sz), acc = new Float64Array(sz);
+          this.local = (o2, v, t, c) => rayProjectChunks(o2, this.table, v, t, this.o, c, xi, acc);
+        }
+      }
+      this.local(op, vol, ts, this.counter);
       return;
     }
     if (!this.pool.length) {
@@ -151,7 +216,7 @@ export class RayTableOperator implements ProjectionOperator {
       this.vol = new Float32Array(new SharedArrayBuffer(this.volumeSize * 4));
       this.ts = new Float32Array(new SharedArrayBuffer(this.tiltSeriesSize * 4));
       for (let k = 0; k < this.workers; k++) {
-        const wk = new Worker(WORKER_SOURCE(), { eval: true, workerData: { table, vol: this.vol, ts: this.ts, o: this.o, counter: this.counter } });
+        const wk = new Worker(WORKER_SOURCE(), { eval: true, workerData: { mod: this.mod, table, vol: this.vol, ts: this.ts, o: this.o, counter: this.counter } });
         wk.unref();
         this.pool.push(wk);
       }

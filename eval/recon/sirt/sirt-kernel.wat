@@ -275,4 +275,236 @@
       end
     end
   )
+
+  ;; Forward projection alone (the joint methods' operator, ray-operator.ts): bi[r] = A x per lane, for
+  ;; rays 0 .. nRays-1, acc = (acc + w0 x_q) + w1 x_p in float64 over the ray's steps, as in sweep.
+  (func $project (export "project")
+    (param $nRays i32) (param $rayPtr i32) (param $stride i32) (param $steps i32)
+    (param $bi i32) (param $rec i32)
+    (local $r i32) (local $ptr i32) (local $end i32) (local $d i32) (local $q i32) (local $p i32)
+    (local $v0 v128) (local $v1 v128)
+    ;; repeat k
+    (local $acc{k} v128)
+    ;; end repeat
+    block $done
+      loop $rays
+        local.get $r
+        local.get $nRays
+        i32.ge_u
+        br_if $done
+        local.get $rayPtr
+        local.get $r
+        i32.const 2
+        i32.shl
+        i32.add
+        i32.load
+        i32.const 12
+        i32.mul
+        local.get $steps
+        i32.add
+        local.set $ptr
+        local.get $rayPtr
+        local.get $r
+        i32.const 2
+        i32.shl
+        i32.add
+        i32.load offset=4
+        i32.const 12
+        i32.mul
+        local.get $steps
+        i32.add
+        local.set $end
+        local.get $stride
+        local.get $r
+        i32.const 2
+        i32.shl
+        i32.add
+        i32.load
+        local.set $d
+        ;; repeat k
+        v128.const i64x2 0 0
+        local.set $acc{k}
+        ;; end repeat
+        block $empty
+          local.get $ptr
+          local.get $end
+          i32.ge_u
+          br_if $empty
+          loop $forward
+            local.get $rec
+            local.get $ptr
+            i32.load
+            i32.add
+            local.tee $q
+            local.get $d
+            i32.add
+            local.set $p
+            local.get $ptr
+            f32.load offset=4
+            f64.promote_f32
+            f64x2.splat
+            local.set $v0
+            local.get $ptr
+            f32.load offset=8
+            f64.promote_f32
+            f64x2.splat
+            local.set $v1
+            ;; repeat k
+            local.get $acc{k}
+            local.get $v0
+            local.get $q
+            v128.load offset={off}
+            f64x2.mul
+            f64x2.add
+            local.get $v1
+            local.get $p
+            v128.load offset={off}
+            f64x2.mul
+            f64x2.add
+            local.set $acc{k}
+            ;; end repeat
+            local.get $ptr
+            i32.const 12
+            i32.add
+            local.tee $ptr
+            local.get $end
+            i32.lt_u
+            br_if $forward
+          end
+        end
+        local.get $bi
+        local.get $r
+        i32.const {rowBytes}
+        i32.mul
+        i32.add
+        local.set $q
+        ;; repeat k
+        local.get $q
+        local.get $acc{k}
+        v128.store offset={off}
+        ;; end repeat
+        local.get $r
+        i32.const 1
+        i32.add
+        local.set $r
+        br $rays
+      end
+    end
+  )
+
+  ;; Back projection alone (ray-operator.ts): the records' second half += w0 y, w1 y at q and p over
+  ;; every ray's steps in ascending ray order (exact float64 products, float64 sums), as in sweep.
+  (func $backproject (export "backproject")
+    (param $nRays i32) (param $rayPtr i32) (param $stride i32) (param $steps i32)
+    (param $bi i32) (param $rec i32)
+    (local $r i32) (local $ptr i32) (local $end i32) (local $d i32) (local $q i32) (local $p i32)
+    (local $v0 v128) (local $v1 v128)
+    ;; repeat k
+    (local $acc{k} v128)
+    ;; end repeat
+    block $done
+      loop $rays
+        local.get $r
+        local.get $nRays
+        i32.ge_u
+        br_if $done
+        local.get $rayPtr
+        local.get $r
+        i32.const 2
+        i32.shl
+        i32.add
+        i32.load
+        i32.const 12
+        i32.mul
+        local.get $steps
+        i32.add
+        local.set $ptr
+        local.get $rayPtr
+        local.get $r
+        i32.const 2
+        i32.shl
+        i32.add
+        i32.load offset=4
+        i32.const 12
+        i32.mul
+        local.get $steps
+        i32.add
+        local.set $end
+        block $empty
+          local.get $ptr
+          local.get $end
+          i32.ge_u
+          br_if $empty
+          local.get $stride
+          local.get $r
+          i32.const 2
+          i32.shl
+          i32.add
+          i32.load
+          local.set $d
+          local.get $bi
+          local.get $r
+          i32.const {rowBytes}
+          i32.mul
+          i32.add
+          local.set $q
+          ;; repeat k
+          local.get $q
+          v128.load offset={off}
+          local.set $acc{k}
+          ;; end repeat
+          loop $back
+            local.get $rec
+            local.get $ptr
+            i32.load
+            i32.add
+            local.tee $q
+            local.get $d
+            i32.add
+            local.set $p
+            local.get $ptr
+            f32.load offset=4
+            f64.promote_f32
+            f64x2.splat
+            local.set $v0
+            local.get $ptr
+            f32.load offset=8
+            f64.promote_f32
+            f64x2.splat
+            local.set $v1
+            ;; repeat k
+            local.get $q
+            local.get $q
+            v128.load offset={offBP}
+            local.get $v0
+            local.get $acc{k}
+            f64x2.mul
+            f64x2.add
+            v128.store offset={offBP}
+            local.get $p
+            local.get $p
+            v128.load offset={offBP}
+            local.get $v1
+            local.get $acc{k}
+            f64x2.mul
+            f64x2.add
+            v128.store offset={offBP}
+            ;; end repeat
+            local.get $ptr
+            i32.const 12
+            i32.add
+            local.tee $ptr
+            local.get $end
+            i32.lt_u
+            br_if $back
+          end
+        end
+        local.get $r
+        i32.const 1
+        i32.add
+        local.set $r
+        br $rays
+      end
+    end
+  )
 )

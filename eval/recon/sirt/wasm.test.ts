@@ -15,7 +15,8 @@ test('the committed SIRT kernel binaries are what sirt-kernel.wat assembles to w
 
 test('the template unrolls one accumulator per f64x2 vector and refuses odd lane counts', () => {
   const text = expandSirtKernel(6);
-  assert.equal((text.match(/\(local \$acc\d+ v128\)/g) ?? []).length, 3);
+  // 3 vectors in each of sweep, project and backproject
+  assert.equal((text.match(/\(local \$acc\d+ v128\)/g) ?? []).length, 9);
   // A^T r of the last vector (k = 2) at 8 W + 16 k = 48 + 32 bytes; nothing past it
   assert.ok(text.includes('v128.load offset=80'), 'A^T r of vector 2');
   assert.not.ok(text.includes('offset=96'), 'a fourth vector');
