@@ -27,7 +27,7 @@
 import type { ProjectionOperator, IterationRecord } from '../operator.ts';
 import type { Progress } from '../../../generators/common/progress.ts';
 import { gradient3, divergence3, type Shape3 } from '../tv.ts';
-import { projectSpectralBall } from './prox.ts';
+import { projectSpectralBall, gramEigenvalues } from './prox.ts';
 
 export interface EngineInput {
   edx: Float32Array[];
@@ -98,17 +98,29 @@ function fillJacobian(q: Float64Array, g: Float32Array[], i: number, n: number, 
   return nE + 1;
 }
 
-/** Sum of singular values of the m x 3 matrix q, via the Gram matrix's eigenvalues (projectSpectralBall's Jacobi at r = 0 gives them). */
+/**
+ * Sum of singular values of the m x 3 matrix q: sum sqrt(eigenvalues of the Gram q q^T), in closed
+ * form for m <= 3 (prox.ts gramEigenvalues), else by projectSpectralBall's Jacobi at r = 0.
+ */
 function nuclearNorm(q: Float64Array, m: number, work: Float64Array): number {
-  const G = work.subarray(0, m * m);
-  const tmp = Float64Array.from(q.subarray(0, 3 * m));
-  projectSpectralBall(tmp, m, 0, work); // leaves the diagonalised Gram in work
-  let s = 0;
-  for (let k = 0; k < m; k++) s += Math.sqrt(Math.max(G[k * m + k], 0));
   let fro = 0;
   for (let k = 0; k < 3 * m; k++) fro += q[k] * q[k];
-  return fro === 0 ? 0 : s;
+  if (fro === 0) return 0;
+  const G = work.subarray(0, m * m);
+  if (m <= 3) {
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) G[i * m + j] = q[3 * i] * q[3 * j] + q[3 * i + 1] * q[3 * j + 1] + q[3 * i + 2] * q[3 * j + 2];
+    gramEigenvalues(G, m, eig);
+    let s = 0;
+    for (let k = 0; k < m; k++) s += Math.sqrt(Math.max(eig[k], 0));
+    return s;
+  }
+  const tmp = Float64Array.from(q.subarray(0, 3 * m));
+  projectSpectralBall(tmp, m, 0, work, false); // leaves the diagonalised Gram in work
+  let s = 0;
+  for (let k = 0; k < m; k++) s += Math.sqrt(Math.max(G[k * m + k], 0));
+  return s;
 }
+const eig = new Float64Array(3);
 
 export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Promise<{ volumes: Float32Array[]; haadfVolume: Float32Array; history: IterationRecord[] }> {
   const g = op.geom, shape: Shape3 = [g.nz, g.ny, g.nx];

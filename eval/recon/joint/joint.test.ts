@@ -4,7 +4,7 @@ import { SliceMatrixOperator } from '../joseph-matrix.ts';
 import { reconstruct, makeOperator } from '../reconstruct.ts';
 import { sirt } from '../sirt/reference.ts';
 import { nrmseScaled } from '../../metrics/index.ts';
-import { projectSpectralBall } from './prox.ts';
+import { projectSpectralBall, gramEigenvalues } from './prox.ts';
 import { jointObjective, type EngineInput } from './engine.ts';
 import { parseJointSpec, type JointTiltSeries } from './index.ts';
 
@@ -43,6 +43,31 @@ test('TNV prox (spectral-ball projection) matches the SVD: singular values clipp
     let want = 0; for (const s of sv) want += Math.max(0, s - r) ** 2;
     assert.ok(Math.abs(dist - want) < 1e-8 * (1 + want), `m ${m}: ||Z - Q||^2 ${dist} vs sum (s - r)_+^2 ${want}`);
   }
+});
+
+test('TNV prox: the closed-form path (m = 2, 3) equals Jacobi, including near-equal singular values; closed-form eigenvalues match Jacobi\'s', () => {
+  let seed = 11;
+  const rnd = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647 - 0.5; };
+  let closedUsed = 0;
+  for (const m of [2, 3]) for (let trial = 0; trial < 200; trial++) {
+    // q = U diag(s) V^T-like: random rows scaled so that one, several or no singular values exceed r = 1
+    const q = Float64Array.from({ length: 3 * m }, () => rnd() * (trial % 4 === 0 ? 0.5 : 3));
+    if (trial % 7 === 0) for (let c = 0; c < 3; c++) q[3 + c] = q[c] * (1 + 1e-9 * rnd()); // nearly rank-deficient, close rows
+    const a = Float64Array.from(q), b = Float64Array.from(q);
+    projectSpectralBall(a, m, 1, new Float64Array(2 * m * m), true);
+    projectSpectralBall(b, m, 1, new Float64Array(2 * m * m), false);
+    let d = 0, nrm = 0; for (let i = 0; i < 3 * m; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); nrm = Math.max(nrm, Math.abs(q[i])); }
+    assert.ok(d <= 1e-10 * Math.max(1, nrm), `m ${m} trial ${trial}: closed form and Jacobi differ by ${d}`);
+    if (a.some((v, i) => v !== q[i])) closedUsed++;
+    // eigenvalues of the Gram: closed form against Jacobi's diagonal
+    const G = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) G[i * m + j] = q[3 * i] * q[3 * j] + q[3 * i + 1] * q[3 * j + 1] + q[3 * i + 2] * q[3 * j + 2];
+    const ev = new Float64Array(3); gramEigenvalues(G, m, ev);
+    const w = new Float64Array(2 * m * m), z = Float64Array.from(q); projectSpectralBall(z, m, 0, w, false);
+    const jac = Array.from({ length: m }, (_, k) => w[k * m + k]).sort((x, y) => y - x);
+    for (let k = 0; k < m; k++) assert.ok(Math.abs(ev[k] - jac[k]) <= 1e-10 * Math.max(1, jac[0]), `m ${m}: eigenvalue ${k} ${ev[k]} vs Jacobi ${jac[k]}`);
+  }
+  assert.ok(closedUsed > 100, `projections that changed q: ${closedUsed}`);
 });
 
 /** Singular values of an m x 3 matrix by deflated power iteration on Q^T Q (independent of prox.ts's Jacobi). */
