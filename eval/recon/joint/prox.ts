@@ -92,39 +92,73 @@ export function gramEigenvalues(G: ArrayLike<number>, m: number, out: Float64Arr
   out[0] = e1; out[1] = 3 * qq - e1 - e3; out[2] = e3;
 }
 
-/** The closed-form path of projectSpectralBall (m = 2, 3); false where Jacobi must decide. */
-function topProjection(q: Float64Array, m: number, G: Float64Array, r: number): boolean {
-  gramEigenvalues(G, m, ev3);
-  const l1 = ev3[0], r2 = r * r;
-  if (l1 <= r2) return true;
-  if (ev3[1] > r2) return false;
-  let v0: number, v1: number, v2 = 0, nv: number;
+const vA = new Float64Array(3), vB = new Float64Array(3), vC = new Float64Array(3);
+
+/**
+ * Unit eigenvector of the symmetric m x m G (m = 2, 3) for its simple eigenvalue l into v: m = 2 the
+ * longer of (b, l - a), (l - d, b); m = 3 the longest cross product of two rows of G - l I. False where
+ * its length (the product of l's gaps to the other eigenvalues, squared for m = 3) is near rounding.
+ */
+function eigenvector(G: Float64Array, m: number, l: number, scale: number, v: Float64Array): boolean {
+  let nv: number;
   if (m === 2) {
-    // (G - l1 I) v = 0: v = (b, l1 - a) or (l1 - d, b), whichever is longer
     const a = G[0], b = G[1], d = G[3];
-    const na = b * b + (l1 - a) ** 2, nd = (l1 - d) ** 2 + b * b;
-    if (na >= nd) { v0 = b; v1 = l1 - a; nv = na; } else { v0 = l1 - d; v1 = b; nv = nd; }
+    const na = b * b + (l - a) ** 2, nd = (l - d) ** 2 + b * b;
+    if (na >= nd) { v[0] = b; v[1] = l - a; nv = na; } else { v[0] = l - d; v[1] = b; nv = nd; }
+    v[2] = 0;
+    if (!(nv > 1e-16 * scale * scale)) return false;
   } else {
-    const a0 = G[0] - l1, a1 = G[1], a2 = G[2], b1 = G[4] - l1, b2 = G[5], c2 = G[8] - l1;
+    const a0 = G[0] - l, a1 = G[1], a2 = G[2], b1 = G[4] - l, b2 = G[5], c2 = G[8] - l;
     // rows (a0 a1 a2), (a1 b1 b2), (a2 b2 c2); cross products of each pair
     const x0 = a1 * b2 - a2 * b1, x1 = a2 * a1 - a0 * b2, x2 = a0 * b1 - a1 * a1;
     const y0 = a1 * c2 - a2 * b2, y1 = a2 * a2 - a0 * c2, y2 = a0 * b2 - a1 * a2;
     const z0 = b1 * c2 - b2 * b2, z1 = b2 * a2 - a1 * c2, z2 = a1 * b2 - b1 * a2;
     const nx = x0 * x0 + x1 * x1 + x2 * x2, ny = y0 * y0 + y1 * y1 + y2 * y2, nz = z0 * z0 + z1 * z1 + z2 * z2;
-    if (nx >= ny && nx >= nz) { v0 = x0; v1 = x1; v2 = x2; nv = nx; }
-    else if (ny >= nz) { v0 = y0; v1 = y1; v2 = y2; nv = ny; }
-    else { v0 = z0; v1 = z1; v2 = z2; nv = nz; }
+    if (nx >= ny && nx >= nz) { v[0] = x0; v[1] = x1; v[2] = x2; nv = nx; }
+    else if (ny >= nz) { v[0] = y0; v[1] = y1; v[2] = y2; nv = ny; }
+    else { v[0] = z0; v[1] = z1; v[2] = z2; nv = nz; }
+    if (!(nv > 1e-16 * scale * scale * scale * scale)) return false;
   }
-  // |v| scales as the eigenvalue gaps (squared for m = 3): refuse where they are near rounding.
-  const scale = m === 2 ? l1 : l1 * l1;
-  if (!(nv > 1e-16 * scale * scale)) return false;
   const inv = 1 / Math.sqrt(nv);
-  v0 *= inv; v1 *= inv; v2 *= inv;
-  const g = r / Math.sqrt(l1) - 1;
+  v[0] *= inv; v[1] *= inv; v[2] *= inv;
+  return true;
+}
+
+/** q += g v v^T q for the unit m-vector v. */
+function addRankOne(q: Float64Array, m: number, v: Float64Array, g: number): void {
   for (let c = 0; c < 3; c++) {
-    const a = (v0 * q[c] + v1 * q[3 + c] + (m === 3 ? v2 * q[6 + c] : 0)) * g;
-    q[c] += v0 * a; q[3 + c] += v1 * a;
-    if (m === 3) q[6 + c] += v2 * a;
+    let a = 0;
+    for (let i = 0; i < m; i++) a += v[i] * q[3 * i + c];
+    a *= g;
+    for (let i = 0; i < m; i++) q[3 * i + c] += v[i] * a;
   }
+}
+
+/**
+ * The closed-form path of projectSpectralBall (m = 2, 3): q <- sum_k min(1, r / s_k) v_k v_k^T q
+ * = q + sum_{s_k > r} (r / s_k - 1) v_k v_k^T q, the eigenvectors v_k of G by eigenvector() (for m = 3
+ * the middle one as the cross product of the outer two). False where Jacobi must decide.
+ */
+function topProjection(q: Float64Array, m: number, G: Float64Array, r: number): boolean {
+  gramEigenvalues(G, m, ev3);
+  const l1 = ev3[0], r2 = r * r;
+  if (l1 <= r2) return true;
+  if (!eigenvector(G, m, l1, l1, vA)) return false;
+  const g1 = r / Math.sqrt(l1) - 1;
+  if (ev3[1] <= r2) { addRankOne(q, m, vA, g1); return true; }
+  const g2 = r / Math.sqrt(ev3[1]) - 1;
+  if (m === 2) {
+    vB[0] = -vA[1]; vB[1] = vA[0]; vB[2] = 0;
+    addRankOne(q, m, vA, g1); addRankOne(q, m, vB, g2);
+    return true;
+  }
+  if (!eigenvector(G, m, ev3[2], l1, vC)) return false;
+  // v2 = v3 x v1 (unit up to rounding: v1, v3 are orthogonal eigenvectors)
+  vB[0] = vC[1] * vA[2] - vC[2] * vA[1]; vB[1] = vC[2] * vA[0] - vC[0] * vA[2]; vB[2] = vC[0] * vA[1] - vC[1] * vA[0];
+  const nb = Math.hypot(vB[0], vB[1], vB[2]);
+  if (!(Math.abs(nb - 1) < 1e-6)) return false;
+  vB[0] /= nb; vB[1] /= nb; vB[2] /= nb;
+  addRankOne(q, m, vA, g1); addRankOne(q, m, vB, g2);
+  if (ev3[2] > r2) addRankOne(q, m, vC, r / Math.sqrt(ev3[2]) - 1);
   return true;
 }
