@@ -41,7 +41,11 @@ export interface EngineInput {
   regWeight: number;
   iterations: number;
   warmStart: number;
-  /** FGP iterations of the regulariser's prox per outer iteration (default 10). */
+  /**
+   * FGP iterations of the regulariser's prox per outer iteration (default 10 for TV, 4 for TNV: its
+   * per-voxel spectral projection dominates the cost, and the dual is warm-started from the last
+   * outer iteration, so a few inner steps per outer iteration follow it).
+   */
   proxIterations?: number;
   progress?: Progress;
   onIteration?: (r: IterationRecord) => void;
@@ -130,7 +134,7 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   const poisson = inp.edxModel === 'poisson';
   const reg = inp.regWeight > 0 ? inp.regulariser : 'none';
   const lam = hasEdx ? inp.lambdaEdx : 0;
-  const proxIt = inp.proxIterations ?? 10;
+  const proxIt = inp.proxIterations ?? (reg === 'tnv' || reg === 'tnv-haadf' ? 4 : 10);
   if (!Number.isInteger(proxIt) || proxIt < 1) throw new Error(`joint: proxIterations must be an integer >= 1, got ${proxIt}`);
   const rowP = await op.rowSums(), colP = await op.colSums();
   let cSum = 0; for (const v of inp.c) cSum += v;
