@@ -52,7 +52,7 @@ export const command: CommandModule<object, Args> = {
   describe: 'Denoise tilt series (dataset, MRC/TIFF, .mat, Velox .emd, .hspy, HDF5) with a trained model or a classical filter; writes .h5, .mrc or .tif',
   builder: (y) =>
     y
-      .positional('input', { type: 'string', describe: 'dataset directory or .h5 shard, or a tilt series: .mrc/.tif (+ .tlt), .mat, .emd, .hspy, .h5 (left out with --channels NAME=FILE,...)' })
+      .positional('input', { type: 'string', describe: 'dataset directory or .h5 shard, or a tilt series: .mrc/.tif (+ .tlt), .mat, .emd, .hspy, .h5 (leave it out when --channels gives NAME=FILE,... pairs)' })
       .option('model', { type: 'string', describe: 'model folder written by saveModel (model.json + weights.bin)' })
       .option('method', { type: 'string', describe: 'classical filter instead of a model: gaussian[:sigma] | median[:size] | box[:size] | tv[:weight] | anscombe[:sigma]; the parameter, when left out, by binomial-thinning cross-validation on the data' })
       .option('channels', { type: 'string', describe: 'channels to read by name (HAADF,Au), or one file per channel: HAADF=a.mrc,Au=b.mrc (angles from the files or a .tlt beside the first)' })
