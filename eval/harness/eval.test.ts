@@ -182,6 +182,51 @@ test('an element a phantom does not contain is not scored: no rows, left out of 
   }
 });
 
+test('haadf-quant through runEvaluation: HAADF-only rows (no map metrics) in results and summary; the Au/Pt ill-conditioning warning in warnings.json, summary.json and the report', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'nanodose-eval-hq-'));
+  try {
+    const src = await coreShellSource({ size: 16, nAngles: 13, count: 2, splits: ['test', 'val'], pixelSizeNm: 1, elements: [{ symbol: 'Au', Z: 79 }, { symbol: 'Pt', Z: 78 }] });
+    const r = await runEvaluation({ data: src, methods: 'raw,haadf-quant,hqp=haadf-quant:physical', doses: [20, 200], recon: 'sirt:20', out, quiet: true, bootstrap: 20, tunePhantoms: 0, rawExtraDecades: 0 });
+    const lines = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    for (const m of ['haadf-quant', 'hqp']) for (const e of ['Au', 'Pt']) {
+      const mine = lines.filter((l) => l[2] === m && l[3] === e);
+      assert.equal([...new Set(mine.map((l) => l[4]))].sort(), ['dice', 'nrmse', 'psnr', 'ssim3d'], `${m} ${e}: volume metrics only (no EDX maps)`);
+      assert.ok(mine.every((l) => Number.isFinite(Number(l[5]))));
+    }
+    assert.ok(r.summary.curves['haadf-quant'].Au.psnr.mean.every(Number.isFinite));
+    assert.is(r.summary.reconstructions!['haadf-quant'], 'haadf-quant');
+    const w = r.summary.warnings!['haadf-quant'];
+    const ill = w.find((x) => /Au\/Pt is ill-conditioned.*Z ratio 78\/79 = 0\.987/.test(x.message));
+    assert.ok(ill, JSON.stringify(w));
+    assert.equal(ill!.doses, [20, 200]);
+    assert.is(ill!.blocks, 2);
+    assert.ok(r.summary.warnings!.hqp.some((x) => /ill-conditioned/.test(x.message)));
+    assert.is(r.summary.warnings!.raw, undefined);
+    const onDisk = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    assert.equal(onDisk.warnings, r.summary.warnings);
+    assert.ok(Object.keys(JSON.parse(readFileSync(join(out, 'warnings.json'), 'utf8'))).includes('0|20|haadf-quant'));
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.match(html, /id="warnings"/);
+    assert.match(html, /<b>haadf-quant<\/b>: Au\/Pt is ill-conditioned/);
+    // resumed: nothing recomputed, the warnings still in the summary
+    const again = await runEvaluation({ data: src, methods: 'raw,haadf-quant,hqp=haadf-quant:physical', doses: [20, 200], recon: 'sirt:20', out, quiet: true, bootstrap: 20, tunePhantoms: 0, rawExtraDecades: 0, report: false });
+    assert.is(again.computed, 0);
+    assert.equal(again.summary.warnings, r.summary.warnings);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('haadf-quant: a denoiser before it and a bad calibration are refused with one line, before any work', async () => {
+  assert.throws(() => parseMethods('raw,gaussian+haadf-quant'), /^methods: 'gaussian\+haadf-quant': haadf-quant reads only the HAADF, so a denoiser of the EDX maps before it changes nothing; list 'haadf-quant' alone$/);
+  assert.throws(() => parseMethods('haadf-quant:k'), /^methods: 'haadf-quant:k': calibration: expected 'haadf-quant' .* or 'haadf-quant:physical'/);
+  assert.equal(parseMethods('haadf-quant:physical')[0], { name: 'haadf-quant:physical', kind: 'raw', volume: { method: 'haadf-quant', args: ['physical'] } });
+  const out = join(mkdtempSync(join(tmpdir(), 'nanodose-eval-hqbad-')), 'run');
+  const src = await coreShellSource({ size: 8, nAngles: 5, count: 1, splits: ['test'] });
+  await rejects(() => runEvaluation({ data: src, methods: 'raw,median+haadf-quant', doses: [10], out, quiet: true }), /reads only the HAADF/);
+  assert.not.ok(existsSync(out), 'nothing written');
+});
+
 test('protocol mode at fixed total dose: schemes, larger solid angle scores better, best reported', async () => {
   const out = mkdtempSync(join(tmpdir(), 'nanodose-proto-'));
   try {

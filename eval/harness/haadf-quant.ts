@@ -19,6 +19,7 @@ import type { ProjectionOperator } from '../recon/operator.ts';
 import type { ChannelReconSpec } from '../recon/reconstruct.ts';
 import { scaledScores, ssim3d, otsuDice, shellThicknessError } from '../metrics/index.ts';
 import { quantifyTiltSeries, physicalK, type CalibrationSpec, type QuantResult } from '../quant/index.ts';
+import type { VolumeMethod } from './methods.ts';
 
 /** What haadf-quant needs of the acquisition (a dataset's simulation.acquisition; haadfAcquisition reads it). */
 export interface HaadfQuantAcquisition extends HaadfParams {
@@ -64,30 +65,61 @@ export function haadfAcquisition(datasetConfig: unknown): HaadfQuantAcquisition 
   return validateAcquisitionConfig(sim.acquisition, 'config.simulation.acquisition');
 }
 
-/** haadf-quant for one (phantom, dose): concentration volumes and their scores (module comment). */
-export async function haadfQuant(inp: HaadfQuantInput): Promise<HaadfQuantOutput> {
-  const acq = inp.acquisition;
-  if (inp.truth.length !== inp.elements.length) throw new Error(`haadf-quant: ${inp.truth.length} truth volumes for ${inp.elements.length} elements`);
-  if (!(inp.dosePerProjection > 0 && Number.isFinite(inp.dosePerProjection))) throw new ConfigError('dose', `must be finite and > 0 e/A^2 per projection, got ${inp.dosePerProjection}`);
-  const N0 = incidentElectronsPerPixel(inp.dosePerProjection, acq.pixelSizeAngstrom);
+/**
+ * The concentration volumes of haadf-quant from one noisy HAADF tilt series (the one code path of
+ * the method: haadfQuant below scores them for the quant bench, the harness's VolumeMethod
+ * `haadfQuantMethod` hands them to the harness's scoring).
+ */
+export async function haadfQuantVolumes(op: ProjectionOperator, haadf: ArrayLike<number>, o: { dosePerProjection: number; elements: readonly { symbol: string; Z: number }[]; acquisition: HaadfQuantAcquisition; recon: ChannelReconSpec; calibration?: 'pure' | 'physical' | CalibrationSpec; workers?: number }): Promise<QuantResult> {
+  const acq = o.acquisition;
+  if (!(o.dosePerProjection > 0 && Number.isFinite(o.dosePerProjection))) throw new ConfigError('dose', `must be finite and > 0 e/A^2 per projection, got ${o.dosePerProjection}`);
+  const N0 = incidentElectronsPerPixel(o.dosePerProjection, acq.pixelSizeAngstrom);
   const legacy = acq.haadfModel === 'linear-legacy';
-  let series: ArrayLike<number> = inp.haadf;
+  let series: ArrayLike<number> = haadf;
   if (legacy) {
-    const s = new Float32Array(inp.haadf.length);
-    for (let i = 0; i < s.length; i++) s[i] = inp.haadf[i] / N0;
+    const s = new Float32Array(haadf.length);
+    for (let i = 0; i < s.length; i++) s[i] = haadf[i] / N0;
     series = s;
   }
-  const c = inp.calibration ?? 'pure';
+  const c = o.calibration ?? 'pure';
   let calibration: CalibrationSpec;
   if (c === 'pure') calibration = { kind: 'pure' };
   else if (c === 'physical') {
     const k = legacy ? acq.pixelSizeAngstrom * (acq.haadfEfficiency ?? NaN) : physicalK(acq.pixelSizeAngstrom, acq.haadfMuAu, acq.haadfGamma);
     calibration = { kind: 'k', k, source: legacy ? 'physical (legacy HAADF: a eta)' : 'physical: a mu_Au / 79^gamma' };
   } else calibration = c;
-  const quant = await quantifyTiltSeries(inp.op, series, {
-    elements: inp.elements, gamma: acq.haadfGamma, calibration, recon: inp.recon,
-    ...(legacy ? {} : { incident: N0 }), reconOptions: { workers: inp.workers },
+  return quantifyTiltSeries(op, series, {
+    elements: o.elements, gamma: acq.haadfGamma, calibration, recon: o.recon,
+    ...(legacy ? {} : { incident: N0 }), reconOptions: { workers: o.workers },
   });
+}
+
+/**
+ * haadf-quant as an evaluation method of the harness (eval/harness/methods.ts VOLUME_METHODS):
+ * `haadf-quant` (k from the pure regions of the data) or `haadf-quant:physical` (k from the
+ * acquisition). It reads only the HAADF (edx: false), reconstructs it with the run's --recon, and
+ * returns the concentration volumes with the quantification's warnings (Au/Pt ill-conditioning,
+ * calibration doubts), which the harness records beside the method's rows.
+ */
+export const haadfQuantMethod: VolumeMethod = {
+  edx: false,
+  parse(args) {
+    if (args.length > 1 || (args.length === 1 && !['pure', 'physical'].includes(args[0]))) throw new Error(`calibration: expected 'haadf-quant' (k from the pure regions) or 'haadf-quant:physical' (k from the acquisition), got ':${args.join(':')}'`);
+    return { method: 'haadf-quant', args };
+  },
+  async run(op, acq, spec, _param, o) {
+    const q = await haadfQuantVolumes(op, acq.haadf, {
+      dosePerProjection: acq.dose, elements: acq.elements, acquisition: acq.acquisition, recon: o.recon,
+      calibration: spec.args[0] === 'physical' ? 'physical' : 'pure', workers: o.workers,
+    });
+    return { volumes: q.concentrations, warnings: q.warnings };
+  },
+};
+
+/** haadf-quant for one (phantom, dose): concentration volumes and their scores (module comment). */
+export async function haadfQuant(inp: HaadfQuantInput): Promise<HaadfQuantOutput> {
+  if (inp.truth.length !== inp.elements.length) throw new Error(`haadf-quant: ${inp.truth.length} truth volumes for ${inp.elements.length} elements`);
+  const quant = await haadfQuantVolumes(inp.op, inp.haadf, { dosePerProjection: inp.dosePerProjection, elements: inp.elements, acquisition: inp.acquisition, recon: inp.recon, calibration: inp.calibration, workers: inp.workers });
   const g = inp.op.geom, shape: [number, number, number] = [g.nz, g.ny, g.nx];
   const rows: HaadfQuantRow[] = [];
   const present = inp.truth.map((t) => { for (let i = 0; i < t.length; i++) if (t[i] > 0) return true; return false; });

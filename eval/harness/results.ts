@@ -5,6 +5,8 @@
  * are not recomputed (resume).
  */
 import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../generators/common/atomic.ts';
 
 export const CSV_HEADER = 'phantom,dose,method,element,metric,value';
 
@@ -61,4 +63,26 @@ export function appendBlock(path: string, rows: ResultRow[]): void {
 /** File name of a stored central slice (slices/ in the report folder). */
 export function sliceName(p: number, d: number, method: string, element: string): string {
   return `${p}_${doseKey(d)}_${method.replace(/[^A-Za-z0-9._-]/g, '_')}_${element}.f32`;
+}
+
+/**
+ * warnings.json beside results.csv: a method's warnings per block (blockKey -> messages), e.g.
+ * haadf-quant's Au/Pt ill-conditioning. Written (temp name + rename) before the block's rows are
+ * appended, so every block in results.csv has its warnings on disk; read back on resume and merge.
+ */
+export type BlockWarnings = Record<string, string[]>;
+
+export function warningsPath(out: string): string { return join(out, 'warnings.json'); }
+
+export function readWarnings(out: string): BlockWarnings {
+  const p = warningsPath(out);
+  if (!existsSync(p)) return {};
+  const w = JSON.parse(readFileSync(p, 'utf8')) as unknown;
+  if (typeof w !== 'object' || w === null || Array.isArray(w) || !Object.values(w).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'))) throw new Error(`${p}: not a nanodose warnings file (expected {block: [messages]})`);
+  return w as BlockWarnings;
+}
+
+export function writeWarnings(out: string, w: BlockWarnings): void {
+  const sorted = Object.fromEntries(Object.keys(w).sort().map((k) => [k, w[k]]));
+  writeFileAtomic(warningsPath(out), JSON.stringify(sorted, null, 1));
 }

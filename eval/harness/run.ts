@@ -25,8 +25,8 @@ import { parseDoseSweep } from '../dose.ts';
 import { BASELINES, CANDIDATES, DEFAULT_PARAMS, type Baseline } from '../baselines/index.ts';
 import { parseMethods, makeDenoiser, tuneBaseline, type MethodSpec, type MapDenoiser } from './denoise.ts';
 import { VOLUME_METHODS, type Acquisition } from './methods.ts';
-import { haadfCoefficients, incidentElectronsPerPixel, validateAcquisitionConfig } from '../../generators/signal/index.ts';
-import { openResults, appendBlock, blockKey, doseKey, sliceName, type ResultRow } from './results.ts';
+import { haadfCoefficients, incidentElectronsPerPixel, validateAcquisitionConfig, type AcquisitionConfig } from '../../generators/signal/index.ts';
+import { openResults, appendBlock, blockKey, doseKey, sliceName, readWarnings, writeWarnings, type ResultRow } from './results.ts';
 import type { Summary } from '../report/summary.ts';
 import { canonicalBlocks, finishEvaluation, readRecord, writeRecord, type RunRecord } from '../report/merge.ts';
 
@@ -131,14 +131,14 @@ export function drawHaadf(clean: Float32Array, haadfIdx: number, plane: number, 
 }
 
 /** The HAADF physics the volume methods need, from the source's config; throws naming what is wrong. */
-export function haadfPhysics(src: EvalSource, who: string): { pixelSizeAngstrom: number; mu: number[] } {
+export function haadfPhysics(src: EvalSource, who: string): { pixelSizeAngstrom: number; mu: number[]; acquisition: AcquisitionConfig } {
   if (!src.channels.some((c) => /^haadf$/i.test(c))) throw new Error(`data: method ${who} needs a HAADF channel; the dataset has channels ${src.channels.join(', ')}`);
   const cfg = src.config as { simulation?: { acquisition?: unknown } } | undefined;
   if (!cfg?.simulation) throw new Error(`data: method ${who} needs the dataset's acquisition config (simulation.acquisition) for the HAADF model; the source carries none`);
   const acq = validateAcquisitionConfig(cfg.simulation.acquisition, 'simulation.acquisition');
   if (acq.haadfModel !== 'scattered-fraction') throw new Error(`data: method ${who} models the HAADF as scattered electrons (haadfModel 'scattered-fraction'); the dataset's is '${acq.haadfModel}' (made before the physical HAADF): regenerate it`);
   if (src.shape.pixelSizeNm !== undefined && Math.abs(src.shape.pixelSizeNm * 10 - acq.pixelSizeAngstrom) > 1e-6 * acq.pixelSizeAngstrom) throw new Error(`data: pixel size ${src.shape.pixelSizeNm} nm in the dims but simulation.acquisition.pixelSizeAngstrom ${acq.pixelSizeAngstrom} A`);
-  return { pixelSizeAngstrom: acq.pixelSizeAngstrom, mu: Array.from(haadfCoefficients(src.elements, acq)) };
+  return { pixelSizeAngstrom: acq.pixelSizeAngstrom, mu: Array.from(haadfCoefficients(src.elements, acq)), acquisition: acq };
 }
 
 /** Denoises every projection of one element's tilt series [angle, row, col]. */
@@ -270,7 +270,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
     const channelsAt = projectionChannels(noisy, haadf);
     const edx: Float32Array[] = [];
     if (vm.edx) for (let e = 0; e < elements.length; e++) edx.push(await denoiseSeries(dn, noisy[e], nA, N, nCols, elements[e], channelsAt));
-    return { haadf, edx, elements: src.elements, dose: d, incident: incidentElectronsPerPixel(d, physics!.pixelSizeAngstrom), pixelSizeAngstrom: physics!.pixelSizeAngstrom, haadfMu: physics!.mu };
+    return { haadf, edx, elements: src.elements, dose: d, incident: incidentElectronsPerPixel(d, physics!.pixelSizeAngstrom), pixelSizeAngstrom: physics!.pixelSizeAngstrom, haadfMu: physics!.mu, acquisition: physics!.acquisition };
   }
   const refBaseline = methods.find((m) => m.name === refName)?.baseline;
   for (const d of [...doses, ...refDoses.filter((x) => !doses.includes(x))]) {
@@ -325,7 +325,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
         for (const g of vm.tune.grid) {
           let sum = 0, n = 0;
           for (const c of cases) {
-            const vols = await vm.run(tuneOp, c.acq, m.volume!, g, { workers: opts.workers });
+            const { volumes: vols } = await vm.run(tuneOp, c.acq, m.volume!, g, { workers: opts.workers, recon });
             c.truth.forEach((t, e) => { if (t.some((x) => x > 0)) { sum += scaledScores(vols[e], t).psnr; n++; } });
           }
           scores[String(g)] = n ? sum / n : NaN;
@@ -365,6 +365,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
     if (prev.shard.index !== shard.index || prev.shard.count !== shard.count) throw new Error(`out: ${opts.out} holds shard ${prev.shard.index}/${prev.shard.count} of a run; give each shard its own folder (e.g. results/part-$TASK_ID)`);
   }
   writeRecord(opts.out, record);
+  const warnings = readWarnings(opts.out);
   let computed = 0;
   try {
     let i = 0;
@@ -413,9 +414,14 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
         }
         let volumes: (Float32Array | null)[];
         if (vm) {
-          const acq: Acquisition = { haadf: haadf!, edx: vm.edx ? series.map((x) => x!) : [], elements: src.elements, dose: d, incident: incidentElectronsPerPixel(d, physics!.pixelSizeAngstrom), pixelSizeAngstrom: physics!.pixelSizeAngstrom, haadfMu: physics!.mu };
+          const acq: Acquisition = { haadf: haadf!, edx: vm.edx ? series.map((x) => x!) : [], elements: src.elements, dose: d, incident: incidentElectronsPerPixel(d, physics!.pixelSizeAngstrom), pixelSizeAngstrom: physics!.pixelSizeAngstrom, haadfMu: physics!.mu, acquisition: physics!.acquisition };
           const param = m.volume!.fixed ?? tuning[doseKey(d)]?.[m.name];
-          volumes = await vm.run(op!, acq, m.volume!, param, { workers: opts.workers });
+          const r = await vm.run(op!, acq, m.volume!, param, { workers: opts.workers, recon });
+          volumes = r.volumes;
+          if (r.warnings?.length) {
+            warnings[blockKey(p, d, m.name)] = r.warnings;
+            writeWarnings(opts.out, warnings);
+          }
         } else {
           volumes = [];
           for (let e = 0; e < elements.length; e++) volumes.push(present[e] ? await reconstruct(op!, series[e]!, recon, { workers: opts.workers }) : null);

@@ -10,16 +10,17 @@ import { SliceMatrixOperator } from '../recon/joseph-matrix.ts';
 import type { EvalSource } from './run.ts';
 import { defaultAcquisitionConfig, haadfCoefficients, incidentElectronsPerPixel } from '../../generators/signal/index.ts';
 
-export async function coreShellSource(o: { size: number; nAngles: number; count: number; splits: ('train' | 'val' | 'test')[]; sensitivity?: number; seed?: number; solidShell?: number[]; pixelSizeNm?: number }): Promise<EvalSource> {
+export async function coreShellSource(o: { size: number; nAngles: number; count: number; splits: ('train' | 'val' | 'test')[]; sensitivity?: number; seed?: number; solidShell?: number[]; pixelSizeNm?: number; elements?: [{ symbol: string; Z: number }, { symbol: string; Z: number }] }): Promise<EvalSource> {
   const N = o.size, nCols = Math.ceil(N * Math.SQRT2) + 2;
   const angles = Float64Array.from({ length: o.nAngles }, (_, k) => -60 + (120 * k) / Math.max(1, o.nAngles - 1));
   const op = new SliceMatrixOperator(N, N, N, angles, nCols);
   const k = o.sensitivity ?? 0.05;
-  const elements = [{ symbol: 'Au', Z: 79 }, { symbol: 'Pd', Z: 46 }];
+  // core and shell elements (default Au core, Pd shell)
+  const elements = o.elements ?? [{ symbol: 'Au', Z: 79 }, { symbol: 'Pd', Z: 46 }];
   const a = o.pixelSizeNm !== undefined ? o.pixelSizeNm * 10 : 2;
   const acquisition = { ...defaultAcquisitionConfig(), pixelSizeAngstrom: a, dose: 1 };
   const mu = haadfCoefficients(elements, acquisition), N0 = incidentElectronsPerPixel(1, a);
-  const channels = ['HAADF', 'Au', 'Pd'];
+  const channels = ['HAADF', elements[0].symbol, elements[1].symbol];
   const plane = o.nAngles * N * nCols;
   const cache = new Map<number, { phantom: Float32Array; clean: Float32Array; params: Record<string, unknown> }>();
   async function make(i: number) {

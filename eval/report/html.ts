@@ -147,6 +147,10 @@ export async function writeReport(out: string, summary: Summary, o: { sliceDoses
     plots.push({ metric, title: metricTitle(metric, summary), png: 'data:image/png;base64,' + Buffer.from(png).toString('base64') });
   }
   // DRF table in the summary's method and element order (the plots' order)
+  // a method's warnings (haadf-quant's Au/Pt ill-conditioning) beside its rows: a mark in the tables, the text under them
+  const warned = summary.warnings ?? {};
+  const warnMark = (m: string) => (warned[m]?.length ? ` <a href="#warnings" class="warn" title="${esc(warned[m][0].message)}">(warning)</a>` : '');
+  const warnHtml = Object.keys(warned).length ? `<h3 id="warnings">Warnings</h3>\n<ul>${Object.entries(warned).flatMap(([m, ws]) => ws.map((w) => `<li class="warn"><b>${esc(m)}</b>: ${esc(w.message)} <span class="small">(${w.blocks} block${w.blocks === 1 ? '' : 's'}, at ${w.doses.map((d) => fmt(d)).join(', ')} ${DOSE_UNIT.text})</span></li>`)).join('')}</ul>` : '';
   const drfRows: string[] = [];
   let onBound = false, censored = false;
   for (const m of summary.methods) for (const e of primaryElements(summary)) {
@@ -156,7 +160,7 @@ export async function writeReport(out: string, summary: Summary, o: { sliceDoses
     if (h && !h.bound && (h.low === h.factor || h.high === h.factor)) onBound = true;
     if (pts.some((p) => p.high === Infinity || p.low === 0)) censored = true;
     const all = pts.map((p) => `${esc(formatDrf(p))} at ${fmt(p.dose)}`).join('<br>');
-    drfRows.push(`<tr><td>${esc(m)}</td><td>${esc(e)}</td><td><b>${esc(formatDrf(h))}</b></td><td class="small">${all || '-'}</td></tr>`);
+    drfRows.push(`<tr><td>${esc(m)}${warnMark(m)}</td><td>${esc(e)}</td><td><b>${esc(formatDrf(h))}</b></td><td class="small">${all || '-'}</td></tr>`);
   }
   // the same against the reference method (Gaussian + SIRT): what a new method adds over the classical baseline
   const ref = summary.vsReference;
@@ -165,7 +169,7 @@ export async function writeReport(out: string, summary: Summary, o: { sliceDoses
     const pts = ref.drf[m]?.[e];
     if (!pts) continue;
     const all = pts.map((p) => `${esc(formatDrf(p).replace(/raw's/g, `${ref.method}'s`))} at ${fmt(p.dose)}`).join('<br>');
-    refRows.push(`<tr><td>${esc(m)}</td><td>${esc(e)}</td><td><b>${esc(formatDrf(ref.headline[m][e]).replace(/raw's/g, `${ref.method}'s`))}</b></td><td class="small">${all || '-'}</td></tr>`);
+    refRows.push(`<tr><td>${esc(m)}${warnMark(m)}</td><td>${esc(e)}</td><td><b>${esc(formatDrf(ref.headline[m][e]).replace(/raw's/g, `${ref.method}'s`))}</b></td><td class="small">${all || '-'}</td></tr>`);
   }
   const recons = summary.reconstructions;
   const own = recons ? summary.methods.filter((m) => recons[m] && recons[m] !== summary.recon) : [];
@@ -228,6 +232,7 @@ p.headline{font-size:125%;background:#eef5ff;border-left:5px solid #2a6ebb;paddi
 <p class="note">DRF = D<sub>raw</sub>(q) / D<sub>method</sub>(q): how many times less dose the method needs than raw (no denoising) for the same quality q, read off the mean quality-vs-dose curves by log-linear interpolation at the quality the method reaches at each sweep dose. Raw is evaluated up to ${fmt(summary.rawDoses[summary.rawDoses.length - 1])} ${DOSE_UNIT.text}, above the sweep, to read off the dose it needs. The headline is the median over the sweep (a lower bound, marked &gt;=, where the method beats raw even at raw's highest dose); [95 % interval] from a bootstrap over the phantoms (${summary.bootstrap.resamples} resamples).</p>
 ${notes.map((t) => `<p class="note">${t}</p>`).join('\n')}
 <table><tr><th>method</th><th>element</th><th>DRF (median) [95 % interval]</th><th>DRF [interval] at the method's quality at dose (${DOSE_UNIT.text})</th></tr>${drfRows.join('') || '<tr><td colspan="4">only raw was evaluated</td></tr>'}</table>
+${warnHtml}
 ${ref && refRows.length ? `<h2 data-reference="${esc(ref.method)}">Dose-reduction factor against ${esc(ref.method)} + ${esc(summary.recon)}</h2>
 <p class="note">DRF = D<sub>${esc(ref.method)}</sub>(q) / D<sub>method</sub>(q), read as above with ${esc(ref.method)} (evaluated up to ${fmt(ref.doses[ref.doses.length - 1])} ${DOSE_UNIT.text}) in place of raw: how many times less dose the method needs than the classical baseline for the same quality.</p>
 <table><tr><th>method</th><th>element</th><th>DRF vs ${esc(ref.method)} (median) [95 % interval]</th><th>DRF [interval] at the method's quality at dose (${DOSE_UNIT.text})</th></tr>${refRows.join('')}</table>` : ''}

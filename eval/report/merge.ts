@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../generators/common/atomic.ts';
 import { summarise, type Summary } from './summary.ts';
 import { writeReport } from './html.ts';
-import { CSV_HEADER, blockKey, doseKey, openResults, formatRows, type ResultRow } from '../harness/results.ts';
+import { CSV_HEADER, blockKey, doseKey, openResults, formatRows, readWarnings, writeWarnings, type ResultRow, type BlockWarnings } from '../harness/results.ts';
 
 /** eval.json: everything the summary and the report need besides the rows, slices and tuning. */
 export interface RunRecord {
@@ -78,8 +78,12 @@ export function orderRows(rows: ResultRow[], blocks: string[]): ResultRow[] {
 
 /** summary.json and (unless report is false) plots/ and report.html from the rows of a whole grid. */
 export async function finishEvaluation(out: string, rec: RunRecord, rows: ResultRow[], tuning: unknown, report = true): Promise<Summary> {
-  const ordered = orderRows(rows, canonicalBlocks(rec));
+  const blocks = canonicalBlocks(rec);
+  const ordered = orderRows(rows, blocks);
+  const inRun = new Set(blocks);
+  const warned = Object.entries(readWarnings(out)).filter(([k]) => inRun.has(k));
   const summary = summarise(ordered, {
+    ...(warned.length ? { warnings: Object.fromEntries(warned) } : {}),
     doses: rec.doses, rawDoses: rec.rawDoses, ...(rec.reference ? { reference: rec.reference } : {}), ...(rec.reconstructions ? { reconstructions: rec.reconstructions } : {}), methods: rec.methods, elements: rec.elements, phantoms: rec.phantoms, drfMetric: rec.drfMetric,
     bootstrap: rec.bootstrap, seed: rec.seed, nAngles: rec.nAngles, recon: rec.recon, tuning, split: rec.split, pixelSizeNm: rec.pixelSizeNm,
   });
@@ -121,6 +125,7 @@ export async function mergeShards(parts: string[], out: string, o: { report?: bo
   const missing = Array.from({ length: k }, (_, j) => j).filter((j) => !seen.has(j));
   if (missing.length) throw new Error(`report: shard${missing.length > 1 ? 's' : ''} ${missing.map((j) => `${j}/${k}`).join(', ')} missing (got ${parts.length} of ${k} parts)`);
   const rows: ResultRow[] = [];
+  const warnings: BlockWarnings = {};
   let tuningText: string | null = null;
   for (let i = 0; i < parts.length; i++) {
     const want = canonicalBlocks(recs[i], recs[i].shard);
@@ -131,6 +136,8 @@ export async function mergeShards(parts: string[], out: string, o: { report?: bo
     const lack = want.filter((b) => !have.has(b));
     if (lack.length) throw new Error(`${parts[i]}: shard ${recs[i].shard.index}/${k} is incomplete (${want.length - lack.length} of ${want.length} blocks); run its eval --shard again, it resumes`);
     rows.push(...orderRows(got, want));
+    const wantSet = new Set(want);
+    for (const [b, w] of Object.entries(readWarnings(parts[i]))) if (wantSet.has(b)) warnings[b] = w;
     const tp = join(parts[i], 'tuning.json');
     const t = existsSync(tp) ? readFileSync(tp, 'utf8') : '{}';
     if (tuningText !== null && t !== tuningText) throw new Error(`${parts[i]}: tuning.json differs from ${parts[0]}'s; the parts were not run with the same settings`);
@@ -141,6 +148,7 @@ export async function mergeShards(parts: string[], out: string, o: { report?: bo
   const ordered = orderRows(rows, canonicalBlocks(rec));
   writeFileAtomic(join(out, 'results.csv'), CSV_HEADER + '\n' + formatRows(ordered));
   writeFileAtomic(join(out, 'tuning.json'), tuningText ?? '{}');
+  writeWarnings(out, warnings);
   for (const p of parts) {
     const sd = join(p, 'slices');
     if (!existsSync(sd)) continue;

@@ -69,12 +69,20 @@ export interface Summary {
   vsReference?: { method: string; doses: number[]; drf: Record<string, Record<string, DrfPoint[]>>; headline: Record<string, Record<string, DrfPoint | null>> };
   /** How each method reconstructs: `--recon` or its own (a joint method's spec), by method. */
   reconstructions?: Record<string, string>;
+  /**
+   * A method's warnings (haadf-quant: Au/Pt ill-conditioning, calibration doubts), by method: each
+   * distinct message with the doses and the number of (phantom, dose) blocks it was raised on. The
+   * report shows them beside the method's rows; its figures are to be read with them.
+   */
+  warnings?: Record<string, MethodWarning[]>;
   bootstrap: { resamples: number; level: number; seed: string };
   /** Voxel edge in nm when the dataset states it (shell errors are stored in voxels and shown in nm). */
   pixelSizeNm?: number;
 }
 
-export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: number[]; reference?: { method: string; doses: number[] }; reconstructions?: Record<string, string>; methods: string[]; elements: string[]; phantoms: number[]; drfMetric: string; bootstrap: number; seed: Seed; nAngles: number; recon: string; tuning: unknown; split: string; pixelSizeNm?: number }): Summary {
+export interface MethodWarning { message: string; doses: number[]; blocks: number }
+
+export function summarise(rows: ResultRow[], o: { warnings?: Record<string, string[]>; doses: number[]; rawDoses?: number[]; reference?: { method: string; doses: number[] }; reconstructions?: Record<string, string>; methods: string[]; elements: string[]; phantoms: number[]; drfMetric: string; bootstrap: number; seed: Seed; nAngles: number; recon: string; tuning: unknown; split: string; pixelSizeNm?: number }): Summary {
   const rawDoses = o.rawDoses ?? o.doses;
   const ref = o.reference && o.methods.includes(o.reference.method) ? o.reference : undefined;
   /** The doses a method was evaluated at: raw's and the reference's run above the sweep. */
@@ -155,8 +163,34 @@ export function summarise(rows: ResultRow[], o: { doses: number[]; rawDoses?: nu
     bootstrap: { resamples: o.bootstrap, level: 0.95, seed: bootSeed },
     ...(vsReference ? { vsReference } : {}),
     ...(o.reconstructions ? { reconstructions: o.reconstructions } : {}),
+    ...(o.warnings && Object.keys(o.warnings).length ? { warnings: groupWarnings(o.warnings, o.methods) } : {}),
     ...(o.pixelSizeNm !== undefined ? { pixelSizeNm: o.pixelSizeNm } : {}),
   };
+}
+
+/** Block warnings (blockKey 'phantom|dose|method' -> messages) grouped by method and message, in a fixed order. */
+export function groupWarnings(w: Record<string, string[]>, methods: string[]): Record<string, MethodWarning[]> {
+  const by = new Map<string, Map<string, { doses: Set<number>; blocks: number }>>();
+  for (const [k, msgs] of Object.entries(w)) {
+    const a = k.indexOf('|'), b = k.indexOf('|', a + 1);
+    const dose = Number(k.slice(a + 1, b)), m = k.slice(b + 1);
+    let mm = by.get(m);
+    if (!mm) by.set(m, (mm = new Map()));
+    for (const msg of new Set(msgs)) {
+      let e = mm.get(msg);
+      if (!e) mm.set(msg, (e = { doses: new Set(), blocks: 0 }));
+      e.doses.add(dose); e.blocks++;
+    }
+  }
+  const out: Record<string, MethodWarning[]> = {};
+  for (const m of methods) {
+    const mm = by.get(m);
+    if (!mm) continue;
+    // the most widespread first (the ill-conditioning of a pair is raised on every block)
+    out[m] = [...mm.entries()].map(([message, e]) => ({ message, doses: [...e.doses].sort((x, y) => x - y), blocks: e.blocks }))
+      .sort((x, y) => y.blocks - x.blocks || (x.message < y.message ? -1 : x.message > y.message ? 1 : 0));
+  }
+  return out;
 }
 
 /**
