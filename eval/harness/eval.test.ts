@@ -244,4 +244,27 @@ test('protocol mode at fixed total dose: schemes, larger solid angle scores bett
   }
 });
 
+test('protocol mode: HAADF-only (haadf-quant) against the best EDX method per scheme and element at equal dose; the solid angle changes only the EDX', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'nanodose-proto-hq-'));
+  try {
+    const src = await coreShellSource({ size: 16, nAngles: 9, count: 1, splits: ['test'], pixelSizeNm: 1 });
+    const r = await runProtocols({ data: src, methods: 'raw,haadf-quant', recon: 'sirt:15', out, totalDose: 9 * 200, quiet: true });
+    const schemes = protocolSchemes(src.angles);
+    assert.is(r.haadfVsEdx.length, schemes.length * 2, 'one comparison per scheme and element');
+    for (const c of r.haadfVsEdx) {
+      assert.is(c.haadfMethod, 'haadf-quant'); assert.is(c.edxMethod, 'raw');
+      assert.is(c.winner, c.haadf > c.edx ? 'haadf' : 'edx');
+    }
+    // the same tilts at solid angle x0.5 and x4: the HAADF-only score is unchanged, raw EDX improves
+    const at = (omega: number, el: string) => r.haadfVsEdx.find((c) => c.solidAngle === omega && c.element === el)!;
+    for (const el of ['Au', 'Pd']) {
+      assert.is(at(0.5, el).haadf, at(4, el).haadf);
+      assert.ok(at(4, el).edx > at(0.5, el).edx, `${el}: raw EDX at x4 ${at(4, el).edx} vs x0.5 ${at(0.5, el).edx}`);
+    }
+    assert.ok(JSON.parse(readFileSync(join(out, 'protocols.json'), 'utf8')).haadfVsEdx.length === r.haadfVsEdx.length);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test.run();

@@ -9,6 +9,10 @@
  * Each scheme is a full evaluation (eval/harness/run.ts, resumable) in protocols/<scheme>/; the
  * comparison ranks the tilt schemes (at solid angle x1) by the mean of the chosen metric over test
  * phantoms and elements, and reports the solid-angle schemes beside them.
+ * HAADF-only versus EDX at equal dose: when a HAADF-only method (haadf-quant, eval/harness/methods.ts
+ * edx: false) is listed beside EDX methods, every scheme compares it per element with the best EDX
+ * method at the same electron dose (one beam makes both signals, so the dose is the same; the solid
+ * angle scales only the EDX counts), and `haadfVsEdx` says which wins by how much.
  * Frames are not a separate axis here: with Poisson counting and no read noise the sum of F frames
  * at D/F has exactly the distribution of one frame at D, so for the summed counts the frame count
  * does not change quality (it matters only to frame-based denoisers, trained on even/odd halves).
@@ -20,6 +24,8 @@ import { writeFileAtomic } from '../../generators/common/atomic.ts';
 import { renderSvg, svgToPng, type VegaLiteSpec } from '../../generators/common/plot.ts';
 import { parseDoseSweep } from '../dose.ts';
 import { runEvaluation, type EvalSource } from './run.ts';
+import { parseMethods } from './denoise.ts';
+import { VOLUME_METHODS } from './methods.ts';
 
 export interface ProtocolScheme { name: string; angleIdx: number[]; solidAngle: number }
 
@@ -78,9 +84,15 @@ export interface ProtocolOptions {
   quiet?: boolean;
 }
 
-export interface ProtocolResult { scheme: string; tilts: number; range: number; solidAngle: number; dosePerProjection: number; method: string; score: number }
+export interface ProtocolResult { scheme: string; tilts: number; range: number; solidAngle: number; dosePerProjection: number; method: string; score: number; /** the metric's mean per element */ elements: Record<string, number>; /** the method's warnings in this scheme (haadf-quant's ill-conditioning) */ warnings?: string[] }
 
-export async function runProtocols(o: ProtocolOptions): Promise<{ results: ProtocolResult[]; best: Record<string, ProtocolResult> }> {
+/** One scheme, one element: the HAADF-only method against the best EDX method at the same dose. */
+export interface HaadfVsEdx { scheme: string; solidAngle: number; dosePerProjection: number; element: string; haadfMethod: string; haadf: number; edxMethod: string; edx: number; winner: 'haadf' | 'edx' }
+
+export async function runProtocols(o: ProtocolOptions): Promise<{ results: ProtocolResult[]; best: Record<string, ProtocolResult>; haadfVsEdx: HaadfVsEdx[] }> {
+  // which listed methods read only the HAADF (checked before any work)
+  const parsed = parseMethods(o.methods);
+  const haadfOnly = new Set(parsed.filter((m) => m.volume && !VOLUME_METHODS[m.volume.method].edx).map((m) => m.name));
   let src: EvalSource, own = false;
   if (typeof o.data === 'string') { const ds = await import('../../datasets/index.ts'); src = (await ds.openDataset(o.data)) as unknown as EvalSource; own = true; } else src = o.data;
   const metric = o.metric ?? 'psnr';
@@ -99,8 +111,10 @@ export async function runProtocols(o: ProtocolOptions): Promise<{ results: Proto
       const r = await runEvaluation({ data: schemeSource(src, s), split: o.split, methods: o.methods, doses: [dpp], recon: o.recon, out: join(o.out, 'protocols', s.name), seed: o.seed, maxPhantoms: o.maxPhantoms, workers: o.workers, quiet: true, report: false, bootstrap: 10, reference: null });
       const angles = s.angleIdx.map((i) => src.angles[i]);
       for (const m of r.summary.methods) {
-        const vals = src.elements.map((e) => r.summary.curves[m]?.[e.symbol]?.[metric]?.mean[0]).filter((v): v is number => v !== undefined && Number.isFinite(v));
-        results.push({ scheme: s.name, tilts: s.angleIdx.length, range: Math.max(...angles.map(Math.abs)), solidAngle: s.solidAngle, dosePerProjection: dpp, method: m, score: vals.reduce((a, b) => a + b, 0) / (vals.length || NaN) });
+        const per: Record<string, number> = {};
+        for (const e of src.elements) { const v = r.summary.curves[m]?.[e.symbol]?.[metric]?.mean[0]; if (v !== undefined && Number.isFinite(v)) per[e.symbol] = v; }
+        const vals = Object.values(per);
+        results.push({ scheme: s.name, tilts: s.angleIdx.length, range: Math.max(...angles.map(Math.abs)), solidAngle: s.solidAngle, dosePerProjection: dpp, method: m, score: vals.reduce((a, b) => a + b, 0) / (vals.length || NaN), elements: per, ...(r.summary.warnings?.[m] ? { warnings: r.summary.warnings[m].map((w) => w.message) } : {}) });
       }
     }
   } finally {
@@ -115,7 +129,20 @@ export async function runProtocols(o: ProtocolOptions): Promise<{ results: Proto
     const b = best[r.method];
     if (!b || (lower ? r.score < b.score : r.score > b.score)) best[r.method] = r;
   }
-  writeFileAtomic(join(o.out, 'protocols.json'), JSON.stringify({ totalDose: total, metric, results, best }, null, 1));
+  // HAADF-only against the best EDX method, per scheme and element, at the scheme's dose
+  const haadfVsEdx: HaadfVsEdx[] = [];
+  const better = (a: number, b: number) => (lower ? a < b : a > b);
+  for (const h of results.filter((r) => haadfOnly.has(r.method))) {
+    for (const [el, hv] of Object.entries(h.elements)) {
+      let bestEdx: ProtocolResult | undefined;
+      for (const r of results) {
+        if (r.scheme !== h.scheme || haadfOnly.has(r.method) || r.elements[el] === undefined) continue;
+        if (!bestEdx || better(r.elements[el], bestEdx.elements[el])) bestEdx = r;
+      }
+      if (bestEdx) haadfVsEdx.push({ scheme: h.scheme, solidAngle: h.solidAngle, dosePerProjection: h.dosePerProjection, element: el, haadfMethod: h.method, haadf: hv, edxMethod: bestEdx.method, edx: bestEdx.elements[el], winner: better(hv, bestEdx.elements[el]) ? 'haadf' : 'edx' });
+    }
+  }
+  writeFileAtomic(join(o.out, 'protocols.json'), JSON.stringify({ totalDose: total, metric, results, best, ...(haadfVsEdx.length ? { haadfVsEdx } : {}) }, null, 1));
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     data: { values: results },
@@ -129,5 +156,6 @@ export async function runProtocols(o: ProtocolOptions): Promise<{ results: Proto
   writeFileAtomic(join(o.out, 'protocols.png'), svgToPng(svg));
   if (!o.quiet) for (const r of results) if (r.solidAngle !== 1) console.log(`solid angle x${r.solidAngle} (all tilts), ${r.method}: mean ${metric} ${r.score.toFixed(3)}`);
   if (!o.quiet) for (const [m, b] of Object.entries(best)) console.log(`best protocol for ${m}: ${b.scheme} (${b.tilts} tilts, +-${b.range} deg, solid angle x${b.solidAngle}, ${b.dosePerProjection.toPrecision(4)} e/A^2 per projection): mean ${metric} ${b.score.toFixed(3)}`);
-  return { results, best };
+  if (!o.quiet) for (const c of haadfVsEdx) console.log(`HAADF-only vs EDX, ${c.scheme} (${c.dosePerProjection.toPrecision(4)} e/A^2 per projection), ${c.element}: ${c.haadfMethod} ${c.haadf.toFixed(3)} vs best EDX ${c.edxMethod} ${c.edx.toFixed(3)} (${metric}): ${c.winner === 'haadf' ? 'HAADF only' : 'EDX'} wins`);
+  return { results, best, haadfVsEdx };
 }

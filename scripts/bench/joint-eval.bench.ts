@@ -12,7 +12,9 @@
  * interval, and each joint method's tuned weight per dose. The machine is shared: times are "loaded".
  *
  *   npm run bench -- joint-eval
- *   BENCH_SETS=auag BENCH_JOINT=fused:20,gaussian+fused:20 BENCH_PHANTOMS=5 BENCH_OUT=DIR npm run bench -- joint-eval
+ *   BENCH_SETS=auag BENCH_JOINT=fused:20,gaussian+fused:20 BENCH_PHANTOMS=5 BENCH_DOSES=30,300,3000 BENCH_OUT=DIR npm run bench -- joint-eval
+ *
+ * haadf-quant (HAADF only, no EDX) is scored beside them; its warnings (Au/Pt ill-conditioning) are printed.
  *
  * Not a demo step: the demo (npm start) evaluates Au/Ag with fused and gaussian+fused only; this adds
  * Au/Pt and bimodal/TNV, which would take the one-command demo past its 10-minute budget on 2 cores.
@@ -28,21 +30,24 @@ import { demoDatasetConfig, getPreset } from '../pipeline/presets.ts';
 const SETS: Record<string, string[]> = { auag: ['Au', 'Ag'], aupt: ['Au', 'Pt'] };
 const sets = (process.env.BENCH_SETS ?? 'auag,aupt').split(',');
 for (const s of sets) if (!SETS[s]) { console.error(`BENCH_SETS: unknown set '${s}'; allowed: ${Object.keys(SETS).join(', ')}`); process.exit(2); }
-const joint = process.env.BENCH_JOINT ?? 'fused:20,gaussian+fused:20,bimodal:20,tnv:20';
+const joint = process.env.BENCH_JOINT ?? 'fused:20,gaussian+fused:20,bimodal:20,tnv:20,haadf-quant';
+// BENCH_DOSES: a sweep other than the demo's (a list or lo:hi:n); BENCH_LOG=1: the joint run's tuning and progress lines
+const doses = process.env.BENCH_DOSES ?? undefined;
+const log = process.env.BENCH_LOG === '1';
 const phantoms = Number(process.env.BENCH_PHANTOMS ?? 5);
 const demo = getPreset('demo');
 const root = process.env.BENCH_OUT ?? mkdtempSync(join(tmpdir(), 'nanodose-joint-eval-'));
-console.log(`joint methods in the evaluation: demo data and settings (${demo.eval.doses} e/A^2 per projection, ${demo.eval.recon}, ${phantoms} test phantoms, tuning on ${demo.eval.tunePhantoms ?? 2} validation phantoms for the baselines and ${demo.eval.jointTunePhantoms ?? 1} for the joint methods); loaded machine, ${availableParallelism()} cores; folders in ${root}`);
+console.log(`joint methods in the evaluation: demo data and settings (${doses ?? demo.eval.doses} e/A^2 per projection, ${demo.eval.recon}, ${phantoms} test phantoms, tuning on ${demo.eval.tunePhantoms ?? 2} validation phantoms for the baselines and ${demo.eval.jointTunePhantoms ?? 1} for the joint methods); loaded machine, ${availableParallelism()} cores; folders in ${root}`);
 try {
   for (const set of sets) {
     const data = join(root, `data-${set}`), out = join(root, `eval-${set}`);
     const t0 = performance.now();
     await generateDataset({ config: demoDatasetConfig(SETS[set]), count: demo.dataset.count, out: data, seed: demo.dataset.seed, resume: true, quiet: true });
-    const base = { data, doses: demo.eval.doses, recon: demo.eval.recon, out, maxPhantoms: phantoms, bootstrap: demo.eval.bootstrap, tunePhantoms: demo.eval.tunePhantoms, jointTunePhantoms: demo.eval.jointTunePhantoms ?? 1, quiet: true, report: false };
+    const base = { data, doses: doses ?? demo.eval.doses, recon: demo.eval.recon, out, maxPhantoms: phantoms, bootstrap: demo.eval.bootstrap, tunePhantoms: demo.eval.tunePhantoms, jointTunePhantoms: demo.eval.jointTunePhantoms ?? 1, quiet: true, report: false };
     const t1 = performance.now();
     const ref = await runEvaluation({ ...base, methods: 'raw,gaussian' });
     const t2 = performance.now();
-    const r = await runEvaluation({ ...base, methods: `raw,gaussian,${joint}`, report: true });
+    const r = await runEvaluation({ ...base, methods: `raw,gaussian,${joint}`, report: true, quiet: !log });
     const t3 = performance.now();
     const s = r.summary, els = s.elements.filter((e) => !e.includes('/'));
     console.log(`\n${SETS[set].join('/')}: dataset ${((t1 - t0) / 1000).toFixed(0)} s; evaluate raw + gaussian ${((t2 - t1) / 1000).toFixed(1)} s (${ref.computed} blocks); joint methods added ${((t3 - t2) / 1000).toFixed(1)} s (${r.computed} blocks + tuning), ${((t3 - t2) / (t2 - t1)).toFixed(2)}x the reference run`);
@@ -50,8 +55,9 @@ try {
     for (const m of s.methods.filter((x) => x !== 'raw')) for (const e of els) console.log(`  DRF vs raw SIRT        ${m.padEnd(20)} ${e.padEnd(3)} ${formatDrf(s.headline[m]?.[e])}`);
     const v = s.vsReference;
     if (v) for (const m of Object.keys(v.headline)) for (const e of els) console.log(`  DRF vs gaussian + SIRT ${m.padEnd(20)} ${e.padEnd(3)} ${formatDrf(v.headline[m]?.[e]).replace(/raw's/g, "gaussian's")}`);
-    const tuned = s.methods.filter((m) => m.includes('fused') || m.includes('bimodal') || m.includes('tnv'));
+    const tuned = s.methods.filter((m) => /fused|bimodal|tnv/.test(m));
     for (const m of tuned) console.log(`  tuned ${m}: ${s.doses.map((d) => `${Number(d.toPrecision(3))}: ${(s.tuning as Record<string, Record<string, number>>)[String(Number(d.toPrecision(6)))]?.[m] ?? 'fixed'}`).join(', ')}`);
+    for (const [m, ws] of Object.entries(s.warnings ?? {})) for (const w of ws) console.log(`  warning ${m} (${w.blocks} blocks, at ${w.doses.map((d) => Number(d.toPrecision(3))).join(', ')}): ${w.message}`);
   }
 } finally {
   if (!process.env.BENCH_OUT) rmSync(root, { recursive: true, force: true });
