@@ -12,7 +12,7 @@
  * interval, and each joint method's tuned weight per dose. The machine is shared: times are "loaded".
  *
  *   npm run bench -- joint-eval
- *   BENCH_SETS=auag BENCH_JOINT=fused:20,gaussian+fused:20 BENCH_PHANTOMS=5 BENCH_DOSES=30,300,3000 BENCH_OUT=DIR npm run bench -- joint-eval
+ *   BENCH_SETS=auag BENCH_JOINT=fused:20,gaussian+fused:20 BENCH_PHANTOMS=5 BENCH_DOSES=30:3000:3 BENCH_OUT=DIR npm run bench -- joint-eval
  *
  * haadf-quant (HAADF only, no EDX) is scored beside them; its warnings (Au/Pt ill-conditioning) are printed.
  *
@@ -31,7 +31,7 @@ const SETS: Record<string, string[]> = { auag: ['Au', 'Ag'], aupt: ['Au', 'Pt'] 
 const sets = (process.env.BENCH_SETS ?? 'auag,aupt').split(',');
 for (const s of sets) if (!SETS[s]) { console.error(`BENCH_SETS: unknown set '${s}'; allowed: ${Object.keys(SETS).join(', ')}`); process.exit(2); }
 const joint = process.env.BENCH_JOINT ?? 'fused:20,gaussian+fused:20,bimodal:20,tnv:20,haadf-quant';
-// BENCH_DOSES: a sweep other than the demo's (a list or lo:hi:n); BENCH_LOG=1: the joint run's tuning and progress lines
+// BENCH_DOSES: a sweep other than the demo's (lo:hi:n, log-spaced); BENCH_LOG=1: the joint run's tuning and progress lines
 const doses = process.env.BENCH_DOSES ?? undefined;
 const log = process.env.BENCH_LOG === '1';
 const phantoms = Number(process.env.BENCH_PHANTOMS ?? 5);
