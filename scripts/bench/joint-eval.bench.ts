@@ -16,8 +16,8 @@
  *
  * haadf-quant (HAADF only, no EDX) is scored beside them; its warnings (Au/Pt ill-conditioning) are printed.
  *
- * Not a demo step: the demo (npm start) evaluates Au/Ag with fused and gaussian+fused only; this adds
- * Au/Pt and bimodal/TNV, which would take the one-command demo past its 10-minute budget on 2 cores.
+ * Not a demo step: the demo (npm start) evaluates Au/Ag with fused (default weight) and haadf-quant only; this adds
+ * the tuning, gaussian+fused, Au/Pt and bimodal/TNV, which would take the one-command demo past its 10-minute budget on 2 cores.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
@@ -34,16 +34,18 @@ const joint = process.env.BENCH_JOINT ?? 'fused:20,gaussian+fused:20,bimodal:20,
 // BENCH_DOSES: a sweep other than the demo's (lo:hi:n, log-spaced); BENCH_LOG=1: the joint run's tuning and progress lines
 const doses = process.env.BENCH_DOSES ?? undefined;
 const log = process.env.BENCH_LOG === '1';
+// the joint methods' weights are tuned here (on 1 validation phantom per dose) even where the demo uses the defaults
+const jointTune = Number(process.env.BENCH_JOINT_TUNE ?? 1);
 const phantoms = Number(process.env.BENCH_PHANTOMS ?? 5);
 const demo = getPreset('demo');
 const root = process.env.BENCH_OUT ?? mkdtempSync(join(tmpdir(), 'nanodose-joint-eval-'));
-console.log(`joint methods in the evaluation: demo data and settings (${doses ?? demo.eval.doses} e/A^2 per projection, ${demo.eval.recon}, ${phantoms} test phantoms, tuning on ${demo.eval.tunePhantoms ?? 2} validation phantoms for the baselines and ${demo.eval.jointTunePhantoms ?? 1} for the joint methods); loaded machine, ${availableParallelism()} cores; folders in ${root}`);
+console.log(`joint methods in the evaluation: demo data and settings (${doses ?? demo.eval.doses} e/A^2 per projection, ${demo.eval.recon}, ${phantoms} test phantoms, tuning on ${demo.eval.tunePhantoms ?? 2} validation phantoms for the baselines and ${jointTune} for the joint methods); loaded machine, ${availableParallelism()} cores; folders in ${root}`);
 try {
   for (const set of sets) {
     const data = join(root, `data-${set}`), out = join(root, `eval-${set}`);
     const t0 = performance.now();
     await generateDataset({ config: demoDatasetConfig(SETS[set]), count: demo.dataset.count, out: data, seed: demo.dataset.seed, resume: true, quiet: true });
-    const base = { data, doses: doses ?? demo.eval.doses, recon: demo.eval.recon, out, maxPhantoms: phantoms, bootstrap: demo.eval.bootstrap, tunePhantoms: demo.eval.tunePhantoms, jointTunePhantoms: demo.eval.jointTunePhantoms ?? 1, quiet: true, report: false };
+    const base = { data, doses: doses ?? demo.eval.doses, recon: demo.eval.recon, out, maxPhantoms: phantoms, bootstrap: demo.eval.bootstrap, tunePhantoms: demo.eval.tunePhantoms, jointTunePhantoms: jointTune, quiet: true, report: false };
     const t1 = performance.now();
     const ref = await runEvaluation({ ...base, methods: 'raw,gaussian' });
     const t2 = performance.now();
