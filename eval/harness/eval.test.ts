@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runEvaluation, parseRecon, drawHaadf } from './run.ts';
+import { runEvaluation, evaluateShard, parseRecon, drawHaadf } from './run.ts';
+import { mergeShards } from '../report/merge.ts';
 import { SliceMatrixOperator } from '../recon/joseph-matrix.ts';
 import { haadfCoefficients, haadfScatteredFraction, incidentElectronsPerPixel, validateAcquisitionConfig } from '../../generators/signal/index.ts';
 import { parseMethods } from './denoise.ts';
@@ -212,6 +213,11 @@ test('haadf-quant through runEvaluation: HAADF-only rows (no map metrics) in res
     const again = await runEvaluation({ data: src, methods: 'raw,haadf-quant,hqp=haadf-quant:physical', doses: [20, 200], recon: 'sirt:20', out, quiet: true, bootstrap: 20, tunePhantoms: 0, rawExtraDecades: 0, report: false });
     assert.is(again.computed, 0);
     assert.equal(again.summary.warnings, r.summary.warnings);
+    // two shards merged: the same warnings as the single run
+    const opts = { data: src, methods: 'raw,haadf-quant,hqp=haadf-quant:physical', doses: [20, 200], recon: 'sirt:20', quiet: true, bootstrap: 20, tunePhantoms: 0, rawExtraDecades: 0 };
+    for (const i of [0, 1]) await evaluateShard({ ...opts, out: join(out, `p${i}`), shard: { index: i, count: 2 } });
+    const merged = await mergeShards([join(out, 'p0'), join(out, 'p1')], join(out, 'm'), { quiet: true, report: false });
+    assert.equal(merged.summary.warnings, r.summary.warnings);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
