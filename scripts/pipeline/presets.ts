@@ -74,8 +74,8 @@ export const PRESETS: Record<string, Preset> = {
     // cores, so about 150 s to spend). Measured on this data (64^3, 29 tilts, 2 elements), process CPU
     // seconds per block, loaded machine: fused:4 3.1-4.3, fused:8 5.0-5.2 (the single-threaded TV prox
     // dominates, so CPU ~ wall on quiet cores), haadf-quant 0.7-0.9, sirt:50 of both elements 1.3.
-    // fused:4 at the library's data-scaled default weight (jointTunePhantoms 0: tuning its 4-value grid
-    // at 5 doses would cost 20 more reconstructions, about 70 s) and haadf-quant: 25 blocks each, about
+    // fused:4 at the library's data-scaled default weight (jointTunePhantoms 0: tuning its 6-value grid
+    // at 5 doses would cost 30 more reconstructions, about 100-130 s) and haadf-quant: 25 blocks each, about
     // 80-110 s + 20 s. fused:8 gave the same PSNR as fused:4 to 0.05 dB on a test phantom at 300 e/A^2;
     // gaussian+fused (better than fused at 30 e/A^2 on the validation phantom) would add as much again,
     // past the budget: it, bimodal, TNV and the Au/Pt set are in `npm run bench -- joint-eval`.
