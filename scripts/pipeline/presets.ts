@@ -76,7 +76,8 @@ export const PRESETS: Record<string, Preset> = {
     // dominates, so CPU ~ wall on quiet cores), haadf-quant 0.7-0.9, sirt:50 of both elements 1.3.
     // fused:4 at the library's data-scaled default weight (jointTunePhantoms 0: tuning its 6-value grid
     // at 5 doses would cost 30 more reconstructions, about 100-130 s) and haadf-quant: 25 blocks each, about
-    // 80-110 s + 20 s. fused:8 gave the same PSNR as fused:4 to 0.05 dB on a test phantom at 300 e/A^2;
+    // 80-110 s + 20 s (after the ray-table joint engine, measured during a full test run: fused:4 5.7 s,
+    // haadf-quant 1.1 s CPU, i.e. up to 170 s: borderline; drop 'fused:4' here first if the demo runs long). fused:8 gave the same PSNR as fused:4 to 0.05 dB on a test phantom at 300 e/A^2;
     // gaussian+fused (better than fused at 30 e/A^2 on the validation phantom) would add as much again,
     // past the budget: it, bimodal, TNV and the Au/Pt set are in `npm run bench -- joint-eval`.
     eval: { baselines: ['gaussian', 'tv'], joint: ['fused:4', 'haadf-quant'], doses: '30:3000:5', recon: 'sirt:50', phantoms: 5, bootstrap: 1000, jointTunePhantoms: 0 },
