@@ -55,4 +55,38 @@ test('reconstruct --method fused without a HAADF channel: one line naming the in
   assert.not.ok(existsSync(join(root, 'none.h5')));
 });
 
+test('reconstruct --method fused on a user tilt series, one MRC per channel (HAADF=,Au=,Ag=) with --dose, gives the dataset sample\'s volumes', async () => {
+  const { readTiltSeries } = await import('../../eval/recon/volume-io.ts');
+  const t = await readTiltSeries(ds, { field: 'clean' });
+  const reader = await openDataset(ds);
+  const dose = (await reader.readSample(reader.indices()[0], [])).dosePerProjection;
+  await reader.close();
+  const shape: [number, number, number] = [t.angles.length, t.nRows, t.nCols];
+  const files = ['HAADF', ...t.channels].map((c, i) => {
+    const f = join(root, `in_${c}.mrc`);
+    writeMrc(f, i === 0 ? t.haadf! : t.series[i - 1], shape, { voxelSizeAngstrom: t.voxelSizeAngstrom, kind: 'stack' });
+    return `${c}=${f}`;
+  });
+  writeTlt(join(root, 'user.tlt'), Array.from(t.angles));
+  const out = join(root, 'user'), ref = join(root, 'ref');
+  const r = run('reconstruct', files.join(','), '--tlt', join(root, 'user.tlt'), '--dose', String(dose), '--size', String(t.size), '--out', out, '--method', 'fused:10', '--quiet');
+  assert.is(r.status, 0, r.stderr);
+  const r0 = run('reconstruct', ds, '--field', 'clean', '--out', ref, '--method', 'fused:10', '--quiet');
+  assert.is(r0.status, 0, r0.stderr);
+  const h5 = await h5ready();
+  const read = (p: string, c: string) => { const f = new h5.File(`${p}.h5`, 'r'); const v = (f.get(`data/reconstruction_${c}/data`) as { value: Float32Array }).value; f.close(); return v; };
+  for (const c of [...t.channels, 'HAADF-model']) {
+    const u = read(out, c), d = read(ref, c);
+    let diff = 0, mx = 0;
+    for (let j = 0; j < d.length; j++) { diff = Math.max(diff, Math.abs(u[j] - d[j])); mx = Math.max(mx, Math.abs(d[j])); }
+    assert.ok(diff <= 1e-4 * mx, `${c}: user files and dataset differ by ${diff} (max ${mx})`);
+  }
+  // Without --dose the user's HAADF cannot be linearised: one line, exit 2.
+  const bad = run('reconstruct', files.join(','), '--tlt', join(root, 'user.tlt'), '--out', join(root, 'nodose'), '--method', 'fused:3');
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /needs --dose/, bad.stderr);
+  assert.is(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  assert.not.ok(existsSync(join(root, 'nodose.h5')));
+});
+
 test.run();

@@ -15,6 +15,9 @@ interface Args {
   input: string;
   out: string;
   method: string;
+  dose?: number;
+  'haadf-gamma'?: number;
+  'haadf-mu-au'?: number;
   sample?: number;
   field: string;
   channels?: string;
@@ -48,6 +51,9 @@ export const command: CommandModule<object, Args> = {
       .option('dataset', { type: 'string', describe: 'dataset path inside an HDF5 stack' })
       .option('size', { type: 'number', describe: 'volume edge nx = ny (default: the dataset size, or the detector width)' })
       .option('workers', { type: 'number', describe: 'projector worker threads (default --threads)' })
+      .option('dose', { type: 'number', describe: 'joint methods on a user tilt series: electron dose per projection in e/A^2 (the HAADF is linearised with N0 = dose x pixel size^2)' })
+      .option('haadf-gamma', { type: 'number', describe: 'joint methods on a user tilt series: Z exponent of the HAADF cross-section (default 1.7)' })
+      .option('haadf-mu-au', { type: 'number', describe: 'joint methods on a user tilt series: HAADF attenuation of gold per A (default the computed 300 kV, 60-200 mrad value)' })
       .option('mask-nonfinite', { type: 'boolean', default: false, describe: 'set NaN/infinite input values to 0 and report how many (default: refuse the input)' })
       .option('axis-offset', { type: 'number', describe: 'tilt-axis column minus the detector centre, in pixels (overrides the one from --align/--shifts)' })
       .option('shifts', { type: 'string', describe: "per-projection shifts file ('angle row col' lines, as --align writes) to undo before reconstructing" })
@@ -70,7 +76,7 @@ export const command: CommandModule<object, Args> = {
       const n = checkFinite(input.series[c], { source: `${a.input} (${input.channels[c]})`, shape: [input.angles.length, input.nRows, input.nCols], axes: ['angle', 'row', 'col'], mask: a['mask-nonfinite'] });
       if (n) console.error(`${a.input} (${input.channels[c]}): ${n} non-finite value(s) set to 0 (--mask-nonfinite)`);
     }
-    const jointSetup = joint ? await jointInputs(a.input, input, a.sample, joint.kind, a['mask-nonfinite'] ?? false) : null;
+    const jointSetup = joint ? await jointInputs(a.input, input, a.sample, joint.kind, a['mask-nonfinite'] ?? false, { dose: a.dose, gamma: a['haadf-gamma'], muAu: a['haadf-mu-au'] }) : null;
     const N = input.size;
     if (input.nCols < N) throw new Error(`size: the volume edge ${N} exceeds the detector width ${input.nCols}`);
     if (a.align && a.shifts) throw new Error('shifts: give either --shifts FILE or --align, not both');
@@ -140,11 +146,15 @@ export const command: CommandModule<object, Args> = {
  * HAADF channel, non-element channels, and legacy linear-HAADF datasets (their HAADF is not the
  * scattered-fraction model the weights come from).
  */
-async function jointInputs(path: string, input: import('../../eval/recon/volume-io.ts').TiltSeriesInput, sample: number | undefined, kind: string, mask: boolean) {
-  if (!input.haadf) throw new Error(`input: ${path} has no HAADF channel; ${kind} needs a HAADF tilt series beside the element channels (a dataset sample with a HAADF channel)`);
-  const { openDataset } = await import('../../datasets/index.ts');
+async function jointInputs(path: string, input: import('../../eval/recon/volume-io.ts').TiltSeriesInput, sample: number | undefined, kind: string, mask: boolean, user: { dose?: number; gamma?: number; muAu?: number }) {
+  if (!input.haadf) throw new Error(`input: ${path} has no HAADF channel; ${kind} needs a HAADF tilt series beside the element channels (a dataset sample with a HAADF channel, an HDF5 file with named channels, or HAADF=FILE,Au=FILE,...)`);
   const sig = await import('../../generators/signal/index.ts');
-  const r = await openDataset(path);
+  if (user.dose !== undefined || user.gamma !== undefined || user.muAu !== undefined) return userJointInputs(path, input, kind, mask, user, sig);
+  const { openDataset } = await import('../../datasets/index.ts');
+  let r: Awaited<ReturnType<typeof openDataset>>;
+  try { r = await openDataset(path); } catch {
+    throw new Error(`dose: ${path} is a user tilt series, not a dataset: ${kind} needs --dose D (e/A^2 per projection) to linearise its HAADF`);
+  }
   try {
     const acq = (r.config as { simulation?: { acquisition?: Record<string, unknown> } })?.simulation?.acquisition ?? {};
     const model = (acq.haadfModel as string | undefined) ?? (acq.haadfEfficiency !== undefined ? 'linear-legacy' : undefined);
@@ -167,4 +177,40 @@ async function jointInputs(path: string, input: import('../../eval/recon/volume-
   } finally {
     await r.close();
   }
+}
+
+/**
+ * The same for a user's tilt series (HDF5 with named channels, NAME=FILE,... per channel, .mat, .emd,
+ * .hspy): the dose comes from --dose, the element Z from the channel names (generators/phantoms'
+ * table), the HAADF model's mu_Au and gamma from the options or the simulator's defaults (a
+ * calibration a user should check against a pure region: science.md section 3).
+ */
+async function userJointInputs(path: string, input: import('../../eval/recon/volume-io.ts').TiltSeriesInput, kind: string, mask: boolean, user: { dose?: number; gamma?: number; muAu?: number }, sig: typeof import('../../generators/signal/index.ts')) {
+  const { ELEMENTS } = await import('../../generators/phantoms/sampler.ts');
+  const { DEFAULT_HAADF_MU_AU } = await import('../../generators/signal/haadf.ts');
+  const dose = user.dose;
+  if (dose === undefined || !(Number.isFinite(dose) && dose > 0)) throw new Error(`dose: ${kind} on a user tilt series needs --dose D > 0 (e/A^2 per projection), got ${dose}`);
+  const gamma = user.gamma ?? 1.7, muAu = user.muAu ?? DEFAULT_HAADF_MU_AU;
+  if (!(Number.isFinite(gamma) && gamma > 0 && gamma <= 3)) throw new Error(`haadf-gamma: must be in (0, 3], got ${gamma}`);
+  if (!(Number.isFinite(muAu) && muAu > 0 && muAu <= 0.1)) throw new Error(`haadf-mu-au: must be in (0, 0.1] per A, got ${muAu}`);
+  // The HAADF is not an element channel: drop it from the element series.
+  const keep = input.channels.map((c, i) => (c === 'HAADF' ? -1 : i)).filter((i) => i >= 0);
+  input.series = keep.map((i) => input.series[i]);
+  input.channels = keep.map((i) => input.channels[i]);
+  if (!input.channels.length) throw new Error(`channels: ${path} has only a HAADF channel; ${kind} needs element channels beside it (use quantify for HAADF alone)`);
+  const elements = input.channels.map((c) => {
+    const Z = ELEMENTS[c];
+    if (Z === undefined) throw new Error(`channels: '${c}' of ${path} is not an element symbol nanodose knows (${Object.keys(ELEMENTS).join(', ')}); name the channels by element`);
+    return { symbol: c, Z };
+  });
+  const a = input.voxelSizeAngstrom;
+  const N0 = sig.incidentElectronsPerPixel(dose, a);
+  let over = 0;
+  for (let i = 0; i < input.haadf!.length; i++) if (input.haadf![i] >= N0) over++;
+  if (over) throw new Error(`dose: ${path}: ${over} HAADF pixel(s) record at least the N0 = ${N0.toPrecision(4)} electrons the beam brings at ${dose} e/A^2 and ${a} A pixels; check --dose and the pixel size`);
+  const mu = sig.haadfCoefficients(elements, { haadfGamma: gamma, haadfMuAu: muAu });
+  const { checkFinite } = await import('../../generators/common/finite.ts');
+  const n = checkFinite(input.haadf!, { source: `${path} (HAADF)`, shape: [input.angles.length, input.nRows, input.nCols], axes: ['angle', 'row', 'col'], mask });
+  if (n) console.error(`${path} (HAADF): ${n} non-finite value(s) set to 0 (--mask-nonfinite)`);
+  return { haadf: sig.haadfLinearise(input.haadf!, N0), haadfWeights: Array.from(mu, (m) => m * a), incident: N0 };
 }
