@@ -105,6 +105,17 @@ export function haadfLinearise(counts: ArrayLike<number>, incident: number, out 
 }
 
 /**
+ * Refuses user HAADF counts that hold more scattered electrons than the beam brings: more than 0.1 % of
+ * the pixels above N0 (a Poisson draw may pass N0 in an odd pixel at very low dose; a wrong --dose or
+ * pixel size moves many). `hint` says what the user can change; the error names the field 'dose'.
+ */
+export function checkHaadfBelowIncident(counts: ArrayLike<number>, incident: number, hint: string): void {
+  let over = 0;
+  for (let i = 0; i < counts.length; i++) if (counts[i] > incident) over++;
+  if (over > 0.001 * counts.length) throw new ConfigError('dose', `${over} HAADF pixels hold more than the ${incident.toPrecision(4)} electrons the beam brings at this dose and pixel size (no detector records more scattered electrons than arrive): ${hint}`);
+}
+
+/**
  * Refuses a config whose densest path (the largest allowed particle dimension, `pathAngstrom`, through
  * pure material of the highest-Z element at full density) would scatter more than MAX_HAADF_FRACTION.
  */

@@ -31,7 +31,7 @@ import { addReadNoise, poissonNoise } from './noise.ts';
 import { DEFAULT_HAADF_MU_AU, haadfCoefficients, incidentElectronsPerPixel } from './haadf.ts';
 
 export { poissonNoise, binomialThin, addReadNoise } from './noise.ts';
-export { DEFAULT_HAADF_MU_AU, MAX_HAADF_FRACTION, checkHaadfRange, haadfCoefficients, haadfLinearise, haadfScatteredFraction, incidentElectronsPerPixel, rutherfordAnnularCrossSection, electronWavelength, type HaadfParams } from './haadf.ts';
+export { DEFAULT_HAADF_MU_AU, MAX_HAADF_FRACTION, checkHaadfBelowIncident, checkHaadfRange, haadfCoefficients, haadfLinearise, haadfScatteredFraction, incidentElectronsPerPixel, rutherfordAnnularCrossSection, electronWavelength, type HaadfParams } from './haadf.ts';
 export { drawTiltShifts, shiftTiltSeries, type TiltShifts } from './jitter.ts';
 
 /** Default EDX yield (X-rays per electron per angstrom of pure element), calibrated as described above. */

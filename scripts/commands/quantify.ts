@@ -86,7 +86,7 @@ export const command: CommandModule<object, Args> = {
     if (a.elements !== undefined) q.checkQuantElements(a.elements.split(',').map((s) => s.trim()), 'elements');
 
     // The acquisition: the dataset's, or the options.
-    const { DEFAULT_HAADF_MU_AU, incidentElectronsPerPixel, validateAcquisitionConfig } = await import('../../generators/signal/index.ts');
+    const { DEFAULT_HAADF_MU_AU, checkHaadfBelowIncident, incidentElectronsPerPixel, validateAcquisitionConfig } = await import('../../generators/signal/index.ts');
     let gamma = a.gamma ?? 1.7, muAu = a['mu-au'] ?? DEFAULT_HAADF_MU_AU, pixel = a['pixel-size'];
     let elements = a.elements?.split(',').map((s) => s.trim());
     let incident: number | undefined, legacyEta: number | undefined;
@@ -138,11 +138,7 @@ export const command: CommandModule<object, Args> = {
       }
       checkFinite(series, { source: `${a.input} (HAADF)`, shape: [geomArgs.angles.length, geomArgs.nz, geomArgs.nCols], axes: ['angle', 'row', 'col'], mask: a['mask-nonfinite'] });
       if (geomArgs.nCols < geomArgs.size) throw new ConfigError('size', `the volume edge ${geomArgs.size} exceeds the detector width ${geomArgs.nCols}`);
-      if (incident !== undefined) {
-        let over = 0;
-        for (let i = 0; i < series.length; i++) if (series[i] > incident) over++;
-        if (over > 0.001 * series.length) throw new ConfigError('dose', `${over} HAADF pixels hold more than the ${incident.toPrecision(4)} electrons the beam brings at this dose and pixel size (no detector records more scattered electrons than arrive): check --dose and --pixel-size, or use --linear`);
-      }
+      if (incident !== undefined) checkHaadfBelowIncident(series, incident, 'check --dose and --pixel-size, or use --linear');
     }
     const physical = (() => {
       if (legacyEta !== undefined) return undefined;

@@ -87,6 +87,12 @@ test('reconstruct --method fused on a user tilt series, one MRC per channel (HAA
   assert.match(bad.stderr, /needs --dose/, bad.stderr);
   assert.is(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   assert.not.ok(existsSync(join(root, 'nodose.h5')));
+  // A dose far too low for these counts: the HAADF would hold more electrons than the beam brings.
+  const low = run('reconstruct', files.join(','), '--tlt', join(root, 'user.tlt'), '--dose', String(dose / 1000), '--out', join(root, 'lowdose'), '--method', 'fused:3');
+  assert.is(low.status, 2);
+  assert.match(low.stderr, /electrons the beam brings/, low.stderr);
+  assert.is(low.stderr.trim().split('\n').length, 1, low.stderr);
+  assert.not.ok(existsSync(join(root, 'lowdose.h5')));
 });
 
 test.run();

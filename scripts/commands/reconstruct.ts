@@ -205,9 +205,7 @@ async function userJointInputs(path: string, input: import('../../eval/recon/vol
   });
   const a = input.voxelSizeAngstrom;
   const N0 = sig.incidentElectronsPerPixel(dose, a);
-  let over = 0;
-  for (let i = 0; i < input.haadf!.length; i++) if (input.haadf![i] >= N0) over++;
-  if (over) throw new Error(`dose: ${path}: ${over} HAADF pixel(s) record at least the N0 = ${N0.toPrecision(4)} electrons the beam brings at ${dose} e/A^2 and ${a} A pixels; check --dose and the pixel size`);
+  sig.checkHaadfBelowIncident(input.haadf!, N0, `${path}: check --dose (${dose} e/A^2) and the pixel size (${a} A)`);
   const mu = sig.haadfCoefficients(elements, { haadfGamma: gamma, haadfMuAu: muAu });
   const { checkFinite } = await import('../../generators/common/finite.ts');
   const n = checkFinite(input.haadf!, { source: `${path} (HAADF)`, shape: [input.angles.length, input.nRows, input.nCols], axes: ['angle', 'row', 'col'], mask });
