@@ -13,7 +13,7 @@
 export { samplePhantom, rebuildPhantom, voxelise, defaultPhantomConfig, validatePhantomConfig, type Phantom, type PhantomConfig } from './generators/phantoms/index.ts';
 export { Projector, makeGeometry, parseTiltAngles, projectPhantom, type TiltGeometry } from './generators/projection/index.ts';
 export { simulateSample, defaultSimulationConfig, validateSimulationConfig, type SimulationConfig, type SimulatedSample } from './generators/simulate.ts';
-export { ConfigError } from './generators/common/validate.ts';
+export { ConfigError } from './core/validate.ts';
 // Datasets
 export { generateDataset, openDataset, defaultDatasetConfig, validateDatasetConfig, readManifest, type GenerateOptions, type DatasetReader, type DatasetConfig, type Manifest } from './datasets/index.ts';
 // Denoisers and training

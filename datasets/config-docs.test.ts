@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../generators/common/validate.ts';
+import { ConfigError } from '../core/validate.ts';
 import { CONFIG_DOCS, SIMULATION_LIMITS, WEIGHT_LIMIT, YIELD_LIMIT, defaultDatasetConfig, validateDatasetConfig } from './config.ts';
 
 /** Fields that are absent from the defaults (absent = off / derived) but documented and accepted. */

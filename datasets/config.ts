@@ -3,7 +3,7 @@
  * the file options (datasets/options.ts). `validateDatasetConfig` merges a partial config over the
  * defaults and throws a ConfigError naming the field and its allowed range.
  */
-import { ConfigError, checkKnownKeys } from '../generators/common/validate.ts';
+import { ConfigError, checkKnownKeys } from '../core/validate.ts';
 import { DEFAULT_ANALYTIC_SUPERSAMPLE, PROJECTORS, defaultSimulationConfig, validateSimulationConfig, type SimulationConfig } from '../generators/simulate.ts';
 import { COMPOSITIONS, ELEMENTS, SHAPE_CLASSES, defaultPhantomConfig, type PhantomConfig } from '../generators/phantoms/index.ts';
 import { parseTiltAngles } from '../generators/projection/index.ts';

@@ -8,10 +8,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { progress } from '../generators/common/progress.ts';
-import type { Seed } from '../generators/common/random.ts';
-import { resolveThreads } from '../generators/common/threads.ts';
-import { ConfigError, checkNumber } from '../generators/common/validate.ts';
+import { progress } from '../core/progress.ts';
+import type { Seed } from '../core/random.ts';
+import { resolveThreads } from '../core/threads.ts';
+import { ConfigError, checkNumber } from '../core/validate.ts';
 import { GENERATOR } from './emd.ts';
 import { MANIFEST, MANIFEST_FORMAT, readDoneRecord, readManifest, sha256File, writeManifest, type Manifest, type ShardRecord } from './manifest.ts';
 import type { DatasetFileOptions } from './options.ts';
@@ -29,7 +29,7 @@ export interface GenerateOptions {
   seed?: Seed;
   /** Job i of k (0-based): make only that contiguous part of the shard files. */
   shard?: [number, number] | string;
-  /** Worker threads, each writing its own shard files (default generators/common/threads.ts: --threads, NANODOSE_THREADS or the cores). */
+  /** Worker threads, each writing its own shard files (default core/threads.ts: --threads, NANODOSE_THREADS or the cores). */
   workers?: number;
   /** Keep finished shards (verified by sha256) and redo the rest. */
   resume?: boolean;

@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../generators/common/atomic.ts';
-import type { Seed } from '../generators/common/random.ts';
+import { writeFileAtomic } from '../core/atomic.ts';
+import type { Seed } from '../core/random.ts';
 import type { ShardFile } from './shards.ts';
 
 export const MANIFEST = 'manifest.json';

@@ -3,7 +3,7 @@
  * Every field, its default and its range are listed in FILE_OPTION_DOCS (printed by
  * `nanodose generate --print-config`).
  */
-import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../generators/common/validate.ts';
+import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../core/validate.ts';
 
 export interface StoreOptions {
   /** Phantom element fractions [element, z, y, x] per sample. */

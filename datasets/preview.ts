@@ -3,7 +3,7 @@
  * (default: min and max) to 0..255.
  */
 import { encode } from 'fast-png';
-import { writeFileAtomic } from '../generators/common/atomic.ts';
+import { writeFileAtomic } from '../core/atomic.ts';
 
 /** 8-bit greyscale of a [h, w] map: round(255 (v - lo) / (hi - lo)), clipped. */
 export function toGrey8(map: ArrayLike<number>, h: number, w: number, range?: [number, number]): Uint8Array {

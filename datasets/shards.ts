@@ -4,8 +4,8 @@
  * [floor(i*F/k), floor((i+1)*F/k)), so k jobs together make exactly the files one process makes,
  * and sample i depends only on (seed, i).
  */
-import { stream, type Seed } from '../generators/common/random.ts';
-import { ConfigError } from '../generators/common/validate.ts';
+import { stream, type Seed } from '../core/random.ts';
+import { ConfigError } from '../core/validate.ts';
 
 export type Split = 'train' | 'val' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];

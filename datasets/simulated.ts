@@ -3,7 +3,7 @@
  * Projector per source (one thread each: parallelism comes from several sources in worker threads,
  * each writing its own shard files).
  */
-import type { Seed } from '../generators/common/random.ts';
+import type { Seed } from '../core/random.ts';
 import { ELEMENTS } from '../generators/phantoms/index.ts';
 import { Projector, makeGeometry, parseTiltAngles } from '../generators/projection/index.ts';
 import { simulateSample } from '../generators/simulate.ts';

@@ -3,7 +3,7 @@
  * it) exporting `validateConfig(raw)` and `createSource(config, seed)`. The default is
  * datasets/simulated.ts (the simulator); tests use a fast synthetic source with the same contract.
  */
-import type { Seed } from '../generators/common/random.ts';
+import type { Seed } from '../core/random.ts';
 import type { SampleRecord, ShardLayout } from './emd.ts';
 import type { DatasetFileOptions } from './options.ts';
 

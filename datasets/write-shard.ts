@@ -4,9 +4,9 @@
  */
 import { renameSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { temporaryPath, writeFileAtomic } from '../generators/common/atomic.ts';
-import type { Seed } from '../generators/common/random.ts';
-import { ConfigError } from '../generators/common/validate.ts';
+import { temporaryPath, writeFileAtomic } from '../core/atomic.ts';
+import type { Seed } from '../core/random.ts';
+import { ConfigError } from '../core/validate.ts';
 import { ShardReader, ShardWriter } from './emd.ts';
 import { doneRecordPath, sha256File, type ShardRecord } from './manifest.ts';
 import type { DatasetFileOptions } from './options.ts';

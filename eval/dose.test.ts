@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { doseAtQuality, doseReductionFactor, bootstrapDrf, parseDoseSweep } from './dose.ts';
-import { stream } from '../generators/common/random.ts';
+import { stream } from '../core/random.ts';
 
 const doses = parseDoseSweep('1e2:1e5:7');
 

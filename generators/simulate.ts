@@ -18,8 +18,8 @@
  * element amounts (hence every channel) by +dr rows and +dc columns, before the counts are formed; the
  * shifts are recorded as `params.jitter = { rows, cols }` (shift by their negatives to undo them).
  */
-import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from './common/validate.ts';
-import { stream, type Seed } from './common/random.ts';
+import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../core/validate.ts';
+import { stream, type Seed } from '../core/random.ts';
 import { ELEMENTS, defaultPhantomConfig, validatePhantomConfig, samplePhantom, voxelise, type PhantomConfig, type Phantom, type PhantomParams } from './phantoms/index.ts';
 import { Projector, makeGeometry, parseTiltAngles, projectPhantom } from './projection/index.ts';
 import { checkHaadfRange, incidentElectronsPerPixel, defaultAcquisitionConfig, validateAcquisitionConfig, expectedCounts, acquire, dosePerProjection, drawTiltShifts, shiftTiltSeries, type AcquisitionConfig, type TiltShifts } from './signal/index.ts';

@@ -1,7 +1,7 @@
 /**
  * Save and load denoisers in the TensorFlow.js layers format (`model.json` + `weights.bin`) from
  * Node without tfjs-node: an IOHandler that writes/reads plain files. The folder is written under a
- * temporary name and renamed into place when complete (generators/common/atomic.ts), so a crash
+ * temporary name and renamed into place when complete (core/atomic.ts), so a crash
  * never leaves a half-written model. The model's metadata (spec, input normalisation, training
  * scheme, dose range, channels, nanodose version) is stored in model.json's `userDefinedMetadata`
  * under the key `nanodose`; the same folder loads in a browser with `tf.loadLayersModel(url)`.
@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withAtomicPath } from '../generators/common/atomic.ts';
+import { withAtomicPath } from '../core/atomic.ts';
 import { type ModelSpec, validateModelSpec } from './networks/spec.ts';
 import { buildModel } from './networks/build.ts';
 

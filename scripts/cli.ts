@@ -35,12 +35,12 @@ let cli = yargs(argv)
   .help()
   .option('debug', { type: 'boolean', global: true, describe: 'show library diagnostics and error stacks' })
   .wrap(helpWidth())
-  // One thread count for every parallel stage (generators/common/threads.ts); a stage's own
+  // One thread count for every parallel stage (core/threads.ts); a stage's own
   // --workers still wins. Printed once when the first parallel stage starts, on stderr so
   // machine-readable stdout stays clean and an input error stays one line.
   .option('threads', { type: 'number', global: true, describe: 'threads for every parallel stage (default: $NANODOSE_THREADS, else os.availableParallelism())' })
   .middleware(async (argv) => {
-    const { describeThreads, parseThreads, setThreads, announceThreads } = await import('../generators/common/threads.ts');
+    const { describeThreads, parseThreads, setThreads, announceThreads } = await import('../core/threads.ts');
     if (argv.threads !== undefined) {
       setThreads(parseThreads('--threads', argv.threads));
       process.env.NANODOSE_THREADS = String(argv.threads); // child processes follow it too

@@ -4,7 +4,7 @@
  * programming error inside nanodose or a library: TypeError, RangeError, ReferenceError, an
  * assertion) is a short message asking for a report and exit code 1. The stack only with --debug.
  *
- * The convention of the code base: deliberate checks throw ConfigError (generators/common/validate.ts)
+ * The convention of the code base: deliberate checks throw ConfigError (core/validate.ts)
  * or a plain Error whose message names the file or field; built-in error subclasses are never
  * thrown on purpose, so they mark bugs.
  */

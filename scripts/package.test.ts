@@ -6,6 +6,9 @@ import * as nanodose from 'nanodose';
 import { generateDataset, runEvaluation, runPipeline, reconstruct, train, samplePhantom, defaultPhantomConfig, rebuildPhantom, type Phantom } from 'nanodose';
 import * as training from 'nanodose/training';
 import * as datasets from 'nanodose/datasets';
+import * as core from 'nanodose/core';
+import { ConfigError as deepConfigError } from '../core/validate.ts';
+import { stream as deepStream } from '../core/random.ts';
 import { runEvaluation as deepRunEvaluation } from '../eval/harness/run.ts';
 import { runPipeline as deepRunPipeline } from '../scripts/pipeline/run.ts';
 import { generateDataset as deepGenerate } from '../datasets/generate.ts';
@@ -20,6 +23,9 @@ test('the package name resolves to the public API, the same functions as the dee
   assert.is(reconstruct, deepReconstruct);
   assert.is(train, deepTrain);
   assert.is(training.train, deepTrain);
+  assert.is(core.ConfigError, deepConfigError);
+  assert.is(core.stream, deepStream);
+  for (const [name, v] of Object.entries(core)) assert.ok(v !== undefined, `core.${name} is undefined`);
   for (const [name, v] of Object.entries(nanodose)) assert.ok(v !== undefined, `${name} is undefined`);
 });
 

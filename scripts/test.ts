@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 import { cpus } from 'node:os';
 
 const root = process.cwd();
-const folders = ['generators', 'datasets', 'models', 'training', 'eval', 'scripts'];
+const folders = ['core', 'generators', 'datasets', 'models', 'training', 'eval', 'scripts'];
 const filters = process.argv.slice(2);
 
 function walk(dir: string, out: string[]): void {

@@ -18,7 +18,7 @@
  * (`blindSpotTensor`); the two agree exactly.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { RandomStream } from '../generators/common/random.ts';
+import type { RandomStream } from '../core/random.ts';
 
 export interface BlindSpotMask {
   /** Patch height and width. */

@@ -10,9 +10,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withAtomicPath } from '../generators/common/atomic.ts';
+import { withAtomicPath } from '../core/atomic.ts';
 import { loadModel, saveModel, type ModelMetadata } from '../models/index.ts';
-import { stream } from '../generators/common/random.ts';
+import { stream } from '../core/random.ts';
 
 export interface TrainState {
   format: 'nanodose-train-state';

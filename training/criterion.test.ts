@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stream } from '../generators/common/random.ts';
+import { stream } from '../core/random.ts';
 import { poissonNoise } from '../generators/signal/noise.ts';
 import { gaussianFilter } from '../eval/baselines/index.ts';
 import { psnr, valueRange } from '../eval/metrics/index.ts';

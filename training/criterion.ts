@@ -25,7 +25,7 @@
  * the same y_a / y_b: differences between epochs are not blurred by re-drawing.
  */
 import { binomialThin } from '../generators/signal/noise.ts';
-import type { RandomStream } from '../generators/common/random.ts';
+import type { RandomStream } from '../core/random.ts';
 import { poissonDeviance } from '../eval/metrics/index.ts';
 
 /** Splits integer counts into two independent halves by binomial thinning with p = 1/2. */

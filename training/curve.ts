@@ -4,7 +4,7 @@
  *   learning-curve.csv   one row per epoch: the numbers of log.jsonl (epoch, step, train loss,
  *                        validation loss, held-out deviance, PSNR, SSIM, noisy-input PSNR, lr), written
  *                        with JavaScript's shortest round-trip form so they parse back to the log's values
- *   learning-curve.svg   vega-lite panels (generators/common/plot.ts): loss per epoch (train and
+ *   learning-curve.svg   vega-lite panels (core/plot.ts): loss per epoch (train and
  *                        validation), the self-supervised criterion when there is one, validation PSNR
  *                        with the noisy input's PSNR as a dashed line, and SSIM; the best epoch (the
  *                        checkpoint criterion's) is a vertical rule in every panel
@@ -14,8 +14,8 @@
  * the late epochs readable (a flat curve on a log axis spanning decades looks like nothing happens).
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '../generators/common/atomic.ts';
-import { renderSvg, svgToPng, type VegaLiteSpec } from '../generators/common/plot.ts';
+import { writeFileAtomic } from '../core/atomic.ts';
+import { renderSvg, svgToPng, type VegaLiteSpec } from '../core/plot.ts';
 
 export interface EpochLog {
   epoch: number;

@@ -26,7 +26,7 @@
  * of its own noise there); the HAADF is not masked (its noise is independent of the X-ray counts).
  */
 import { poissonNoise } from '../generators/signal/noise.ts';
-import type { RandomStream } from '../generators/common/random.ts';
+import type { RandomStream } from '../core/random.ts';
 import { makePair, mapSum, storedCounts, type Crop, type PairOptions, type Projection, type SchemeParams } from './schemes.ts';
 
 export type ChannelRole = 'guide' | 'element';

@@ -20,15 +20,15 @@
  * the data-parallel gradient sum is ordered differently with other worker counts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { resolveThreads } from '../generators/common/threads.ts';
+import { resolveThreads } from '../core/threads.ts';
 import { trainingWorkers } from '../models/parallel/budget.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../generators/common/atomic.ts';
-import { progress } from '../generators/common/progress.ts';
-import { stream, type RandomStream, type Seed } from '../generators/common/random.ts';
-import { ConfigError, checkChoice, checkNumber, checkRange } from '../generators/common/validate.ts';
+import { writeFileAtomic } from '../core/atomic.ts';
+import { progress } from '../core/progress.ts';
+import { stream, type RandomStream, type Seed } from '../core/random.ts';
+import { ConfigError, checkChoice, checkNumber, checkRange } from '../core/validate.ts';
 import { psnr, ssim, valueRange } from '../eval/metrics/index.ts';
 import { channelScales, defaultNormalisation } from '../models/normalise.ts';
 import type { ModelMetadata, ModelSpec } from '../models/index.ts';

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { stream } from '../generators/common/random.ts';
+import { stream } from '../core/random.ts';
 import { poissonNoise } from '../generators/signal/noise.ts';
 import { initBackend, buildModel, validateModelSpec } from '../models/index.ts';
 import { dihedral, dihedralMap } from './augment.ts';

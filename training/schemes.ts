@@ -32,7 +32,7 @@
  *   pixels only (training/blindspot.ts).
  */
 import { poissonNoise, binomialThin } from '../generators/signal/noise.ts';
-import type { RandomStream } from '../generators/common/random.ts';
+import type { RandomStream } from '../core/random.ts';
 
 export type Scheme = 'supervised' | 'n2n-thinning' | 'n2n-frames' | 'blind-spot';
 export const SCHEMES: readonly Scheme[] = ['supervised', 'n2n-thinning', 'n2n-frames', 'blind-spot'];

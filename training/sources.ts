@@ -4,7 +4,7 @@
  * projection references (sample, angle, element channel) per split and a `get(ref)` that returns
  * the whole projection: whole maps are needed for the input normalisation (models/normalise.ts).
  */
-import { ConfigError } from '../generators/common/validate.ts';
+import { ConfigError } from '../core/validate.ts';
 import type { Projection } from './schemes.ts';
 
 export interface MapItem { h: number; w: number; noisy?: Float32Array; frames?: Float32Array[]; clean?: Float32Array; dose?: number }

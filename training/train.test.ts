@@ -11,10 +11,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDataset } from '../datasets/index.ts';
-import { stream } from '../generators/common/random.ts';
+import { stream } from '../core/random.ts';
 import { poissonNoise } from '../generators/signal/noise.ts';
 import { loadModel } from '../models/index.ts';
-import { ConfigError } from '../generators/common/validate.ts';
+import { ConfigError } from '../core/validate.ts';
 import { train, TrainingDivergedError, type TrainOptions } from './index.ts';
 import { parseLearningCurveCsv } from './curve.ts';
 import type { MapItem } from './sources.ts';

@@ -3,8 +3,8 @@
  * drawn from stream(seed, index, 'synthetic'), so sample i depends only on (seed, i) and the
  * shard/resume tests run in milliseconds. Not used by `nanodose generate`.
  */
-import { stream, type Seed } from '../../generators/common/random.ts';
-import { checkKnownKeys, checkNumber, ConfigError } from '../../generators/common/validate.ts';
+import { stream, type Seed } from '../../core/random.ts';
+import { checkKnownKeys, checkNumber, ConfigError } from '../../core/validate.ts';
 import { validateFileOptions, defaultFileOptions, type DatasetFileOptions } from '../options.ts';
 import type { SampleSource } from '../source.ts';
 

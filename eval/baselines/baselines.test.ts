@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BASELINES, denoiseBaseline, tuneBaseline, tuneBaselineByThinning, parseBaselineSpec, CANDIDATES, expectedAnscombe, inverseAnscombeExact, gaussianFilter } from './index.ts';
 import { psnr, valueRange } from '../metrics/index.ts';
-import { stream } from '../../generators/common/random.ts';
+import { stream } from '../../core/random.ts';
 
 const h = 64, w = 64;
 function cleanMap(scale: number): Float32Array {

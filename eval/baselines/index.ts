@@ -2,7 +2,7 @@
 import { gaussianFilter, boxFilter, medianFilter, tvDenoise } from './filters.ts';
 import { anscombeGaussian, anscombe, inverseAnscombeExact, expectedAnscombe } from './anscombe.ts';
 import { psnr, valueRange } from '../metrics/index.ts';
-import { stream } from '../../generators/common/random.ts';
+import { stream } from '../../core/random.ts';
 
 export { gaussianFilter, boxFilter, medianFilter, tvDenoise, anscombeGaussian, anscombe, inverseAnscombeExact, expectedAnscombe };
 

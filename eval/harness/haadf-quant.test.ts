@@ -1,7 +1,7 @@
 /** haadf-quant alone: one (phantom, dose) of a simulated Au/Ag and Au/Pt core-shell, scored with the harness's metrics. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stream } from '../../generators/common/random.ts';
+import { stream } from '../../core/random.ts';
 import { simulateSample, validateSimulationConfig } from '../../generators/simulate.ts';
 import { makeOperator, parseReconSpec, type ChannelReconSpec } from '../recon/reconstruct.ts';
 import { haadfQuant, haadfAcquisition } from './haadf-quant.ts';

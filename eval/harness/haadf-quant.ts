@@ -12,7 +12,7 @@
  * alloy) or from the acquisition ('physical': a mu_Au / 79^gamma, a ln(1 - I/N0) in units of the beam;
  * legacy: a eta). gamma is the acquisition's. Elements the phantom lacks get no rows (as in the harness).
  */
-import { ConfigError } from '../../generators/common/validate.ts';
+import { ConfigError } from '../../core/validate.ts';
 import { validateAcquisitionConfig } from '../../generators/signal/index.ts';
 import { incidentElectronsPerPixel, type HaadfParams } from '../../generators/signal/index.ts';
 import type { ProjectionOperator } from '../recon/operator.ts';

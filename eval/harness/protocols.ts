@@ -19,9 +19,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Seed } from '../../generators/common/random.ts';
-import { writeFileAtomic } from '../../generators/common/atomic.ts';
-import { renderSvg, svgToPng, type VegaLiteSpec } from '../../generators/common/plot.ts';
+import type { Seed } from '../../core/random.ts';
+import { writeFileAtomic } from '../../core/atomic.ts';
+import { renderSvg, svgToPng, type VegaLiteSpec } from '../../core/plot.ts';
 import { parseDoseSweep } from '../dose.ts';
 import { runEvaluation, type EvalSource } from './run.ts';
 import { parseMethods } from './denoise.ts';

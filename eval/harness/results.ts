@@ -6,7 +6,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../generators/common/atomic.ts';
+import { writeFileAtomic } from '../../core/atomic.ts';
 
 export const CSV_HEADER = 'phantom,dose,method,element,metric,value';
 

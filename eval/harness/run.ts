@@ -14,9 +14,9 @@
  */
 import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stream, type Seed } from '../../generators/common/random.ts';
-import { progress } from '../../generators/common/progress.ts';
-import { writeFileAtomic } from '../../generators/common/atomic.ts';
+import { stream, type Seed } from '../../core/random.ts';
+import { progress } from '../../core/progress.ts';
+import { writeFileAtomic } from '../../core/atomic.ts';
 import type { TiltGeometry } from '../../generators/projection/geometry.ts';
 import type { ProjectionOperator } from '../recon/operator.ts';
 import { reconstruct, parseReconSpec, makeOperator, type ChannelReconSpec } from '../recon/reconstruct.ts';

@@ -5,7 +5,7 @@
  * the generators' scattered-fraction model N0 (1 - exp(-sum_e mu_e a L_e)), N0 = dose a^2, at dose 1
  * e/A^2 per projection with a the pixel size, 2 A unless pixelSizeNm says otherwise).
  */
-import { stream } from '../../generators/common/random.ts';
+import { stream } from '../../core/random.ts';
 import { SliceMatrixOperator } from '../recon/joseph-matrix.ts';
 import type { EvalSource } from './run.ts';
 import { defaultAcquisitionConfig, haadfCoefficients, incidentElectronsPerPixel } from '../../generators/signal/index.ts';

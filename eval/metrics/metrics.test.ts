@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { psnr, ssim, otsuThreshold, scaledScores, dice, shellThickness, lsScale, poissonDeviance } from './index.ts';
-import { stream } from '../../generators/common/random.ts';
+import { stream } from '../../core/random.ts';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/skimage_metrics.json', import.meta.url), 'utf8'));
 

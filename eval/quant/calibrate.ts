@@ -16,7 +16,7 @@
  *    -ln(1 - I / N0) = sum_e mu_e t_e (generators/signal/haadf.ts), reconstructs to v = a sum_e mu_e x_e, so
  *    k = a mu_Au / 79^gamma with a the pixel size and mu_Au the Au cross-section times its atom density.
  */
-import { ConfigError } from '../../generators/common/validate.ts';
+import { ConfigError } from '../../core/validate.ts';
 import { HAADF_REFERENCE_Z } from '../../generators/signal/haadf.ts';
 import { otsuThreshold } from '../metrics/index.ts';
 import { dilate, erode, medianWhere, type Shape3 } from './segment.ts';

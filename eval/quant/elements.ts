@@ -11,7 +11,7 @@
  * F = 1.71; Au/Pt: F = 46.7, where a 2 % error in the reconstruction already spans the whole [0, 1]
  * range, so the HAADF alone gives no answer there (that is where EDX is indispensable).
  */
-import { ConfigError } from '../../generators/common/validate.ts';
+import { ConfigError } from '../../core/validate.ts';
 import { ELEMENTS } from '../../generators/phantoms/index.ts';
 
 export interface QuantElement { symbol: string; Z: number }

@@ -29,7 +29,7 @@
 import type { ProjectionOperator } from '../recon/operator.ts';
 import { reconstruct, type ChannelReconSpec, type ReconOptions } from '../recon/reconstruct.ts';
 import { haadfLinearise } from '../../generators/signal/index.ts';
-import { ConfigError, checkNumber } from '../../generators/common/validate.ts';
+import { ConfigError, checkNumber } from '../../core/validate.ts';
 import { checkQuantElements, conditioning, type Conditioning, type QuantElement } from './elements.ts';
 import { calibrate, type Calibration, type CalibrationSpec } from './calibrate.ts';
 import { dilate, erode, particleThreshold, segmentParticle, type Shape3 } from './segment.ts';

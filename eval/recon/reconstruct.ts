@@ -10,7 +10,7 @@
  */
 import type { TiltGeometry } from '../../generators/projection/geometry.ts';
 import { Projector, makeGeometry } from '../../generators/projection/index.ts';
-import type { Progress } from '../../generators/common/progress.ts';
+import type { Progress } from '../../core/progress.ts';
 import type { ProjectionOperator, IterationRecord } from './operator.ts';
 import { sirt } from './sirt/reference.ts';
 import { sirtFast } from './sirt/slices.ts';

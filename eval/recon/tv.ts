@@ -12,7 +12,7 @@
  */
 import type { ProjectionOperator, LinearOperator, IterationRecord } from './operator.ts';
 import { checkTiltSeries } from './operator.ts';
-import type { Progress } from '../../generators/common/progress.ts';
+import type { Progress } from '../../core/progress.ts';
 
 export type Shape3 = [number, number, number];
 

@@ -6,7 +6,7 @@
  * h5wasm) and MRC 2014 with the voxel size (datasets' writer), both atomically.
  */
 import { existsSync } from 'node:fs';
-import { withAtomicPath } from '../../generators/common/atomic.ts';
+import { withAtomicPath } from '../../core/atomic.ts';
 
 export interface TiltSeriesInput {
   /** [channel][angle, row, col] */

@@ -1,5 +1,5 @@
 /**
- * Plots (vega-lite -> SVG + PNG through generators/common/plot.ts) and a self-contained report.html,
+ * Plots (vega-lite -> SVG + PNG through core/plot.ts) and a self-contained report.html,
  * written for a microscopist: one plain headline sentence (which method needs the least dose for the
  * same quality, by how much, how sure), the dose-reduction table, quality-vs-dose plots with the
  * headline metric first and units on every axis, central slices with scale bars, colour bars and an
@@ -10,8 +10,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
-import { renderSvg, svgToPng, type VegaLiteSpec } from '../../generators/common/plot.ts';
-import { writeFileAtomic } from '../../generators/common/atomic.ts';
+import { renderSvg, svgToPng, type VegaLiteSpec } from '../../core/plot.ts';
+import { writeFileAtomic } from '../../core/atomic.ts';
 import { formatDrf, headlineSentence, metricOrder, primaryElements, METRICS, DOSE_UNIT, type Summary } from './summary.ts';
 import { sliceName } from '../harness/results.ts';
 

@@ -11,7 +11,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../../generators/common/atomic.ts';
+import { writeFileAtomic } from '../../core/atomic.ts';
 import { summarise, type Summary } from './summary.ts';
 import { writeReport } from './html.ts';
 import { CSV_HEADER, blockKey, doseKey, openResults, formatRows, readWarnings, writeWarnings, type ResultRow, type BlockWarnings } from '../harness/results.ts';

@@ -4,7 +4,7 @@
  * (PSNR by default; error metrics are negated so higher is better), at the quality raw reaches at
  * each dose of the sweep, with a percentile bootstrap 95 % interval over phantoms.
  */
-import { stream, type Seed } from '../../generators/common/random.ts';
+import { stream, type Seed } from '../../core/random.ts';
 import { bootstrapDrf, meanCurve, type QualityCurve } from '../dose.ts';
 import { doseKey, type ResultRow } from '../harness/results.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError } from '../common/validate.ts';
+import { ConfigError } from '../../core/validate.ts';
 import {
   ELEMENTS, SHAPE_CLASSES, defaultPhantomConfig, rebuildPhantom, samplePhantom, samplePhantomParams,
   validatePhantomConfig, voxelise, type PhantomConfig, type PhantomRecord,

@@ -5,8 +5,8 @@
  * (`PhantomParams`), and `rebuildPhantom(params)` builds the same solids from it, so a sample's
  * volume is a pure function of its record.
  */
-import { stream, type RandomStream, type Seed } from '../common/random.ts';
-import { ConfigError, checkChoice, checkKnownKeys, checkNumber, checkRange } from '../common/validate.ts';
+import { stream, type RandomStream, type Seed } from '../../core/random.ts';
+import { ConfigError, checkChoice, checkKnownKeys, checkNumber, checkRange } from '../../core/validate.ts';
 import { buildShape, maxRounding, SHAPE_CLASSES, type ShapeClass, type ShapeParams } from './shapes.ts';
 import { Intersection } from './solids.ts';
 import type { Phantom, PhantomParams, Region } from './types.ts';

@@ -3,7 +3,7 @@
  * (class, size = circumscribed diameter in voxels, centre, rotation quaternion, rounding and the
  * class's own dimensionless parameters), so a phantom can be rebuilt from its JSON record.
  */
-import { quaternionToMatrix, type Quaternion } from '../common/random.ts';
+import { quaternionToMatrix, type Quaternion } from '../../core/random.ts';
 import { Capsule, Ellipsoid, Polytope, type ConvexSolid } from './solids.ts';
 
 export const SHAPE_CLASSES = [

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { quaternionToMatrix, stream, type Quaternion } from '../common/random.ts';
+import { quaternionToMatrix, stream, type Quaternion } from '../../core/random.ts';
 import { SHAPE_CLASSES, buildShape, maxRounding, type ShapeClass, type ShapeParams } from './shapes.ts';
 import { Ellipsoid, Intersection, Polytope, type ConvexSolid } from './solids.ts';
 import { cubeFraction, voxelise } from './voxelise.ts';

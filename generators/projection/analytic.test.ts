@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ellipsoid, Intersection, Polytope, buildShape, samplePhantom, defaultPhantomConfig, voxelise, type Phantom, type Region, type Solid } from '../phantoms/index.ts';
-import { quaternionToMatrix } from '../common/random.ts';
+import { quaternionToMatrix } from '../../core/random.ts';
 import { Projector, makeGeometry, analyticChords, analyticProjection, projectPhantom, isAnalyticRegion } from './index.ts';
 
 const IDENTITY = [1, 0, 0, 0, 1, 0, 0, 0, 1];

@@ -7,7 +7,7 @@
  * columns are flipped about the detector centre. (A tilt-axis offset o then becomes -o for the flipped
  * projections: estimate the offset on the normalised series.)
  */
-import { ConfigError } from '../common/validate.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export interface NormalisedAngles {
   /** Angles in [-90, 90) degrees. */

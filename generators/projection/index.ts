@@ -4,8 +4,8 @@
  * analytic (exact chord-length, detector super-sampled) projector of phantoms (generators/projection/analytic.ts).
  */
 import { Worker } from 'node:worker_threads';
-import { ConfigError } from '../common/validate.ts';
-import { resolveThreads } from '../common/threads.ts';
+import { ConfigError } from '../../core/validate.ts';
+import { resolveThreads } from '../../core/threads.ts';
 import type { TiltGeometry } from './geometry.ts';
 import { forwardProjectSlice, backProjectSlice, forwardRange, backRange } from './kernels.ts';
 
@@ -82,7 +82,7 @@ parentPort.on('message', (m) => {
 /**
  * The Joseph projector A (tilt series = A volume) and its adjoint A^T for one geometry.
  * Volumes are [z, y, x], tilt series [angle, z, col]. Slices are split over `workers` threads
- * (default: generators/common/threads.ts, the machine's cores unless --threads or NANODOSE_THREADS say otherwise); results are identical for any number of workers (each slice is computed
+ * (default: core/threads.ts, the machine's cores unless --threads or NANODOSE_THREADS say otherwise); results are identical for any number of workers (each slice is computed
  * by the same sequential code).
  */
 export class Projector {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Projector, makeGeometry, parseTiltAngles, forwardProjectSlice, backProjectSlice } from './index.ts';
-import { ConfigError } from '../common/validate.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 /** Deterministic pseudo-random values in [-1, 1) (LCG; independent of the code under test). */
 function randomArray(n: number, seed: number): Float32Array {

@@ -1,8 +1,8 @@
 /** HAADF read noise (mean and variance with confidence bounds, per frame) and alignment jitter (shifts, convention, undo). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stream } from '../common/random.ts';
-import { ConfigError } from '../common/validate.ts';
+import { stream } from '../../core/random.ts';
+import { ConfigError } from '../../core/validate.ts';
 import { acquire, addReadNoise, drawTiltShifts, shiftTiltSeries, poissonNoise, validateAcquisitionConfig, defaultAcquisitionConfig } from './index.ts';
 
 const moments = (y: ArrayLike<number>, lo = 0, hi = y.length) => {

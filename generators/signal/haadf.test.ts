@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError } from '../common/validate.ts';
-import { stream } from '../common/random.ts';
+import { ConfigError } from '../../core/validate.ts';
+import { stream } from '../../core/random.ts';
 import { simulateSample, validateSimulationConfig } from '../simulate.ts';
 import {
   DEFAULT_HAADF_MU_AU, MAX_HAADF_FRACTION, acquire, defaultAcquisitionConfig, electronWavelength, expectedCounts, haadfCoefficients,

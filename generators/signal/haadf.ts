@@ -32,7 +32,7 @@
  * Au's). Configs whose densest path could scatter more than MAX_HAADF_FRACTION of the beam are refused:
  * there the single-scattering model no longer describes a HAADF detector.
  */
-import { ConfigError } from '../common/validate.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 /** Atomic number the HAADF coefficient is given for (gold). */
 export const HAADF_REFERENCE_Z = 79;

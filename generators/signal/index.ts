@@ -24,8 +24,8 @@
  * of the 0.25-0.66 counts/pixel after 15 frames of the quantum-dot data in science.md. The same yield is
  * used for every element unless `yields` overrides it (per-element cross-sections are not modelled).
  */
-import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../common/validate.ts';
-import type { RandomStream } from '../common/random.ts';
+import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../../core/validate.ts';
+import type { RandomStream } from '../../core/random.ts';
 import type { Element } from '../phantoms/types.ts';
 import { addReadNoise, poissonNoise } from './noise.ts';
 import { DEFAULT_HAADF_MU_AU, haadfCoefficients, incidentElectronsPerPixel } from './haadf.ts';

@@ -7,7 +7,7 @@
  *   shifted[r][c] = image[r - dr][c - dc]   (0 where r - dr or c - dc falls outside),
  * so shifting again by (-dr, -dc) undoes it, except for the rows/columns pushed off the detector.
  */
-import type { RandomStream } from '../common/random.ts';
+import type { RandomStream } from '../../core/random.ts';
 
 /** Per-tilt integer shifts in pixels, as plain arrays (recorded in a sample's params). */
 export interface TiltShifts {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stream } from '../common/random.ts';
+import { stream } from '../../core/random.ts';
 import { poissonNoise, binomialThin } from './noise.ts';
 
 test('Poisson maps: mean and variance equal the expected counts within confidence bounds', () => {

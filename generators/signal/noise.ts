@@ -2,7 +2,7 @@
  * Counting noise on expected-count maps (science.md section 4): Poisson per pixel, Gaussian read noise of
  * the HAADF detector, and binomial thinning.
  */
-import type { RandomStream } from '../common/random.ts';
+import type { RandomStream } from '../../core/random.ts';
 
 /**
  * Poisson counts y_i ~ Poisson(expected_i), drawn in index order from `rng` (deterministic for a given

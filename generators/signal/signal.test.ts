@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stream } from '../common/random.ts';
-import { ConfigError } from '../common/validate.ts';
+import { stream } from '../../core/random.ts';
+import { ConfigError } from '../../core/validate.ts';
 import { expectedCounts, validateAcquisitionConfig, defaultAcquisitionConfig, dosePerProjection, acquire } from './index.ts';
 
 const elements = [{ symbol: 'Cd', Z: 48 }, { symbol: 'Se', Z: 34 }];

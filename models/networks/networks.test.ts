@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { availableBackends, randomValues, relativeError, runOn, useBackend } from '../testing.ts';
 import { buildModel, padMultiple, predictPadded, receptiveField } from './build.ts';
 import { type ModelSpec, validateModelSpec } from './spec.ts';
-import { ConfigError } from '../../generators/common/validate.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 const backends = await availableBackends();
 

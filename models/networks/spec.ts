@@ -5,7 +5,7 @@
  * 3x3 per level, ReLU (CARE: Weigert et al. 2018; Noise2Void: Krull et al. 2019; the PyTorch
  * reference of the issue has 1.93 M parameters with transposed-conv up, which is this default).
  */
-import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../../generators/common/validate.ts';
+import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../../core/validate.ts';
 
 export type Arch = 'unet' | 'dncnn' | 'tiny';
 export const ARCHS: readonly Arch[] = ['unet', 'dncnn', 'tiny'];

@@ -26,7 +26,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Worker } from 'node:worker_threads';
-import { resolveThreads } from '../../generators/common/threads.ts';
+import { resolveThreads } from '../../core/threads.ts';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ModelSpec } from '../networks/spec.ts';
@@ -41,7 +41,7 @@ export interface DataParallelOptions {
   lossModule: string | URL;
   /** Options for the module's `createLoss` (must survive structured cloning). */
   lossOptions?: unknown;
-  /** Number of workers (default generators/common/threads.ts: --threads, NANODOSE_THREADS or the cores). */
+  /** Number of workers (default core/threads.ts: --threads, NANODOSE_THREADS or the cores). */
   workers?: number;
   /**
    * Contiguous parts a batch is cut into (default: the number of workers). Fix it to make results

@@ -9,7 +9,7 @@
  *   npm run bench -- phantoms            (BENCH_QUICK=1 for fewer samples)
  */
 import { defaultPhantomConfig, samplePhantom, SHAPE_CLASSES, voxelise, type PhantomConfig } from '../../generators/phantoms/index.ts';
-import { stream } from '../../generators/common/random.ts';
+import { stream } from '../../core/random.ts';
 
 const quick = !!process.env.BENCH_QUICK;
 

@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Projector, makeGeometry, analyticProjection } from '../../generators/projection/index.ts';
 import { Ellipsoid, Polytope, buildShape, defaultPhantomConfig, samplePhantom, voxelise, type Phantom, type Region } from '../../generators/phantoms/index.ts';
-import { quaternionToMatrix } from '../../generators/common/random.ts';
+import { quaternionToMatrix } from '../../core/random.ts';
 
 const quick = !!process.env.BENCH_QUICK;
 const nAngles = 60;

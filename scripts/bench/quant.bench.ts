@@ -9,7 +9,7 @@
  *
  *   npm run bench -- quant          (BENCH_N, BENCH_DOSES=10,100,1000)
  */
-import { stream } from '../../generators/common/random.ts';
+import { stream } from '../../core/random.ts';
 import { simulateSample, validateSimulationConfig } from '../../generators/simulate.ts';
 import { makeOperator, parseReconSpec, reconstruct, type ChannelReconSpec } from '../../eval/recon/reconstruct.ts';
 import { scaledScores } from '../../eval/metrics/index.ts';

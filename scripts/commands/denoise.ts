@@ -70,7 +70,7 @@ export const command: CommandModule<object, Args> = {
   handler: async (a) => {
     const { existsSync, statSync } = await import('node:fs');
     const { extname } = await import('node:path');
-    const { ConfigError } = await import('../../generators/common/validate.ts');
+    const { ConfigError } = await import('../../core/validate.ts');
     const t0 = performance.now();
     // --- arguments that need no file
     const outExt = extname(a.out).toLowerCase();
@@ -155,7 +155,7 @@ export const command: CommandModule<object, Args> = {
         angles = tlt && tlt.length === nAngles ? tlt : undefined;
         pixelNm = st.pixelSizeNm;
         const plane = rows * cols;
-        const { checkFinite } = await import('../../generators/common/finite.ts');
+        const { checkFinite } = await import('../../core/finite.ts');
         for (const c of st.channels) {
           const bad = checkFinite(c.data, { source: `${inputName}${a.dataset ? ` ${a.dataset}` : ''} (${c.name})`, shape: [nAngles, rows, cols], axes: ['angle', 'row', 'col'], mask: a['mask-nonfinite'] });
           if (bad) console.error(`${inputName} (${c.name}): ${bad} non-finite value(s) set to 0 (--mask-nonfinite)`);
@@ -275,7 +275,7 @@ export const command: CommandModule<object, Args> = {
         s.path = stacks.length === 1 ? a.out : `${stem}${manySamples ? `_sample-${String(s.sample).padStart(5, '0')}` : ''}_${s.channel}${outExt}`;
       }
 
-      const { progress } = await import('../../generators/common/progress.ts');
+      const { progress } = await import('../../core/progress.ts');
       const bar = progress('denoise', jobs.length * nAngles, { unit: 'projections', quiet: a.quiet });
       const opts = { metadata: metadata!, tile, overlap, tta: a.tta };
       // Classical filters: the parameter per (sample, channel), given or chosen by thinning cross-validation.
@@ -398,7 +398,7 @@ interface H5Layout {
  * (h5wasm's heap stays small), dims with names and units, filled projection by projection.
  */
 async function writeH5(path: string, L: H5Layout, runAll: (put: (s: number, k: number, map: Float32Array) => void) => Promise<void>): Promise<string> {
-  const { withAtomicPath } = await import('../../generators/common/atomic.ts');
+  const { withAtomicPath } = await import('../../core/atomic.ts');
   const { h5ready, generatorVersion } = await import('../../datasets/index.ts');
   const h5 = await h5ready();
   await withAtomicPath(path, async (tmp) => {

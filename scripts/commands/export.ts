@@ -27,7 +27,7 @@ export const command: CommandModule<object, Args> = {
       .option('channel', { type: 'string', describe: 'comma list of channels to export, e.g. HAADF,Au (default: all)' })
       .option('voxel-size', { type: 'number', describe: 'voxel size in Å (default: the pixel size the dataset records)' }),
   handler: async (a) => {
-    const { ConfigError } = await import('../../generators/common/validate.ts');
+    const { ConfigError } = await import('../../core/validate.ts');
     const what = a.what.split(',').map((s) => s.trim()).filter(Boolean);
     for (const w of what) if (!['phantom', 'clean', 'noisy', 'frames'].includes(w)) throw new ConfigError('what', `must be a comma list of phantom, clean, noisy, frames; got ${JSON.stringify(w)}`);
     const { openDataset } = await import('../../datasets/reader.ts');

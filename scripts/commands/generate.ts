@@ -63,7 +63,7 @@ export const command: CommandModule<object, Args> = {
       }
       return;
     }
-    const { ConfigError } = await import('../../generators/common/validate.ts');
+    const { ConfigError } = await import('../../core/validate.ts');
     let raw: unknown = {};
     if (a.config) {
       try {

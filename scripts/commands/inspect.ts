@@ -90,7 +90,7 @@ export const command: CommandModule<object, Args> = {
     }
     console.log(a.json ? JSON.stringify(out, null, 1) : lines.join('\n'));
     if (damaged.length) {
-      const { ConfigError } = await import('../../generators/common/validate.ts');
+      const { ConfigError } = await import('../../core/validate.ts');
       throw new ConfigError('dataset', `${a.file}: ${damaged.length} finished shard(s) do not match the manifest: ${damaged.join('; ')}; run generate --resume to redo them`);
     }
   },

@@ -62,7 +62,7 @@ export const command: CommandModule<object, Args> = {
   handler: async (a) => {
     const { existsSync, statSync } = await import('node:fs');
     const { dirname, extname } = await import('node:path');
-    const { ConfigError } = await import('../../generators/common/validate.ts');
+    const { ConfigError } = await import('../../core/validate.ts');
     const q = await import('../../eval/quant/index.ts');
     const { parseReconSpec, isJointSpec } = await import('../../eval/recon/reconstruct.ts');
     // Everything that can be checked without reading the input, before any work.
@@ -93,7 +93,7 @@ export const command: CommandModule<object, Args> = {
     let series: Float32Array | undefined, volume: Float32Array | undefined, shape: [number, number, number] | undefined;
     let geomArgs: { angles: Float64Array; nz: number; size: number; nCols: number } | undefined;
     let truth: Float32Array[] | undefined;
-    const { checkFinite } = await import('../../generators/common/finite.ts');
+    const { checkFinite } = await import('../../core/finite.ts');
     if (a.volume) {
       const ds = await import('../../datasets/index.ts');
       let data: Float32Array, sh: number[];
@@ -154,7 +154,7 @@ export const command: CommandModule<object, Args> = {
     if (volume) res = q.quantifyVolume(volume, shape!, opts);
     else {
       const { makeOperator } = await import('../../eval/recon/reconstruct.ts');
-      const { progress } = await import('../../generators/common/progress.ts');
+      const { progress } = await import('../../core/progress.ts');
       const g = geomArgs!;
       const op = await makeOperator({ angles: g.angles, nz: g.nz, ny: g.size, nx: g.size, nCols: g.nCols }, a.workers);
       const bar = progress(`${spec.kind} HAADF`, Math.max(1, spec.iterations), { unit: 'iterations', quiet: a.quiet });

@@ -64,14 +64,14 @@ export const command: CommandModule<object, Args> = {
   handler: async (a) => {
     const { readTiltSeries, writeVolumes } = await import('../../eval/recon/volume-io.ts');
     const { parseReconSpec, makeOperator, reconstruct, isJointSpec } = await import('../../eval/recon/reconstruct.ts');
-    const { progress } = await import('../../generators/common/progress.ts');
+    const { progress } = await import('../../core/progress.ts');
     const { nrmseScaled } = await import('../../eval/metrics/index.ts');
     const spec = parseReconSpec(a.method);
     if (a.size !== undefined && !(Number.isInteger(a.size) && a.size >= 1)) throw new Error(`size: must be an integer >= 1, got ${a.size}`);
     if (a.sample !== undefined && !(Number.isInteger(a.sample) && a.sample >= 0)) throw new Error(`sample: must be an integer >= 0, got ${a.sample}`);
     const joint = isJointSpec(spec) ? spec : null;
     const input = await readTiltSeries(a.input, { sample: a.sample, field: a.field as 'noisy' | 'clean', channels: a.channels?.split(','), tlt: a.tlt, dataset: a.dataset, size: a.size, radians: a.radians });
-    const { checkFinite } = await import('../../generators/common/finite.ts');
+    const { checkFinite } = await import('../../core/finite.ts');
     for (let c = 0; c < input.series.length; c++) {
       const n = checkFinite(input.series[c], { source: `${a.input} (${input.channels[c]})`, shape: [input.angles.length, input.nRows, input.nCols], axes: ['angle', 'row', 'col'], mask: a['mask-nonfinite'] });
       if (n) console.error(`${a.input} (${input.channels[c]}): ${n} non-finite value(s) set to 0 (--mask-nonfinite)`);
@@ -170,7 +170,7 @@ async function jointInputs(path: string, input: import('../../eval/recon/volume-
     const N0 = sig.incidentElectronsPerPixel(dose, a);
     const mu = sig.haadfCoefficients(elements, { haadfGamma: Number(acq.haadfGamma), haadfMuAu: Number(acq.haadfMuAu) });
     if (!(N0 > 0) || !Array.from(mu).every((v) => v > 0 && Number.isFinite(v))) throw new Error(`input: ${path}: cannot form the HAADF model (dose per projection ${dose}, pixel ${a} A, mu ${Array.from(mu).join(', ')})`);
-    const { checkFinite } = await import('../../generators/common/finite.ts');
+    const { checkFinite } = await import('../../core/finite.ts');
     const n = checkFinite(input.haadf, { source: `${path} (HAADF)`, shape: [input.angles.length, input.nRows, input.nCols], axes: ['angle', 'row', 'col'], mask });
     if (n) console.error(`${path} (HAADF): ${n} non-finite value(s) set to 0 (--mask-nonfinite)`);
     return { haadf: sig.haadfLinearise(input.haadf, N0), haadfWeights: Array.from(mu, (m) => m * a), incident: N0 };
@@ -207,7 +207,7 @@ async function userJointInputs(path: string, input: import('../../eval/recon/vol
   const N0 = sig.incidentElectronsPerPixel(dose, a);
   sig.checkHaadfBelowIncident(input.haadf!, N0, `${path}: check --dose (${dose} e/A^2) and the pixel size (${a} A)`);
   const mu = sig.haadfCoefficients(elements, { haadfGamma: gamma, haadfMuAu: muAu });
-  const { checkFinite } = await import('../../generators/common/finite.ts');
+  const { checkFinite } = await import('../../core/finite.ts');
   const n = checkFinite(input.haadf!, { source: `${path} (HAADF)`, shape: [input.angles.length, input.nRows, input.nCols], axes: ['angle', 'row', 'col'], mask });
   if (n) console.error(`${path} (HAADF): ${n} non-finite value(s) set to 0 (--mask-nonfinite)`);
   return { haadf: sig.haadfLinearise(input.haadf!, N0), haadfWeights: Array.from(mu, (m) => m * a), incident: N0 };

@@ -13,7 +13,7 @@
  */
 import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../../generators/common/atomic.ts';
+import { writeFileAtomic } from '../../core/atomic.ts';
 import { getPreset, type Preset } from './presets.ts';
 
 export interface PipelineOptions {

@@ -25,7 +25,7 @@
  * Objective per iteration: of the iterate after its update (one extra forward projection at the end).
  */
 import type { ProjectionOperator, IterationRecord } from '../operator.ts';
-import type { Progress } from '../../../generators/common/progress.ts';
+import type { Progress } from '../../../core/progress.ts';
 import { gradient3, divergence3, type Shape3 } from '../tv.ts';
 import { projectSpectralBall, gramEigenvalues } from './prox.ts';
 

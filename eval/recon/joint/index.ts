@@ -46,7 +46,7 @@
  */
 import type { ProjectionOperator, IterationRecord } from '../operator.ts';
 import { checkTiltSeries } from '../operator.ts';
-import type { Progress } from '../../../generators/common/progress.ts';
+import type { Progress } from '../../../core/progress.ts';
 import { jointSolve } from './engine.ts';
 
 export const JOINT_METHODS = ['fused', 'bimodal', 'tnv'] as const;

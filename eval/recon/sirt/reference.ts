@@ -13,7 +13,7 @@
  */
 import type { LinearOperator, IterationRecord } from '../operator.ts';
 import { safeReciprocal, checkTiltSeries } from '../operator.ts';
-import type { Progress } from '../../../generators/common/progress.ts';
+import type { Progress } from '../../../core/progress.ts';
 
 export interface SirtOptions {
   iterations: number;

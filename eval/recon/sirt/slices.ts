@@ -17,11 +17,11 @@
  * earlier two-pass CSR kernel gave the same iterates (tested before it was removed) and is gone.
  */
 import { Worker } from 'node:worker_threads';
-import { resolveThreads } from '../../../generators/common/threads.ts';
+import { resolveThreads } from '../../../core/threads.ts';
 import { josephRayTable, rayTableWeights, sirtRayChunks, type RayTable } from './rays.ts';
 import { sirtWasmModule, sirtWasmChunks, wasmSimdAvailable } from './wasm.ts';
 import { checkSirtOptions } from './reference.ts';
-import type { Progress } from '../../../generators/common/progress.ts';
+import type { Progress } from '../../../core/progress.ts';
 
 export type SirtKernel = 'wasm' | 'rays';
 
@@ -34,7 +34,7 @@ export interface FastSirtOptions {
   relaxation?: number;
   minConstraint?: number;
   maxConstraint?: number;
-  /** Worker threads (default generators/common/threads.ts: --threads, NANODOSE_THREADS or the cores); 1 runs in this thread. */
+  /** Worker threads (default core/threads.ts: --threads, NANODOSE_THREADS or the cores); 1 runs in this thread. */
   workers?: number;
   /** Slices interleaved per chunk (default 8; the rays kernel is unrolled for 8, the wasm kernel runs chunk rounded up to even lanes). */
   chunk?: number;
