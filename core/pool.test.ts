@@ -1,0 +1,81 @@
+/**
+ * core/pool.ts: a kernel-source pool and a TypeScript-module pool answer every worker, forward
+ * progress ticks and give back errors as the parent can tell them apart (a ConfigError stays one,
+ * with its field; a crash names the worker and its exit code); a piscina queue on the same
+ * bootstrap runs a TypeScript task.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Piscina } from 'piscina';
+import { ConfigError } from './validate.ts';
+import { SharedPool, kernelSource, taskQueue } from './pool.ts';
+
+function fillRange(out: Float64Array, z0: number, z1: number): void {
+  for (let i = z0; i < z1; i++) out[i] = Math.sqrt(i) * 3;
+}
+
+test('kernel pool: each worker fills its range of a shared array, ticks arrive, a throw is an Error reply', async () => {
+  const n = 100, out = new Float64Array(new SharedArrayBuffer(n * 8));
+  const src = kernelSource({ fillRange }, 'const { out } = workerData;', "if (m.bad) throw new Error('bad range'); fillRange(out, m.z0, m.z1); tick(m.z1 - m.z0);");
+  const pool = new SharedPool(3, { kernel: src }, () => ({ out }), 'test');
+  try {
+    let ticks = 0;
+    await pool.all((k) => ({ z0: Math.floor((k * n) / 3), z1: Math.floor(((k + 1) * n) / 3) }), { onTick: (t) => (ticks += t) });
+    const ref = new Float64Array(n);
+    fillRange(ref, 0, n);
+    assert.equal(Array.from(out), Array.from(ref));
+    assert.is(ticks, n);
+    try {
+      await pool.request(1, { bad: true });
+      assert.unreachable('should throw');
+    } catch (e) {
+      assert.ok(!(e instanceof ConfigError));
+      assert.match((e as Error).message, /test worker 1: bad range/);
+    }
+    // The pool still answers after an error reply.
+    await pool.request(0, { z0: 0, z1: 1 });
+  } finally {
+    await pool.close();
+  }
+});
+
+test('TypeScript pool: shared data per worker, ConfigError kept with its field, a crash rejects with the exit code', async () => {
+  const buf = new Int32Array(new SharedArrayBuffer(8));
+  const pool = new SharedPool(2, { module: new URL('./testing/pool-worker.ts', import.meta.url) }, (k) => ({ buf, k }), 'fixture');
+  try {
+    let ticks = 0;
+    const r = await pool.request<{ sum: number }>(0, { op: 'sum', xs: [1, 2, 3.5] }, { onTick: (t) => (ticks += t) });
+    assert.is(r.sum, 6.5);
+    assert.is(ticks, 3);
+    await pool.all(() => ({ op: 'shared' }));
+    assert.equal(Array.from(buf), [100, 101]);
+    try {
+      await pool.request(1, { op: 'config' });
+      assert.unreachable('should throw');
+    } catch (e) {
+      assert.instance(e, ConfigError);
+      assert.is((e as ConfigError).field, 'fixture.field');
+      assert.is((e as Error).message, 'fixture.field: must be right, got wrong');
+    }
+    try {
+      await pool.request(1, { op: 'crash' });
+      assert.unreachable('should throw');
+    } catch (e) {
+      assert.match((e as Error).message, /fixture worker 1 exited with code 3/);
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test('piscina task queue on the TypeScript bootstrap', async () => {
+  const q = new Piscina(taskQueue(new URL('./testing/pool-worker.ts', import.meta.url), 2));
+  try {
+    const rs = await Promise.all([[1, 2], [3], [4, 5, 6]].map((xs) => q.run({ op: 'sum', xs })));
+    assert.equal(rs.map((r) => r.sum), [3, 3, 15]);
+  } finally {
+    await q.destroy();
+  }
+});
+
+test.run();
