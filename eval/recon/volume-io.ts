@@ -114,7 +114,7 @@ export async function writeVolumes(prefix: string, volumes: Float32Array[], chan
         g.create_attribute('voxel_size_angstrom', o.voxelSizeAngstrom || 1, null, '<d');
         g.create_dataset({ name: 'data', data: v, shape, dtype: '<f4' });
         ['z', 'y', 'x'].forEach((ax, d) => {
-          // EMD 0.2 as datasets/emd.ts writes it: centred coordinates, units '[n_m]' (HyperSpy keeps them).
+          // EMD 0.2 as datasets/formats/emd.ts writes it: centred coordinates, units '[n_m]' (HyperSpy keeps them).
           const dim = g.create_dataset({ name: `dim${d + 1}`, data: Float64Array.from({ length: shape[d] }, (_, i) => ((i - (shape[d] - 1) / 2) * (o.voxelSizeAngstrom || 1)) / 10), shape: [shape[d]], dtype: '<d' });
           dim.create_attribute('name', ax);
           dim.create_attribute('units', '[n_m]');

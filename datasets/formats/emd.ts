@@ -20,7 +20,7 @@
  */
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 
-import type { CompressionOptions } from './options.ts';
+import type { CompressionOptions } from '../options.ts';
 
 type H5 = typeof import('h5wasm/node').default;
 
