@@ -1,6 +1,6 @@
 /**
  * `generateDataset`: a sharded, resumable dataset directory (manifest.json + one HDF5 file per
- * shard; layout in emd.ts). Sample i depends only on (seed, i), so any split into jobs
+ * shard; layout in formats/emd.ts). Sample i depends only on (seed, i), so any split into jobs
  * (`shard: [i, k]`) or worker threads gives the same samples. Each shard file is written under a
  * temporary name and renamed when complete; its sha256 goes into a done record and the manifest.
  * `resume` keeps shards whose file matches the recorded sha256 and redoes the others.
@@ -12,7 +12,7 @@ import { progress } from '../core/progress.ts';
 import type { Seed } from '../core/random.ts';
 import { resolveThreads } from '../core/threads.ts';
 import { ConfigError, checkNumber } from '../core/validate.ts';
-import { GENERATOR } from './emd.ts';
+import { GENERATOR } from './formats/emd.ts';
 import { MANIFEST, MANIFEST_FORMAT, readDoneRecord, readManifest, sha256File, writeManifest, type Manifest, type ShardRecord } from './manifest.ts';
 import type { DatasetFileOptions } from './options.ts';
 import { jobFiles, parseShardSpec, shardFiles, type ShardFile } from './shards.ts';

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { temporaryPath, writeFileAtomic } from '../core/atomic.ts';
 import type { Seed } from '../core/random.ts';
 import { ConfigError } from '../core/validate.ts';
-import { ShardReader, ShardWriter } from './emd.ts';
+import { ShardReader, ShardWriter } from './formats/emd.ts';
 import { doneRecordPath, sha256File, type ShardRecord } from './manifest.ts';
 import type { DatasetFileOptions } from './options.ts';
 import { assignSplit, type ShardFile } from './shards.ts';

@@ -22,7 +22,7 @@ type Dataset = import('h5wasm/node').Dataset;
 type Group = import('h5wasm/node').Group;
 
 async function h5(): Promise<H5> {
-  const { h5ready } = await import('../emd.ts');
+  const { h5ready } = await import('./emd.ts');
   return h5ready();
 }
 

@@ -94,7 +94,7 @@ export async function readTiltStack(path: string, o: { channels?: string[]; data
     case 'nanodose-dataset':
       throw new FormatError(path, fmt, 'is a nanodose dataset; read it with openDataset (datasets/reader.ts)');
     case 'mrc': {
-      const { readMrc } = await import('../mrc.ts');
+      const { readMrc } = await import('./mrc.ts');
       let m: ReturnType<typeof readMrc>;
       try {
         m = readMrc(path);
@@ -105,7 +105,7 @@ export async function readTiltStack(path: string, o: { channels?: string[]; data
       break;
     }
     case 'tiff': {
-      const { readImageStack } = await import('../imagestack.ts');
+      const { readImageStack } = await import('./imagestack.ts');
       let t: Awaited<ReturnType<typeof readImageStack>>;
       try {
         t = await readImageStack(path, {});

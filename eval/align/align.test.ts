@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { alignTiltSeries, applyShifts, crossCorrelationShift, formatShifts, parseShifts } from './index.ts';
+import { alignTiltSeries, applyAlignment, applyShifts, crossCorrelationShift, estimateRotation, formatShifts, parseShifts } from './index.ts';
+import { alignSeries, alignedSource } from './cli.ts';
 import { simulateSample, validateSimulationConfig } from '../../generators/simulate.ts';
 import { sirtFast } from '../recon/sirt/slices.ts';
 import { psnr } from '../metrics/index.ts';
@@ -67,6 +68,77 @@ test('a tilt-axis offset is found to 0.2 px; shifts files round-trip; bad lines 
   assert.ok(Math.abs(back.axisOffset - al.axisOffset) < 1e-3 && Math.abs(back.cols[3] - al.cols[3]) < 1e-3);
   assert.throws(() => parseShifts('0 1\n', 1, 'bad.txt'), /bad.txt:1/);
   assert.throws(() => parseShifts('0 1 2\n', 2, 'bad.txt'), /1 shift lines but the tilt series has 2/);
+});
+
+test('a small in-plane rotation is found to 0.2 degrees and undone with the shifts; a symmetric criterion has its minimum at the truth', async () => {
+  const cfg = validateSimulationConfig({ phantom: { size: 32 }, geometry: { angles: '-70:70:10', nCols: 48 } });
+  const s = await simulateSample(cfg, 3, 0);
+  const N = 32, nC = 48, nA = s.angles.length, plane = nA * N * nC;
+  const h = s.clean.slice(0, plane), zero = new Float64Array(nA);
+  for (const phi of [2, -1.3]) {
+    // Content turned by +phi: applyAlignment undoes a rotation, so turning by -phi's undo makes it.
+    const rot = applyAlignment(h, N, nC, { rows: zero, cols: zero, axisOffset: 0, rotationDeg: -phi });
+    const e = estimateRotation(rot, N, nC, s.angles, { maxDeg: 4 });
+    assert.ok(Math.abs(e.rotationDeg - phi) < 0.2, `rotation ${phi}: estimated ${e.rotationDeg}`);
+    const k0 = e.grid.indexOf(0), kt = e.grid.indexOf(Math.round(phi * 2) / 2);
+    assert.ok(e.criterion[kt] < e.criterion[k0] / 2, 'the criterion should drop towards the true rotation');
+  }
+  // Rotation then integer shifts, undone in one interpolation: the rotation found, the shifts recovered up to the gauge.
+  const rows = Float64Array.from({ length: nA }, (_, a) => ((a * 7) % 5) - 2), cols = Float64Array.from({ length: nA }, (_, a) => ((a * 3) % 5) - 2);
+  const rot = applyAlignment(h, N, nC, { rows: zero, cols: zero, axisOffset: 0, rotationDeg: -1.5 });
+  const moved = applyShifts(rot, N, nC, rows.map((v) => -v), cols.map((v) => -v));
+  const al = alignTiltSeries(moved, N, nC, s.angles, { maxRotationDeg: 3 });
+  assert.ok(Math.abs(al.rotationDeg! - 1.5) < 0.2, `rotation with shifts: ${al.rotationDeg}`);
+  const dr = Array.from(al.rows, (v, a) => Math.round(v) - rows[a]);
+  assert.ok(dr.every((v) => v === dr[0]), `row shifts under rotation: ${dr}`);
+  const back = parseShifts(formatShifts(s.angles, al), nA, 'r.txt');
+  assert.ok(Math.abs(back.rotationDeg! - al.rotationDeg!) < 1e-3);
+  assert.throws(() => parseShifts('# rotation_deg 60\n0 0 0\n', 1, 'r.txt'), /rotation_deg must be/);
+});
+
+test('the commands\' resolver: --axis-offset alone keeps the data for the geometry or centres the axis; --shifts applies a file; bad combinations are named', async () => {
+  const { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'align-cli-'));
+  try {
+    const nA = 3, R = 4, C = 8, angles = [-30, 0, 30];
+    const ts = Float32Array.from({ length: nA * R * C }, (_, i) => (i % C) + 10 * Math.floor(i / (R * C)));
+    const t = { series: [ts], angles, nRows: R, nCols: C };
+    const g = alignSeries({ 'axis-offset': 2 }, t, {});
+    assert.is(g.series[0], ts);
+    assert.is(g.axisOffset, 2);
+    const c = alignSeries({ 'axis-offset': 2 }, t, { centreAxis: true });
+    assert.is(c.axisOffset, 0);
+    assert.is(c.series[0][1], ts[3], 'centring moves the content by -2 columns');
+    const f = join(dir, 's.txt');
+    writeFileSync(f, '# axis_offset 0\n-30 1 0\n0 0 0\n30 0 -1\n');
+    const sh = alignSeries({ shifts: f }, t, { defaultShiftsFile: join(dir, 'never.txt') });
+    assert.is(sh.series[0][0], ts[C], 'row shift 1 undone');
+    assert.ok(!existsSync(join(dir, 'never.txt')), '--shifts writes no shifts file');
+    assert.throws(() => alignSeries({ shifts: f, align: true }, t, {}), /shifts: give either/);
+    assert.throws(() => alignSeries({ 'axis-offset': 9 }, t, {}), /axis-offset: must be a number of columns in \[-4, 4\]/);
+    assert.throws(() => alignSeries({ 'align-rotation': 3 }, t, {}), /align-rotation: with --align/);
+    assert.throws(() => alignSeries({ shifts: join(dir, 'none.txt') }, t, {}), /shifts: .*none.txt: cannot be read/);
+    // --align writes its file; the eval source wrapper aligns each sample's clean series and passes the rest through.
+    const cfg = validateSimulationConfig({ phantom: { size: 32 }, geometry: { angles: '-60:60:20', nCols: 40 }, acquisition: { jitter: 2 } });
+    const smp = await simulateSample(cfg, 5, 0);
+    const plane = smp.angles.length * 32 * 40;
+    const out = join(dir, 'a_shifts.txt');
+    const r = alignSeries({ align: true }, { series: [smp.clean.slice(plane, 2 * plane)], haadf: smp.clean.slice(0, plane), angles: smp.angles, nRows: 32, nCols: 40 }, { defaultShiftsFile: out });
+    assert.ok(existsSync(out) && /axis_offset/.test(readFileSync(out, 'utf8')) && r.message!.includes(out));
+    const src = { channels: ['HAADF', 'Au'], angles: smp.angles, shape: { size: 32, nCols: 40 }, other: 7, readSample: async (_i: number) => ({ clean: smp.clean.slice(0, 2 * plane), index: 0 }) };
+    const wrapped = alignedSource(src, { align: true });
+    assert.is(wrapped.other, 7);
+    const ws = await wrapped.readSample(0);
+    const expect = applyAlignment(smp.clean.slice(plane, 2 * plane), 32, 40, r.alignment!, { centreAxis: true });
+    let d = 0;
+    for (let i = 0; i < plane; i++) d = Math.max(d, Math.abs(ws.clean![plane + i] - expect[i]));
+    assert.ok(d < 1e-4, `wrapped sample differs from the aligned series by ${d}`);
+    assert.throws(() => alignedSource(src, { align: true, 'write-shifts': 'x' }), /write-shifts: eval/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

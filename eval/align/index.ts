@@ -15,8 +15,20 @@
  * not a translation) is the tilt-axis offset.
  * Matching is least squares over the overlap (crossCorrelationShift), refined to sub-pixel by a parabola.
  *
+ * In-plane rotation (estimateRotation): for a parallel beam about z the row profile of every
+ * projection is the same, p_theta(z) = integral f(x, y, z) dx dy; a tilt axis rotated by phi in the
+ * detector plane breaks that (the row coordinate becomes z cos(phi) + u sin(phi), and u moves with theta).
+ * phi is the rotation that, undone, makes the row-aligned profiles most alike: the least-squares
+ * spread of the profiles about their mean, minimised over a grid of angles and refined by a parabola
+ * (the "common-line"/row-profile criterion of tilt-axis finding, cf. Mastronarde 2005 in Frank (ed.)
+ * Electron Tomography, doi:10.1007/978-0-387-69008-7_6, and Houben & Bar Sadan 2011,
+ * Ultramicroscopy 111:1512, doi:10.1016/j.ultramic.2011.06.001). A particle symmetric about the
+ * axis leaves phi unobservable; the estimate then stays near 0 (flat criterion).
+ *
  * Convention (generators/signal/jitter.ts): a shift (dr, dc) means the content was moved by +dr rows
- * and +dc columns; `applyShifts` moves it back by (-dr, -dc) with bilinear interpolation.
+ * and +dc columns; `applyShifts` moves it back by (-dr, -dc) with bilinear interpolation. A rotation
+ * phi means the content was turned by +phi (degrees, rows down, columns right: (dr, dc) -> (dr cos -
+ * dc sin, dr sin + dc cos)) about the frame centre before it was shifted; `applyAlignment` undoes both.
  */
 import { forwardProjectSlice, backProjectSlice } from '../../generators/projection/index.ts';
 
@@ -27,6 +39,8 @@ export interface Alignment {
   cols: Float64Array;
   /** Tilt-axis column minus the detector centre (generators/projection/geometry.ts). */
   axisOffset: number;
+  /** In-plane rotation of the projections in degrees (content turned by +rotationDeg), 0 when not estimated. */
+  rotationDeg?: number;
 }
 
 /**
@@ -91,6 +105,8 @@ export interface AlignOptions {
   sirtIterations?: number;
   /** Called per round with the RMS residual shift (pixels): the objective of the matching. */
   onIteration?: (round: number, rmsResidual: number) => void;
+  /** Also estimate a small in-plane rotation within +-this many degrees (estimateRotation); 0 or absent: none. */
+  maxRotationDeg?: number;
 }
 
 /** Estimates the shifts and the axis offset of a tilt series [angle, row, col] (see the module comment). */
@@ -99,6 +115,12 @@ export function alignTiltSeries(ts: Float32Array, nRows: number, nCols: number, 
   if (ts.length !== nA * img) throw new Error(`align: tilt series has ${ts.length} values, expected ${nA} x ${nRows} x ${nCols}`);
   for (let i = 0; i < ts.length; i++) if (!Number.isFinite(ts[i])) throw new Error(`align: the tilt series has a non-finite value at index ${i}`);
   const M = o.maxShift ?? 8, rounds = o.iterations ?? 12, sIt = o.sirtIterations ?? 20;
+  let rotationDeg = 0;
+  if (o.maxRotationDeg) {
+    rotationDeg = estimateRotation(ts, nRows, nCols, angles, { maxDeg: o.maxRotationDeg, maxShift: M }).rotationDeg;
+    // The shifts are estimated on the counter-rotated series (applyAlignment's order: rotate, then shift).
+    if (rotationDeg !== 0) ts = applyAlignment(ts, nRows, nCols, { rows: new Float64Array(nA), cols: new Float64Array(nA), axisOffset: 0, rotationDeg });
+  }
   let ref0 = 0;
   for (let a = 1; a < nA; a++) if (Math.abs(angles[a]) < Math.abs(angles[ref0])) ref0 = a;
   // --- rows
@@ -144,7 +166,99 @@ export function alignTiltSeries(ts: Float32Array, nRows: number, nCols: number, 
   }
   const cols = new Float64Array(nA);
   for (let a = 0; a < nA; a++) cols[a] = d[a] - c0;
-  return { rows, cols, axisOffset: c0 };
+  return { rows, cols, axisOffset: c0, rotationDeg };
+}
+
+/** Row profiles (sums over columns) of every projection counter-rotated by phi about the frame centre. */
+function rotatedRowProfiles(ts: Float32Array, nRows: number, nCols: number, nA: number, phiDeg: number): Float64Array[] {
+  const img = nRows * nCols, t = (phiDeg * Math.PI) / 180, co = Math.cos(t), si = Math.sin(t);
+  const rc = (nRows - 1) / 2, cc = (nCols - 1) / 2, out: Float64Array[] = [];
+  for (let a = 0; a < nA; a++) {
+    const p = new Float64Array(nRows), o = a * img;
+    for (let r = 0; r < nRows; r++) {
+      const dr = r - rc;
+      let acc = 0;
+      for (let c = 0; c < nCols; c++) {
+        const dc = c - cc, y = dr * co - dc * si + rc, x = dr * si + dc * co + cc;
+        const yi = Math.floor(y), xi = Math.floor(x);
+        if (yi < 0 || xi < 0 || yi + 1 >= nRows || xi + 1 >= nCols) continue;
+        const fy = y - yi, fx = x - xi, q = o + yi * nCols + xi;
+        acc += (1 - fy) * ((1 - fx) * ts[q] + fx * ts[q + 1]) + fy * ((1 - fx) * ts[q + nCols] + fx * ts[q + nCols + 1]);
+      }
+      p[r] = acc;
+    }
+    out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Spread of the row profiles after undoing rotation phi: each profile row-aligned to their mean
+ * (crossCorrelationShift, two rounds), then sum_a sum_z (p_a(z - s_a) - mean(z))^2 / sum_z mean(z)^2.
+ */
+export function rotationCriterion(ts: Float32Array, nRows: number, nCols: number, nA: number, phiDeg: number, maxShift = 8): number {
+  const prof = rotatedRowProfiles(ts, nRows, nCols, nA, phiDeg);
+  const tmp = new Float64Array(nRows), s = new Float64Array(nA);
+  let mean = new Float64Array(nRows);
+  for (let round = 0; round < 3; round++) {
+    mean = new Float64Array(nRows);
+    for (let a = 0; a < nA; a++) { shift1d(prof[a], s[a], tmp); for (let i = 0; i < nRows; i++) mean[i] += tmp[i] / nA; }
+    if (round < 2) for (let a = 0; a < nA; a++) s[a] = crossCorrelationShift(prof[a], mean, maxShift);
+  }
+  let e = 0, m2 = 0;
+  for (let i = 0; i < nRows; i++) m2 += mean[i] * mean[i];
+  for (let a = 0; a < nA; a++) { shift1d(prof[a], s[a], tmp); for (let i = 0; i < nRows; i++) e += (tmp[i] - mean[i]) ** 2; }
+  return m2 > 0 ? e / m2 : 0;
+}
+
+/**
+ * Estimates the in-plane rotation of a tilt series [angle, row, col] (module comment): the
+ * criterion on a grid of 0.5 degree steps over [-maxDeg, maxDeg] (default 5), then a parabola through
+ * the best step and its neighbours, clamped to the half-step around it. Returns the criterion per grid angle too.
+ */
+export function estimateRotation(ts: Float32Array, nRows: number, nCols: number, angles: ArrayLike<number>, o: { maxDeg?: number; step?: number; maxShift?: number } = {}): { rotationDeg: number; grid: number[]; criterion: number[] } {
+  const nA = angles.length, maxDeg = o.maxDeg ?? 5, step = o.step ?? 0.5;
+  if (!(maxDeg > 0 && maxDeg <= 45)) throw new Error(`align: the largest rotation must be in (0, 45] degrees, got ${maxDeg}`);
+  if (ts.length !== nA * nRows * nCols) throw new Error(`align: tilt series has ${ts.length} values, expected ${nA} x ${nRows} x ${nCols}`);
+  const n = Math.round(maxDeg / step), grid: number[] = [], crit: number[] = [];
+  for (let k = -n; k <= n; k++) { grid.push(k * step); crit.push(rotationCriterion(ts, nRows, nCols, nA, k * step, o.maxShift)); }
+  let b = 0;
+  for (let k = 1; k < grid.length; k++) if (crit[k] < crit[b]) b = k;
+  let phi = grid[b];
+  if (b > 0 && b < grid.length - 1) {
+    const l = crit[b - 1], c = crit[b], r = crit[b + 1], den = l - 2 * c + r;
+    if (den > 0) phi += Math.max(-0.5, Math.min(0.5, (l - r) / (2 * den))) * step;
+  }
+  return { rotationDeg: phi, grid, criterion: crit };
+}
+
+/**
+ * Undoes an alignment: out(q) = in(R(phi) (q + s_a - centre) + centre), bilinear, 0 outside, with
+ * s_a = (rows[a], cols[a]) and phi = rotationDeg (see the module comment). `centreAxis` also moves
+ * every projection by the axis offset, so the tilt axis lands on the detector centre (a series to hand
+ * to a tool without an offset option). Without rotation this is applyShifts (integer shifts copy exactly).
+ */
+export function applyAlignment(ts: Float32Array, nRows: number, nCols: number, al: Alignment, o: { centreAxis?: boolean } = {}): Float32Array {
+  const nA = al.rows.length, img = nRows * nCols;
+  const cols = o.centreAxis ? Float64Array.from(al.cols, (c) => c + al.axisOffset) : al.cols;
+  const phi = al.rotationDeg ?? 0;
+  if (phi === 0) return applyShifts(ts, nRows, nCols, al.rows, cols);
+  if (ts.length !== nA * img || cols.length !== nA) throw new Error(`applyAlignment: ${ts.length} values and ${nA}/${cols.length} shifts do not fit ${nRows} x ${nCols} projections`);
+  const t = (phi * Math.PI) / 180, co = Math.cos(t), si = Math.sin(t), rc = (nRows - 1) / 2, cc = (nCols - 1) / 2;
+  const out = new Float32Array(ts.length);
+  for (let a = 0; a < nA; a++) {
+    const o2 = a * img;
+    const at = (r: number, c: number) => (r >= 0 && r < nRows && c >= 0 && c < nCols ? ts[o2 + r * nCols + c] : 0);
+    for (let r = 0; r < nRows; r++) {
+      const dr = r + al.rows[a] - rc;
+      for (let c = 0; c < nCols; c++) {
+        const dc = c + cols[a] - cc, y = dr * co - dc * si + rc, x = dr * si + dc * co + cc;
+        const yi = Math.floor(y), xi = Math.floor(x), fy = y - yi, fx = x - xi;
+        out[o2 + r * nCols + c] = (1 - fy) * ((1 - fx) * at(yi, xi) + fx * at(yi, xi + 1)) + fy * ((1 - fx) * at(yi + 1, xi) + fx * at(yi + 1, xi + 1));
+      }
+    }
+  }
+  return out;
 }
 
 /**
@@ -168,7 +282,7 @@ export function applyShifts(ts: Float32Array, nRows: number, nCols: number, rows
 
 /** Shifts file text: a header line, then `angle row_shift col_shift` per projection; the axis offset in a comment. */
 export function formatShifts(angles: ArrayLike<number>, al: Alignment): string {
-  const lines = [`# nanodose alignment: content moved by +row, +col pixels; axis_offset ${al.axisOffset.toFixed(4)} columns`, '# angle_deg row_shift col_shift'];
+  const lines = [`# nanodose alignment: content moved by +row, +col pixels; axis_offset ${al.axisOffset.toFixed(4)} columns; rotation_deg ${(al.rotationDeg ?? 0).toFixed(4)}`, '# angle_deg row_shift col_shift'];
   for (let a = 0; a < angles.length; a++) lines.push(`${angles[a]} ${al.rows[a].toFixed(4)} ${al.cols[a].toFixed(4)}`);
   return lines.join('\n') + '\n';
 }
@@ -176,10 +290,12 @@ export function formatShifts(angles: ArrayLike<number>, al: Alignment): string {
 /** Parses formatShifts' text (or any `angle row col` lines, '#' comments); `file` names it in errors. */
 export function parseShifts(text: string, nAngles: number, file: string): Alignment {
   const rows: number[] = [], cols: number[] = [];
-  let axisOffset = 0;
+  let axisOffset = 0, rotationDeg = 0;
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const m = /axis_offset\s+(-?[\d.eE+-]+)/.exec(raw);
     if (m) axisOffset = Number(m[1]);
+    const mr = /rotation_deg\s+(-?[\d.eE+-]+)/.exec(raw);
+    if (mr) rotationDeg = Number(mr[1]);
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
     const v = line.split(/[\s,]+/).map(Number);
@@ -188,5 +304,6 @@ export function parseShifts(text: string, nAngles: number, file: string): Alignm
   }
   if (rows.length !== nAngles) throw new Error(`${file}: ${rows.length} shift lines but the tilt series has ${nAngles} projections`);
   if (!Number.isFinite(axisOffset)) throw new Error(`${file}: axis_offset is not a number`);
-  return { rows: Float64Array.from(rows), cols: Float64Array.from(cols), axisOffset };
+  if (!(Number.isFinite(rotationDeg) && Math.abs(rotationDeg) <= 45)) throw new Error(`${file}: rotation_deg must be a number of degrees in [-45, 45], got ${rotationDeg}`);
+  return { rows: Float64Array.from(rows), cols: Float64Array.from(cols), axisOffset, rotationDeg };
 }

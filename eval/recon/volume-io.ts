@@ -99,26 +99,18 @@ export async function writeVolumes(prefix: string, volumes: Float32Array[], chan
     writeMrc(p, v, shape, { voxelSizeAngstrom: o.voxelSizeAngstrom || 1, kind: 'volume', labels: [`nanodose reconstruct: ${channels[k]} ${o.attrs?.method ?? ''}`] });
     written.push(p);
   });
+  const { writeEmdRoot, writeEmdDataGroup, spatialDim } = await import('../../datasets/formats/emd.ts');
   const h5 = await h5ready();
   const h5path = `${prefix}.h5`;
+  const nm = (o.voxelSizeAngstrom || 1) / 10;
   await withAtomicPath(h5path, (tmp) => {
     const f = new h5.File(tmp, 'w');
     try {
-      f.create_attribute('version_major', 0, null, '<i4');
-      f.create_attribute('version_minor', 2, null, '<i4');
-      for (const [k, v] of Object.entries(o.attrs ?? {})) f.create_attribute(k, v);
+      writeEmdRoot(f, o.attrs ?? {});
       const data = f.create_group('data');
       volumes.forEach((v, k) => {
-        const g = data.create_group(`reconstruction_${channels[k]}`);
-        g.create_attribute('emd_group_type', 1, null, '<i4');
-        g.create_attribute('voxel_size_angstrom', o.voxelSizeAngstrom || 1, null, '<d');
-        g.create_dataset({ name: 'data', data: v, shape, dtype: '<f4' });
-        ['z', 'y', 'x'].forEach((ax, d) => {
-          // EMD 0.2 as datasets/emd.ts writes it: centred coordinates, units '[n_m]' (HyperSpy keeps them).
-          const dim = g.create_dataset({ name: `dim${d + 1}`, data: Float64Array.from({ length: shape[d] }, (_, i) => ((i - (shape[d] - 1) / 2) * (o.voxelSizeAngstrom || 1)) / 10), shape: [shape[d]], dtype: '<d' });
-          dim.create_attribute('name', ax);
-          dim.create_attribute('units', '[n_m]');
-        });
+        // The one EMD data-group writer (datasets/formats/emd.ts): centred coordinates, units '[n_m]'.
+        writeEmdDataGroup(data, `reconstruction_${channels[k]}`, { shape, data: v, dims: ['z', 'y', 'x'].map((ax, d) => spatialDim(ax, shape[d], nm)), attrs: { voxel_size_angstrom: o.voxelSizeAngstrom || 1 } });
       });
     } finally {
       f.close();

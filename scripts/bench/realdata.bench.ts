@@ -34,7 +34,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readImageStack } from '../../datasets/imagestack.ts';
+import { readImageStack } from '../../datasets/formats/imagestack.ts';
 import { generateDataset } from '../../datasets/generate.ts';
 import { gaussianFilter } from '../../eval/baselines/index.ts';
 import { poissonDeviance, psnr, mse, valueRange } from '../../eval/metrics/index.ts';

@@ -400,49 +400,27 @@ interface H5Layout {
 async function writeH5(path: string, L: H5Layout, runAll: (put: (s: number, k: number, map: Float32Array) => void) => Promise<void>): Promise<string> {
   const { withAtomicPath } = await import('../../core/atomic.ts');
   const { h5ready, generatorVersion } = await import('../../datasets/index.ts');
+  const { writeEmdRoot, writeEmdDataGroup, spatialDim } = await import('../../datasets/formats/emd.ts');
   const h5 = await h5ready();
   await withAtomicPath(path, async (tmp) => {
     const f = new h5.File(tmp, 'w');
     try {
-      f.create_attribute('version_major', 0, null, '<i4');
-      f.create_attribute('version_minor', 2, null, '<i4');
-      f.create_attribute('generator', 'nanodose denoise');
-      f.create_attribute('generator_version', generatorVersion());
-      for (const [k, v] of Object.entries(L.attrs)) {
-        if (typeof v === 'number') f.create_attribute(k, v, null, Number.isInteger(v) ? '<i4' : '<d');
-        else f.create_attribute(k, v);
-      }
+      writeEmdRoot(f, { generator: 'nanodose denoise', generator_version: generatorVersion(), ...L.attrs });
       const smp = f.create_group('sample');
       smp.create_attribute('channel_names', L.channels, [L.channels.length]);
       f.create_group('microscope');
       f.create_group('user');
-      const g = f.create_group('data').create_group('tilt_denoised');
-      g.create_attribute('emd_group_type', 1, null, '<i4');
-      g.create_attribute('title', 'denoised expected counts');
-      g.create_attribute('channel_names', L.channels, [L.channels.length]);
       const { nAngles: A, rows: R, cols: U } = L;
       const S = L.sampleIdx.length, C = L.channels.length;
       const full = L.isDataset ? [S, C, A, R, U] : [A, R, U];
+      const dims = [
+        ...(L.isDataset ? [{ name: 'sample', units: '[]', values: Int32Array.from(L.sampleIdx) }, { name: 'channel', units: '[]', values: Int32Array.from({ length: C }, (_, i) => i), attrs: { channel_names: L.channels } }] : []),
+        L.angles ? { name: 'tilt angle', units: '[deg]', values: Float64Array.from(L.angles) } : { name: 'projection', units: '[]', values: Int32Array.from({ length: A }, (_, i) => i) },
+        spatialDim('row (z)', R, L.pixelNm),
+        spatialDim('column (u)', U, L.pixelNm),
+      ];
       // Created empty and resized (no whole-array buffer); one chunk per projection.
-      const d = g.create_dataset({ name: 'data', data: new Float32Array(0), shape: [0, ...full.slice(1)], maxshape: [null, ...full.slice(1)], chunks: full.map((n, i) => (i < full.length - 2 ? 1 : n)), dtype: '<f' });
-      d.resize(full);
-      const dim = (k: number, values: Float64Array | Int32Array, name: string, units: string) => {
-        const dd = g.create_dataset({ name: `dim${k}`, data: values, shape: [values.length] });
-        dd.create_attribute('name', name);
-        dd.create_attribute('units', units);
-        return dd;
-      };
-      const coords = (n: number) => Float64Array.from({ length: n }, (_, i) => (L.pixelNm ? (i - (n - 1) / 2) * L.pixelNm : i));
-      const space = L.pixelNm ? '[n_m]' : '[px]';
-      let k = 1;
-      if (L.isDataset) {
-        dim(k++, Int32Array.from(L.sampleIdx), 'sample', '[]');
-        dim(k++, Int32Array.from({ length: C }, (_, i) => i), 'channel', '[]').create_attribute('channel_names', L.channels, [C]);
-      }
-      if (L.angles) dim(k++, Float64Array.from(L.angles), 'tilt angle', '[deg]');
-      else dim(k++, Int32Array.from({ length: A }, (_, i) => i), 'projection', '[]');
-      dim(k++, coords(R), 'row (z)', space);
-      dim(k++, coords(U), 'column (u)', space);
+      const d = writeEmdDataGroup(f.create_group('data'), 'tilt_denoised', { shape: full, dims, title: 'denoised expected counts', attrs: { channel_names: L.channels } });
       await runAll((s, a, map) => {
         if (L.isDataset) {
           const si = Math.floor(s / C), c = s % C;

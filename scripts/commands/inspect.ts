@@ -49,13 +49,13 @@ export const command: CommandModule<object, Args> = {
         `  size      ${(Number(out.bytes) / 1e6).toFixed(1)} MB on disk`,
       );
       if (done.length) {
-        const { ShardReader } = await import('../../datasets/emd.ts');
+        const { ShardReader } = await import('../../datasets/formats/emd.ts');
         const r = await ShardReader.open(join(a.file, done[0].file));
         lines.push(...describeShard(r, '  first finished shard: '));
         r.close();
       }
     } else if (['.h5', '.hdf5', '.emd', '.hdf'].includes(ext)) {
-      const { ShardReader, GENERATOR, h5ready } = await import('../../datasets/emd.ts');
+      const { ShardReader, GENERATOR, h5ready } = await import('../../datasets/formats/emd.ts');
       const h5 = await h5ready();
       const f = new h5.File(a.file, 'r');
       let isShard = false;
@@ -73,7 +73,7 @@ export const command: CommandModule<object, Args> = {
         r.close();
       }
     } else if (['.mrc', '.mrcs', '.st', '.ali', '.rec', '.map'].includes(ext)) {
-      const { readMrc } = await import('../../datasets/mrc.ts');
+      const { readMrc } = await import('../../datasets/formats/mrc.ts');
       const { header: h, voxelSizeAngstrom } = readMrc(a.file);
       Object.assign(out, { kind: 'mrc', header: h, voxelSizeAngstrom });
       lines.push(
@@ -83,7 +83,7 @@ export const command: CommandModule<object, Args> = {
         ...h.labels.map((l) => `  label: ${l}`),
       );
     } else {
-      const { readImageStack } = await import('../../datasets/imagestack.ts');
+      const { readImageStack } = await import('../../datasets/formats/imagestack.ts');
       const s = await readImageStack(a.file);
       Object.assign(out, { kind: 'stack', shape: s.shape, angles: s.angles ? Array.from(s.angles) : undefined });
       lines.push(`image stack ${a.file}: shape ${s.shape.join(' x ')}${s.angles ? `, ${s.angles.length} angles ${fmtRange(Array.from(s.angles))} deg` : ''}`);
@@ -96,7 +96,7 @@ export const command: CommandModule<object, Args> = {
   },
 };
 
-function describeShard(r: import('../../datasets/emd.ts').ShardReader, pre: string): string[] {
+function describeShard(r: import('../../datasets/formats/emd.ts').ShardReader, pre: string): string[] {
   const at = r.attrs;
   const lines = [
     `${pre}EMD ${at.version_major}.${at.version_minor}, ${at.generator} ${at.generator_version}, shard ${at.shard_index} of ${at.shard_count}, samples ${at.first_sample}..${Number(at.first_sample) + r.count - 1}`,
@@ -122,7 +122,7 @@ function describeShard(r: import('../../datasets/emd.ts').ShardReader, pre: stri
  * linear-legacy) and the expected HAADF and EDX counts per pixel inside the first sample's particle
  * (pixels whose summed EDX expectation is above 10 % of its maximum), against the incident electrons.
  */
-function describeHaadf(r: import('../../datasets/emd.ts').ShardReader, pre: string): string[] {
+function describeHaadf(r: import('../../datasets/formats/emd.ts').ShardReader, pre: string): string[] {
   let acq: Record<string, unknown> = {};
   try {
     const cfg = JSON.parse(String(r.attrs.config ?? '{}')) as { simulation?: { acquisition?: Record<string, unknown> } };
@@ -152,7 +152,7 @@ function describeHaadf(r: import('../../datasets/emd.ts').ShardReader, pre: stri
   return out;
 }
 
-type H5Module = Awaited<ReturnType<typeof import('../../datasets/emd.ts').h5ready>>;
+type H5Module = Awaited<ReturnType<typeof import('../../datasets/formats/emd.ts').h5ready>>;
 type H5Group = import('h5wasm/node').Group;
 type H5Dataset = import('h5wasm/node').Dataset;
 

@@ -30,11 +30,11 @@ interface Args {
   align: boolean;
   radians: boolean;
   'write-shifts'?: string;
+  'align-rotation'?: number;
   quiet: boolean;
   'mask-nonfinite'?: boolean;
 }
 
-const rms = (v: ArrayLike<number>) => { let s = 0; for (let i = 0; i < v.length; i++) s += v[i] * v[i]; return Math.sqrt(s / Math.max(1, v.length)); };
 
 export const command: CommandModule<object, Args> = {
   command: 'reconstruct <input>',
@@ -60,6 +60,7 @@ export const command: CommandModule<object, Args> = {
       .option('radians', { type: 'boolean', default: false, describe: 'the .tlt angles are in radians (any range: angles outside [-90, 90) degrees are folded by 180 with the projection mirrored)' })
       .option('align', { type: 'boolean', default: false, describe: 'estimate the shifts and the tilt-axis offset (eval/align: on the HAADF when present, else the sum of the channels) and apply them to every channel' })
       .option('write-shifts', { type: 'string', describe: 'with --align: write the shifts file here (default PREFIX_shifts.txt)' })
+      .option('align-rotation', { type: 'number', describe: 'with --align: also estimate a small in-plane rotation of the projections within +-DEG degrees (e.g. 3)' })
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
     const { readTiltSeries, writeVolumes } = await import('../../eval/recon/volume-io.ts');
@@ -79,31 +80,13 @@ export const command: CommandModule<object, Args> = {
     const jointSetup = joint ? await jointInputs(a.input, input, a.sample, joint.kind, a['mask-nonfinite'] ?? false, { dose: a.dose, gamma: a['haadf-gamma'], muAu: a['haadf-mu-au'] }) : null;
     const N = input.size;
     if (input.nCols < N) throw new Error(`size: the volume edge ${N} exceeds the detector width ${input.nCols}`);
-    if (a.align && a.shifts) throw new Error('shifts: give either --shifts FILE or --align, not both');
-    const off = a['axis-offset'];
-    if (off !== undefined && !(Number.isFinite(off) && Math.abs(off) <= input.nCols / 2)) throw new Error(`axis-offset: must be a number of columns in [${-input.nCols / 2}, ${input.nCols / 2}], got ${off}`);
-    let axisOffset = off ?? 0;
-    if (a.align || a.shifts) {
-      const al = await import('../../eval/align/index.ts');
-      const { readFileSync, writeFileSync, renameSync } = await import('node:fs');
-      let sh: import('../../eval/align/index.ts').Alignment;
-      if (a.shifts) {
-        let text: string;
-        try { text = readFileSync(a.shifts, 'utf8'); } catch { throw new Error(`shifts: ${a.shifts}: cannot be read`); }
-        sh = al.parseShifts(text, input.angles.length, a.shifts);
-      } else {
-        const plane = input.angles.length * input.nRows * input.nCols;
-        const h = input.haadf ?? input.series.reduce((acc, s) => { for (let i = 0; i < plane; i++) acc[i] += s[i]; return acc; }, new Float32Array(plane));
-        sh = al.alignTiltSeries(h, input.nRows, input.nCols, input.angles);
-        const file = a['write-shifts'] ?? `${a.out}_shifts.txt`;
-        writeFileSync(`${file}.tmp`, al.formatShifts(input.angles, sh));
-        renameSync(`${file}.tmp`, file);
-        if (!a.quiet) console.log(`aligned on ${input.haadf ? 'the HAADF' : 'the sum of the channels'}: tilt-axis offset ${sh.axisOffset.toFixed(2)} px, shifts (rms) rows ${rms(sh.rows).toFixed(2)} px, cols ${rms(sh.cols).toFixed(2)} px; wrote ${file}`);
-      }
-      input.series = input.series.map((s) => al.applyShifts(s, input.nRows, input.nCols, sh.rows, sh.cols));
-      if (jointSetup) jointSetup.haadf = al.applyShifts(jointSetup.haadf, input.nRows, input.nCols, sh.rows, sh.cols);
-      if (off === undefined) axisOffset = sh.axisOffset;
-    }
+    // One resolver for --align/--shifts/--axis-offset (eval/align/cli.ts, shared with denoise and eval).
+    const { alignSeries } = await import('../../eval/align/cli.ts');
+    const aligned = alignSeries(a, { ...input, haadf: input.haadf }, { defaultShiftsFile: `${a.out}_shifts.txt` });
+    if (aligned.message && !a.quiet) console.log(aligned.message);
+    input.series = aligned.series;
+    if (jointSetup && aligned.alignment) jointSetup.haadf = (await import('../../eval/align/index.ts')).applyAlignment(jointSetup.haadf, input.nRows, input.nCols, aligned.alignment);
+    const axisOffset = aligned.axisOffset;
     const geom = { angles: input.angles, nz: input.nRows, ny: N, nx: N, nCols: input.nCols, axisOffset };
     const op = await makeOperator(geom, a.workers);
     const volumes: Float32Array[] = [];

@@ -20,7 +20,7 @@
  */
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 
-import type { CompressionOptions } from './options.ts';
+import type { CompressionOptions } from '../options.ts';
 
 type H5 = typeof import('h5wasm/node').default;
 
@@ -112,6 +112,56 @@ function centredCoords(n: number, step: number): Float64Array {
   const a = new Float64Array(n);
   for (let i = 0; i < n; i++) a[i] = (i - (n - 1) / 2) * step;
   return a;
+}
+
+type AttrValue = number | string | number[] | string[] | boolean;
+
+/** One coordinate axis of an EMD data group: `dimK` with attributes `name` and `units`. */
+export interface EmdDim {
+  name: string;
+  units: string;
+  values: Float64Array | Int32Array;
+  attrs?: Record<string, AttrValue>;
+}
+
+/** A spatial axis: centred coordinates in nm, units `[n_m]` (HyperSpy keeps them); pixel indices `[px]` when uncalibrated. */
+export function spatialDim(name: string, n: number, pixelNm?: number): EmdDim {
+  return pixelNm ? { name, units: '[n_m]', values: centredCoords(n, pixelNm) } : { name, units: '[px]', values: Int32Array.from({ length: n }, (_, i) => i) };
+}
+
+/** EMD 0.2 root: `version_major` 0, `version_minor` 2, then `attrs` (numbers as <i4 when integer, else <d). */
+export function writeEmdRoot(f: H5File, attrs: Record<string, AttrValue> = {}): void {
+  attr(f, 'version_major', 0, '<i4');
+  attr(f, 'version_minor', 2, '<i4');
+  for (const [k, v] of Object.entries(attrs)) attr(f, k, v);
+}
+
+/**
+ * One EMD data group (`emd_group_type` 1) under `parent`: `data` (float32) of `shape` with one
+ * `dimK` per axis. `data` given: written whole; absent: created empty and resized, to be filled
+ * with write_slice, one chunk per `chunks` (default one 2-D image per chunk). Every writer of EMD
+ * data groups (shards, denoise, reconstruct) goes through this one, so units and centring agree.
+ */
+export function writeEmdDataGroup(parent: Group, name: string, o: { shape: number[]; dims: EmdDim[]; data?: Float32Array; title?: string; chunks?: number[]; attrs?: Record<string, AttrValue> }): Dataset {
+  if (o.dims.length !== o.shape.length || o.dims.some((d, k) => d.values.length !== o.shape[k])) {
+    throw new Error(`EMD group ${name}: dims ${o.dims.map((d) => d.values.length).join('x')} do not match shape ${o.shape.join('x')}`);
+  }
+  const g = parent.create_group(name);
+  attr(g, 'emd_group_type', 1, '<i4');
+  if (o.title) attr(g, 'title', o.title);
+  for (const [k, v] of Object.entries(o.attrs ?? {})) attr(g, k, v);
+  let d: Dataset;
+  if (o.data) d = g.create_dataset({ name: 'data', data: o.data, shape: o.shape, dtype: '<f4' });
+  else {
+    const chunks = o.chunks ?? o.shape.map((n, i) => (i < o.shape.length - 2 ? 1 : n));
+    d = g.create_dataset({ name: 'data', data: new Float32Array(0), shape: [0, ...o.shape.slice(1)], maxshape: [null, ...o.shape.slice(1)], chunks, dtype: '<f' });
+    d.resize(o.shape);
+  }
+  o.dims.forEach((x, k) => {
+    dim(g, k + 1, x.values, x.name, x.units);
+    for (const [an, av] of Object.entries(x.attrs ?? {})) attr(g.get(`dim${k + 1}`) as Dataset, an, av);
+  });
+  return d;
 }
 
 /** Appends samples to one shard file in the EMD layout. Call append() sampleCount times, then close(). */

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { writeFileAtomic } from '../core/atomic.ts';
+import { writeFileAtomic } from '../../core/atomic.ts';
 import { readMrc, readTlt } from './mrc.ts';
 
 export interface ImageStack {
