@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { expectWork, formatDuration, progress, startOverall, status } from './progress.ts';
+import { expectWork, formatDuration, phases, progress, startOverall, status } from './progress.ts';
 
 /** A stream that records what is written (plain lines: not a TTY). */
 function sink() {
@@ -90,6 +90,17 @@ test('status prints its line once when not on a terminal', () => {
   const q = sink();
   status('x', { stream: q.stream, quiet: true }).stop();
   assert.equal(q.out, []);
+});
+
+test('phases: each lap names the time since the previous one', () => {
+  let now = 0;
+  const p = phases(() => now);
+  now = 7100;
+  p.lap('start-up');
+  now = 8700;
+  p.lap('denoising');
+  assert.is(p.text(), 'start-up 7.1 s, denoising 1.6 s');
+  assert.is(p.total(), 8.7);
 });
 
 test.run();
