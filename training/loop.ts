@@ -26,7 +26,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../core/atomic.ts';
-import { progress } from '../core/progress.ts';
+import { expectWork, progress, status } from '../core/progress.ts';
 import { stream, type RandomStream, type Seed } from '../core/random.ts';
 import { ConfigError, checkChoice, checkNumber, checkRange } from '../core/validate.ts';
 import { psnr, ssim, valueRange } from '../eval/metrics/index.ts';
@@ -367,7 +367,9 @@ function inputDoseRange(cfg: Config, data: TrainingData): [number, number] | und
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const { cfg, data, sp, fields, valFields } = await resolveConfig(opts);
+  // A live line through the start-up (tens of seconds on a loaded machine before the first bar).
+  const startup = status('train: opening the data and loading TensorFlow.js', { quiet: opts.quiet });
+  const { cfg, data, sp, fields, valFields } = await resolveConfig(opts).catch((e) => { startup.stop(); throw e; });
   const out = cfg.out;
   const quiet = opts.quiet ?? false;
   const say = (s: string) => {
@@ -392,6 +394,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
 
     const models = await import('../models/index.ts');
+    startup.stop(); // initBackend prints the backend line
     const be = await models.initBackend({ backend: opts.backend ?? 'auto', quiet });
     const threads = be.backend === 'wasm' || be.backend === 'cpu' ? Math.min(64, opts.workers ?? (be.backend === 'wasm' ? resolveThreads() : 1)) : 1;
     if (opts.workers && opts.workers > 1 && threads === 1) say(`[nanodose] train: ${be.backend} runs on all cores itself; workers ${opts.workers} ignored`);
@@ -428,6 +431,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     } else {
       seededInit(model, cfg.seed);
     }
+    startup.update('train: building the validation set');
     const countLevels = await trainedCountLevels(cfg, data, sp, fields);
     const metaBase = (extra: Record<string, unknown>): ModelMetadata => ({
       spec,
@@ -509,8 +513,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let best = log.find((e) => e.epoch === state.bestEpoch);
     if (!resumeFrom) {
       // Epoch 0: the untrained network, the reference the training must improve on.
+      startup.update('train: validating the untrained network (epoch 0)');
       const t0 = performance.now();
       const v = validate();
+      startup.stop();
       if (!Number.isFinite(v.valLoss)) throw new TrainingDivergedError(`the untrained network's validation loss is ${v.valLoss}; check the data`, 0, 0);
       const e0: EpochLog = { epoch: 0, trainLoss: null, valLoss: v.valLoss, heldoutDeviance: v.heldoutDeviance, psnr: v.psnr, ssim: v.ssim, noisyPsnr: v.noisyPsnr, lr: null, imagesPerSecond: null, seconds: (performance.now() - t0) / 1000, step: 0 };
       log.push(e0);
@@ -526,7 +532,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (workers > 1) {
       dp = await models.DataParallel.create({ spec, lossModule: fileURLToPath(new URL('./losses.ts', import.meta.url)), lossOptions: { kind: cfg.loss }, workers, backend: be.backend === 'cpu' ? 'cpu' : 'wasm' });
     }
+    startup.stop();
     const B = cfg.batch, P = cfg.patch;
+    // The overall ETA (core/progress: `train` and `run` show one) counts every epoch left.
+    expectWork(Math.max(0, cfg.epochs - state.epoch) * cfg.stepsPerEpoch * B);
     let images = 0, trainSeconds = 0;
     let stoppedEarly = state.badEpochs >= cfg.patience;
     try {
@@ -630,6 +639,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       imagesPerSecond: trainSeconds > 0 ? images / trainSeconds : 0,
     };
   } finally {
+    startup.stop();
     await data.close();
   }
 }
