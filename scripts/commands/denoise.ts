@@ -53,7 +53,7 @@ export const command: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional('input', { type: 'string', describe: 'dataset directory or .h5 shard, or a tilt series: .mrc/.tif (+ .tlt), .mat, .emd, .hspy, .h5 (leave it out when --channels gives NAME=FILE,... pairs)' })
-      .option('model', { type: 'string', describe: 'model folder written by saveModel (model.json + weights.bin)' })
+      .option('model', { type: 'string', describe: 'a trained model: the --out folder of nanodose train (its best/ model), or a folder holding model.json + weights.bin' })
       .option('method', { type: 'string', describe: 'classical filter instead of a model: gaussian[:sigma] | median[:size] | box[:size] | tv[:weight] | anscombe[:sigma]; the parameter, when left out, by binomial-thinning cross-validation on the data' })
       .option('channels', { type: 'string', describe: 'channels to read by name (HAADF,Au), or one file per channel: HAADF=a.mrc,Au=b.mrc (angles from the files or a .tlt beside the first)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output file: .h5 (EMD), .mrc (+ .tlt) or .tif/.tiff (+ .tlt)' })
