@@ -2,13 +2,13 @@
  * Full-page screenshot of a report.html with headless Chromium (`apt-get install -y chromium`):
  *   node --import tsx scripts/report-screenshot.ts [REPORT_DIR] [OUT.png]
  * Without REPORT_DIR it first writes a small report from the in-memory core-shell test phantoms
- * (eval/harness/testing.ts) so the layout can be checked without a dataset.
+ * (eval/harness/testing.ts) so the layout can be checked without a dataset. The picture is the
+ * whole page, however long (scripts/screenshot.ts).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { screenshot } from './screenshot.ts';
 
 let dir = process.argv[2];
 if (!dir) {
@@ -19,5 +19,5 @@ if (!dir) {
   await runEvaluation({ data: src, methods: 'raw,gaussian,anscombe', doses: '2:2000:4', recon: 'sirt:30', out: dir, quiet: true, bootstrap: 200, tunePhantoms: 1 });
 }
 const png = resolve(process.argv[3] ?? join(dir, 'report.png'));
-execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--screenshot=${png}`, '--window-size=1320,6000', pathToFileURL(resolve(dir, 'report.html')).href], { stdio: ['ignore', 'ignore', 'ignore'] });
-console.log(png);
+const r = await screenshot(resolve(dir, 'report.html'), png);
+console.log(`${r.png}: ${r.width} x ${r.height} px (full page)`);

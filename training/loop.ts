@@ -28,7 +28,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../core/atomic.ts';
-import { progress } from '../core/progress.ts';
+import { expectWork, progress, status } from '../core/progress.ts';
 import { resolveThreads } from '../core/threads.ts';
 import { ConfigError } from '../core/validate.ts';
 import { defaultNormalisation } from '../models/normalise.ts';
@@ -183,17 +183,21 @@ function deviancePart(v: ValScores): string {
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const { cfg, data, sp, fields, valFields } = await resolveConfig(opts);
+  // A live line through the start-up (tens of seconds on a loaded machine before the first bar).
+  const startup = status('train: opening the data and loading TensorFlow.js', { quiet: opts.quiet });
+  const { cfg, data, sp, fields, valFields } = await resolveConfig(opts).catch((e) => { startup.stop(); throw e; });
   const quiet = opts.quiet ?? false;
   const say: Say = (s) => {
     if (!quiet) console.log(s);
   };
   try {
     const { out, lastDir, bestDir, resumeFrom } = await openRunFolder(cfg, opts.resume ?? false);
+    startup.stop(); // initBackend prints the backend line
     const { models, backend, model, workers } = await setUpModel(cfg, data, opts, say);
     const optimizer = tf.train.adam(cfg.lr);
     const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
     let { state, log } = await startState(cfg, model, optimizer, resumeFrom, say);
+    startup.update('train: building the validation set');
     const countLevels = await trainedCountLevels(cfg, data, sp, fields);
     const meta = (extra: Record<string, unknown>) => modelMetadata(cfg, data, countLevels, extra);
 
@@ -208,8 +212,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let best = log.find((e) => e.epoch === state.bestEpoch);
     if (!resumeFrom) {
       // Epoch 0: the untrained network, the reference the training must improve on.
+      startup.update('train: validating the untrained network (epoch 0)');
       const t0 = performance.now();
       const v = validate(cfg, model, valMaps);
+      startup.stop();
       if (!Number.isFinite(v.valLoss)) throw new TrainingDivergedError(`the untrained network's validation loss is ${v.valLoss}; check the data`, 0, 0);
       const e0: EpochLog = { epoch: 0, trainLoss: null, valLoss: v.valLoss, heldoutDeviance: v.heldoutDeviance, psnr: v.psnr, ssim: v.ssim, noisyPsnr: v.noisyPsnr, lr: null, imagesPerSecond: null, seconds: (performance.now() - t0) / 1000, step: 0 };
       log.push(e0);
@@ -225,7 +231,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (workers > 1) {
       dp = await models.DataParallel.create({ spec: cfg.spec, lossModule: fileURLToPath(new URL('./losses.ts', import.meta.url)), lossOptions: { kind: cfg.loss }, workers, backend: backend === 'cpu' ? 'cpu' : 'wasm' });
     }
+    startup.stop();
     const B = cfg.batch;
+    // The overall ETA (core/progress: `train` and `run` show one) counts every epoch left.
+    expectWork(Math.max(0, cfg.epochs - state.epoch) * cfg.stepsPerEpoch * B);
     let images = 0, trainSeconds = 0;
     let stoppedEarly = state.badEpochs >= cfg.patience;
     try {
@@ -308,6 +317,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       imagesPerSecond: trainSeconds > 0 ? images / trainSeconds : 0,
     };
   } finally {
+    startup.stop();
     await data.close();
   }
 }

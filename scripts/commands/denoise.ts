@@ -53,7 +53,7 @@ export const command: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional('input', { type: 'string', describe: 'dataset directory or .h5 shard, or a tilt series: .mrc/.tif (+ .tlt), .mat, .emd, .hspy, .h5 (leave it out when --channels gives NAME=FILE,... pairs)' })
-      .option('model', { type: 'string', describe: 'model folder written by saveModel (model.json + weights.bin)' })
+      .option('model', { type: 'string', describe: 'a trained model: the --out folder of nanodose train (its best/ model), or a folder holding model.json + weights.bin' })
       .option('method', { type: 'string', describe: 'classical filter instead of a model: gaussian[:sigma] | median[:size] | box[:size] | tv[:weight] | anscombe[:sigma]; the parameter, when left out, by binomial-thinning cross-validation on the data' })
       .option('channels', { type: 'string', describe: 'channels to read by name (HAADF,Au), or one file per channel: HAADF=a.mrc,Au=b.mrc (angles from the files or a .tlt beside the first)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output file: .h5 (EMD), .mrc (+ .tlt) or .tif/.tiff (+ .tlt)' })
@@ -71,7 +71,9 @@ export const command: CommandModule<object, Args> = {
     const { existsSync, statSync } = await import('node:fs');
     const { extname } = await import('node:path');
     const { ConfigError } = await import('../../core/validate.ts');
-    const t0 = performance.now();
+    // The closing line splits the time: start-up (TensorFlow.js, backend, model, reading) was hidden before.
+    const { phases, status } = await import('../../core/progress.ts');
+    const time = phases();
     // --- arguments that need no file
     const outExt = extname(a.out).toLowerCase();
     if (!OUT_EXT.includes(outExt)) throw new ConfigError('out', `unknown output format '${outExt || '(no extension)'}'; use one of ${OUT_EXT.join(', ')}`);
@@ -107,26 +109,28 @@ export const command: CommandModule<object, Args> = {
     if (isStack && sampleSel !== undefined) throw new ConfigError('sample', `selects samples of a nanodose dataset; ${inputName} is a user's tilt series`);
     const wantNames = a.channels !== undefined && !perFile ? a.channels.split(',').map((c) => c.trim()).filter(Boolean) : undefined;
 
-    // --- backend and model (a classical method needs neither)
-    const models = await import('../../models/index.ts');
-    const { denoiseTiled, minimumOverlap, DEFAULT_BLEND, DEFAULT_TILE } = await import('../../models/tiling.ts');
-    let loaded: Awaited<ReturnType<typeof models.loadModel>> | undefined;
-    if (a.model !== undefined) {
+    // --- backend and model (a classical method needs neither: loading TensorFlow.js alone takes seconds)
+    const loading = a.model !== undefined ? status('denoise: loading TensorFlow.js', { quiet: a.quiet }) : undefined;
+    const models = a.model !== undefined ? await import('../../models/index.ts') : undefined;
+    const tiling = a.model !== undefined ? await import('../../models/tiling.ts') : undefined;
+    loading?.stop(); // initBackend prints the backend line
+    let loaded: Awaited<ReturnType<typeof import('../../models/index.ts').loadModel>> | undefined;
+    if (models) {
       await models.initBackend({ backend: a.backend as 'auto', quiet: a.quiet });
       try {
-        loaded = await models.loadModel(a.model);
+        loaded = await models.loadModel(a.model!);
       } catch (e) {
         throw new ConfigError('model', (e as Error).message);
       }
     }
     const model = loaded?.model, metadata = loaded?.metadata;
     try {
-      const spec = metadata ? models.validateModelSpec(metadata.spec, 'model metadata.spec') : undefined;
+      const spec = metadata ? models!.validateModelSpec(metadata.spec, 'model metadata.spec') : undefined;
       const inC = spec?.inChannels ?? 1, outC = spec?.outChannels ?? 1;
-      const minOv = spec ? minimumOverlap(spec) : 0;
-      if (spec && a.overlap !== undefined && a.overlap < minOv) throw new ConfigError('overlap', `must be >= ${minOv} for this model (receptive field ${models.receptiveField(spec)} px), got ${a.overlap}`);
-      const tile = a.tile ?? DEFAULT_TILE;
-      const overlap = a.overlap ?? minOv + DEFAULT_BLEND;
+      const minOv = spec ? tiling!.minimumOverlap(spec) : 0;
+      if (spec && a.overlap !== undefined && a.overlap < minOv) throw new ConfigError('overlap', `must be >= ${minOv} for this model (receptive field ${models!.receptiveField(spec)} px), got ${a.overlap}`);
+      const tile = a.tile ?? tiling?.DEFAULT_TILE ?? 0;
+      const overlap = a.overlap ?? minOv + (tiling?.DEFAULT_BLEND ?? 0);
       const mChans = metadata?.channels ?? [];
       // Output channel names: the inputs' when as many; else metadata.outputChannels, else the last inputs (HAADF first).
       const oc = (metadata as { outputChannels?: unknown } | undefined)?.outputChannels;
@@ -276,6 +280,7 @@ export const command: CommandModule<object, Args> = {
       }
 
       const { progress } = await import('../../core/progress.ts');
+      time.lap('start-up');
       const bar = progress('denoise', jobs.length * nAngles, { unit: 'projections', quiet: a.quiet });
       const opts = { metadata: metadata!, tile, overlap, tta: a.tta };
       // Classical filters: the parameter per (sample, channel), given or chosen by thinning cross-validation.
@@ -320,7 +325,7 @@ export const command: CommandModule<object, Args> = {
               const key = msg.replace(/[\d.e+-]+ mean counts/, 'N mean counts');
               if (!warned.has(key)) { warned.add(key); console.warn(`[nanodose] denoise warning: ${msg}`); }
             }
-            const y = await denoiseTiled(model!, xin, [inC, rows, cols], opts);
+            const y = await tiling!.denoiseTiled(model!, xin, [inC, rows, cols], opts);
             kept.forEach(([, o], q) => put(si + q, k, y.subarray(o * plane, (o + 1) * plane)));
             bar.increment(1);
           }
@@ -369,8 +374,9 @@ export const command: CommandModule<object, Args> = {
         bar.stop();
         for (const f of release) await f();
       }
+      time.lap(classical ? 'filtering and writing' : 'denoising and writing');
       if (!a.quiet) {
-        console.log(`denoised ${stacks.length * nAngles} projection(s) ${rows}x${cols}${a.tta ? ' with tta' : ''} (${metadata ? `tile ${tile}, overlap ${overlap}` : `${classical!.method}`}) in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${written.join(', ')}`);
+        console.log(`denoised ${stacks.length * nAngles} projection(s) ${rows}x${cols}${a.tta ? ' with tta' : ''} (${metadata ? `tile ${tile}, overlap ${overlap}` : `${classical!.method}`}) in ${time.total().toFixed(1)} s (${time.text()}); wrote ${written.join(', ')}`);
       }
     } finally {
       model?.dispose();

@@ -63,6 +63,8 @@ export const command: CommandModule<object, Args> = {
       .option('align-rotation', { type: 'number', describe: 'with --align: also estimate a small in-plane rotation of the projections within +-DEG degrees (e.g. 3)' })
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
+    const { phases } = await import('../../core/progress.ts');
+    const time = phases(); // the closing line splits the time (reading, reconstruction, writing)
     const { readTiltSeries, writeVolumes } = await import('../../eval/recon/volume-io.ts');
     const { parseReconSpec, makeOperator, reconstruct, isJointSpec } = await import('../../eval/recon/reconstruct.ts');
     const { progress } = await import('../../core/progress.ts');
@@ -90,7 +92,7 @@ export const command: CommandModule<object, Args> = {
     const geom = { angles: input.angles, nz: input.nRows, ny: N, nx: N, nCols: input.nCols, axisOffset };
     const op = await makeOperator(geom, a.workers);
     const volumes: Float32Array[] = [];
-    const t0 = performance.now();
+    time.lap(a.align ? 'start-up, reading and alignment' : 'start-up and reading');
     let channels = input.channels;
     try {
       if (joint && jointSetup) {
@@ -118,8 +120,10 @@ export const command: CommandModule<object, Args> = {
     } finally {
       await (op as { close?: () => Promise<void> }).close?.();
     }
+    time.lap('reconstruction');
     const files = await writeVolumes(a.out, volumes, channels, [input.nRows, N, N], { voxelSizeAngstrom: input.voxelSizeAngstrom, attrs: { method: a.method, input: a.input, ...(joint ? { units: 'element channels: volume fraction (EDX scale fitted by conservation of mass); HAADF-model: linearised HAADF -ln(1 - I/N0) per voxel length' } : {}) } });
-    if (!a.quiet) console.log(`reconstructed ${channels.length} channel(s) ${input.nRows}x${N}x${N} from ${input.angles.length} tilts in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${files.join(', ')}`);
+    time.lap('writing');
+    if (!a.quiet) console.log(`reconstructed ${channels.length} channel(s) ${input.nRows}x${N}x${N} from ${input.angles.length} tilts in ${time.total().toFixed(1)} s (${time.text()}); wrote ${files.join(', ')}`);
   },
 };
 

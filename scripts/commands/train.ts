@@ -94,6 +94,10 @@ export const command: CommandModule<object, Args> = {
     }
     const seed = a.seed === undefined ? undefined : /^-?\d+$/.test(a.seed) ? Number(a.seed) : a.seed;
     const { train } = await import('../../training/index.ts');
+    // One ETA over every epoch (and their validation passes) beside each epoch's own.
+    const { startOverall } = await import('../../core/progress.ts');
+    const job = startOverall('train', [{ name: 'train' }]);
+    job.begin('train');
     const r = await train({
       data: a.data,
       scheme: a.scheme as 'supervised',
@@ -118,7 +122,7 @@ export const command: CommandModule<object, Args> = {
       valProjections: a['val-projections'],
       patience: a.patience,
       quiet: a.quiet,
-    });
+    }).finally(() => job.end());
     if (!a.quiet) {
       const b = r.best;
       console.log(

@@ -39,6 +39,12 @@ export interface Preset {
   eval: { baselines: string[]; joint?: string[]; doses: string; recon: string; phantoms: number; bootstrap: number; tunePhantoms?: number; jointTunePhantoms?: number };
   /** Protocol comparison instead of the method comparison. */
   protocols?: { totalDose?: number };
+  /**
+   * Seconds of each stage in one measured run (train: per model). Only their ratios are used: they
+   * give `run`'s overall ETA its stages to come, scaled by this machine's speed on the stages so far
+   * (core/progress startOverall). Left out: no overall ETA until the last stage runs.
+   */
+  stageSeconds?: { generate: number; train: number; eval: number };
 }
 
 const demoData = (size: number, angles: string, extra: Record<string, unknown> = {}, elements = ['Au', 'Ag']) => ({
@@ -81,6 +87,8 @@ export const PRESETS: Record<string, Preset> = {
     // gaussian+fused (better than fused at 30 e/A^2 on the validation phantom) would add as much again,
     // past the budget: it, bimodal, TNV and the Au/Pt set are in `npm run bench -- joint-eval`.
     eval: { baselines: ['gaussian', 'tv'], joint: ['fused:4', 'haadf-quant'], doses: '30:3000:5', recon: 'sirt:50', phantoms: 5, bootstrap: 1000, jointTunePhantoms: 0 },
+    // README's fresh-clone run: generate 6 s, train 348 s (3 models), evaluate 222 s
+    stageSeconds: { generate: 6, train: 116, eval: 222 },
   },
   paper: {
     name: 'paper',
@@ -122,6 +130,8 @@ export const PRESETS: Record<string, Preset> = {
       { name: 'unet-n2n', scheme: 'n2n-thinning', options: { model: { arch: 'unet', depth: 2, filters: 8 }, epochs: 4, stepsPerEpoch: 20, batch: 8, patch: 32, noise: 'fixed', lr: 3e-3, seed: 2, workers: 1 } },
     ],
     eval: { baselines: ['gaussian'], doses: '30:3000:3', recon: 'sirt:30', phantoms: 2, bootstrap: 100, tunePhantoms: 1 },
+    // one run on the loaded 2-core machine: generate 32 s, train 98 s (2 models), evaluate 96 s
+    stageSeconds: { generate: 32, train: 49, eval: 96 },
   },
 };
 

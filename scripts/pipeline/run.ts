@@ -12,8 +12,9 @@
  * This file sits in scripts/ because it is the only place allowed to use both training/ and eval/.
  */
 import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic.ts';
+import { startOverall } from '../../core/progress.ts';
 import { getPreset, type Preset } from './presets.ts';
 
 export interface PipelineOptions {
@@ -46,6 +47,8 @@ export interface PipelineResult {
 }
 
 const log = (quiet: boolean | undefined, msg: string) => { if (!quiet) console.log(msg); };
+/** A path as the user would type it: relative to the current directory when inside it. */
+const shown = (p: string) => { const q = relative(process.cwd(), p); return q && !q.startsWith('..') && !isAbsolute(q) ? q : p; };
 
 /** Runs a preset end to end (see the module comment). */
 export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult> {
@@ -55,7 +58,15 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   mkdirSync(out, { recursive: true });
   const t0 = performance.now();
   const q = opts.quiet;
-  log(q, `nanodose run --preset ${preset.name}: ${preset.describe}\n  output: ${out}`);
+  log(q, `nanodose run --preset ${preset.name}: ${preset.describe}\n  output: ${shown(out)}`);
+  // One ETA over every stage, shown beside each bar's own (core/progress).
+  const w = preset.stageSeconds;
+  const job = startOverall('run', [
+    { name: 'generate', weight: w?.generate },
+    ...preset.train.map((t) => ({ name: `train ${t.name}`, weight: w?.train })),
+    { name: 'eval', weight: w?.eval },
+  ]);
+  try {
 
   // 1. dataset
   const dataDir = join(out, 'data');
@@ -66,9 +77,11 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     needGenerate = !(m.finishedShards === m.shards.length && m.count === preset.dataset.count && JSON.stringify(m.seed) === JSON.stringify(preset.dataset.seed));
   }
   log(q, `\n[1/4] generate: ${preset.dataset.count} phantoms${needGenerate ? '' : ' (already complete, reused)'}`);
+  if (!needGenerate) job.skip('generate');
   if (needGenerate) {
+    job.begin('generate');
     const exists = existsSync(dataDir);
-    await generateDataset({ config: preset.dataset.config, count: preset.dataset.count, out: dataDir, seed: preset.dataset.seed, resume: exists, quiet: q });
+    await generateDataset({ config: preset.dataset.config, count: preset.dataset.count, out: shown(dataDir), seed: preset.dataset.seed, resume: exists, quiet: q });
   }
   const tGen = performance.now();
 
@@ -85,9 +98,11 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       if (existsSync(doneFile) && JSON.parse(readFileSync(doneFile, 'utf8')).want === want) {
         const r = JSON.parse(readFileSync(doneFile, 'utf8')).result;
         log(q, `  already trained (best epoch ${r.bestEpoch}), reused`);
+        job.skip(`train ${step.name}`);
         models.push({ name: step.name, scheme: step.scheme, dir, ...pickModelFigures(r) });
         continue;
       }
+      job.begin(`train ${step.name}`);
       const resume = existsSync(join(dir, 'last', 'model.json'));
       const r = await train({ ...(step.options as object), data: dataDir, scheme: step.scheme, out: dir, resume, quiet: q, backend: opts.backend });
       writeFileAtomic(doneFile, JSON.stringify({ want, result: r }, null, 1));
@@ -107,6 +122,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   let meanQuality: PipelineResult['meanQuality'] = {};
   let drfMetric = 'psnr';
   let evalComputed = 0;
+  job.begin('eval');
   if (preset.protocols) {
     log(q, `\n[3/4] protocols: ${methods.join(', ')} at a fixed total dose`);
     const { runProtocols } = await import('../../eval/harness/protocols.ts');
@@ -117,7 +133,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     log(q, `\n[3/4] evaluate: ${methods.map((m) => m.split('=')[0]).join(', ')}; doses ${preset.eval.doses} e/A^2 per projection; ${preset.eval.recon}`);
     const { runEvaluation } = await import('../../eval/harness/run.ts');
     const { formatDrf } = await import('../../eval/report/summary.ts');
-    const r = await runEvaluation({ data: dataDir, methods, doses: preset.eval.doses, recon: preset.eval.recon, out: reportDir, maxPhantoms: preset.eval.phantoms, bootstrap: preset.eval.bootstrap, tunePhantoms: preset.eval.tunePhantoms, jointTunePhantoms: preset.eval.jointTunePhantoms, quiet: q });
+    const r = await runEvaluation({ data: shown(dataDir), methods, doses: preset.eval.doses, recon: preset.eval.recon, out: shown(reportDir), maxPhantoms: preset.eval.phantoms, bootstrap: preset.eval.bootstrap, tunePhantoms: preset.eval.tunePhantoms, jointTunePhantoms: preset.eval.jointTunePhantoms, quiet: q });
     drfMetric = r.summary.drfMetric;
     evalComputed = r.computed;
     for (const [m, byEl] of Object.entries(r.summary.headline)) for (const [e, h] of Object.entries(byEl)) {
@@ -144,14 +160,18 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       }
     }
   }
+  job.end();
   const tEval = performance.now();
   const report = preset.protocols ? join(reportDir, 'protocols.svg') : join(reportDir, 'report.html');
   const seconds = { generate: (tGen - t0) / 1000, train: (tTrain - tGen) / 1000, eval: (tEval - tTrain) / 1000, total: (tEval - t0) / 1000 };
   const result: PipelineResult = { out, report, headline, vsReference, meanQuality, drfMetric, seconds, models, trained, evalComputed };
   writeFileAtomic(join(out, 'pipeline.json'), JSON.stringify({ preset: preset.name, ...result }, null, 1));
-  log(q, `\nreport: ${report}`);
+  log(q, `\nreport: ${shown(report)}`);
   log(q, `time: generate ${seconds.generate.toFixed(0)} s, train ${seconds.train.toFixed(0)} s, evaluate ${seconds.eval.toFixed(0)} s, total ${seconds.total.toFixed(0)} s`);
   return result;
+  } finally {
+    job.end();
+  }
 }
 
 function pickModelFigures(r: { bestEpoch: number; best: { psnr?: number; noisyPsnr?: number } }) {
