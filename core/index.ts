@@ -15,7 +15,7 @@ export type { Seed, Quaternion } from './random.ts';
 export { ConfigError, checkNumber, checkRange, checkChoice, checkKnownKeys } from './validate.ts';
 export { firstNonFinite, unravel, checkFinite } from './finite.ts';
 export type { FiniteCheck } from './finite.ts';
-export { temporaryPath, writeFileAtomic, withAtomicPath } from './atomic.ts';
+export { checkWritable, temporaryPath, writeFileAtomic, withAtomicPath } from './atomic.ts';
 export { progress } from './progress.ts';
 export type { Progress, ProgressOptions } from './progress.ts';
 export { MAX_THREADS, parseThreads, setThreads, defaultThreads, resolveThreads, announceThreads, describeThreads } from './threads.ts';

@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { checkWritable } from '../core/atomic.ts';
 import { progress } from '../core/progress.ts';
 import type { Seed } from '../core/random.ts';
 import { resolveThreads } from '../core/threads.ts';
@@ -69,6 +70,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<Manifest> 
   const config = mod.validateConfig(opts.config ?? {}) as DatasetFileOptions;
   checkFramesStored(config);
   const dir = opts.out;
+  checkWritable(dir, 'out');
   const version = generatorVersion();
 
   // The output directory: refused when it holds anything, unless resuming or overwriting.

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RandomStream, stream, type Seed } from '../core/random.ts';
 import { ShardReader, type SampleField, type ShardSampleMeta } from './formats/emd.ts';
+import { Hdf5FileError, readingHdf5, readingHdf5Async } from './h5-file.ts';
 import { readManifest, type Manifest } from './manifest.ts';
 import type { Split } from './shards.ts';
 
@@ -114,7 +115,7 @@ class Reader implements DatasetReader {
       old.reader?.close();
       old.reader = null;
     }
-    p.reader = await ShardReader.open(p.path);
+    p.reader = await readingHdf5Async(p.path, () => ShardReader.open(p.path));
     this.open.push(p);
     return p.reader;
   }
@@ -142,7 +143,7 @@ class Reader implements DatasetReader {
     const m = part.meta[local];
     const out: SampleData = { index, split: m.split, params: m.params, dosePerProjection: m.dose, doseTotal: m.doseTotal };
     for (const f of what) {
-      const a = r.read(local, f);
+      const a = readingHdf5(part.path, () => r.read(local, f));
       if (f === 'clean' || f === 'phantom') out[f] = a instanceof Float32Array ? a : Float32Array.from(a);
       else out[f] = a instanceof Uint32Array ? a : Uint32Array.from(a);
     }
@@ -151,7 +152,8 @@ class Reader implements DatasetReader {
 
   async readProjection(index: number, field: 'clean' | 'noisy', channel: number, angle: number): Promise<Float32Array> {
     const { part, local } = this.locate(index);
-    const a = (await this.shard(part)).readProjection(local, field, channel, angle);
+    const r = await this.shard(part);
+    const a = readingHdf5(part.path, () => r.readProjection(local, field, channel, angle));
     return a instanceof Float32Array ? a : Float32Array.from(a);
   }
 
@@ -180,7 +182,7 @@ class Reader implements DatasetReader {
       batch.dose[b] = part.meta[local].dose;
       for (const f of fields) {
         const dst = batch[f]!;
-        for (let k = 0; k < C; k++) dst.set(r.readProjection(local, f, channels[k], angle, [row, row + size], [col, col + size]), (b * C + k) * P);
+        for (let k = 0; k < C; k++) dst.set(readingHdf5(part.path, () => r.readProjection(local, f, channels[k], angle, [row, row + size], [col, col + size])), (b * C + k) * P);
       }
     }
     return batch;
@@ -199,17 +201,20 @@ class Reader implements DatasetReader {
  */
 export async function openDataset(path: string): Promise<DatasetReader> {
   if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
-  let files: { path: string; first: number; count: number }[];
+  let files: { path: string; first: number; count: number; bytes?: number | null }[];
   let manifest: Manifest | null = null;
   if (statSync(path).isDirectory()) {
     manifest = readManifest(path);
-    files = manifest.shards.filter((s) => s.sha256).map((s) => ({ path: join(path, s.file), first: s.first, count: s.count }));
+    files = manifest.shards.filter((s) => s.sha256).map((s) => ({ path: join(path, s.file), first: s.first, count: s.count, bytes: s.bytes }));
     if (files.length === 0) throw new Error(`${path}: no finished shards yet (see manifest.json)`);
   } else files = [{ path, first: -1, count: -1 }];
   const parts: Part[] = [];
   let head: ShardReader | null = null;
   for (const f of files) {
-    const r = await ShardReader.open(f.path);
+    // a finished shard whose size is not the recorded one is damaged (truncated or overwritten): said before HDF5 reads it
+    const size = statSync(f.path).size;
+    if (f.bytes != null && size !== f.bytes) throw new Hdf5FileError(f.path, `${size} bytes, the manifest records ${f.bytes} (truncated or damaged; \`nanodose generate --resume\` with the dataset's settings remakes it)`);
+    const r = await readingHdf5Async(f.path, () => ShardReader.open(f.path));
     parts.push({ path: f.path, first: r.firstSample, count: r.count, reader: null, meta: r.samples });
     if (!head) head = r;
     else r.close();

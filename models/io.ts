@@ -7,7 +7,7 @@
  * under the key `nanodose`; the same folder loads in a browser with `tf.loadLayersModel(url)`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withAtomicPath } from '../core/atomic.ts';
 import { type ModelSpec, validateModelSpec } from './networks/spec.ts';
@@ -111,16 +111,42 @@ export async function saveModel(model: tf.LayersModel, dir: string, metadata: Mo
 }
 
 /**
+ * Checks a model folder without loading it (so a command can refuse a bad one before any work):
+ * model.json readable with nanodose metadata, every weights file present with the bytes model.json's
+ * weights need. A training run folder (out/best, out/last) resolves to its best model. Returns the
+ * folder holding model.json and the metadata; throws one line naming the file otherwise.
+ */
+export function checkModelFolder(dir: string): { dir: string; metadata: ModelMetadata } {
+  if (!existsSync(join(dir, 'model.json')) && existsSync(join(dir, 'best', 'model.json'))) dir = join(dir, 'best');
+  const jsonPath = join(dir, 'model.json');
+  if (!existsSync(dir)) throw new Error(`${dir}: no such model folder (give a train --out folder or a folder with model.json + weights.bin)`);
+  if (!existsSync(jsonPath)) throw new Error(`${dir}: not a model folder (no model.json, nor best/model.json of a train --out folder)`);
+  let modelJSON: tf.io.ModelJSON;
+  try {
+    modelJSON = JSON.parse(readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
+  } catch (e) {
+    throw new Error(`${jsonPath}: not a readable model.json (${(e as Error).message})`);
+  }
+  const metadata = (modelJSON.userDefinedMetadata as { nanodose?: ModelMetadata } | undefined)?.nanodose;
+  if (!metadata) throw new Error(`${jsonPath} has no nanodose metadata (userDefinedMetadata.nanodose): not saved by nanodose's saveModel`);
+  const manifest = modelJSON.weightsManifest ?? [];
+  const specs = manifest.flatMap((g) => g.weights);
+  const files = manifest.flatMap((g) => g.paths).map((p) => join(dir, p));
+  for (const f of files) if (!existsSync(f)) throw new Error(`${f}: missing (model.json names it as weights)`);
+  const want = specs.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * storedBytes(w), 0);
+  const got = files.reduce((a, f) => a + statSync(f).size, 0);
+  if (got !== want) throw new Error(`${files.join(', ')}: ${got} bytes, model.json's ${specs.length} weights need ${want} (truncated or damaged; save the model again)`);
+  return { dir, metadata };
+}
+
+/**
  * Loads a model saved by `saveModel`; the metadata comes back with it. A training run folder
  * (training/: out/best, out/last) resolves to its best model when `dir/model.json` is absent.
  */
 export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; metadata: ModelMetadata }> {
-  if (!existsSync(join(dir, 'model.json')) && existsSync(join(dir, 'best', 'model.json'))) dir = join(dir, 'best');
-  const modelJSON = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
-  const metadata = (modelJSON.userDefinedMetadata as { nanodose?: ModelMetadata } | undefined)?.nanodose;
-  if (!metadata) throw new Error(`${dir}/model.json has no nanodose metadata (userDefinedMetadata.nanodose): not saved by nanodose's saveModel`);
-  const model = await tf.loadLayersModel(fileLoadHandler(dir));
-  return { model, metadata };
+  const checked = checkModelFolder(dir);
+  const model = await tf.loadLayersModel(fileLoadHandler(checked.dir));
+  return { model, metadata: checked.metadata };
 }
 
 /** Rebuilds a fresh (untrained) model from saved metadata's spec: used by workers that receive weights separately. */

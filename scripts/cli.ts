@@ -47,6 +47,8 @@ let cli = yargs(argv)
     }
     describeThreads(); // validates NANODOSE_THREADS too, before any work
     if (!argv.quiet) announceThreads((line) => console.error(`[nanodose] ${line}`));
+    // every command that writes names its output --out: tried before any work (core/atomic.ts)
+    if (typeof argv.out === 'string' && argv.out) (await import('../core/atomic.ts')).checkWritable(argv.out, 'out');
   })
   .fail((msg, err) => {
     // Usage and validation errors, and errors thrown by handlers: one clear line and exit 2 for the

@@ -10,6 +10,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { hdf5Cause } from '../datasets/h5-file.ts';
 
 /** Where to report bugs: package.json's bugs.url or repository, else the project's issue tracker by name. */
 export const ISSUES_URL = issuesUrl();
@@ -59,6 +60,11 @@ export function classifyError(err: unknown): ErrorReport {
   if (code && SYSTEM_CODES[code]) {
     const path = (e as NodeJS.ErrnoException).path;
     return { exitCode: 2, message: path ? `${path}: ${SYSTEM_CODES[code]} (${code})` : firstLine(e.message) };
+  }
+  // HDF5's diagnostic stack that no reader turned into a sentence (datasets/h5-file.ts does for
+  // opening and for dataset shards): one line with its cause, never the 20-40 lines of HDF5-DIAG.
+  if (/HDF5-DIAG/.test(e.message)) {
+    return { exitCode: 2, message: `HDF5 error: ${hdf5Cause(e.message)} (a damaged or unreadable HDF5 file; --debug shows HDF5's diagnostics)` };
   }
   const name = e.name || e.constructor?.name;
   if (INTERNAL.has(name) || (code && code.startsWith('ERR_ASSERTION'))) {

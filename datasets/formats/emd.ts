@@ -73,6 +73,8 @@ export interface SampleRecord {
   frames?: Uint32Array;
 }
 
+import { withCheckedOpen } from '../h5-file.ts';
+
 let ready: Promise<H5> | null = null;
 /** Loads the h5wasm module (once, on first use: compiling it takes a few seconds). */
 export function h5ready(): Promise<H5> {
@@ -81,7 +83,8 @@ export function h5ready(): Promise<H5> {
     // HDF5 errors become JS exceptions (a failed write raises instead of printing HDF5-DIAG lines
     // and carrying on), and the library's diagnostics stay off the terminal.
     M.activate_throwing_error_handler?.();
-    return m.default;
+    // an unopenable file (not HDF5, truncated, damaged) is one line naming it (h5-file.ts)
+    return withCheckedOpen(m.default);
   });
   return ready;
 }

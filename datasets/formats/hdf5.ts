@@ -16,6 +16,7 @@
  */
 import type { MatVariable } from './mat5.ts';
 import { FormatError, type TiltStack, channelName } from './types.ts';
+import { Hdf5FileError } from '../h5-file.ts';
 
 type H5 = typeof import('h5wasm/node').default;
 type Dataset = import('h5wasm/node').Dataset;
@@ -32,6 +33,8 @@ async function open(path: string, format: string): Promise<InstanceType<H5['File
   try {
     return new lib.File(path, 'r');
   } catch (e) {
+    // h5ready's File already says what is wrong in one line naming the file (datasets/h5-file.ts)
+    if (e instanceof Hdf5FileError) throw new FormatError(path, format, e.message.slice(path.length + 2));
     throw new FormatError(path, format, `cannot be opened as HDF5 (${String((e as Error).message).split('\n')[0]})`);
   }
 }

@@ -190,6 +190,18 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   // every check on the inputs before anything is written
   const volumeMethods = methods.filter((m) => m.volume);
   const physics = volumeMethods.length ? haadfPhysics(src, volumeMethods[0].name) : null;
+  const modelMethods = methods.filter((m) => m.kind === 'model');
+  if (modelMethods.length) {
+    const { checkModelFolder } = await import('../../models/io.ts');
+    for (const m of modelMethods) {
+      try {
+        checkModelFolder(m.path!);
+      } catch (e) {
+        throw new Error(`methods: ${m.name}: ${(e as Error).message}`);
+      }
+    }
+  }
+  if (src.indices(opts.split ?? 'test').length === 0) throw new Error(`data: the dataset has no '${opts.split ?? 'test'}' samples`);
   mkdirSync(opts.out, { recursive: true });
   mkdirSync(join(opts.out, 'slices'), { recursive: true });
   const seed: Seed = opts.seed ?? src.seed ?? 0;
