@@ -127,7 +127,7 @@ export function heldOutViews(n: number, count: number): number[] {
 }
 
 /** Runs of equal consecutive angles, all of one length K >= 2 covering the stack: K frames per view. */
-function framesFromAngles(angles: ArrayLike<number>): number {
+export function framesFromAngles(angles: ArrayLike<number>): number {
   const runs: number[] = [];
   let len = 1;
   for (let i = 1; i <= angles.length; i++) {
