@@ -393,7 +393,7 @@ function describeTiltSeries(info: import('../../datasets/formats/probe.ts').Tilt
         : c.min < 0
           ? 'not counts (negative values, e.g. background-subtracted)'
           : c.countScale
-            ? `not integers; looks like counts x ${fmtNum(1 / c.countScale)} (train n2n-thinning with --count-scale ${fmtNum(c.countScale)})`
+            ? `not integers; looks like counts x ${Number((1 / c.countScale).toPrecision(4))} (train n2n-thinning with --count-scale ${Number(c.countScale.toPrecision(4))})`
             : 'not integer counts and no count scale makes them integers (processed data: n2n-thinning cannot use it, blind-spot can)';
     lines.push(`  ${c.name.padEnd(9)} ${what} (${range})`);
   }
