@@ -76,9 +76,17 @@ export interface SampleRecord {
 import { withCheckedOpen } from '../h5-file.ts';
 
 let ready: Promise<H5> | null = null;
-/** Loads the h5wasm module (once, on first use: compiling it takes a few seconds). */
+/**
+ * h5wasm's URL with tsx's namespace query: under tsx (the `nanodose` command, `node --import tsx`)
+ * every ES module goes through tsx's dynamic-import transform, which on h5wasm's 4 MB one-line
+ * module builds a source map costing about 20 s and 600 MB of memory. tsx leaves modules of another
+ * namespace to Node's own loader, so this URL loads h5wasm untransformed (about 1 s, 85 MB); without
+ * tsx the query is ignored. datasets/testing/preload.mjs imports the same URL (one instance).
+ */
+export const H5WASM_URL = `${import.meta.resolve('h5wasm/node')}?tsx-namespace=nanodose-untransformed`;
+/** Loads the h5wasm module (once, on first use: compiling it takes about a second). */
 export function h5ready(): Promise<H5> {
-  ready ??= import('h5wasm/node').then(async (m) => {
+  ready ??= (import(H5WASM_URL) as Promise<typeof import('h5wasm/node')>).then(async (m) => {
     const M = (await m.default.ready) as unknown as { activate_throwing_error_handler?: () => void };
     // HDF5 errors become JS exceptions (a failed write raises instead of printing HDF5-DIAG lines
     // and carrying on), and the library's diagnostics stay off the terminal.

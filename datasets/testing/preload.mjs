@@ -3,7 +3,8 @@
 // as the first argument with the remaining arguments:  node preload.mjs <module.ts> args...
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-await import('h5wasm/node');
+// The same URL as datasets/emd.ts H5WASM_URL, so the module loaded here is the one h5ready uses.
+await import(`${import.meta.resolve('h5wasm/node')}?tsx-namespace=nanodose-untransformed`);
 const { register } = await import('tsx/esm/api');
 register();
 const target = process.argv[2];

@@ -1,11 +1,18 @@
 /**
- * `nanodose inspect FILE`: what a dataset directory, a shard (.h5), an MRC file or an image stack holds.
- * Other HDF5 files are described from their structure: EMD 0.2 files (every /data/NAME/data array
- * with its dims, e.g. what `nanodose denoise` writes: /data/tilt_denoised/data plus root attributes
- * naming the model, its scheme and the tiling), else every dataset in the file.
+ * `nanodose inspect FILE`: what a dataset directory, a shard (.h5) or a user's tilt-series file
+ * holds. Files go through the reader layer (datasets/formats, format from the content): MRC, TIFF,
+ * MATLAB v5/v7.3, Velox .emd, HyperSpy .hspy and HDF5 with named channels are described as a tilt
+ * series (channels and stored type, shape, angles, pixel size, integer counts or the count scale
+ * training needs) from their metadata and one projection per channel (datasets/formats/probe.ts:
+ * HDF5 is read in slices, so memory stays bounded). Other HDF5 files are described from their
+ * structure as well: EMD 0.2 files (every /data/NAME/data array with its dims, e.g. what `nanodose
+ * denoise` writes: /data/tilt_denoised/data plus root attributes naming the model, its scheme and
+ * the tiling), else every dataset in the file.
  */
 import { existsSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { readTlt } from '../../datasets/formats/mrc.ts';
+import { estimateCountScale, framesFromAngles } from '../../training/user-data.ts';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 
 interface Args {
@@ -19,13 +26,12 @@ const counts = (xs: string[]) => Object.entries(xs.reduce<Record<string, number>
 
 export const command: CommandModule<object, Args> = {
   command: 'inspect <file>',
-  describe: 'Show what a dataset directory, shard file (.h5), denoised or other EMD/HDF5 file, MRC file or image stack holds',
+  describe: "Show what a dataset directory, shard file (.h5) or tilt-series file holds (.mrc .tif .mat .emd .hspy .h5: channels, shape, angles, pixel size, counts)",
   builder: (y) =>
-    y.positional('file', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, denoised .h5 (EMD), other .h5, .mrc, .tif' }).option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+    y.positional('file', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, or a file: .mrc .tif .mat .emd .hspy .h5 (denoise output or any HDF5)' }).option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('verify', { type: 'boolean', default: false, describe: 'dataset: also check each finished shard\'s sha256 against the manifest (sizes are always checked)' }),
   handler: async (a) => {
     if (!existsSync(a.file)) throw new Error(`${a.file}: no such file or directory`);
-    const ext = extname(a.file).toLowerCase();
     const out: Record<string, unknown> = { path: a.file };
     const lines: string[] = [];
     let damaged: string[] = [];
@@ -54,39 +60,50 @@ export const command: CommandModule<object, Args> = {
         lines.push(...describeShard(r, '  first finished shard: '));
         r.close();
       }
-    } else if (['.h5', '.hdf5', '.emd', '.hdf'].includes(ext)) {
-      const { ShardReader, GENERATOR, h5ready } = await import('../../datasets/formats/emd.ts');
-      const h5 = await h5ready();
-      const f = new h5.File(a.file, 'r');
-      let isShard = false;
-      try {
-        isShard = f.attrs['generator']?.value === GENERATOR;
-        // Anything else (nanodose denoise output, other EMD writers, plain HDF5) is described from the file's own structure.
-        if (!isShard) describeH5(h5, f, a.file, out, lines);
-      } finally {
-        f.close();
-      }
-      if (isShard) {
+    } else {
+      // A file: the reader layer decides what it is from its content (a FormatError is one line, exit 2).
+      const fm = await import('../../datasets/formats/index.ts');
+      const fmt = await fm.detectFormat(a.file);
+      if (fmt === 'nanodose-dataset') {
+        const { ShardReader } = await import('../../datasets/formats/emd.ts');
         const r = await ShardReader.open(a.file);
         Object.assign(out, { kind: 'shard', attrs: { ...r.attrs, config: undefined }, samples: r.count, channels: r.channels, elements: r.elements, angles: Array.from(r.angles) });
         lines.push(`shard ${a.file}: ${(statSync(a.file).size / 1e6).toFixed(2)} MB`, ...describeShard(r, '  '));
         r.close();
+      } else {
+        if (fmt === 'hdf5') {
+          // Other HDF5 (nanodose denoise output, other EMD writers, a lab's own file): its structure first.
+          const { h5ready } = await import('../../datasets/formats/emd.ts');
+          const h5 = await h5ready();
+          const f = new h5.File(a.file, 'r');
+          try {
+            describeH5(h5, f, a.file, out, lines);
+          } finally {
+            f.close();
+          }
+        }
+        if (fmt === 'mrc') {
+          const { readMrc } = await import('../../datasets/formats/mrc.ts');
+          const { header: h, voxelSizeAngstrom } = readMrc(a.file);
+          Object.assign(out, { kind: 'mrc', header: h, voxelSizeAngstrom });
+          lines.push(
+            `MRC ${a.file}: ${h.nx} x ${h.ny} x ${h.nz} (nx ny nz), mode ${h.mode}, ${h.ispg === 0 ? 'image stack (ispg 0)' : `volume (ispg ${h.ispg})`}`,
+            `  voxel ${voxelSizeAngstrom.toPrecision(4)} A, cella ${h.cella.map((x) => x.toPrecision(5)).join(' ')} A, mx my mz ${h.mx} ${h.my} ${h.mz}`,
+            `  dmin ${h.dmin.toPrecision(5)}, dmax ${h.dmax.toPrecision(5)}, dmean ${h.dmean.toPrecision(5)}, rms ${h.rms.toPrecision(5)}, nversion ${h.nversion}, map ${JSON.stringify(h.map)}`,
+            ...h.labels.map((l) => `  label: ${l}`),
+          );
+        }
+        let info: Awaited<ReturnType<typeof import('../../datasets/formats/probe.ts').probeTiltStack>> | undefined;
+        try {
+          const { probeTiltStack } = await import('../../datasets/formats/probe.ts');
+          info = await probeTiltStack(a.file);
+        } catch (e) {
+          // Plain HDF5 that is no tilt series: its structure above says what it holds.
+          if (!(fmt === 'hdf5' && e instanceof fm.FormatError)) throw e;
+          lines.push(`  not read as a tilt series: ${(e as Error).message.replace(`${a.file}: hdf5: `, '')}`);
+        }
+        if (info) describeTiltSeries(info, out, lines, fmt !== 'hdf5' && fmt !== 'mrc');
       }
-    } else if (['.mrc', '.mrcs', '.st', '.ali', '.rec', '.map'].includes(ext)) {
-      const { readMrc } = await import('../../datasets/formats/mrc.ts');
-      const { header: h, voxelSizeAngstrom } = readMrc(a.file);
-      Object.assign(out, { kind: 'mrc', header: h, voxelSizeAngstrom });
-      lines.push(
-        `MRC ${a.file}: ${h.nx} x ${h.ny} x ${h.nz} (nx ny nz), mode ${h.mode}, ${h.ispg === 0 ? 'image stack (ispg 0)' : `volume (ispg ${h.ispg})`}`,
-        `  voxel ${voxelSizeAngstrom.toPrecision(4)} A, cella ${h.cella.map((x) => x.toPrecision(5)).join(' ')} A, mx my mz ${h.mx} ${h.my} ${h.mz}`,
-        `  dmin ${h.dmin.toPrecision(5)}, dmax ${h.dmax.toPrecision(5)}, dmean ${h.dmean.toPrecision(5)}, rms ${h.rms.toPrecision(5)}, nversion ${h.nversion}, map ${JSON.stringify(h.map)}`,
-        ...h.labels.map((l) => `  label: ${l}`),
-      );
-    } else {
-      const { readImageStack } = await import('../../datasets/formats/imagestack.ts');
-      const s = await readImageStack(a.file);
-      Object.assign(out, { kind: 'stack', shape: s.shape, angles: s.angles ? Array.from(s.angles) : undefined });
-      lines.push(`image stack ${a.file}: shape ${s.shape.join(' x ')}${s.angles ? `, ${s.angles.length} angles ${fmtRange(Array.from(s.angles))} deg` : ''}`);
     }
     console.log(a.json ? JSON.stringify(out, null, 1) : lines.join('\n'));
     if (damaged.length) {
@@ -323,3 +340,65 @@ function describeH5(h5: H5Module, f: import('h5wasm/node').File, path: string, o
 }
 
 const fmtNum = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(4));
+
+const FORMAT_TITLE: Record<string, string> = { mrc: 'MRC', tiff: 'TIFF', hdf5: 'HDF5', 'emd-velox': 'Velox EMD', hspy: 'HyperSpy', 'mat-v5': 'MATLAB v5', 'mat-v7.3': 'MATLAB v7.3', 'channel-files': 'files' };
+
+/**
+ * A user's tilt series as the reader layer sees it (datasets/formats/probe.ts): channels and their
+ * stored type, shape, tilt angles (the file's, else a .tlt beside it) and frames per view, pixel
+ * size, and per channel whether the values are integer counts (from one projection), with the
+ * count scale training would need (training/user-data.ts estimateCountScale) when they are not.
+ */
+function describeTiltSeries(info: import('../../datasets/formats/probe.ts').TiltStackInfo, out: Record<string, unknown>, lines: string[], header: boolean): void {
+  const [A, R, C] = info.shape;
+  let angles = info.angles ? Array.from(info.angles) : undefined;
+  let anglesFrom = info.anglesFrom;
+  const tlt = info.file.replace(/\.[^./]+$/, '') + '.tlt';
+  if (!angles && existsSync(tlt)) {
+    try {
+      const t = Array.from(readTlt(tlt));
+      if (t.length === A) {
+        angles = t;
+        anglesFrom = tlt;
+      }
+    } catch { /* not a .tlt: shown as no angles */ }
+  }
+  const frames = angles ? framesFromAngles(angles) : 1;
+  const chans = info.channels.map((c) => {
+    let min = Infinity, max = -Infinity, sum = 0, integer = true, finite = true;
+    for (const v of c.sample) {
+      if (!Number.isFinite(v)) { finite = false; continue; }
+      if (v < min) min = v;
+      if (v > max) max = v;
+      sum += v;
+      if (integer && v !== Math.round(v)) integer = false;
+    }
+    const counts = finite && integer && min >= 0;
+    const scale = !counts && finite && min >= 0 ? estimateCountScale(c.sample) : undefined;
+    return { name: c.name, dtype: c.dtype, sampleOf: c.sampleOf, min, max, mean: sum / c.sample.length, finite, counts, ...(scale ? { countScale: scale } : {}) };
+  });
+  const title = FORMAT_TITLE[info.format] ?? info.format;
+  if (header) lines.push(`${title} ${info.file}: ${info.bytes >= 1e6 ? `${(info.bytes / 1e6).toFixed(2)} MB` : `${(info.bytes / 1e3).toFixed(1)} kB`}`);
+  lines.push(
+    `  tilt series ${A} projection(s)${frames > 1 ? ` (${A / frames} views x ${frames} frames)` : ''} x ${R} rows x ${C} cols; channels ${chans.map((c) => `${c.name} (${c.dtype})`).join(', ')}`,
+    `  tilts     ${angles ? `${angles.length}, ${fmtRange(angles)} deg, from ${anglesFrom}` : `none in the file${existsSync(tlt) ? ` (${tlt} does not list ${A})` : ''}: give a .tlt beside it or --tlt`}`,
+    `  pixel     ${info.pixelSizeNm ? `${info.pixelSizeNm.toPrecision(4)} nm` : 'not recorded'}`,
+  );
+  for (const c of chans) {
+    const range = `${c.sampleOf}: ${fmtNum(c.min)} .. ${fmtNum(c.max)}, mean ${c.mean.toPrecision(4)}`;
+    const what = !c.finite
+      ? 'holds non-finite values (NaN/Inf): commands refuse it unless --mask-nonfinite'
+      : c.counts
+        ? 'integer counts'
+        : c.min < 0
+          ? 'not counts (negative values, e.g. background-subtracted)'
+          : c.countScale
+            ? `not integers; looks like counts x ${Number((1 / c.countScale).toPrecision(4))} (train n2n-thinning with --count-scale ${Number(c.countScale.toPrecision(4))})`
+            : 'not integer counts and no count scale makes them integers (processed data: n2n-thinning cannot use it, blind-spot can)';
+    lines.push(`  ${c.name.padEnd(9)} ${what} (${range})`);
+  }
+  const ts = { format: info.format, bytes: info.bytes, shape: info.shape, framesPerView: frames, angles, anglesFrom, pixelSizeNm: info.pixelSizeNm, channels: chans };
+  // A file described from its structure already (HDF5) keeps that kind and gains the tilt series.
+  if (out.kind) out.tiltSeries = ts;
+  else Object.assign(out, { kind: 'tilt-series', ...ts });
+}

@@ -3,12 +3,24 @@
  * --model-config JSON] [--epochs --steps --batch --patch --lr --loss --dose lo:hi --noise fresh|fixed
  * --seed --resume --workers --backend --channels | --inputs HAADF,Au,Ag --outputs Au,Ag]`: trains a denoiser (training/loop.ts) and writes
  * MODELDIR/best, MODELDIR/last, log.jsonl, learning-curve.csv/.svg/.png, train-config.json.
+ *
+ * `--data FILE` (any format of datasets/formats, or one file per channel HAADF=a.mrc,Au=b.mrc, also
+ * given as --channels) trains self-supervised on a user's own tilt series (training/user-data.ts):
+ * n2n-thinning, n2n-frames or blind-spot on the stored counts, whole views held out for validation
+ * (--val-views), --count-scale for data scaled after counting, --frames for per-frame stacks; it
+ * writes MODELDIR/user-data.json (the file, channels, split) as well.
  */
 import type { CommandModule } from 'yargs';
 import { readFileSync, existsSync } from 'node:fs';
 
 interface Args {
-  data: string;
+  data?: string;
+  dataset?: string;
+  'count-scale'?: number;
+  frames?: number;
+  'val-views'?: number;
+  tlt?: string;
+  'mask-nonfinite': boolean;
   scheme: string;
   out: string;
   model?: string;
@@ -48,7 +60,13 @@ export const command: CommandModule<object, Args> = {
   describe: 'Train a denoiser: supervised, n2n-thinning (binomial Noise2Noise), n2n-frames (even/odd frames) or blind-spot (Noise2Void)',
   builder: (y) =>
     y
-      .option('data', { type: 'string', demandOption: true, describe: 'dataset directory or .h5 shard' })
+      .option('data', { type: 'string', describe: "nanodose dataset (directory or .h5 shard), or a user's tilt series: .mrc .tif .mat .emd .hspy .h5, or one file per channel HAADF=a.mrc,Au=b.mrc" })
+      .option('dataset', { type: 'string', describe: 'user file: path of the array inside an HDF5 file, e.g. /data/tilt/data' })
+      .option('count-scale', { type: 'number', describe: 'user file: counts = value x S, for data scaled after counting (n2n-thinning needs integer counts; the error suggests S when the data shows it)' })
+      .option('frames', { type: 'number', describe: 'user file: frames per view, the stack holding K consecutive frames of each view (default: from repeated tilt angles, else 1); n2n-frames needs K >= 2' })
+      .option('val-views', { type: 'number', describe: "user file: whole views held out for validation, never trained on (default views/6, at least 1)" })
+      .option('tlt', { type: 'string', describe: "user file: tilt angles file (default: the file's own angles, else a .tlt beside it)" })
+      .option('mask-nonfinite', { type: 'boolean', default: false, describe: 'user file: set NaN/infinite values to 0 and report how many (default: refuse the file)' })
       .option('scheme', { type: 'string', demandOption: true, choices: ['supervised', 'n2n-thinning', 'n2n-frames', 'blind-spot'] })
       .option('out', { type: 'string', demandOption: true, describe: 'model folder: best/, last/, log.jsonl, learning-curve.csv/.svg/.png, train-config.json' })
       .option('model', { type: 'string', describe: 'architecture: unet (default), dncnn, tiny' })
@@ -69,7 +87,7 @@ export const command: CommandModule<object, Args> = {
       .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --out from last/' })
       .option('workers', { type: 'number', describe: 'data-parallel workers on wasm (default --threads)' })
       .option('backend', { type: 'string', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] })
-      .option('channels', { type: 'string', describe: 'comma list of element channels (default all elements; one pooled network)' })
+      .option('channels', { type: 'string', describe: "comma list of element channels (default all elements; one pooled network); a user file: the one channel to train on, or one file per channel NAME=FILE,..." })
       .option('inputs', { type: 'string', describe: 'multi-channel network: input channels by name, e.g. HAADF,Au,Ag (the HAADF is a guide, given whole)' })
       .option('outputs', { type: 'string', describe: 'multi-channel network: output element channels, e.g. Au,Ag (default: every element input)' })
       .option('val-projections', { type: 'number', describe: 'validation projections (default 8)' })
@@ -93,18 +111,22 @@ export const command: CommandModule<object, Args> = {
       model = { ...model, ...(parsed as Record<string, unknown>) };
     }
     const seed = a.seed === undefined ? undefined : /^-?\d+$/.test(a.seed) ? Number(a.seed) : a.seed;
+    const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean);
+    const user = await userData(a, list);
     const { train } = await import('../../training/index.ts');
+    if (user && user.summary.masked) console.error(`${user.summary.file}: ${user.summary.masked} non-finite value(s) set to 0 (--mask-nonfinite)`);
+    if (user && !a.quiet) console.log(`training on ${user.line}`);
     // One ETA over every epoch (and their validation passes) beside each epoch's own.
     const { startOverall } = await import('../../core/progress.ts');
     const job = startOverall('train', [{ name: 'train' }]);
     job.begin('train');
     const r = await train({
-      data: a.data,
+      data: user ? user.source : a.data!,
       scheme: a.scheme as 'supervised',
       out: a.out,
       model,
-      channels: a.channels?.split(',').map((s) => s.trim()).filter(Boolean),
-      inputs: a.inputs?.split(',').map((s) => s.trim()).filter(Boolean),
+      channels: user ? undefined : list(a.channels),
+      inputs: list(a.inputs),
       outputs: a.outputs?.split(',').map((s) => s.trim()).filter(Boolean),
       epochs: a.epochs,
       stepsPerEpoch: a.steps,
@@ -119,10 +141,15 @@ export const command: CommandModule<object, Args> = {
       resume: a.resume,
       workers: a.workers,
       backend: a.backend as 'auto',
-      valProjections: a['val-projections'],
+      valProjections: user ? user.summary.valViews.length : a['val-projections'],
       patience: a.patience,
       quiet: a.quiet,
     }).finally(() => job.end());
+    if (user) {
+      const { writeFileAtomic } = await import('../../core/atomic.ts');
+      const { join, resolve } = await import('node:path');
+      writeFileAtomic(join(r.out, 'user-data.json'), JSON.stringify({ kind: 'nanodose-user-data', ...user.summary, file: user.summary.file.split(',').map((f) => (f.includes('=') ? f.replace(/=(.*)$/, (_, p) => `=${resolve(p)}`) : resolve(f))).join(',') }, null, 2) + '\n');
+    }
     if (!a.quiet) {
       const b = r.best;
       console.log(
@@ -135,3 +162,42 @@ export const command: CommandModule<object, Args> = {
     }
   },
 };
+
+/**
+ * A user's tilt series (not a nanodose dataset): read and split by training/user-data.ts, after the
+ * options that do not apply to it are refused. Undefined for a nanodose dataset.
+ */
+async function userData(a: Args, list: (v: string | undefined) => string[] | undefined): Promise<import('../../training/user-data.ts').UserData | undefined> {
+  const { ConfigError } = await import('../../core/validate.ts');
+  const fm = await import('../../datasets/formats/index.ts');
+  const perFileChannels = a.channels !== undefined && fm.isChannelFileSpec(a.channels);
+  if (perFileChannels && a.data !== undefined) throw new ConfigError('data', 'give either --data or one file per channel with --channels NAME=FILE,..., not both');
+  if (a.data === undefined && !perFileChannels) throw new ConfigError('data', 'name the training data: a nanodose dataset, a tilt-series file, or one file per channel (HAADF=a.mrc,Au=b.mrc)');
+  const data = perFileChannels ? a.channels! : a.data!;
+  const userOnly = (['dataset', 'count-scale', 'frames', 'val-views', 'tlt'] as const).filter((k) => a[k] !== undefined);
+  let isUser = fm.isChannelFileSpec(data);
+  if (!isUser) {
+    const { existsSync } = await import('node:fs');
+    if (!existsSync(data)) throw new ConfigError('data', `${data}: no such file or directory`);
+    isUser = (await fm.detectFormat(data)) !== 'nanodose-dataset';
+  }
+  if (!isUser) {
+    if (userOnly.length) throw new ConfigError(userOnly[0], `applies to a user's tilt-series file; ${data} is a nanodose dataset`);
+    return undefined;
+  }
+  if (a.noise === 'fresh' || a.dose !== undefined) throw new ConfigError(a.dose !== undefined ? 'dose' : 'noise', `${data} is a user's tilt series: training uses its stored counts (noise 'fixed'); fresh noise and --dose need a simulated dataset's clean signal`);
+  if (a['val-projections'] !== undefined) throw new ConfigError('val-projections', `on a user's file the validation set is whole held-out views: give --val-views`);
+  const { userTrainingData } = await import('../../training/user-data.ts');
+  return userTrainingData({
+    data,
+    dataset: a.dataset,
+    scheme: a.scheme as 'blind-spot',
+    channels: perFileChannels ? undefined : list(a.channels),
+    inputs: list(a.inputs),
+    countScale: a['count-scale'],
+    frames: a.frames,
+    valViews: a['val-views'],
+    tlt: a.tlt,
+    maskNonFinite: a['mask-nonfinite'],
+  });
+}
