@@ -444,6 +444,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       nanodoseVersion: cfg.nanodoseVersion,
       loss: cfg.loss,
       noise: cfg.noise,
+      // Stored counts cap the training inputs at the stored dose: above it, tiled inference splits the counts (models/tiling.ts).
+      ...(cfg.noise === 'fixed' ? { highCounts: 'split' } : {}),
       trainedOn: cfg.data,
       ...extra,
     });

@@ -16,6 +16,8 @@
  *   npm run bench -- guided              (about 20-30 min on 2 loaded cores)
  *   BENCH_OUT=DIR                         keep the run there and reuse its finished stages
  *   BENCH_PHANTOMS=N BENCH_BOOTSTRAP=N    test phantoms (default 5) and bootstrap resamples (1000)
+ *   BENCH_EPOCHS=N                        epochs of every model (default the demo's 12): the same for all
+ *   BENCH_MODELS=unet-supervised,...      train and compare only these (default the four above)
  *   --quick                               2 epochs, 2 phantoms, 3 doses: a smoke run, figures not meaningful
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -47,6 +49,13 @@ const preset: Preset = {
     phantoms: Number(process.env.BENCH_PHANTOMS ?? demo.eval.phantoms), bootstrap: Number(process.env.BENCH_BOOTSTRAP ?? demo.eval.bootstrap),
   },
 };
+const epochs = process.env.BENCH_EPOCHS ? Number(process.env.BENCH_EPOCHS) : undefined;
+if (epochs !== undefined) for (const s of preset.train) s.options = { ...s.options, epochs };
+if (process.env.BENCH_MODELS) {
+  const want = process.env.BENCH_MODELS.split(',').map((m) => m.trim());
+  for (const m of want) if (!preset.train.some((s) => s.name === m)) throw new Error(`BENCH_MODELS: unknown model '${m}'; allowed: ${preset.train.map((s) => s.name).join(', ')}`);
+  preset.train = preset.train.filter((s) => want.includes(s.name));
+}
 if (quick) {
   for (const s of preset.train) s.options = { ...s.options, epochs: 2, stepsPerEpoch: 5 };
   preset.eval = { ...preset.eval, phantoms: 2, doses: '30:3000:3', bootstrap: 100 };
@@ -62,7 +71,9 @@ try {
     bootstrap: rec.bootstrap, seed: rec.seed, nAngles: rec.nAngles, recon: rec.recon, tuning: {}, split: rec.split,
   };
   const against = (ref: string): Summary => summarise(rows, { ...base, reference: { method: ref, doses: ref === rec.reference?.method ? rec.reference.doses : rec.doses } });
-  const vsGauss = against('gaussian'), vsUnet = against('unet-supervised'), vsN2n = against('unet-n2n');
+  const has = (m: string) => rec.methods.includes(m);
+  const vsGauss = against('gaussian');
+  const vsUnet = has('unet-supervised') ? against('unet-supervised') : null, vsN2n = has('unet-n2n') ? against('unet-n2n') : null;
   const elements = rec.elements.filter((e) => !e.includes('/'));
   const metric = rec.drfMetric.toUpperCase();
   console.log(`\nguided bench (loaded machine): DRF at equal reconstruction ${metric} (median over the sweep ${rec.doses.map((d) => d.toPrecision(3)).join(', ')} e/A^2; 95 % bootstrap over ${rec.phantoms.length} test phantoms)`);
@@ -72,10 +83,10 @@ try {
   };
   for (const e of elements) {
     console.log(`\n${e}:`);
-    for (const m of ['gaussian', 'unet-supervised', 'unet-n2n', 'unet-guided', 'unet-guided-n2n']) console.log(line(m, 'raw', vsGauss, e));
-    for (const m of ['unet-supervised', 'unet-n2n', 'unet-guided', 'unet-guided-n2n']) console.log(line(m, 'gaussian', vsGauss, e));
-    console.log(line('unet-guided', 'unet-supervised', vsUnet, e));
-    console.log(line('unet-guided-n2n', 'unet-n2n', vsN2n, e));
+    for (const m of ['gaussian', 'unet-supervised', 'unet-n2n', 'unet-guided', 'unet-guided-n2n'].filter(has)) console.log(line(m, 'raw', vsGauss, e));
+    for (const m of ['unet-supervised', 'unet-n2n', 'unet-guided', 'unet-guided-n2n'].filter(has)) console.log(line(m, 'gaussian', vsGauss, e));
+    if (vsUnet && has('unet-guided')) console.log(line('unet-guided', 'unet-supervised', vsUnet, e));
+    if (vsN2n && has('unet-guided-n2n')) console.log(line('unet-guided-n2n', 'unet-n2n', vsN2n, e));
   }
   console.log(`\nmean ${metric} over the sweep (dB), per dose:`);
   for (const e of elements) for (const m of rec.methods) {

@@ -32,6 +32,7 @@
  *   BENCH_MODELS=guided-n2n-frames,...   train only these model rows (default all: n2n-frames,
  *                                        n2n-thinning, guided-n2n-frames, guided-n2n-thinning, synthetic);
  *                                        raw and the Gaussian rows are always printed
+ *   BENCH_EPOCHS=N                       epochs of every model (default 12; --quick 2)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,7 +114,7 @@ for (const d of data) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'nanodose-realdata-'));
-const epochs = quick ? 2 : 12, steps = quick ? 5 : 40;
+const epochs = Number(process.env.BENCH_EPOCHS ?? (quick ? 2 : 12)), steps = quick ? 5 : 40;
 const net = { arch: 'unet', depth: 3, filters: 16 };
 const tTrain: Record<string, number> = {};
 const MODELS = ['n2n-frames', 'n2n-thinning', 'guided-n2n-frames', 'guided-n2n-thinning', 'synthetic'];
