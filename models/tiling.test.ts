@@ -13,7 +13,8 @@ import { buildModel, padMultiple, predictPadded, receptiveField } from './networ
 import { type ModelSpec, validateModelSpec } from './networks/spec.ts';
 import { channelScales, defaultNormalisation } from './normalise.ts';
 import { randomValues } from './testing.ts';
-import { axisWeights, contextExtent, denoiseTiled, minimumOverlap, tileStarts } from './tiling.ts';
+import { axisWeights, contextExtent, denoiseTiled, highCountParts, minimumOverlap, splitCounts, tileStarts } from './tiling.ts';
+import { stream } from '../core/random.ts';
 
 await initBackend({ backend: 'wasm', quiet: true });
 
@@ -243,6 +244,62 @@ test('normalisation round trip: a constant map k through an identity model retur
   const y1 = await denoiseTiled(net, x, [1, h, w], { metadata: meta(spec2, ['Au']), tile: 52, overlap: 46 });
   const y2 = await denoiseTiled(net, x.map((v) => 40 * v), [1, h, w], { metadata: meta(spec2, ['Au']), tile: 52, overlap: 46 });
   assert.ok(relToRange(y2, y1.map((v) => 40 * v)) < 1e-5, 'scale equivariance');
+  net.dispose();
+});
+
+test('high-count split: parts are independent Poisson maps at 1/m of the dose that sum to the input; an identity model returns the input; within range nothing changes', async () => {
+  // Poisson(lambda) counts split into m parts: each part Poisson(lambda / m) (mean = variance), parts uncorrelated.
+  const N = 40000, lambda = 6, m = 4;
+  const rng = stream('split-test');
+  const x = Float32Array.from({ length: N }, () => rng.poisson(lambda));
+  const parts = splitCounts(x, [1, 1, N], m);
+  assert.is(parts.length, m);
+  for (let i = 0; i < N; i++) assert.is(parts.reduce((a, p) => a + p[i], 0), x[i]);
+  const mom = (a: Float32Array) => { let s = 0, q = 0; for (const v of a) { s += v; q += v * v; } const mu = s / N; return { mu, v: q / N - mu * mu }; };
+  const se = Math.sqrt(lambda / m / N);
+  for (const p of parts) {
+    const { mu, v } = mom(p);
+    assert.ok(Math.abs(mu - lambda / m) < 5 * se, `part mean ${mu} vs ${lambda / m}`);
+    // Var of the sample variance of Poisson(l) ~ (l + 2 l^2) / N
+    assert.ok(Math.abs(v - lambda / m) < 5 * Math.sqrt((lambda / m + 2 * (lambda / m) ** 2) / N), `part variance ${v} vs ${lambda / m}`);
+  }
+  const a = mom(parts[0]), b = mom(parts[1]);
+  let cov = 0;
+  for (let i = 0; i < N; i++) cov += (parts[0][i] - a.mu) * (parts[1][i] - b.mu);
+  const corr = cov / N / Math.sqrt(a.v * b.v);
+  assert.ok(Math.abs(corr) < 5 / Math.sqrt(N), `parts correlated: ${corr}`);
+  // A non-count guide channel is given whole to every part.
+  const g = Float32Array.from({ length: 2 * 16 }, (_, i) => (i < 16 ? 0.5 + i : 3 + (i % 5)));
+  for (const p of splitCounts(g, [2, 4, 4], 3)) assert.equal(Array.from(p.subarray(0, 16)), Array.from(g.subarray(0, 16)));
+
+  // Identity model (zero-weight residual U-Net): the split estimate sums back to the input exactly.
+  const spec = validateModelSpec({ arch: 'unet', depth: 2, filters: 4, residual: true });
+  const model = buildModel(spec);
+  model.setWeights(model.getWeights().map((t) => tf.zerosLike(t)));
+  const y0 = counts(1, h, w, 9); // mean about 5 counts per pixel
+  const mean = y0.reduce((s, v) => s + v, 0) / y0.length;
+  const md = { ...meta(spec, ['Au']), countLevels: { Au: [mean / 8, mean / 3.5] }, highCounts: 'split' };
+  assert.is(highCountParts(md, y0, [1, h, w]), 4);
+  const y = await denoiseTiled(model, y0, [1, h, w], { metadata: md });
+  let err = 0;
+  for (let i = 0; i < y.length; i++) err = Math.max(err, Math.abs(y[i] - y0[i]));
+  assert.ok(err < 1e-4, `identity with split: max |y - x| = ${err}`);
+  model.dispose();
+  // A random net: the split estimate is the sum of its estimates of the parts; 'extrapolate' and in-range maps are untouched.
+  const spec2 = validateModelSpec({ arch: 'unet', depth: 2, filters: 4 });
+  const net = buildModel(spec2);
+  const md2 = { ...md, spec: spec2 };
+  const split = await denoiseTiled(net, y0, [1, h, w], { metadata: md2 });
+  const once = await denoiseTiled(net, y0, [1, h, w], { metadata: md2, highCounts: 'extrapolate' });
+  const ref = new Float32Array(y0.length);
+  for (const p of splitCounts(y0, [1, h, w], 4)) (await denoiseTiled(net, p, [1, h, w], { metadata: md2 })).forEach((v, i) => (ref[i] += v));
+  assert.ok(relToRange(split, ref) < 1e-6, 'split = sum over the parts');
+  assert.ok(relToRange(split, once) > 1e-3, 'the split changed the estimate');
+  const inRange = { ...md2, countLevels: { Au: [mean / 2, mean * 1.2] } };
+  assert.is(highCountParts(inRange, y0, [1, h, w]), 1);
+  assert.equal(await denoiseTiled(net, y0, [1, h, w], { metadata: inRange }), once);
+  // Non-integer element counts cannot be thinned: applied as is.
+  assert.is(highCountParts(md2, y0.map((v) => v + 0.5), [1, h, w]), 1);
   net.dispose();
 });
 

@@ -147,6 +147,8 @@ function modelMetadata(cfg: TrainConfig, data: TrainingData, countLevels: Record
     nanodoseVersion: cfg.nanodoseVersion,
     loss: cfg.loss,
     noise: cfg.noise,
+    // Stored counts cap the training inputs at the stored dose: above it, tiled inference splits the counts (models/tiling.ts).
+    ...(cfg.noise === 'fixed' ? { highCounts: 'split' } : {}),
     trainedOn: cfg.data,
     ...extra,
   };

@@ -29,6 +29,10 @@
  *
  *   npm run bench -- realdata            (several minutes on 2 cores)
  *   npm run bench -- realdata --quick    (shorter training: a smoke run, figures not meaningful)
+ *   BENCH_MODELS=guided-n2n-frames,...   train only these model rows (default all: n2n-frames,
+ *                                        n2n-thinning, guided-n2n-frames, guided-n2n-thinning, synthetic);
+ *                                        raw and the Gaussian rows are always printed
+ *   BENCH_EPOCHS=N                       epochs of every model (default 12; --quick 2)
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,9 +114,13 @@ for (const d of data) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'nanodose-realdata-'));
-const epochs = quick ? 2 : 12, steps = quick ? 5 : 40;
+const epochs = Number(process.env.BENCH_EPOCHS ?? (quick ? 2 : 12)), steps = quick ? 5 : 40;
 const net = { arch: 'unet', depth: 3, filters: 16 };
 const tTrain: Record<string, number> = {};
+const MODELS = ['n2n-frames', 'n2n-thinning', 'guided-n2n-frames', 'guided-n2n-thinning', 'synthetic'];
+const only = process.env.BENCH_MODELS ? process.env.BENCH_MODELS.split(',').map((m) => m.trim()) : MODELS;
+for (const m of only) if (!MODELS.includes(m)) throw new Error(`BENCH_MODELS: unknown model row '${m}'; allowed: ${MODELS.join(', ')}`);
+const wanted = (m: string) => only.includes(m);
 async function applyModel(dir: string, method: string) {
   const { model, metadata } = await loadModel(dir);
   for (const d of data) put(method, d.element, score(d, await denoiseTiled(model, d.input, [1, H, W], { metadata })));
@@ -122,6 +130,7 @@ try {
   // (b) self-supervised on the 3 input frames alone: the three elements pooled as one channel.
   const items: MapItem[] = data.map((d) => ({ h: H, w: W, noisy: d.input, frames: d.frames }));
   for (const scheme of ['n2n-frames', 'n2n-thinning'] as const) {
+    if (!wanted(scheme)) continue;
     const t0 = performance.now();
     const out = join(work, scheme);
     await train({ data: { kind: 'maps', channel: 'EDX', train: items, val: items }, scheme, out, model: net, noise: 'fixed', epochs, stepsPerEpoch: steps, batch: 8, patch: 64, loss: 'poisson', seed: 7, quiet: true });
@@ -138,6 +147,7 @@ try {
     const group = [{ h: H, w: W, noisy: haadf, frames: hFrames }, ...data.map((d) => ({ h: H, w: W, noisy: d.input, frames: d.frames }))];
     for (const scheme of ['n2n-frames', 'n2n-thinning'] as const) {
       const name = `guided-${scheme}`;
+      if (!wanted(name)) continue;
       const t0 = performance.now();
       const out = join(work, name);
       await train({ data: { kind: 'multi-maps', channels: ['HAADF', ...ELEMENTS], train: [group], val: [group] }, scheme, out, model: net, noise: 'fixed', epochs, stepsPerEpoch: steps, batch: 8, patch: 64, loss: 'poisson', seed: 7, quiet: true });
@@ -154,7 +164,7 @@ try {
   // (a) supervised on simulated data: 128^3 fields of 3-6 particles of about 30 px (the real dots
   // are 30-40 px in a 256 px field), counts mode at 0.1 counts per pixel inside the particles per
   // tilt (the 3-frame level: 0.25-0.66 after 15 frames), 8 tilts each, several element layouts.
-  {
+  if (wanted('synthetic')) {
     const t0 = performance.now();
     const dataDir = join(work, 'synthetic');
     await generateDataset({
@@ -184,21 +194,22 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
+const NW = Math.max(...Object.keys(results).map((m) => m.length)) + 1;
 console.log(`\nscores against the held-out ${15 - IN_FRAMES.length}-frame sum (lower deviance/MSE and higher PSNR are better)`);
 for (const d of data) {
   const floor = d.ref.reduce((a, v) => a + v, 0) / P / heldRatio;
   console.log(`\n${d.element}: (MSE floor from the reference's own noise: mean(ref)/4 = ${floor.toExponential(3)}; MSE - floor estimates the error against the true mean)`);
-  console.log(`  ${'method'.padEnd(16)} ${'deviance'.padStart(10)} ${'MSE'.padStart(11)} ${'MSE-floor'.padStart(11)} ${'PSNR dB'.padStart(8)}  vs raw`);
+  console.log(`  ${'method'.padEnd(NW)} ${'deviance'.padStart(10)} ${'MSE'.padStart(11)} ${'MSE-floor'.padStart(11)} ${'PSNR dB'.padStart(8)}  vs raw`);
   const raw = results.raw[d.element];
   for (const [m, byEl] of Object.entries(results)) {
     const s = byEl[d.element];
     if (!s) continue;
-    console.log(`  ${m.padEnd(16)} ${s.deviance.toFixed(5).padStart(10)} ${s.mse.toExponential(3).padStart(11)} ${(s.mse - floor).toExponential(3).padStart(11)} ${s.psnr.toFixed(2).padStart(8)}  ${(s.psnr - raw.psnr >= 0 ? '+' : '') + (s.psnr - raw.psnr).toFixed(2)} dB${s.note ? `  (${s.note})` : ''}`);
+    console.log(`  ${m.padEnd(NW)} ${s.deviance.toFixed(5).padStart(10)} ${s.mse.toExponential(3).padStart(11)} ${(s.mse - floor).toExponential(3).padStart(11)} ${s.psnr.toFixed(2).padStart(8)}  ${(s.psnr - raw.psnr >= 0 ? '+' : '') + (s.psnr - raw.psnr).toFixed(2)} dB${s.note ? `  (${s.note})` : ''}`);
   }
 }
 console.log('\nmean over elements:');
 for (const [m, byEl] of Object.entries(results)) {
   const v = Object.values(byEl);
   const mean = (k: keyof Scores) => v.reduce((a, s) => a + s[k], 0) / v.length;
-  console.log(`  ${m.padEnd(16)} deviance ${mean('deviance').toFixed(5)}  PSNR ${mean('psnr').toFixed(2)} dB${tTrain[m] ? `  (trained in ${tTrain[m].toFixed(0)} s)` : ''}`);
+  console.log(`  ${m.padEnd(NW)} deviance ${mean('deviance').toFixed(5)}  PSNR ${mean('psnr').toFixed(2)} dB${tTrain[m] ? `  (trained in ${tTrain[m].toFixed(0)} s)` : ''}`);
 }
