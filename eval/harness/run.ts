@@ -11,11 +11,19 @@
  *     shell-thickness error for core-shell) and the maps against the clean expected counts (PSNR, SSIM).
  *   then: quality-vs-dose curves, dose-reduction factors against raw with bootstrap 95 % intervals,
  *   plots, summary.json and report.html.
+ *
+ * Concurrency: the (phantom, dose) groups are independent (eval/harness/group.ts), so after the
+ * per-dose tuning (serial, here) they run on K block workers (default K = --threads, at most the
+ * number of groups), each with floor(threads / K) projector threads; the main thread reads the
+ * samples, hands each group its phantom, and is the only writer: a group's blocks are appended to
+ * results.csv once every group before it is written, so every file is byte-identical for any K
+ * (concurrent.test.ts). Where the time went is printed at the end (eval/stage-times.ts; with K > 1
+ * the stages overlap and add up to more than the wall time).
  */
 import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Seed } from '../../core/random.ts';
-import { resolveThreads } from '../../core/threads.ts';
+import { parseThreads, resolveThreads } from '../../core/threads.ts';
 import { progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../core/atomic.ts';
 import type { TiltGeometry } from '../../generators/projection/geometry.ts';
@@ -165,6 +173,8 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   const refDoses = refName ? extendDoses(doses, Math.min(1, opts.rawExtraDecades ?? 2)) : [];
   const reference = refName ? { method: refName, doses: refDoses } : undefined;
   const recon = parseRecon(opts.recon ?? 'sirt:100');
+  if (opts.blockWorkers !== undefined) parseThreads('blockWorkers', opts.blockWorkers);
+  if (opts.workers !== undefined) parseThreads('workers', opts.workers);
   const split = opts.split ?? 'test';
   let ownSource = false;
   let src: EvalSource;
