@@ -12,7 +12,7 @@
  */
 
 /** The evaluate stage's parts, in the order they are printed. Other names are allowed and printed after these. */
-export const EVAL_STAGES = ['denoising', 'reconstruction', 'metrics', 'slices', 'report'] as const;
+export const EVAL_STAGES = ['start-up', 'tuning', 'data', 'denoising', 'reconstruction', 'metrics', 'slices', 'summary', 'plots', 'report'] as const;
 
 export class StageTimes {
   private readonly total = new Map<string, number>();

@@ -47,6 +47,8 @@ export interface TrainOptions {
   seed?: Seed;
   resume?: boolean;
   workers?: number;
+  /** Parts each batch is cut into for data-parallel training (default 2): the weights depend on it, never on workers/--threads; at most this many workers are used. */
+  shards?: number;
   backend?: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   valProjections?: number;
   patience?: number;
@@ -58,10 +60,10 @@ export interface TrainOptions {
 }
 
 
-export const TRAIN_DEFAULTS = { epochs: 30, stepsPerEpoch: 50, batch: 16, patch: 64, lr: 1e-3, valProjections: 8, patience: 10, thinning: [0.3, 0.7] as [number, number], seed: 0 };
+export const TRAIN_DEFAULTS = { shards: 2, epochs: 30, stepsPerEpoch: 50, batch: 16, patch: 64, lr: 1e-3, valProjections: 8, patience: 10, thinning: [0.3, 0.7] as [number, number], seed: 0 };
 
 /** Fields that must match between a run and its resume (others, e.g. epochs, lr, patience, workers, may change). */
-export const RESUME_FIELDS = ['scheme', 'data', 'spec', 'channels', 'inputs', 'outputs', 'stepsPerEpoch', 'batch', 'patch', 'loss', 'noise', 'doseRange', 'thinning', 'frames', 'seed', 'valProjections'] as const;
+export const RESUME_FIELDS = ['scheme', 'data', 'spec', 'channels', 'inputs', 'outputs', 'stepsPerEpoch', 'batch', 'patch', 'loss', 'noise', 'doseRange', 'thinning', 'frames', 'seed', 'valProjections', 'shards'] as const;
 
 /** What the run uses, as written to out/train-config.json. */
 export interface TrainConfig {
@@ -98,6 +100,7 @@ export interface TrainConfig {
   valProjections: number;
   patience: number;
   workers: number;
+  shards: number;
   backend: string;
   normalisation: ReturnType<typeof defaultNormalisation>;
   nanodoseVersion: string;
@@ -261,6 +264,7 @@ export async function resolveConfig(opts: TrainOptions): Promise<ResolvedTrainin
     valProjections: Math.min(valProjectionsAsked, data.val.length),
     patience,
     workers: opts.workers ?? 0,
+    shards: checkNumber('shards', opts.shards ?? TRAIN_DEFAULTS.shards, 1, 64, { integer: true }),
     backend: opts.backend ?? 'auto',
     normalisation: defaultNormalisation(),
     nanodoseVersion: models.nanodoseVersion(),

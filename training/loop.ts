@@ -96,7 +96,7 @@ async function setUpModel(cfg: TrainConfig, data: TrainingData, opts: TrainOptio
   cfg.backend = be.backend;
   const spec = cfg.spec;
   const model = models.buildModel(spec);
-  const budget = threads > 1 ? trainingWorkers({ requested: threads, spec, batch: cfg.batch, patch: cfg.patch, parameters: model.countParams() }) : null;
+  const budget = threads > 1 && cfg.shards > 1 ? trainingWorkers({ requested: Math.min(threads, cfg.shards), spec, batch: cfg.batch, patch: cfg.patch, parameters: model.countParams() }) : null;
   const workers = budget?.workers ?? 1;
   if (budget) say(`[nanodose] train: ${budget.line}`);
   cfg.workers = workers;
@@ -150,6 +150,7 @@ function modelMetadata(cfg: TrainConfig, data: TrainingData, countLevels: Record
     // Stored counts cap the training inputs at the stored dose: above it, tiled inference splits the counts (models/tiling.ts).
     ...(cfg.noise === 'fixed' ? { highCounts: 'split' } : {}),
     trainedOn: cfg.data,
+    shards: cfg.shards,
     ...extra,
   };
 }
@@ -230,8 +231,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
 
     let dp: DataParallel | undefined;
-    if (workers > 1) {
-      dp = await models.DataParallel.create({ spec: cfg.spec, lossModule: fileURLToPath(new URL('./losses.ts', import.meta.url)), lossOptions: { kind: cfg.loss }, workers, backend: backend === 'cpu' ? 'cpu' : 'wasm' });
+    if (backend === 'wasm' || backend === 'cpu') {
+      // always cfg.shards parts, whatever the worker count: the same weights on 1 or 64 threads
+      dp = await models.DataParallel.create({ spec: cfg.spec, lossModule: fileURLToPath(new URL('./losses.ts', import.meta.url)), lossOptions: { kind: cfg.loss }, workers, shards: cfg.shards, backend: backend === 'cpu' ? 'cpu' : 'wasm' });
     }
     startup.stop();
     const B = cfg.batch;

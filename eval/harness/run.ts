@@ -11,24 +11,36 @@
  *     shell-thickness error for core-shell) and the maps against the clean expected counts (PSNR, SSIM).
  *   then: quality-vs-dose curves, dose-reduction factors against raw with bootstrap 95 % intervals,
  *   plots, summary.json and report.html.
+ *
+ * Concurrency: the (phantom, dose) groups are independent (eval/harness/group.ts), so after the
+ * per-dose tuning (serial, here) they run on K block workers (default K = --threads, at most the
+ * number of groups), each with floor(threads / K) projector threads; the main thread reads the
+ * samples, hands each group its phantom, and is the only writer: a group's blocks are appended to
+ * results.csv once every group before it is written, so every file is byte-identical for any K
+ * (concurrent.test.ts). Where the time went is printed at the end (eval/stage-times.ts; with K > 1
+ * the stages overlap and add up to more than the wall time).
  */
 import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stream, type Seed } from '../../core/random.ts';
+import type { Seed } from '../../core/random.ts';
+import { parseThreads, resolveThreads } from '../../core/threads.ts';
 import { progress } from '../../core/progress.ts';
 import { writeFileAtomic } from '../../core/atomic.ts';
 import type { TiltGeometry } from '../../generators/projection/geometry.ts';
 import type { ProjectionOperator } from '../recon/operator.ts';
-import { reconstruct, parseReconSpec, makeOperator, type ChannelReconSpec } from '../recon/reconstruct.ts';
-import { psnr, ssim, valueRange, scaledScores, ssim3d, otsuDice, shellThicknessError } from '../metrics/index.ts';
+import { parseReconSpec, makeOperator, type ChannelReconSpec } from '../recon/reconstruct.ts';
+import { scaledScores } from '../metrics/index.ts';
 import { parseDoseSweep } from '../dose.ts';
 import { BASELINES, CANDIDATES, DEFAULT_PARAMS, type Baseline } from '../baselines/index.ts';
 import { parseMethods, makeDenoiser, tuneBaseline, type MethodSpec, type MapDenoiser } from './denoise.ts';
+import { GroupEvaluator, drawNoisy, drawHaadf, denoiseSeries, projectionChannels, centralPlanes, type BlockResult, type GroupContext, type GroupSample } from './group.ts';
+import { runTaskPool } from './pool.ts';
 import { VOLUME_METHODS, type Acquisition } from './methods.ts';
 import { haadfCoefficients, incidentElectronsPerPixel, validateAcquisitionConfig, type AcquisitionConfig } from '../../generators/signal/index.ts';
-import { openResults, appendBlock, blockKey, doseKey, sliceName, readWarnings, writeWarnings, type ResultRow } from './results.ts';
+import { openResults, appendBlock, blockKey, doseKey, sliceName, readWarnings, writeWarnings } from './results.ts';
 import type { Summary } from '../report/summary.ts';
 import { canonicalBlocks, finishEvaluation, readRecord, writeRecord, type RunRecord } from '../report/merge.ts';
+import { StageTimes } from '../stage-times.ts';
 
 /** What the evaluation reads: a datasets DatasetReader satisfies it; tests pass an in-memory one. */
 export interface EvalSource {
@@ -67,8 +79,16 @@ export interface EvaluationOptions {
   seed?: Seed;
   /** Evaluate at most this many phantoms of the split (first ones). */
   maxPhantoms?: number;
-  /** Projector and SIRT worker threads. */
+  /** Projector and SIRT worker threads of each block evaluator (default: threads / block workers, at least 1). */
   workers?: number;
+  /** Threads in all (default core/threads.ts: --threads, NANODOSE_THREADS or the cores). */
+  threads?: number;
+  /**
+   * Block workers: (phantom, dose) groups evaluated concurrently, each in its own worker thread
+   * (default: threads, at most the number of groups; 1 evaluates in this thread). Results are
+   * byte-identical for any number. A custom `operator` evaluates in this thread.
+   */
+  blockWorkers?: number;
   /** Operator factory; default: generators/projection's Projector. */
   operator?: (geom: TiltGeometry) => Promise<ClosableOperator>;
   /** Bootstrap resamples for the dose-reduction intervals. */
@@ -103,31 +123,12 @@ export interface EvaluationOptions {
   backend?: string;
 }
 
-export interface EvaluationResult { summary: Summary; computed: number; skipped: number; out: string }
-
-/** Poisson counts of every element channel at dose d, as float maps, [element][angle, row, col]. */
-export function drawNoisy(clean: Float32Array, channelIdx: number[], plane: number, scale: number, seed: Seed, phantom: number, dose: number): Float32Array[] {
-  const rng = stream(seed, phantom, 'eval-noise', doseKey(dose));
-  return channelIdx.map((c) => {
-    const out = new Float32Array(plane);
-    const base = c * plane;
-    for (let i = 0; i < plane; i++) out[i] = rng.poisson(Math.max(0, clean[base + i] * scale));
-    return out;
-  });
-}
-
-/**
- * Poisson HAADF counts at dose d: the clean expected counts N0(d0) f (f the scattered fraction,
- * generators/signal/haadf.ts) scaled to N0(d) f with N0 = d a^2 linear in the dose. One beam makes
- * the HAADF and the EDX, so both are drawn at the same dose; the HAADF from its own stream, so the
- * element draws are the same whether or not a method reads it.
- */
-export function drawHaadf(clean: Float32Array, haadfIdx: number, plane: number, scale: number, seed: Seed, phantom: number, dose: number): Float32Array {
-  const rng = stream(seed, phantom, 'eval-noise-haadf', doseKey(dose));
-  const out = new Float32Array(plane);
-  const base = haadfIdx * plane;
-  for (let k = 0; k < plane; k++) out[k] = rng.poisson(Math.max(0, clean[base + k] * scale));
-  return out;
+export interface EvaluationResult {
+  summary: Summary; computed: number; skipped: number; out: string;
+  /** Block workers the groups ran on (1: this thread). */
+  blockWorkers?: number;
+  /** Where the time went (stages overlap when blocks ran concurrently) and the wall time. */
+  times?: StageTimes; wallSeconds?: number;
 }
 
 /** The HAADF physics the volume methods need, from the source's config; throws naming what is wrong. */
@@ -139,16 +140,6 @@ export function haadfPhysics(src: EvalSource, who: string): { pixelSizeAngstrom:
   if (acq.haadfModel !== 'scattered-fraction') throw new Error(`data: method ${who} models the HAADF as scattered electrons (haadfModel 'scattered-fraction'); the dataset's is '${acq.haadfModel}' (made before the physical HAADF): regenerate it`);
   if (src.shape.pixelSizeNm !== undefined && Math.abs(src.shape.pixelSizeNm * 10 - acq.pixelSizeAngstrom) > 1e-6 * acq.pixelSizeAngstrom) throw new Error(`data: pixel size ${src.shape.pixelSizeNm} nm in the dims but simulation.acquisition.pixelSizeAngstrom ${acq.pixelSizeAngstrom} A`);
   return { pixelSizeAngstrom: acq.pixelSizeAngstrom, mu: Array.from(haadfCoefficients(src.elements, acq)), acquisition: acq };
-}
-
-/** Denoises every projection of one element's tilt series [angle, row, col]. */
-async function denoiseSeries(dn: MapDenoiser, noisy: Float32Array, nA: number, h: number, w: number, element: string, channelsAt: (a: number) => Record<string, Float32Array>): Promise<Float32Array> {
-  const series = new Float32Array(nA * h * w);
-  for (let a = 0; a < nA; a++) {
-    const off = a * h * w;
-    series.set(await dn(Float32Array.from(noisy.subarray(off, off + h * w)), h, w, element, channelsAt(a)), off);
-  }
-  return series;
 }
 
 /** The whole evaluation (a shard option of 1 part at most): results.csv, summary.json, report. */
@@ -165,6 +156,9 @@ export async function evaluateShard(opts: EvaluationOptions & { shard: { index: 
 
 async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult, 'summary'> & { summary: Summary | null }> {
   const quiet = opts.quiet ?? false;
+  const times = new StageTimes();
+  const perMethod = new StageTimes();
+  const tStart = performance.now();
   const methods = parseMethods(opts.methods);
   if (!methods.some((m) => m.kind === 'raw')) methods.unshift({ name: 'raw', kind: 'raw' });
   const doses = typeof opts.doses === 'string' ? parseDoseSweep(opts.doses) : opts.doses.slice();
@@ -179,6 +173,8 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   const refDoses = refName ? extendDoses(doses, Math.min(1, opts.rawExtraDecades ?? 2)) : [];
   const reference = refName ? { method: refName, doses: refDoses } : undefined;
   const recon = parseRecon(opts.recon ?? 'sirt:100');
+  if (opts.blockWorkers !== undefined) parseThreads('blockWorkers', opts.blockWorkers);
+  if (opts.workers !== undefined) parseThreads('workers', opts.workers);
   const split = opts.split ?? 'test';
   let ownSource = false;
   let src: EvalSource;
@@ -218,6 +214,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   });
   const geom: TiltGeometry = { angles: src.angles, nz: N, ny: N, nx: N, nCols };
   const haadfIdx = src.channels.findIndex((c) => /^haadf$/i.test(c));
+  const chanCtx = { channels: src.channels, haadfIdx, elements: src.elements, N, nCols };
   const resultsPath = join(opts.out, 'results.csv');
   const existing = openResults(resultsPath);
   const done = new Set(existing.map((r) => blockKey(r.phantom, r.dose, r.method)));
@@ -256,21 +253,6 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
     }
     return s;
   }
-  /** Every channel of projection a by name (the HAADF when drawn, every element), one object per angle (guided models cache on it). */
-  const projectionChannels = (noisy: Float32Array[], haadf: Float32Array | undefined) => {
-    const allAt = new Map<number, Record<string, Float32Array>>();
-    return (a: number): Record<string, Float32Array> => {
-      let r = allAt.get(a);
-      if (!r) {
-        const off = a * N * nCols;
-        r = {};
-        if (haadf) r[src.channels[haadfIdx]] = haadf.slice(off, off + N * nCols);
-        elements.forEach((el, e) => { r![el] = noisy[e].slice(off, off + N * nCols); });
-        allAt.set(a, r);
-      }
-      return r;
-    };
-  };
   let tuneOp: ClosableOperator | null = null;
   const jointVal = split === 'val' ? [] : src.indices('val').slice(0, opts.jointTunePhantoms ?? tuneCount);
   /** The noisy acquisition of sample s at dose d for a volume method, the EDX maps through `dn`. */
@@ -279,12 +261,13 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
     const noisy = noisyEdx ?? drawNoisy(s.clean!, channelIdx, plane, scale, seed, p, d);
     const haadf = haadfCounts ?? drawHaadf(s.clean!, haadfIdx, plane, scale, seed, p, d);
     const vm = VOLUME_METHODS[who];
-    const channelsAt = projectionChannels(noisy, haadf);
+    const channelsAt = projectionChannels(chanCtx, noisy, haadf);
     const edx: Float32Array[] = [];
     if (vm.edx) for (let e = 0; e < elements.length; e++) edx.push(await denoiseSeries(dn, noisy[e], nA, N, nCols, elements[e], channelsAt));
     return { haadf, edx, elements: src.elements, dose: d, incident: incidentElectronsPerPixel(d, physics!.pixelSizeAngstrom), pixelSizeAngstrom: physics!.pixelSizeAngstrom, haadfMu: physics!.mu, acquisition: physics!.acquisition };
   }
   const refBaseline = methods.find((m) => m.name === refName)?.baseline;
+  times.start('tuning');
   for (const d of [...doses, ...refDoses.filter((x) => !doses.includes(x))]) {
     const key = doseKey(d);
     tuning[key] ??= {};
@@ -351,16 +334,14 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
     }
   }
   await tuneOp?.close?.();
+  times.stop('tuning');
   if (tuningChanged) writeFileAtomic(tuningPath, JSON.stringify(tuning, null, 1));
 
-  const bar = progress('eval', todo.length, { unit: 'blocks', quiet });
-  const denoisers = new Map<string, Awaited<ReturnType<typeof makeDenoiser>>>();
-  const op = todo.length ? await (opts.operator ? opts.operator(geom) : makeOperator(geom, opts.workers)) : null;
   const sliceDoses = pickSliceDoses(doses);
   // The report shows slices of the first test phantom that contains every element (else the first).
   let slicePhantom = phantoms[0];
   for (const p of phantoms) {
-    const s = await sample(p);
+    const s = await times.time('data', () => sample(p));
     if (elements.every((_, e) => s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N).some((v) => v > 0))) { slicePhantom = p; break; }
   }
   // eval.json: the settings a merge checks and the report needs; a folder holds one part of one run
@@ -378,116 +359,93 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   }
   writeRecord(opts.out, record);
   const warnings = readWarnings(opts.out);
-  let computed = 0;
-  try {
-    let i = 0;
-    while (i < todo.length) {
-      const [p, d] = todo[i];
-      const s = await sample(p);
-      const scale = d / s.dosePerProjection;
-      const noisy = drawNoisy(s.clean!, channelIdx, plane, scale, seed, p, d);
-      // The HAADF at the same dose, for guided models and volume methods.
-      const haadf = haadfIdx >= 0 && methods.some((m) => m.kind === 'model' || m.volume) ? drawHaadf(s.clean!, haadfIdx, plane, scale, seed, p, d) : undefined;
-      const channelsAt = projectionChannels(noisy, haadf);
-      const coreShell = /core.?shell/i.test(JSON.stringify(s.params ?? {}));
-      const present = elements.map((_, e) => { const t = s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N); for (let k = 0; k < t.length; k++) if (t[k] > 0) return true; return false; });
-      for (; i < todo.length && todo[i][0] === p && todo[i][1] === d; i++) {
-        const m = todo[i][2];
-        const key = `${m.name}@${doseKey(d)}`;
-        let dn = denoisers.get(key);
-        if (!dn) {
-          // one denoiser per (method, dose): baseline parameters depend on the dose
-          for (const [k, v] of denoisers) if (k.startsWith(m.name + '@')) { v.close(); denoisers.delete(k); }
-          dn = await makeDenoiser(m, tuning[doseKey(d)] ?? {}, { quiet, dose: d, ...(opts.backend ? { backend: opts.backend } : {}) });
-          denoisers.set(key, dn);
-        }
-        const rows: ResultRow[] = [];
-        const recons: (Float32Array | null)[] = [];
-        // Denoise every element a phantom contains (a volume method reconstructs every element, so it
-        // reads the others too); map scores against the clean expected counts.
-        const series: (Float32Array | null)[] = [];
-        const mapScores: { psnr: number; ssim: number }[] = [];
-        const vm = m.volume ? VOLUME_METHODS[m.volume.method] : null;
-        for (let e = 0; e < elements.length; e++) {
-          mapScores.push({ psnr: 0, ssim: 0 });
-          if (!present[e] && !vm?.edx) { series.push(null); continue; }
-          if (vm && !vm.edx) { series.push(null); continue; }
-          const den = await denoiseSeries(dn.denoise, noisy[e], nA, N, nCols, elements[e], channelsAt);
-          series.push(den);
-          for (let a = 0; a < nA; a++) {
-            const off = a * N * nCols;
-            const clean = new Float32Array(N * nCols);
-            for (let k = 0; k < clean.length; k++) clean[k] = s.clean![channelIdx[e] * plane + off + k] * scale;
-            const R = valueRange(clean) || 1;
-            const dm = den.subarray(off, off + N * nCols);
-            mapScores[e].psnr += psnr(clean, dm, R);
-            if (N >= 7 && nCols >= 7) mapScores[e].ssim += ssim(clean, dm, [N, nCols], R);
-          }
-        }
-        let volumes: (Float32Array | null)[];
-        if (vm) {
-          const acq: Acquisition = { haadf: haadf!, edx: vm.edx ? series.map((x) => x!) : [], elements: src.elements, dose: d, incident: incidentElectronsPerPixel(d, physics!.pixelSizeAngstrom), pixelSizeAngstrom: physics!.pixelSizeAngstrom, haadfMu: physics!.mu, acquisition: physics!.acquisition };
-          const param = m.volume!.fixed ?? tuning[doseKey(d)]?.[m.name];
-          const r = await vm.run(op!, acq, m.volume!, param, { workers: opts.workers, recon });
-          volumes = r.volumes;
-          if (r.warnings?.length) {
-            warnings[blockKey(p, d, m.name)] = r.warnings;
-            writeWarnings(opts.out, warnings);
-          }
-        } else {
-          volumes = [];
-          for (let e = 0; e < elements.length; e++) volumes.push(present[e] ? await reconstruct(op!, series[e]!, recon, { workers: opts.workers }) : null);
-        }
-        for (let e = 0; e < elements.length; e++) {
-          // An element the phantom does not contain (a solid particle of another element) has no
-          // quality to score: its volume metrics are undefined (PSNR of an empty truth) or
-          // degenerate (Dice of two empty masks), so it gets no rows and is left out of the means.
-          if (!present[e]) { recons.push(null); continue; }
-          const x = volumes[e]!;
-          recons.push(x);
-          const truth = s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N);
-          const sc = scaledScores(x, truth);
-          const base = { phantom: p, dose: d, method: m.name, element: elements[e] };
-          rows.push({ ...base, metric: 'nrmse', value: sc.nrmse });
-          rows.push({ ...base, metric: 'psnr', value: sc.psnr });
-          if (N >= 7) rows.push({ ...base, metric: 'ssim3d', value: ssim3d(x, truth, [N, N, N]) });
-          rows.push({ ...base, metric: 'dice', value: otsuDice(x, truth) });
-          // a HAADF-only method has no element maps to score
-          if (series[e]) {
-            rows.push({ ...base, metric: 'map_psnr', value: mapScores[e].psnr / nA });
-            if (N >= 7 && nCols >= 7) rows.push({ ...base, metric: 'map_ssim', value: mapScores[e].ssim / nA });
-          }
-          if (sliceDoses.includes(d) && p === slicePhantom) writeSlice(opts.out, p, d, m.name, elements[e], x, N);
-        }
-        if (coreShell && elements.length >= 2 && recons.every((r) => r !== null)) {
-          const truths = elements.map((_, e) => s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N));
-          const vol = truths.map((t) => t.reduce((acc, v) => acc + (v > 0.5 ? 1 : 0), 0));
-          const core = vol[0] <= vol[1] ? 0 : 1, shell = 1 - core;
-          rows.push({ phantom: p, dose: d, method: m.name, element: `${elements[core]}/${elements[shell]}`, metric: 'shell_error', value: shellThicknessError(recons[core]!, recons[shell]!, truths[core], truths[shell]) });
-        }
-        appendBlock(resultsPath, rows);
+
+  // The (phantom, dose) groups still to compute, in canonical order, each with its methods.
+  const groups: { phantom: number; dose: number; methods: string[] }[] = [];
+  for (const [p, d, m] of todo) {
+    const g = groups[groups.length - 1];
+    if (g && g.phantom === p && g.dose === d) g.methods.push(m.name);
+    else groups.push({ phantom: p, dose: d, methods: [m.name] });
+  }
+  // Threads: K block workers, each running whole groups with t projector/SIRT threads (K t <= threads).
+  const threads = resolveThreads(opts.threads, 'threads');
+  const K = opts.operator ? 1 : Math.min(groups.length, opts.blockWorkers ?? threads);
+  const perWorker = opts.workers ?? (K > 1 ? Math.max(1, Math.floor(threads / K)) : undefined);
+  const groupCtx: GroupContext = {
+    elements: src.elements, channels: src.channels, channelIdx, haadfIdx, angles: src.angles, N, nCols, seed,
+    methods, recon, tuning, physics, sliceDoses, slicePhantom, workers: perWorker, quiet,
+    ...(opts.backend ? { backend: opts.backend } : {}),
+  };
+  if (!quiet && K > 1) console.log(`eval: ${K} block workers, ${perWorker} projector thread${perWorker === 1 ? '' : 's'} each (${groups.length} phantom x dose groups)`);
+
+  // The main thread is the only writer: a group's blocks are written once every group before it
+  // is, so results.csv has the same bytes whatever the number of block workers.
+  const bar = progress('eval', todo.length, { unit: 'blocks', quiet });
+  const finished = new Map<number, BlockResult[]>();
+  let nextWrite = 0, computed = 0;
+  const write = (g: number, blocks: BlockResult[]) => {
+    finished.set(g, blocks);
+    bar.increment(blocks.length, { phantom: groups[g].phantom, dose: doseKey(groups[g].dose), method: groups[g].methods[groups[g].methods.length - 1] });
+    for (; finished.has(nextWrite); nextWrite++) {
+      for (const b of finished.get(nextWrite)!) {
+        times.start('slices');
+        for (const sl of b.slices) writeFileAtomic(join(opts.out, 'slices', sl.name), new Uint8Array(sl.data.buffer, sl.data.byteOffset, sl.data.byteLength));
+        times.stop('slices');
+        if (b.warnings) { warnings[b.key] = b.warnings; writeWarnings(opts.out, warnings); }
+        appendBlock(resultsPath, b.rows);
         computed++;
-        bar.increment(1, { phantom: p, dose: doseKey(d), method: m.name });
       }
+      finished.delete(nextWrite);
+    }
+  };
+  const groupSample = async (p: number): Promise<GroupSample> => {
+    const s = await times.time('data', () => sample(p));
+    return { params: s.params, dosePerProjection: s.dosePerProjection, clean: s.clean!, phantom: s.phantom! };
+  };
+  try {
+    if (K <= 1) {
+      const ev = new GroupEvaluator(groupCtx, opts.operator);
+      try {
+        for (const [g, grp] of groups.entries()) write(g, await ev.evaluate(grp.phantom, grp.dose, await groupSample(grp.phantom), grp.methods));
+      } finally {
+        await ev.close();
+        times.merge(ev.times);
+        perMethod.merge(ev.perMethod);
+      }
+    } else {
+      await runTaskPool({
+        url: new URL('./block-worker.mjs', import.meta.url), count: K, init: groupCtx, tasks: groups, name: 'eval block worker',
+        prepare: async (g) => ({ phantom: g.phantom, dose: g.dose, methods: g.methods, sample: await groupSample(g.phantom) }),
+        onMessage: (g, m) => {
+          if (m.type !== 'done') return;
+          const r = m.result as { blocks: BlockResult[]; times: [string, number][]; perMethod: [string, number][] };
+          for (const [k, ms] of r.times) times.add(k, ms);
+          for (const [k, ms] of r.perMethod) perMethod.add(k, ms);
+          write(g, r.blocks);
+        },
+      });
     }
     if (phantoms.length) {
       const s = await sample(slicePhantom);
-      for (let e = 0; e < elements.length; e++) writeSlice(opts.out, slicePhantom, 0, 'phantom', elements[e], s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N), N);
+      for (let e = 0; e < elements.length; e++) writeFileAtomic(join(opts.out, 'slices', sliceName(slicePhantom, 0, 'phantom', elements[e])), new Uint8Array(centralPlanes(s.phantom!.subarray(e * N * N * N, (e + 1) * N * N * N), N).buffer));
     }
   } finally {
     bar.stop();
-    for (const v of denoisers.values()) v.close();
-    await op?.close?.();
   }
   if (ownSource) await src.close?.();
   const rows = openResults(resultsPath);
   if (shard.count > 1) {
     if (!quiet) console.log(`eval: ${part}${computed} blocks computed, ${skipped} reused; wrote ${resultsPath}; merge all ${shard.count} parts with: nanodose report PART_DIR... --out DIR`);
-    return { summary: null, computed, skipped, out: opts.out };
+    return { summary: null, computed, skipped, out: opts.out, blockWorkers: K };
   }
-  const summary = await finishEvaluation(opts.out, record, rows, tuning, opts.report ?? true);
-  if (!quiet) console.log(`eval: ${computed} blocks computed, ${skipped} reused; wrote ${join(opts.out, 'results.csv')}, summary.json${opts.report ?? true ? ', plots/ and report.html' : ''}`);
-  return { summary, computed, skipped, out: opts.out };
+  const summary = await finishEvaluation(opts.out, record, rows, tuning, opts.report ?? true, times);
+  const wallSeconds = (performance.now() - tStart) / 1000;
+  if (!quiet) {
+    console.log(`eval: ${computed} blocks computed, ${skipped} reused; wrote ${join(opts.out, 'results.csv')}, summary.json${opts.report ?? true ? ', plots/ and report.html' : ''}`);
+    console.log(times.format(wallSeconds));
+    console.log(perMethod.format(undefined, 'eval time per method'));
+  }
+  return { summary, computed, skipped, out: opts.out, blockWorkers: K, times, wallSeconds };
 }
 
 /**
@@ -511,20 +469,6 @@ export function pickSliceDoses(doses: number[]): number[] {
   return [doses[0], mid];
 }
 
-/**
- * The three central planes of a [z, y, x] volume, xy (z = c), xz (y = c) and yz (x = c), as raw
- * float32 [3, N, N] (slices/<phantom>_<dose>_<method>_<element>.f32) for the report.
- */
-function writeSlice(out: string, p: number, d: number, method: string, element: string, vol: ArrayLike<number>, N: number): void {
-  const c = Math.floor(N / 2), NN = N * N;
-  const sl = new Float32Array(3 * NN);
-  for (let a = 0; a < N; a++) for (let b = 0; b < N; b++) {
-    sl[a * N + b] = vol[c * NN + a * N + b];          // xy: rows y, columns x
-    sl[NN + a * N + b] = vol[a * NN + c * N + b];     // xz: rows z, columns x
-    sl[2 * NN + a * N + b] = vol[a * NN + b * N + c]; // yz: rows z, columns y
-  }
-  writeFileAtomic(join(out, 'slices', sliceName(p, d, method, element)), new Uint8Array(sl.buffer));
-}
 
 
-export { BASELINES };
+export { BASELINES, drawNoisy, drawHaadf };

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
 import { renderSvg, svgToPng, type VegaLiteSpec } from '../../core/plot.ts';
+import type { StageTimes } from '../stage-times.ts';
 import { writeFileAtomic } from '../../core/atomic.ts';
 import { formatDrf, headlineSentence, metricOrder, primaryElements, METRICS, DOSE_UNIT, type Summary } from './summary.ts';
 import { sliceName } from '../harness/results.ts';
@@ -132,7 +133,8 @@ function readPlanes(path: string, N: number): Float32Array[] | null {
   return Array.from({ length: k }, (_, i) => all.subarray(i * N * N, (i + 1) * N * N));
 }
 
-export async function writeReport(out: string, summary: Summary, o: { sliceDoses: number[]; phantom: number; size: number }): Promise<void> {
+export async function writeReport(out: string, summary: Summary, o: { sliceDoses: number[]; phantom: number; size: number }, times?: StageTimes): Promise<void> {
+  times?.start('plots');
   mkdirSync(join(out, 'plots'), { recursive: true });
   const metrics = new Set<string>();
   for (const m of summary.methods) for (const e of summary.elements) for (const k of Object.keys(summary.curves[m]?.[e] ?? {})) metrics.add(k);
@@ -146,6 +148,8 @@ export async function writeReport(out: string, summary: Summary, o: { sliceDoses
     writeFileAtomic(join(out, 'plots', `${metric}.png`), png);
     plots.push({ metric, title: metricTitle(metric, summary), png: 'data:image/png;base64,' + Buffer.from(png).toString('base64') });
   }
+  times?.stop('plots');
+  times?.start('report');
   // DRF table in the summary's method and element order (the plots' order)
   // a method's warnings (haadf-quant's Au/Pt ill-conditioning) beside its rows: a mark in the tables, the text under them
   const warned = summary.warnings ?? {};
@@ -247,6 +251,7 @@ ${haveOrtho ? `<h2>3-D impression: orthogonal central slices at ${doseText(d3)}<
 <table>${orthoRows.join('')}</table>` : ''}
 </body></html>`;
   writeFileAtomic(join(out, 'report.html'), html);
+  times?.stop('report');
 }
 
 /** Share of bootstrap resamples of n phantoms that are a permutation of the sample: n! / n^n. */

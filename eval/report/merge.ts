@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic.ts';
 import { summarise, type Summary } from './summary.ts';
 import { writeReport } from './html.ts';
+import type { StageTimes } from '../stage-times.ts';
 import { CSV_HEADER, blockKey, doseKey, openResults, formatRows, readWarnings, writeWarnings, type ResultRow, type BlockWarnings } from '../harness/results.ts';
 
 /** eval.json: everything the summary and the report need besides the rows, slices and tuning. */
@@ -77,7 +78,8 @@ export function orderRows(rows: ResultRow[], blocks: string[]): ResultRow[] {
 }
 
 /** summary.json and (unless report is false) plots/ and report.html from the rows of a whole grid. */
-export async function finishEvaluation(out: string, rec: RunRecord, rows: ResultRow[], tuning: unknown, report = true): Promise<Summary> {
+export async function finishEvaluation(out: string, rec: RunRecord, rows: ResultRow[], tuning: unknown, report = true, times?: StageTimes): Promise<Summary> {
+  times?.start('summary');
   const blocks = canonicalBlocks(rec);
   const ordered = orderRows(rows, blocks);
   const inRun = new Set(blocks);
@@ -88,7 +90,8 @@ export async function finishEvaluation(out: string, rec: RunRecord, rows: Result
     bootstrap: rec.bootstrap, seed: rec.seed, nAngles: rec.nAngles, recon: rec.recon, tuning, split: rec.split, pixelSizeNm: rec.pixelSizeNm,
   });
   writeFileAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 1));
-  if (report) await writeReport(out, summary, rec.report);
+  times?.stop('summary');
+  if (report) await writeReport(out, summary, rec.report, times);
   return summary;
 }
 

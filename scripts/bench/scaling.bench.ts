@@ -10,14 +10,16 @@
  * Stages: Joseph projection (forward + back, one volume), slice-parallel SIRT, dataset generation
  * (worker threads writing shard files; includes the workers' start-up, as a user pays it),
  * data-parallel training (optimizer steps of a small U-Net; the batch cut into a fixed number of
- * shards so the weights do not depend on the worker count), evaluation (the harness with the
- * projector and SIRT on `workers` threads; denoising and metrics run in the main thread).
+ * shards so the weights do not depend on the worker count), evaluation (the harness's concurrent
+ * (phantom, dose) groups on `threads` block workers, their start-up included; results.csv and the
+ * summary hashed), and for comparison eval-proj (one group at a time, only the projector and SIRT
+ * on `threads` workers, denoising and metrics in the main thread, as before the block workers).
  * Each thread count gets a warm-up run first (worker pools started, except generation, whose
  * workers start per call); times are the best of the runs after it (the least disturbed on a shared machine).
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -157,22 +159,29 @@ const training: Stage = {
 };
 
 const E = quick ? 24 : 32;
-const evalSrc = await coreShellSource({ size: E, nAngles: 31, count: 2, splits: ['test', 'test'] });
-const evaluation: Stage = {
-  name: 'evaluation',
-  what: `2 core-shell phantoms ${E}^3, 31 tilts, raw + gaussian, 3 doses, SIRT 30 (projector + SIRT threaded)`,
+// enough (phantom, dose) groups to keep 16 block workers busy in the full run
+const EP = quick ? 2 : 4, ED = quick ? [1e3, 1e4, 1e5] : [1e3, 3e3, 1e4, 1e5];
+const evalSrc = await coreShellSource({ size: E, nAngles: 31, count: EP, splits: ['test'] });
+/** The evaluation at `threads`: concurrent (phantom, dose) groups (blocks) or one group at a time with the projector threaded. */
+const evalStage = (name: string, how: 'blocks' | 'projector'): Stage => ({
+  name,
+  what: how === 'blocks'
+    ? `${EP} core-shell phantoms ${E}^3, 31 tilts, raw + gaussian, ${ED.length} doses (${EP * ED.length} groups), SIRT 30: threads block workers, each a whole group (their start-up included)`
+    : `the same, one group at a time in this thread, projector + SIRT on threads workers`,
   async run(threads, tag) {
-    const out = join(root, `eval-${tag}-${threads}-${Math.random().toString(36).slice(2)}`);
+    const out = join(root, `eval-${how}-${tag}-${threads}-${Math.random().toString(36).slice(2)}`);
     try {
-      const r = await runEvaluation({ data: evalSrc, methods: ['raw', 'gaussian'], doses: [1e3, 1e4, 1e5], recon: 'sirt:30', out, seed: 1, workers: threads, quiet: true, report: false, bootstrap: 10, rawExtraDecades: 0, tunePhantoms: 0 });
-      return sha(JSON.stringify(r.summary));
+      const r = await runEvaluation({ data: evalSrc, methods: ['raw', 'gaussian'], doses: ED, recon: 'sirt:30', out, seed: 1, ...(how === 'blocks' ? { threads } : { workers: threads, blockWorkers: 1 }), quiet: true, report: false, bootstrap: 10, rawExtraDecades: 0, tunePhantoms: 0 });
+      return sha(readFileSync(join(out, 'results.csv'), 'utf8'), JSON.stringify(r.summary));
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
   },
-};
+});
+const evaluation = evalStage('evaluation', 'blocks');
+const evaluationProjector = evalStage('eval-proj', 'projector');
 
-const stages = [projection, sirt, generation, training, evaluation];
+const stages = [projection, sirt, generation, training, evaluation, evaluationProjector];
 const only = process.argv.slice(2).find((a) => a.startsWith('--stage='))?.slice(8);
 
 console.log(`machine: ${cores} cores available (${cpus()[0]?.model ?? '?'}), node ${process.version}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (above the core count: other users share the cores, timings are noisy)`);

@@ -16,6 +16,7 @@ interface Args {
   seed?: string;
   phantoms?: number;
   workers?: number;
+  'block-workers'?: number;
   bootstrap: number;
   metric: string;
   'raw-extra-decades': number;
@@ -41,7 +42,8 @@ export const command: CommandModule<object, Args> = {
       .option('out', { type: 'string', demandOption: true, describe: 'report folder (results.csv, summary.json, plots/, report.html)' })
       .option('seed', { type: 'string', describe: "noise seed (default: the dataset's seed)" })
       .option('phantoms', { type: 'number', describe: 'evaluate at most this many phantoms of the split' })
-      .option('workers', { type: 'number', describe: 'projector worker threads' })
+      .option('workers', { type: 'number', describe: 'projector + SIRT threads of each block worker (default --threads / block workers)' })
+      .option('block-workers', { type: 'number', describe: '(phantom, dose) groups evaluated at once, each in its own worker thread (default --threads; 1: in this thread); results are byte-identical for any number' })
       .option('bootstrap', { type: 'number', default: 1000, describe: 'bootstrap resamples for the DRF intervals' })
       .option('raw-extra-decades', { type: 'number', default: 2, describe: 'also evaluate raw this many decades above the sweep (its log step), to read off the dose raw needs to match a denoiser' })
       .option('metric', { type: 'string', default: 'psnr', describe: 'metric the dose-reduction factor is read on (psnr, ssim3d, nrmse, dice, map_psnr, ...)' })
@@ -59,6 +61,9 @@ export const command: CommandModule<object, Args> = {
       return v;
     });
     if (a.phantoms !== undefined && !(Number.isInteger(a.phantoms) && a.phantoms >= 1)) throw new Error(`phantoms: must be an integer >= 1, got ${a.phantoms}`);
+    const { parseThreads } = await import('../../core/threads.ts');
+    if (a['block-workers'] !== undefined) parseThreads('--block-workers', a['block-workers']);
+    if (a.workers !== undefined) parseThreads('--workers', a.workers);
     if (!(Number.isInteger(a.bootstrap) && a.bootstrap >= 10 && a.bootstrap <= 100000)) throw new Error(`bootstrap: must be an integer in [10, 100000], got ${a.bootstrap}`);
     // every method is parsed (and a bad one refused) before any work
     const { parseMethods } = await import('../../eval/harness/denoise.ts');
@@ -75,11 +80,11 @@ export const command: CommandModule<object, Args> = {
       if (shard.count > 1) {
         if (a.protocols) throw new Error('shard: protocol mode is not sharded; run it in one process');
         const { evaluateShard } = await import('../../eval/harness/run.ts');
-        await evaluateShard({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference, shard });
+        await evaluateShard({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, blockWorkers: a['block-workers'], bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference, shard });
         return;
       }
     }
-    const r = await runEvaluation({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference });
+    const r = await runEvaluation({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, blockWorkers: a['block-workers'], bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference });
     if (!a.quiet) {
       const { headlineSentence } = await import('../../eval/report/summary.ts');
       console.log(headlineSentence(r.summary));

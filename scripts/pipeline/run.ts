@@ -16,6 +16,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic.ts';
 import { startOverall } from '../../core/progress.ts';
 import { getPreset, type Preset } from './presets.ts';
+import { StageTimes } from '../../eval/stage-times.ts';
 
 export interface PipelineOptions {
   preset: string | Preset;
@@ -86,6 +87,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   const tGen = performance.now();
 
   // 2. training
+  const trainTimes = new StageTimes();
   const models: PipelineResult['models'] = [];
   const trained: string[] = [];
   if (preset.train.length) {
@@ -104,7 +106,16 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       }
       job.begin(`train ${step.name}`);
       const resume = existsSync(join(dir, 'last', 'model.json'));
-      const r = await train({ ...(step.options as object), data: dataDir, scheme: step.scheme, out: dir, resume, quiet: q, backend: opts.backend });
+      const tCall = performance.now();
+      const ends: { epoch: number; at: number; seconds: number; steps: number }[] = [];
+      const stepImages = Number((step.options as { batch?: number }).batch ?? 0) * Number((step.options as { stepsPerEpoch?: number }).stepsPerEpoch ?? 0);
+      const r = await train({
+        ...(step.options as object), data: dataDir, scheme: step.scheme, out: dir, resume, quiet: q, backend: opts.backend,
+        onEpoch: (e) => ends.push({ epoch: e.epoch, at: performance.now(), seconds: e.seconds, steps: e.imagesPerSecond ? stepImages / e.imagesPerSecond : 0 }),
+      });
+      const prof = trainProfile(tCall, performance.now(), ends, readEpochZero(dir));
+      trainTimes.merge(prof);
+      log(q, `  ${prof.format((performance.now() - tCall) / 1000, 'train time')}`);
       writeFileAtomic(doneFile, JSON.stringify({ want, result: r }, null, 1));
       trained.push(step.name);
       models.push({ name: step.name, scheme: step.scheme, dir, ...pickModelFigures(r) });
@@ -113,6 +124,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
   }
   const tTrain = performance.now();
+  if (preset.train.length && trainTimes.seconds().length) log(q, `\n${trainTimes.format((tTrain - tGen) / 1000, 'train time (all models)')}`);
 
   // 3 + 4. evaluation and report
   const reportDir = join(out, 'report');
@@ -172,6 +184,46 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   } finally {
     job.end();
   }
+}
+
+/** Seconds of the untrained validation pass (epoch 0 of log.jsonl), when the run logged one. */
+function readEpochZero(dir: string): number | undefined {
+  const p = join(dir, 'log.jsonl');
+  if (!existsSync(p)) return undefined;
+  const first = readFileSync(p, 'utf8').split('\n').find(Boolean);
+  const e = first ? (JSON.parse(first) as { epoch: number; seconds: number }) : undefined;
+  return e?.epoch === 0 ? e.seconds : undefined;
+}
+
+/**
+ * Where one train() call's time went, from the epoch ends it reported (onEpoch: each after its
+ * checkpoint and learning curve were written) and the untrained validation pass in log.jsonl:
+ *   steps        forward + backward + Adam (the loop's own step timer)
+ *   validation   one validation pass per epoch, at the untrained pass's cost (same maps, same network)
+ *   batches      the rest of each epoch (drawing the training batches)
+ *   checkpoints  interval between epoch ends minus the epoch (best/last models, log, learning curve)
+ *   start-up     before the first epoch: data, backend, model, untrained validation, workers
+ * The first epoch's checkpoint time is taken as the mean of the others' (its start is not reported).
+ */
+function trainProfile(tCall: number, tEnd: number, ends: { epoch: number; at: number; seconds: number; steps: number }[], epoch0?: number): StageTimes {
+  const t = new StageTimes();
+  if (!ends.length) { t.add('start-up', tEnd - tCall); return t; }
+  const val = (epoch0 ?? 0) * 1000;
+  const ckpt: number[] = [];
+  for (let k = 1; k < ends.length; k++) ckpt.push(Math.max(0, ends[k].at - ends[k - 1].at - ends[k].seconds * 1000));
+  const ck0 = ckpt.length ? ckpt.reduce((a, b) => a + b, 0) / ckpt.length : 0;
+  for (const e of ends) {
+    const steps = e.steps * 1000, all = e.seconds * 1000;
+    t.add('steps', Math.min(all, steps));
+    t.add('validation', Math.min(Math.max(0, all - steps), val));
+    t.add('batches', Math.max(0, all - steps - val));
+  }
+  t.add('checkpoints', ckpt.reduce((a, b) => a + b, 0) + ck0);
+  const firstStart = ends[0].at - ends[0].seconds * 1000 - ck0;
+  if (epoch0 !== undefined) t.add('untrained validation', Math.min(val, Math.max(0, firstStart - tCall)));
+  t.add('start-up', Math.max(0, firstStart - tCall - (epoch0 !== undefined ? val : 0)));
+  t.add('finish', Math.max(0, tEnd - ends[ends.length - 1].at));
+  return t;
 }
 
 function pickModelFigures(r: { bestEpoch: number; best: { psnr?: number; noisyPsnr?: number } }) {
