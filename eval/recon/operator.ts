@@ -33,6 +33,42 @@ export interface ProjectionOperator extends LinearOperator {
   close?(): Promise<void>;
 }
 
+/**
+ * A per-voxel kernel over slabs of z slices, run by `SlabRunner.runSlabs` on an operator's worker threads
+ * (sirt/ray-operator.ts) or in this thread (`localSlabs`). `fn(args, z0, z1, slab)` computes slices
+ * [z0, z1) of slab number `slab` and may read any slice of its inputs but write only its own slices (or
+ * `slab`'s entry of a per-slab output, for reductions summed afterwards in slab order), so the result is the
+ * same for any number of workers. `fn` must be self-contained: workers get its source text, with `prelude`
+ * (source of the helpers it calls) before it. Arrays in `args` must be SharedArrayBuffer-backed where
+ * they are to be shared with workers (`SlabRunner.sharedFloat32`).
+ */
+export interface SlabKernel<A> {
+  /** Unique name (workers compile each kernel once). */
+  name: string;
+  fn: (args: A, z0: number, z1: number, slab: number) => void;
+  prelude?: string;
+}
+
+export interface SlabRunner {
+  /** Runs `kernel` on every slab of `slab` slices of the volume's nz, in any order, and resolves when all are done. */
+  runSlabs<A>(kernel: SlabKernel<A>, args: A, slab: number): Promise<void>;
+  /** A zeroed float32 array the runner's workers can read and write (plain memory where it has none). */
+  sharedFloat32(length: number): Float32Array;
+}
+
+/** Whether the operator runs slab kernels on its own workers. */
+export function isSlabRunner(op: unknown): op is SlabRunner {
+  return typeof (op as Partial<SlabRunner>)?.runSlabs === 'function' && typeof (op as Partial<SlabRunner>)?.sharedFloat32 === 'function';
+}
+
+/** The in-thread SlabRunner for nz slices (what operators without workers use). */
+export function localSlabs(nz: number): SlabRunner {
+  return {
+    async runSlabs<A>(k: SlabKernel<A>, args: A, slab: number) { for (let s = 0, z0 = 0; z0 < nz; s++, z0 += slab) k.fn(args, z0, Math.min(nz, z0 + slab), s); },
+    sharedFloat32: (length: number) => new Float32Array(length),
+  };
+}
+
 /** Element-wise reciprocal with ASTRA's zero guard: 1/v, and 0 where v is (numerically) 0. */
 export function safeReciprocal(v: Float32Array, eps = 1e-6): Float32Array {
   const out = new Float32Array(v.length);

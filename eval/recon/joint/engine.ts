@@ -1,33 +1,31 @@
 /**
- * The iteration behind the joint methods (index.ts has the models). Each iteration is one
- * majorise-minimise step on the data terms, then the regulariser's proximal step, as in Schwartz
- * et al.'s fused multi-modal scheme (a HAADF step, a Poisson step, a clip at 0, TV by FGP;
- * Nat. Commun. 15, 3555 (2024), doi:10.1038/s41467-024-47558-0), but with both data steps fused
- * into one separable surrogate so that no step size is hand-set and the data part is monotone:
- *  - HAADF and any least-squares term: the separable quadratic surrogate (Erdogan & Fessler 1999,
- *    Phys. Med. Biol. 44:2835, doi:10.1088/0031-9155/44/11/311) with curvature per voxel
- *    d_ej = alpha_H c_e sum_e' c_e' [P^T (W P 1)]_j, the diagonal majoriser of c_e c_e' P^T W P
- *    (SIRT's row/column-sum preconditioning applied to the joint HAADF system);
- *  - the Poisson EDX term: the EM surrogate (De Pierro 1995, IEEE TMI 14:132, doi:10.1109/42.370409),
- *    lambda sum_j [C_j u_j - u~_j bp_j ln u_j], C = P^T 1, bp = P^T (b / P u~);
- *  so the new u_j >= 0 is the positive root of  d u^2 + (lambda C + g_H - d u~) u - lambda u~ bp = 0
- *  (g_H the HAADF gradient at u~). lambda -> infinity gives ML-EM on the EDX alone (Shepp & Vardi 1982,
- *  IEEE TMI 1:113, doi:10.1109/TMI.1982.4307558); no EDX gives the SQS (SIRT-like) solution of the HAADF.
- *  - TV (per element) or TNV (nuclear norm of the Jacobian, optionally with the HAADF model volume's
- *    gradient): its prox at the step t = 1 / mean(surrogate curvature) by fast gradient projection on
- *    the dual (Beck & Teboulle 2009, IEEE TIP 18:2419, doi:10.1109/TIP.2009.2028250), the dual warm-started
- *    from the last iteration, then a clip at 0. The prox is taken in the scalar metric, not the
- *    surrogate's diagonal one (as in the paper): the regularised fixed point is close to, not exactly,
- *    the minimiser of the objective; with no regulariser the iteration is exactly monotone.
- * One iteration costs one forward projection per element and one back projection per element plus one
- * (the HAADF residual's back projection is shared: the HAADF gradient of u_e is c_e P^T r_H).
- * The start is `warmStart` ML-EM iterations on the EDX alone (the paper's warm start).
- * Objective per iteration: of the iterate after its update (one extra forward projection at the end).
+ * The iteration behind the joint methods (index.ts has the models): Schwartz et al.'s alternating fused
+ * multi-modal scheme (a HAADF step, a Poisson step, a clip at 0, TV by FGP; Nat. Commun. 15, 3555 (2024),
+ * doi:10.1038/s41467-024-47558-0) with preconditioned steps, so that no step size is hand-set:
+ *  1. HAADF step: SIRT on h = sum_e c_e u_e (Gilbert 1972, J. Theor. Biol. 36:105, doi:10.1016/0022-5193(72)90180-4),
+ *     dh = -(1 - omega) C^-1 P^T R^-1 (P h - b_H), C = P^T 1, R = P 1, lifted to the elements by each one's
+ *     share of h at the voxel (liftH: the HAADF sets the total, the EDX the composition);
+ *  2. EDX step: one ML-EM step per element (Shepp & Vardi 1982, IEEE TMI 1:113, doi:10.1109/TMI.1982.4307558;
+ *     SIRT for bimodal's least squares), then 1 - omega of the change it made to h taken back (liftH), so
+ *     h moves by omega of the EDX's pull and the composition by all of it;
+ *  3. the regulariser's prox: TV per element or TNV (nuclear norm of the per-voxel Jacobian, optionally with
+ *     the HAADF volume's gradient) at the EM step scale t = lambda mean(u) / mean(C), by FGP on the dual
+ *     (fgp.ts; Beck & Teboulle 2009, doi:10.1109/TIP.2009.2028250), dual warm-started, clip at 0.
+ * omega = Var_H / (Var_H + Var_E(h)) from the noise model (a Kalman gain, averaged over rays): lambda_chem ->
+ * infinity gives omega = 1 and ML-EM on the EDX alone; no EDX gives omega = 0 and SIRT of the HAADF.
+ * The start is `warmStart` ML-EM iterations on the EDX alone (the paper's warm start) whose HAADF volume is
+ * then moved 1 - omega of the way to `warmStart` SIRT iterations of the HAADF from 0 (the EM start's noise in
+ * the projector's null space would otherwise stay in h for good). Like the paper's scheme the iteration is
+ * balanced by steps: its fixed point is not exactly the minimiser of the objective it reports.
+ * One iteration costs 2 forward projections per element (one after the HAADF step, which the clip makes
+ * non-linear) and one back projection per element plus one; the prox runs on the operator's workers.
+ * Objective per iteration: of the iterate after its update.
  */
 import type { ProjectionOperator, IterationRecord } from '../operator.ts';
 import type { Progress } from '../../../core/progress.ts';
-import { gradient3, divergence3, type Shape3 } from '../tv.ts';
-import { projectSpectralBall, gramEigenvalues } from './prox.ts';
+import { isSlabRunner, localSlabs } from '../operator.ts';
+import type { Shape3 } from '../tv.ts';
+import { FgpProx, regulariserValueLocal } from './fgp.ts';
 
 export interface EngineInput {
   edx: Float32Array[];
@@ -52,7 +50,7 @@ export interface EngineInput {
 }
 
 /** Smooth data terms and regulariser at u given its projections Pu (also used by the tests). */
-export function jointObjective(inp: EngineInput, u: Float32Array[], Pu: Float32Array[], shape: Shape3): { objective: number; terms: Record<string, number> } {
+export function jointObjective(inp: EngineInput, u: Float32Array[], Pu: Float32Array[], shape: Shape3, regValue?: number): { objective: number; terms: Record<string, number> } {
   const nE = u.length, m = inp.haadf.length;
   let haadf = 0;
   for (let i = 0; i < m; i++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * Pu[e][i]; const d = h - inp.haadf[i]; haadf += inp.haadfWeight[i] * d * d; }
@@ -64,7 +62,7 @@ export function jointObjective(inp: EngineInput, u: Float32Array[], Pu: Float32A
   });
   edx *= inp.lambdaEdx;
   let reg = 0;
-  if (inp.regulariser !== 'none' && inp.regWeight > 0) reg = inp.regWeight * regValue(inp, u, shape);
+  if (inp.regulariser !== 'none' && inp.regWeight > 0) reg = inp.regWeight * (regValue ?? regulariserValueLocal(inp.regulariser, inp.c, hScale(inp.c), shape, u));
   return { objective: haadf + edx + reg, terms: { haadf, edx, reg } };
 }
 
@@ -75,56 +73,6 @@ function edxVarianceWeight(b: Float32Array): number {
 }
 
 function hScale(c: number[]): number { let s = 0; for (const v of c) s += v; return c.length / s; }
-
-function regValue(inp: EngineInput, u: Float32Array[], shape: Shape3): number {
-  const n = u[0].length, nE = u.length;
-  const g = u.map((x) => { const t = new Float32Array(3 * n); gradient3(x, shape, t); return t; });
-  const withH = inp.regulariser === 'tnv-haadf', sh = hScale(inp.c);
-  const q = new Float64Array(3 * (nE + 1)), work = new Float64Array(2 * (nE + 1) ** 2);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    if (inp.regulariser === 'tv') { for (let e = 0; e < nE; e++) total += Math.hypot(g[e][i], g[e][n + i], g[e][2 * n + i]); continue; }
-    const rows = fillJacobian(q, g, i, n, inp.c, withH, sh);
-    total += nuclearNorm(q, rows, work);
-  }
-  return total;
-}
-
-function fillJacobian(q: Float64Array, g: Float32Array[], i: number, n: number, c: number[], withH: boolean, sh: number): number {
-  const nE = g.length;
-  let hz = 0, hy = 0, hx = 0;
-  for (let e = 0; e < nE; e++) {
-    q[3 * e] = g[e][i]; q[3 * e + 1] = g[e][n + i]; q[3 * e + 2] = g[e][2 * n + i];
-    hz += c[e] * g[e][i]; hy += c[e] * g[e][n + i]; hx += c[e] * g[e][2 * n + i];
-  }
-  if (!withH) return nE;
-  q[3 * nE] = sh * hz; q[3 * nE + 1] = sh * hy; q[3 * nE + 2] = sh * hx;
-  return nE + 1;
-}
-
-/**
- * Sum of singular values of the m x 3 matrix q: sum sqrt(eigenvalues of the Gram q q^T), in closed
- * form for m <= 3 (prox.ts gramEigenvalues), else by projectSpectralBall's Jacobi at r = 0.
- */
-function nuclearNorm(q: Float64Array, m: number, work: Float64Array): number {
-  let fro = 0;
-  for (let k = 0; k < 3 * m; k++) fro += q[k] * q[k];
-  if (fro === 0) return 0;
-  const G = work.subarray(0, m * m);
-  if (m <= 3) {
-    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) G[i * m + j] = q[3 * i] * q[3 * j] + q[3 * i + 1] * q[3 * j + 1] + q[3 * i + 2] * q[3 * j + 2];
-    gramEigenvalues(G, m, eig);
-    let s = 0;
-    for (let k = 0; k < m; k++) s += Math.sqrt(Math.max(eig[k], 0));
-    return s;
-  }
-  const tmp = Float64Array.from(q.subarray(0, 3 * m));
-  projectSpectralBall(tmp, m, 0, work, false); // leaves the diagonalised Gram in work
-  let s = 0;
-  for (let k = 0; k < m; k++) s += Math.sqrt(Math.max(G[k * m + k], 0));
-  return s;
-}
-const eig = new Float64Array(3);
 
 export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Promise<{ volumes: Float32Array[]; haadfVolume: Float32Array; history: IterationRecord[] }> {
   const g = op.geom, shape: Shape3 = [g.nz, g.ny, g.nx];
@@ -145,7 +93,9 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   for (let i = 0; i < m; i++) invRow[i] = rowP[i] > 1e-6 ? 1 / rowP[i] : 0;
   let sumC = 0, nSupport = 0;
   for (let j = 0; j < n; j++) if (colP[j] > 1e-6) { sumC += colP[j]; nSupport++; }
-  const u = Array.from({ length: nE }, () => new Float32Array(n));
+  // the volumes and the prox's arrays live where the operator's workers can reach them (its slab kernels run the prox)
+  const runner = isSlabRunner(op) ? op : localSlabs(g.nz);
+  const u = Array.from({ length: nE }, () => runner.sharedFloat32(n));
   if (inp.edx.length === nE) {
     // Warm start: ML-EM on each element's EDX alone, from the uniform volume with the measured counts.
     const ratio = new Float32Array(m), bp = new Float32Array(n), p = new Float32Array(m);
@@ -167,50 +117,87 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   }
   const Pu = u.map(() => new Float32Array(m));
   // Balance (a Kalman gain per ray, averaged): of the change of h = sum c_e u_e an EDX step makes, keep
-  // omega = Var_H / (Var_H + Var_E(h)), Var_H = 1 / (alpha_H W), Var_E(h) = sum_e c_e^2 Var(b_e) / lambda
-  // (Poisson: Var(b_e) = P u_e at the warm start; least squares: 1 / V_e); the HAADF step is relaxed by
-  // 1 - omega. The h-preserving part of the EDX step (the split between elements, which the HAADF cannot
-  // see) is always taken in full. lambda_chem -> infinity: omega -> 1, ML-EM; no EDX: omega = 0, SIRT of the HAADF.
+  // omega = Var_H / (Var_H + Var_E(h)), Var_H = 1 / (alpha_H W), Var_E(h) = sum_e c_e^2 Var(b_e) / lambda;
+  // the HAADF step is relaxed by 1 - omega. The h-preserving part of the EDX step (the split between
+  // elements, which the HAADF cannot see) is always taken in full. Poisson: Var(b_e) = E[b_e], estimated
+  // from the HAADF (its counts are ~100x the EDX's, so its shape is far less noisy than any fit to the EDX)
+  // and the element totals S_e: E[b_e,i] ~ b_H,i S_e / S_H (S_H = sum_i b_H,i = sum_e c_e S_e by the fit of k),
+  // so Var_E(h)_i = b_H,i sum_e c_e^2 S_e / (S_H lambda); least squares: Var(b_e) = 1 / V_e. The mean over
+  // rays is weighted by b_H,i (rays that carry signal). (An earlier estimate from the warm start's P u_e
+  // gave omega ~ 0.8 at a few EDX counts per projection: the EM fit to so few counts is ~0 on most rays,
+  // which read as an exact EDX there, and the HAADF was all but ignored.)
+  // lambda_chem -> infinity: omega -> 1, ML-EM; no EDX: omega = 0, SIRT of the HAADF.
   let omega = hasH ? 0 : 1;
   if (hasH && hasEdx) {
-    for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]);
-    let s = 0, cnt = 0;
+    let sH = 0, sc2 = 0;
+    for (let i = 0; i < m; i++) if (rowP[i] > 1e-6 && inp.haadf[i] > 0) sH += inp.haadf[i];
+    for (let e = 0; e < nE; e++) { let se = 0; const b = inp.edx[e]; for (let i = 0; i < m; i++) if (rowP[i] > 1e-6) se += b[i]; sc2 += inp.c[e] * inp.c[e] * se; }
+    let s = 0, wsum = 0;
     for (let i = 0; i < m; i++) {
-      if (!(rowP[i] > 1e-6)) continue;
+      const bh = inp.haadf[i];
+      if (!(rowP[i] > 1e-6) || !(bh > 0)) continue;
       let ve = 0;
-      for (let e = 0; e < nE; e++) ve += inp.c[e] * inp.c[e] * (poisson ? Math.max(Pu[e][i], 0) : 1 / vE[e]);
+      if (poisson) ve = sH > 0 ? (bh * sc2) / sH : 0;
+      else for (let e = 0; e < nE; e++) ve += (inp.c[e] * inp.c[e]) / vE[e];
       ve /= lam;
       const vh = 1 / (inp.alphaH * inp.haadfWeight[i]);
-      if (ve + vh > 0) { s += vh / (vh + ve); cnt++; }
+      if (ve + vh > 0) { s += (bh * vh) / (vh + ve); wsum += bh; }
     }
-    omega = cnt ? s / cnt : 0.5;
+    omega = wsum > 0 ? s / wsum : 0.5;
   }
   const gH = hasH ? 1 - omega : 0;
+  // The composition where the volume has none yet: each element's share of the EDX totals, sum_e c_e g_e = 1
+  // (without EDX the minimum-norm split along c, g_e = c_e / sum c^2).
+  const share = { g: inp.c.map((ce) => ce / c2), eps: 0 };
+  if (hasEdx) {
+    const S = inp.edx.map((b) => { let t = 0; for (let i = 0; i < m; i++) if (rowP[i] > 1e-6) t += b[i]; return t; });
+    let cs = 0; for (let e = 0; e < nE; e++) cs += inp.c[e] * S[e];
+    if (cs > 0) share.g = S.map((v) => v / cs);
+  }
   const hPrev = new Float32Array(hasH && hasEdx ? n : 0);
   const rH = new Float32Array(m), bH = new Float32Array(n), bp = new Float32Array(n);
-  const prox = reg === 'none' ? null : new RegulariserProx(reg, inp.c, shape, proxIt);
+  const setEps = () => { let sh = 0; for (let e = 0; e < nE; e++) { const x = u[e], ce = inp.c[e]; for (let j = 0; j < n; j++) sh += ce * x[j]; } share.eps = (1e-2 * sh) / Math.max(1, nSupport); };
+  if (hasH && hasEdx && inp.warmStart > 0) {
+    // The HAADF part of the warm start: h0 = SIRT of the HAADF from 0 (warmStart iterations, clip at 0), lifted
+    // onto the EDX warm start's composition. The EDX ML-EM start alone carries its noise in the null space of
+    // the projector (29-61 tilts leave most of it), which the HAADF steps can never remove: from it fused's
+    // HAADF volume stayed ~10 dB below SIRT of the HAADF alone (demo data, 3000 e/A^2).
+    const h0 = new Float32Array(n), p = new Float32Array(m);
+    for (let k = 0; k < inp.warmStart; k++) {
+      await op.forward(h0, p);
+      for (let i = 0; i < m; i++) rH[i] = invRow[i] * (p[i] - inp.haadf[i]);
+      await op.back(rH, bH);
+      for (let j = 0; j < n; j++) { const v = colP[j] > 1e-6 ? h0[j] - bH[j] / colP[j] : 0; h0[j] = v > 0 ? v : 0; }
+    }
+    // balanced as every iteration is: 1 - omega of the way from the EDX's h to the HAADF's (lambda_chem -> infinity: EM alone)
+    for (let j = 0; j < n; j++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * u[e][j]; h0[j] = gH * (h0[j] - h); }
+    setEps();
+    liftH(u, h0, inp.c, share, colP);
+  }
+  const prox = reg === 'none' ? null : new FgpProx(runner, reg, inp.c, shape, proxIt, hScale(inp.c));
   const history: IterationRecord[] = [];
-  const record = (iteration: number) => {
-    const r = jointObjective({ ...inp, regulariser: reg, lambdaEdx: lam, edx: hasEdx ? inp.edx : [] }, u, Pu, shape);
+  const record = async (iteration: number) => {
+    const rv = prox ? await prox.value(u) : 0;
+    const r = jointObjective({ ...inp, regulariser: reg, lambdaEdx: lam, edx: hasEdx ? inp.edx : [] }, u, Pu, shape, rv);
     const rec = { iteration, ...r };
     history.push(rec);
     inp.onIteration?.(rec);
   };
   for (let it = 1; it <= inp.iterations; it++) {
     for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]);
-    if (it > 1) record(it - 1);
-    // HAADF step: SIRT on h = sum_e c_e u_e, lifted to the elements along c (the minimum-norm split):
-    // u_e <- u_e - gH (c_e / sum c^2) C^-1 P^T R^-1 (P h - b_H); the projections of the new u_e follow linearly.
+    setEps();
+    if (it > 1) await record(it - 1);
+    // HAADF step: SIRT on h = sum_e c_e u_e, dh = -gH C^-1 P^T R^-1 (P h - b_H), lifted to the elements by
+    // their share of h at the voxel (liftH: the HAADF sets the total, the composition is the EDX's).
     if (hasH) {
       for (let i = 0; i < m; i++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * Pu[e][i]; rH[i] = invRow[i] * (h - inp.haadf[i]); }
       await op.back(rH, bH);
-      for (let e = 0; e < nE; e++) {
-        const x = u[e], f = (gH * inp.c[e]) / c2;
-        for (let j = 0; j < n; j++) x[j] = colP[j] > 1e-6 ? Math.max(0, x[j] - (f * bH[j]) / colP[j]) : 0;
-      }
+      for (let j = 0; j < n; j++) bH[j] = colP[j] > 1e-6 ? (-gH * bH[j]) / colP[j] : 0;
+      liftH(u, bH, inp.c, share, colP);
       if (hasEdx) for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]);
     }
-    // EDX step per element: ML-EM (Poisson) or SIRT (least squares); then 1 - omega of its change of h taken back along c.
+    // EDX step per element: ML-EM (Poisson) or SIRT (least squares); then 1 - omega of its change of h taken
+    // back, by each element's share of h (liftH again: the EDX step's composition is kept).
     if (hPrev.length) { hPrev.fill(0); for (let e = 0; e < nE; e++) { const x = u[e], ce = inp.c[e]; for (let j = 0; j < n; j++) hPrev[j] += ce * x[j]; } }
     if (hasEdx) for (let e = 0; e < nE; e++) {
       const x = u[e], b = inp.edx[e], P = Pu[e];
@@ -225,101 +212,40 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
       }
     }
     if (hPrev.length && omega < 1) {
-      for (let j = 0; j < n; j++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * u[e][j]; hPrev[j] = (1 - omega) * (h - hPrev[j]); }
-      for (let e = 0; e < nE; e++) { const x = u[e], f = inp.c[e] / c2; for (let j = 0; j < n; j++) { const v = x[j] - f * hPrev[j]; x[j] = v > 0 ? v : 0; } }
+      for (let j = 0; j < n; j++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * u[e][j]; hPrev[j] = -(1 - omega) * (h - hPrev[j]); }
+      liftH(u, hPrev, inp.c, share, colP);
     }
     // The regulariser's prox at the EM step scale mean(u) / mean(C) (in units of the Poisson log-likelihood).
     if (prox) {
       let su = 0;
       for (let e = 0; e < nE; e++) for (let j = 0; j < n; j++) su += u[e][j];
-      prox.apply(u, (inp.regWeight * su) / Math.max(1, nE * sumC));
+      await prox.apply(u, (inp.regWeight * su) / Math.max(1, nE * sumC));
     }
     inp.progress?.increment(1);
   }
-  if (inp.iterations > 0) { for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]); record(inp.iterations); }
+  if (inp.iterations > 0) { for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]); await record(inp.iterations); }
   const haadfVolume = new Float32Array(n);
   for (let e = 0; e < nE; e++) for (let j = 0; j < n; j++) haadfVolume[j] += inp.c[e] * u[e][j];
   return { volumes: u, haadfVolume, history };
 }
 
 /**
- * prox_{t R}(w) = argmin_v 1/2 ||v - w||^2 + t R(v), then a clip at 0, with R = sum_e TV(v_e) or the TNV
- * sum_voxels ||J(v)||_* (rows grad v_e, and s grad sum_e c_e v_e with the HAADF channel), by FGP on the dual:
- * v = w - t K^T p, p <- Proj(p + K v / (t L)), L = ||K||^2 <= 12 (1 + s^2 sum c_e^2) (3D forward differences),
- * Proj onto the unit l2 ball per element and voxel (TV) or the unit spectral-norm ball per voxel (TNV).
- * The dual p is kept between calls (warm start; the momentum restarts).
+ * Lifts a change dh of the HAADF volume h = sum_e c_e u_e to the elements by each one's share of h at the
+ * voxel: u_e += dh (u_e + eps g_e) / (h + eps), then a clip at 0 (so sum_e c_e du_e = dh before the clip).
+ * The HAADF decides the total, the EDX the composition: an element the EDX puts at zero stays at zero,
+ * where the minimum-norm split along c (du_e = c_e dh / sum c^2) would hand most of any HAADF signal to
+ * the heavier element whatever the EDX says. eps (1 % of the mean h) with the global composition g
+ * (each element's share of the EDX totals) decides where the volume is still empty.
  */
-class RegulariserProx {
-  private rows: number;
-  private p: Float32Array[];
-  private r: Float32Array[];
-  private pn: Float32Array[];
-  private grad: Float32Array[];
-  private w: Float32Array[];
-  private div: Float32Array;
-  private divH: Float32Array;
-  private L: number;
-  private sh: number;
-  constructor(private kind: 'tv' | 'tnv' | 'tnv-haadf', private c: number[], private shape: Shape3, private iterations: number) {
-    const nE = c.length, n = shape[0] * shape[1] * shape[2];
-    this.rows = kind === 'tnv-haadf' ? nE + 1 : nE;
-    const mk = () => Array.from({ length: this.rows }, () => new Float32Array(3 * n));
-    this.p = mk(); this.r = mk(); this.pn = mk();
-    this.grad = Array.from({ length: nE }, () => new Float32Array(3 * n));
-    this.w = Array.from({ length: nE }, () => new Float32Array(n));
-    this.div = new Float32Array(n); this.divH = new Float32Array(n);
-    this.sh = hScale(c);
-    let c2 = 0; for (const v of c) c2 += v * v;
-    this.L = 12 * (1 + (kind === 'tnv-haadf' ? this.sh * this.sh * c2 : 0));
-  }
-
-  /** v = w - t K^T q into out. */
-  private primal(q: Float32Array[], t: number, out: Float32Array[]): void {
-    const nE = this.c.length, withH = this.kind === 'tnv-haadf';
-    if (withH) divergence3(q[nE], this.shape, this.divH);
-    for (let e = 0; e < nE; e++) {
-      divergence3(q[e], this.shape, this.div);
-      const w = this.w[e], o = out[e], f = withH ? this.sh * this.c[e] : 0;
-      for (let j = 0; j < w.length; j++) o[j] = w[j] + t * (this.div[j] + f * this.divH[j]);
-    }
-  }
-
-  apply(u: Float32Array[], t: number): void {
-    if (!(t > 0)) return;
-    const nE = this.c.length, n = u[0].length, withH = this.kind === 'tnv-haadf', rows = this.rows;
-    for (let e = 0; e < nE; e++) this.w[e].set(u[e]);
-    for (let r = 0; r < rows; r++) this.r[r].set(this.p[r]);
-    const step = 1 / (t * this.L);
-    const qv = new Float64Array(3 * rows), work = new Float64Array(2 * rows * rows);
-    let tk = 1;
-    for (let k = 0; k < this.iterations; k++) {
-      this.primal(this.r, t, u);
-      for (let e = 0; e < nE; e++) gradient3(u[e], this.shape, this.grad[e]);
-      const R = this.r, Pn = this.pn, G = this.grad;
-      if (this.kind === 'tv') for (let e = 0; e < nE; e++) {
-        // element-outer with local arrays (the same arithmetic as per voxel, fewer lookups in the hot loop)
-        const Re = R[e], Ge = G[e], Pe = Pn[e], n2 = 2 * n;
-        for (let i = 0; i < n; i++) {
-          const a = Re[i] + step * Ge[i], b = Re[n + i] + step * Ge[n + i], c = Re[n2 + i] + step * Ge[n2 + i];
-          const mag = Math.sqrt(a * a + b * b + c * c), f = mag > 1 ? 1 / mag : 1;
-          Pe[i] = a * f; Pe[n + i] = b * f; Pe[n2 + i] = c * f;
-        }
-      }
-      else for (let i = 0; i < n; i++) {
-        fillJacobian(qv, G, i, n, this.c, withH, this.sh);
-        for (let r = 0; r < rows; r++) for (let d = 0; d < 3; d++) qv[3 * r + d] = R[r][d * n + i] + step * qv[3 * r + d];
-        projectSpectralBall(qv, rows, 1, work);
-        for (let r = 0; r < rows; r++) for (let d = 0; d < 3; d++) Pn[r][d * n + i] = qv[3 * r + d];
-      }
-      const tn = (1 + Math.sqrt(1 + 4 * tk * tk)) / 2, mom = (tk - 1) / tn;
-      for (let r = 0; r < rows; r++) {
-        const pn = Pn[r], p = this.p[r], rr = this.r[r];
-        for (let i = 0; i < pn.length; i++) { rr[i] = pn[i] + mom * (pn[i] - p[i]); }
-        this.p[r] = pn; this.pn[r] = p;
-      }
-      tk = tn;
-    }
-    this.primal(this.p, t, u);
-    for (let e = 0; e < nE; e++) { const x = u[e]; for (let j = 0; j < n; j++) if (x[j] < 0) x[j] = 0; }
+function liftH(u: Float32Array[], dh: Float32Array, c: number[], share: { g: number[]; eps: number }, colP: Float32Array): void {
+  const nE = u.length, n = dh.length, eps = share.eps, g = share.g;
+  for (let j = 0; j < n; j++) {
+    if (!(colP[j] > 1e-6)) { for (let e = 0; e < nE; e++) u[e][j] = 0; continue; }
+    const d = dh[j];
+    if (d === 0) continue;
+    let h = 0;
+    for (let e = 0; e < nE; e++) h += c[e] * u[e][j];
+    const f = d / (h + eps);
+    for (let e = 0; e < nE; e++) { const v = u[e][j] + f * (u[e][j] + eps * g[e]); u[e][j] = v > 0 ? v : 0; }
   }
 }

@@ -21,8 +21,8 @@
  *  - fused (Schwartz et al., npj Comput. Mater. 8, 16 (2022), doi:10.1038/s41524-021-00692-5; 3D:
  *    Nat. Commun. 15, 3555 (2024), doi:10.1038/s41467-024-47558-0): per iteration a SIRT step on the
  *    HAADF (lifted to the elements along c), an ML-EM step on each element's EDX, a clip at 0 and TV by
- *    FGP; the two data steps are balanced by their relaxations gamma_H = min(1, alpha_H / lambda_chem),
- *    gamma_E = min(1, lambda_chem / alpha_H) (lambda_chem -> infinity: ML-EM on the EDX alone).
+ *    FGP; the two data steps are balanced by the gain omega from their noise levels (engine.ts;
+ *    lambda_chem -> infinity: ML-EM on the EDX alone), the HAADF step lifted by each element's share of h.
  *    The published HAADF term raises concentrations to a power gamma (HAADF ~ sum (Z_e x_e)^gamma); in
  *    nanodose's simulator the linearised HAADF is linear in the element amounts (Z^gamma is inside
  *    mu_e), so the exponent on x is 1 here. Like the paper's scheme, the iteration is balanced by step
@@ -30,7 +30,7 @@
  *    of the weighted sum above (which is reported to follow convergence).
  *  - bimodal (Zhong et al., Ultramicroscopy 174, 35 (2017), doi:10.1016/j.ultramic.2016.12.008): both
  *    data terms least squares (SIRT steps on the HAADF and on each EDX series), weight alpha between them
- *    (gamma_H = alpha / max(alpha, 1 - alpha), gamma_E = (1 - alpha) / max(alpha, 1 - alpha)); no regulariser.
+ *    (alpha_H = alpha, lambda_chem = 1 - alpha in omega); no regulariser.
  *  - TNV (Zhong et al., Ultramicroscopy 191, 34 (2018), doi:10.1016/j.ultramic.2018.04.007): fused's data
  *    steps with lambda sum_voxels ||J(u)||_* (nuclear norm of the Jacobian whose rows are grad u_e and,
  *    with the HAADF channel, s grad h, s = 1 / mean_e c_e putting h in the u units), its prox by FGP on

@@ -52,7 +52,7 @@ export function projectSpectralBall(q: Float64Array, m: number, r: number, work:
     }
   }
   // q <- U D U^T q, D = diag(min(1, r / s_k)); rows of U^T q are the left singular directions scaled.
-  const out = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const out = jacobiOut.fill(0);
   for (let k = 0; k < m; k++) {
     const s2 = G[k * m + k], f = s2 > r * r ? r / Math.sqrt(s2) : 1;
     for (let c = 0; c < 3; c++) {
@@ -64,7 +64,7 @@ export function projectSpectralBall(q: Float64Array, m: number, r: number, work:
   for (let i = 0; i < 3 * m; i++) q[i] = out[i];
 }
 
-const ev3 = new Float64Array(3);
+const ev3 = new Float64Array(3), jacobiOut = new Float64Array(12);
 
 /**
  * Eigenvalues of the symmetric m x m matrix G (row-major, m = 1, 2, 3) in descending order into out:
@@ -162,3 +162,13 @@ function topProjection(q: Float64Array, m: number, G: Float64Array, r: number): 
   if (ev3[2] > r2) addRankOne(q, m, vC, r / Math.sqrt(ev3[2]) - 1);
   return true;
 }
+
+/**
+ * The source of this file's functions and their scratch arrays, for slab kernels that call
+ * projectSpectralBall / gramEigenvalues on worker threads (fgp.ts; operator.ts SlabKernel.prelude).
+ */
+export const PROX_PRELUDE = [
+  'const ev3 = new Float64Array(3), jacobiOut = new Float64Array(12);',
+  'const vA = new Float64Array(3), vB = new Float64Array(3), vC = new Float64Array(3);',
+  ...[projectSpectralBall, gramEigenvalues, eigenvector, addRankOne, topProjection].map((f) => `const ${f.name} = ${f.toString()};`),
+].join('\n');

@@ -21,7 +21,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { TiltGeometry } from '../../../generators/projection/geometry.ts';
-import type { ProjectionOperator } from '../operator.ts';
+import type { ProjectionOperator, SlabKernel, SlabRunner } from '../operator.ts';
 import { josephRayTable, type RayTable } from './rays.ts';
 import { sirtWasmModule, wasmSimdAvailable } from './wasm.ts';
 
@@ -153,7 +153,21 @@ const { mod, table, vol, ts, o, counter } = workerData;
 let run;
 if (mod) run = wasmRayProjector(mod, table, o);
 else { const xi = new Float32Array((table.nVox + table.pad) * o.chunk), acc = new Float64Array((table.nVox + table.pad) * o.chunk); run = (op, v, t, c) => rayProjectChunks(op, table, v, t, o, c, xi, acc); }
-parentPort.on('message', (m) => { run(m.op, vol, ts, counter); parentPort.postMessage({ id: m.id }); });`;
+const kernels = new Map();
+parentPort.on('message', (m) => {
+  if (m.op === 't') {
+    // a slab kernel (operator.ts SlabKernel): compiled once from its source, then slabs drawn from the counter
+    let f = kernels.get(m.name);
+    if (!f) { f = new Function('__name', m.src)(__name); kernels.set(m.name, f); }
+    for (;;) {
+      const s = Atomics.add(counter, 0, 1);
+      if (s >= m.nSlabs) break;
+      const z0 = s * m.slab;
+      f(m.args, z0, Math.min(m.nz, z0 + m.slab), s);
+    }
+  } else run(m.op, vol, ts, counter);
+  parentPort.postMessage({ id: m.id });
+});`;
 
 function shared<T extends Int32Array | Float32Array>(a: T): T {
   const s = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
@@ -162,7 +176,7 @@ function shared<T extends Int32Array | Float32Array>(a: T): T {
 }
 
 /** The Joseph projector on the ray table, `workers` threads (1: in this thread), `chunk` slices per work item (default 8), `kernel` (default 'wasm' where it runs). */
-export class RayTableOperator implements ProjectionOperator {
+export class RayTableOperator implements ProjectionOperator, SlabRunner {
   readonly geom: TiltGeometry;
   readonly workers: number;
   private table: RayTable;
@@ -175,6 +189,7 @@ export class RayTableOperator implements ProjectionOperator {
   private ts: Float32Array | null = null;
   private counter: Int32Array;
   private nextId = 1;
+  private sent: Set<string>[] = [];
   private rowCache: Float32Array | null = null;
   private colCache: Float32Array | null = null;
 
@@ -198,8 +213,8 @@ export class RayTableOperator implements ProjectionOperator {
   get tiltSeriesSize(): number { return this.geom.angles.length * this.geom.nz * this.geom.nCols; }
 
   private async run(op: 'f' | 'b', vol: Float32Array, ts: Float32Array): Promise<void> {
-    this.counter[0] = 0;
     if (this.workers === 1) {
+      this.counter[0] = 0;
       if (!this.local) {
         if (this.mod) this.local = wasmRayProjector(this.mod, this.table, this.o);
         else {
@@ -210,19 +225,30 @@ export class RayTableOperator implements ProjectionOperator {
       this.local(op, vol, ts, this.counter);
       return;
     }
-    if (!this.pool.length) {
-      const t = this.table;
-      const table = { ...t, rayPtr: shared(t.rayPtr), stride: shared(t.stride), idx: shared(t.idx), w0: shared(t.w0), w1: shared(t.w1) };
-      this.vol = new Float32Array(new SharedArrayBuffer(this.volumeSize * 4));
-      this.ts = new Float32Array(new SharedArrayBuffer(this.tiltSeriesSize * 4));
-      for (let k = 0; k < this.workers; k++) {
-        const wk = new Worker(WORKER_SOURCE(), { eval: true, workerData: { mod: this.mod, table, vol: this.vol, ts: this.ts, o: this.o, counter: this.counter } });
-        wk.unref();
-        this.pool.push(wk);
-      }
-    }
+    this.startPool();
     if (op === 'f') this.vol!.set(vol); else this.ts!.set(ts);
-    await Promise.all(this.pool.map((wk) => new Promise<void>((resolve, reject) => {
+    await this.dispatch(() => ({ op }));
+    if (op === 'f') ts.set(this.ts!); else vol.set(this.vol!);
+  }
+
+  private startPool(): void {
+    if (this.pool.length) return;
+    const t = this.table;
+    const table = { ...t, rayPtr: shared(t.rayPtr), stride: shared(t.stride), idx: shared(t.idx), w0: shared(t.w0), w1: shared(t.w1) };
+    this.vol = new Float32Array(new SharedArrayBuffer(this.volumeSize * 4));
+    this.ts = new Float32Array(new SharedArrayBuffer(this.tiltSeriesSize * 4));
+    for (let k = 0; k < this.workers; k++) {
+      const wk = new Worker(WORKER_SOURCE(), { eval: true, workerData: { mod: this.mod, table, vol: this.vol, ts: this.ts, o: this.o, counter: this.counter } });
+      wk.unref();
+      this.pool.push(wk);
+      this.sent.push(new Set());
+    }
+  }
+
+  /** Sends every worker its message (one per worker, `id` added) and resolves when all have answered. */
+  private dispatch(msg: (k: number) => Record<string, unknown>): Promise<void> {
+    this.counter[0] = 0;
+    return Promise.all(this.pool.map((wk, k) => new Promise<void>((resolve, reject) => {
       const id = this.nextId++;
       const onMsg = (m: { id: number }) => { if (m.id === id) { cleanup(); resolve(); } };
       const onErr = (e: Error) => { cleanup(); reject(e); };
@@ -230,9 +256,31 @@ export class RayTableOperator implements ProjectionOperator {
       const cleanup = () => { wk.off('message', onMsg); wk.off('error', onErr); wk.off('exit', onExit); wk.unref(); };
       wk.ref();
       wk.on('message', onMsg); wk.on('error', onErr); wk.on('exit', onExit);
-      wk.postMessage({ op, id });
-    })));
-    if (op === 'f') ts.set(this.ts!); else vol.set(this.vol!);
+      wk.postMessage({ ...msg(k), id });
+    }))).then(() => undefined);
+  }
+
+  /**
+   * Runs a slab kernel (operator.ts SlabKernel) over the volume's z slices on this operator's workers (in
+   * this thread for one worker), slabs handed out by the same atomic counter as the projections' chunks.
+   * Its typed arrays must come from sharedFloat32 (or other SharedArrayBuffers) where there are workers.
+   */
+  async runSlabs<A>(k: SlabKernel<A>, args: A, slab: number): Promise<void> {
+    if (!Number.isInteger(slab) || slab < 1) throw new Error(`RayTableOperator.runSlabs: slab must be an integer >= 1, got ${slab}`);
+    const nz = this.geom.nz, nSlabs = Math.ceil(nz / slab);
+    if (this.workers === 1) { for (let s = 0; s < nSlabs; s++) k.fn(args, s * slab, Math.min(nz, (s + 1) * slab), s); return; }
+    this.startPool();
+    const src = `${k.prelude ?? ''}\nreturn (${k.fn.toString()});`;
+    await this.dispatch((w) => {
+      const first = !this.sent[w].has(k.name);
+      this.sent[w].add(k.name);
+      return { op: 't', name: k.name, src: first ? src : undefined, args, nSlabs, slab, nz };
+    });
+  }
+
+  /** A zeroed float32 array shared with the workers (plain memory with one worker). */
+  sharedFloat32(length: number): Float32Array {
+    return new Float32Array(this.workers > 1 ? new SharedArrayBuffer(4 * length) : new ArrayBuffer(4 * length));
   }
 
   /** Forward projection: tilt series [angle, z, col] = A volume [z, y, x]. */
@@ -267,6 +315,7 @@ export class RayTableOperator implements ProjectionOperator {
   async close(): Promise<void> {
     const p = this.pool;
     this.pool = [];
+    this.sent = [];
     await Promise.all(p.map((w) => w.terminate()));
   }
 }
