@@ -162,7 +162,7 @@ export class SharedPool {
   }
 
   /** Sends `message` to worker k; resolves with its reply. Progress ticks go to `onTick`. */
-  request<R = Record<string, unknown>>(k: number, message: Record<string, unknown>, opts: { transfer?: TransferListItem[]; onTick?: (n: number) => void } = {}): Promise<R> {
+  request<R = Record<string, unknown>>(k: number, message: object, opts: { transfer?: TransferListItem[]; onTick?: (n: number) => void } = {}): Promise<R> {
     if (this.dead) return Promise.reject(this.dead);
     const w = this.workers[k];
     const id = this.nextId++;
@@ -174,7 +174,7 @@ export class SharedPool {
   }
 
   /** Sends `message(k)` to every worker; resolves with the replies in worker order. */
-  all<R = Record<string, unknown>>(message: (k: number) => Record<string, unknown>, opts: { onTick?: (n: number) => void } = {}): Promise<R[]> {
+  all<R = Record<string, unknown>>(message: (k: number) => object, opts: { onTick?: (n: number) => void } = {}): Promise<R[]> {
     return Promise.all(this.workers.map((_, k) => this.request<R>(k, message(k), opts)));
   }
 
@@ -190,7 +190,7 @@ export class SharedPool {
  * request (its result, an object, is the reply; `transfer(result)` lists buffers to move rather than
  * copy); a throw becomes an error reply. Requests are handled one at a time, in order.
  */
-export function serve<M extends Record<string, unknown>, R extends Record<string, unknown> | void>(
+export function serve<M extends object, R extends object | void>(
   handler: (message: M, tick: (n: number) => void) => R | Promise<R>,
   transfer?: (result: R) => TransferListItem[],
 ): void {

@@ -3,8 +3,8 @@
  * (generators/projection/kernels.ts) split over worker_threads by z-slice with SharedArrayBuffer, and the
  * analytic (exact chord-length, detector super-sampled) projector of phantoms (generators/projection/analytic.ts).
  */
-import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../../core/validate.ts';
+import { SharedPool, kernelSource } from '../../core/pool.ts';
 import { resolveThreads } from '../../core/threads.ts';
 import type { TiltGeometry } from './geometry.ts';
 import { forwardProjectSlice, backProjectSlice, forwardRange, backRange } from './kernels.ts';
@@ -62,20 +62,13 @@ export function makeGeometry(opts: { angles: Float64Array | number[] | string; n
 }
 
 let workerSource: string | null = null;
-/** Worker source: the kernels' own transpiled JavaScript (Function.prototype.toString), so no tsx per thread. */
+/** Worker source: the kernels' own transpiled JavaScript (core/pool.ts kernelSource), so no tsx per thread. */
 function WORKER_SOURCE(): string {
-  workerSource ??= `const { parentPort, workerData } = require('node:worker_threads');
-const __name = (f) => f;
-${forwardProjectSlice.toString()}
-${backProjectSlice.toString()}
-${forwardRange.toString()}
-${backRange.toString()}
-const { vol, ts, nz, ny, nx, angles, nCols, axisOffset } = workerData;
-parentPort.on('message', (m) => {
-  if (m.op === 'f') forwardRange(vol, ts, nz, ny, nx, angles, nCols, m.z0, m.z1, axisOffset);
-  else backRange(ts, vol, nz, ny, nx, angles, nCols, m.z0, m.z1, axisOffset);
-  parentPort.postMessage({ id: m.id });
-});`;
+  workerSource ??= kernelSource(
+    { forwardProjectSlice, backProjectSlice, forwardRange, backRange },
+    'const { vol, ts, nz, ny, nx, angles, nCols, axisOffset } = workerData;',
+    "if (m.op === 'f') forwardRange(vol, ts, nz, ny, nx, angles, nCols, m.z0, m.z1, axisOffset); else backRange(ts, vol, nz, ny, nx, angles, nCols, m.z0, m.z1, axisOffset);",
+  );
   return workerSource;
 }
 
@@ -88,10 +81,9 @@ parentPort.on('message', (m) => {
 export class Projector {
   readonly geom: TiltGeometry;
   readonly workers: number;
-  private pool: Worker[] = [];
+  private pool: SharedPool | null = null;
   private vol: Float32Array | null = null;
   private ts: Float32Array | null = null;
-  private nextId = 1;
   private rowSumCache: Float32Array | null = null;
   private colSumCache: Float32Array | null = null;
 
@@ -104,30 +96,20 @@ export class Projector {
   get volumeSize(): number { return this.geom.nz * this.geom.ny * this.geom.nx; }
   get tiltSeriesSize(): number { return this.geom.angles.length * this.geom.nz * this.geom.nCols; }
 
-  private ensurePool(): void {
-    if (this.workers === 1 || this.pool.length) return;
+  private ensurePool(): SharedPool {
+    if (this.pool) return this.pool;
     const g = this.geom;
     this.vol = new Float32Array(new SharedArrayBuffer(this.volumeSize * 4));
     this.ts = new Float32Array(new SharedArrayBuffer(this.tiltSeriesSize * 4));
-    for (let k = 0; k < this.workers; k++) {
-      const wk = new Worker(WORKER_SOURCE(), { eval: true, workerData: { vol: this.vol, ts: this.ts, nz: g.nz, ny: g.ny, nx: g.nx, angles: g.angles, nCols: g.nCols, axisOffset: g.axisOffset ?? 0 } });
-      wk.unref();
-      this.pool.push(wk);
-    }
+    const data = { vol: this.vol, ts: this.ts, nz: g.nz, ny: g.ny, nx: g.nx, angles: g.angles, nCols: g.nCols, axisOffset: g.axisOffset ?? 0 };
+    this.pool = new SharedPool(this.workers, { kernel: WORKER_SOURCE() }, () => data, 'projector');
+    return this.pool;
   }
 
+  /** Worker k computes slices [floor(k nz / n), floor((k + 1) nz / n)). */
   private async runPool(op: 'f' | 'b'): Promise<void> {
-    const nz = this.geom.nz, n = this.pool.length;
-    await Promise.all(this.pool.map((wk, k) => new Promise<void>((resolve, reject) => {
-      const id = this.nextId++;
-      const onMsg = (m: { id: number }) => { if (m.id === id) { cleanup(); resolve(); } };
-      const onErr = (e: Error) => { cleanup(); reject(e); };
-      const onExit = (c: number) => { cleanup(); reject(new Error(`projector worker exited with code ${c}`)); };
-      const cleanup = () => { wk.off('message', onMsg); wk.off('error', onErr); wk.off('exit', onExit); wk.unref(); };
-      wk.ref();
-      wk.on('message', onMsg); wk.on('error', onErr); wk.on('exit', onExit);
-      wk.postMessage({ op, id, z0: Math.floor((k * nz) / n), z1: Math.floor(((k + 1) * nz) / n) });
-    })));
+    const nz = this.geom.nz, n = this.workers;
+    await this.ensurePool().all((k) => ({ op, z0: Math.floor((k * nz) / n), z1: Math.floor(((k + 1) * nz) / n) }));
   }
 
   /** Forward projection: tilt series [angle, z, col] = A volume [z, y, x]. */
@@ -173,8 +155,8 @@ export class Projector {
   /** Stops the worker threads. */
   async close(): Promise<void> {
     const p = this.pool;
-    this.pool = [];
-    await Promise.all(p.map((w) => w.terminate()));
+    this.pool = null;
+    await p?.close();
   }
 }
 export { normaliseTiltAngles, mirrorProjections, type NormalisedAngles } from './angles.ts';

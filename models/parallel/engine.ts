@@ -25,12 +25,12 @@
  * scripts/bench/models.bench.ts for this machine's figures.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Worker } from 'node:worker_threads';
+import { SharedPool } from '../../core/pool.ts';
 import { resolveThreads } from '../../core/threads.ts';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ModelSpec } from '../networks/spec.ts';
-import type { StepMessage, WorkerReply } from './protocol.ts';
+import type { DoneReply, InitMessage, PredictedReply, ReadyReply, StepMessage } from './protocol.ts';
 
 export interface DataParallelOptions {
   spec: ModelSpec;
@@ -73,9 +73,8 @@ function lossUrl(m: string | URL): string {
 }
 
 export class DataParallel {
-  private nextId = 1;
   private constructor(
-    private readonly pool: Worker[],
+    private readonly pool: SharedPool,
     private readonly weightBuf: Float32Array,
     private readonly gradBufs: Float32Array[],
     private readonly sizes: number[],
@@ -90,7 +89,7 @@ export class DataParallel {
 
   /** Number of workers. */
   get workers(): number {
-    return this.pool.length;
+    return this.pool.size;
   }
 
   /** Starts the workers, builds the model in each, loads the loss module. */
@@ -110,22 +109,15 @@ export class DataParallel {
     const weightSab = new SharedArrayBuffer(total * 4);
     const gradSabs = Array.from({ length: nShards }, () => new SharedArrayBuffer(nTrain * 4));
     const url = lossUrl(opts.lossModule);
-    const pool: Worker[] = [];
+    // Workers run models/parallel/worker.ts (core/pool.ts: TypeScript worker, answers through serve()).
+    const pool = new SharedPool(n, { module: new URL('./worker.ts', import.meta.url) }, () => undefined, 'data-parallel');
     let backend = '';
     try {
-      await Promise.all(
-        Array.from({ length: n }, async (_, k) => {
-          const w = new Worker(new URL('./worker.mjs', import.meta.url));
-          pool[k] = w;
-          const ready = once(w);
-          w.postMessage({ type: 'init', spec: opts.spec, lossModule: url, lossOptions: opts.lossOptions, backend: opts.backend ?? 'wasm', weights: weightSab, grads: gradSabs, sizes, trainable });
-          const r = await ready;
-          if (r.type !== 'ready') throw new Error(`worker ${k}: ${r.type === 'error' ? r.message : 'unexpected reply'}`);
-          backend = r.backend;
-        }),
-      );
+      const init: InitMessage = { type: 'init', spec: opts.spec, lossModule: url, lossOptions: opts.lossOptions, backend: opts.backend ?? 'wasm', weights: weightSab, grads: gradSabs, sizes, trainable };
+      const ready = await pool.all<ReadyReply>(() => ({ ...init }));
+      backend = ready[0].backend;
     } catch (e) {
-      await Promise.all(pool.filter(Boolean).map((w) => w.terminate()));
+      await pool.close();
       throw e;
     }
     return new DataParallel(pool, new Float32Array(weightSab), gradSabs.map((g) => new Float32Array(g)), sizes, trainable, backend);
@@ -163,24 +155,19 @@ export class DataParallel {
       return { data: a.data.slice(bounds[i] * per, bounds[i + 1] * per), shape: [bounds[i + 1] - bounds[i], ...a.shape.slice(1)] };
     };
     // Shard i runs on worker i mod workers; each worker takes its shards one after another.
-    const nw = Math.min(this.pool.length, k);
-    const replies: WorkerReply[] = new Array(k);
+    const nw = Math.min(this.pool.size, k);
+    const done: DoneReply[] = new Array(k);
     await Promise.all(
       Array.from({ length: nw }, async (_, wk) => {
         for (let i = wk; i < k; i += nw) {
           const xs = shard(X, i);
           const ys = shard(Y, i);
           const wsh = W ? shard(W, i) : undefined;
-          const msg: StepMessage = { type: 'step', id: this.nextId++, slot: i, x: xs.data, xShape: xs.shape, y: ys.data, yShape: ys.shape, w: wsh?.data, wShape: wsh?.shape, training };
-          const p = once(this.pool[wk]);
-          this.pool[wk].postMessage(msg, [xs.data.buffer as ArrayBuffer, ys.data.buffer as ArrayBuffer, ...(wsh ? [wsh.data.buffer as ArrayBuffer] : [])]);
-          replies[i] = await p;
-          if (replies[i].type !== 'done') return;
+          const msg: Omit<StepMessage, 'id'> = { type: 'step', slot: i, x: xs.data, xShape: xs.shape, y: ys.data, yShape: ys.shape, w: wsh?.data, wShape: wsh?.shape, training };
+          done[i] = await this.pool.request<DoneReply>(wk, msg, { transfer: [xs.data.buffer as ArrayBuffer, ys.data.buffer as ArrayBuffer, ...(wsh ? [wsh.data.buffer as ArrayBuffer] : [])] });
         }
       }),
     );
-    for (const r of replies) if (r && r.type !== 'done') throw new Error(`data-parallel worker failed: ${r.type === 'error' ? `${r.message}\n${r.stack ?? ''}` : r.type}`);
-    const done = replies as Extract<WorkerReply, { type: 'done' }>[];
     const frac = Array.from({ length: k }, (_, i) => (bounds[i + 1] - bounds[i]) / N);
     const loss = done.reduce((a, r, i) => a + frac[i] * r.loss, 0);
     // Average gradients in place into one Float32Array, then wrap per variable.
@@ -221,21 +208,15 @@ export class DataParallel {
     this.broadcast(model);
     const X = asArray(x);
     const N = X.shape[0];
-    const k = Math.min(this.pool.length, N);
+    const k = Math.min(this.pool.size, N);
     const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * N) / k));
     const per = X.data.length / N;
-    const replies = await Promise.all(
+    const parts = await Promise.all(
       Array.from({ length: k }, (_, i) => {
         const data = X.data.slice(bounds[i] * per, bounds[i + 1] * per);
-        const p = once(this.pool[i]);
-        this.pool[i].postMessage({ type: 'predict', id: this.nextId++, x: data, xShape: [bounds[i + 1] - bounds[i], ...X.shape.slice(1)] }, [data.buffer as ArrayBuffer]);
-        return p;
+        return this.pool.request<PredictedReply>(i, { type: 'predict', x: data, xShape: [bounds[i + 1] - bounds[i], ...X.shape.slice(1)] }, { transfer: [data.buffer as ArrayBuffer] });
       }),
     );
-    const parts = replies.map((r) => {
-      if (r.type !== 'predicted') throw new Error(`data-parallel worker failed: ${r.type === 'error' ? r.message : r.type}`);
-      return r;
-    });
     const outPer = parts[0].y.length / parts[0].yShape[0];
     const out = new Float32Array(N * outPer);
     parts.forEach((r, i) => out.set(r.y, bounds[i] * outPer));
@@ -252,32 +233,6 @@ export class DataParallel {
 
   /** Stops the workers. */
   async close(): Promise<void> {
-    for (const w of this.pool) w.postMessage({ type: 'close' });
-    await Promise.all(this.pool.map((w) => w.terminate()));
+    await this.pool.close();
   }
-}
-
-function once(w: Worker): Promise<WorkerReply> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m: WorkerReply) => {
-      cleanup();
-      resolve(m);
-    };
-    const onErr = (e: Error) => {
-      cleanup();
-      reject(e);
-    };
-    const onExit = (code: number) => {
-      cleanup();
-      reject(new Error(`data-parallel worker exited with code ${code}`));
-    };
-    const cleanup = () => {
-      w.off('message', onMsg);
-      w.off('error', onErr);
-      w.off('exit', onExit);
-    };
-    w.on('message', onMsg);
-    w.on('error', onErr);
-    w.on('exit', onExit);
-  });
 }

@@ -20,7 +20,6 @@ export interface InitMessage {
 
 export interface StepMessage {
   type: 'step';
-  id: number;
   /** Which shard of the batch this is: the gradients go to grads[slot]. */
   slot: number;
   x: Float32Array;
@@ -35,15 +34,14 @@ export interface StepMessage {
 
 export interface PredictMessage {
   type: 'predict';
-  id: number;
   x: Float32Array;
   xShape: number[];
 }
 
-export type WorkerRequest = InitMessage | StepMessage | PredictMessage | { type: 'close' };
+/** Requests go through core/pool.ts SharedPool (which adds the request id; a throw in the worker is an error reply). */
+export type WorkerRequest = InitMessage | StepMessage | PredictMessage;
 
-export type WorkerReply =
-  | { type: 'ready'; backend: string }
-  | { type: 'done'; id: number; loss: number; nonTrainable: Float32Array[] }
-  | { type: 'predicted'; id: number; y: Float32Array; yShape: number[] }
-  | { type: 'error'; id?: number; message: string; stack?: string };
+export interface ReadyReply { type: 'ready'; backend: string }
+export interface DoneReply { type: 'done'; loss: number; nonTrainable: Float32Array[] }
+export interface PredictedReply { type: 'predicted'; y: Float32Array; yShape: number[] }
+export type WorkerReply = ReadyReply | DoneReply | PredictedReply;

@@ -1,9 +1,9 @@
 /**
  * Data-parallel worker: its own single-threaded wasm instance, the model rebuilt from its spec,
  * weights read from shared memory, gradients of the user's loss on its shard written back to shared
- * memory. Started through worker.mjs (which registers tsx).
+ * memory. A core/pool.ts TypeScript worker: answers the engine's requests through serve().
  */
-import { parentPort } from 'node:worker_threads';
+import { serve } from '../../core/pool.ts';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
 import { buildModel } from '../networks/build.ts';
@@ -13,9 +13,6 @@ import type { WorkerReply, WorkerRequest } from './protocol.ts';
 
 type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor, weights?: tf.Tensor) => tf.Scalar;
 
-if (!parentPort) throw new Error('models/parallel/worker.ts must run in a worker thread');
-const port = parentPort;
-
 let model: tf.LayersModel | undefined;
 let loss: LossFn | undefined;
 let weightViews: Float32Array[] = [];
@@ -23,77 +20,69 @@ let gradViews: Float32Array[][] = [];
 let trainableIdx: number[] = [];
 let spec: ModelSpec | undefined;
 
-function reply(m: WorkerReply, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(m, transfer);
+/** Buffers a reply moves rather than copies. */
+function transfer(r: WorkerReply): ArrayBuffer[] {
+  if (r.type === 'predicted') return [r.y.buffer as ArrayBuffer];
+  if (r.type === 'done') return r.nonTrainable.map((a) => a.buffer as ArrayBuffer);
+  return [];
 }
 
-port.on('message', async (msg: WorkerRequest) => {
-  try {
-    if (msg.type === 'close') {
-      model?.dispose();
-      port.close();
-      return;
+serve<WorkerRequest, WorkerReply>(async (msg) => {
+  if (msg.type === 'init') {
+    const r = await initBackend({ backend: msg.backend, threads: 1, quiet: true });
+    const mod = (await import(msg.lossModule)) as { loss?: LossFn; createLoss?: (options: unknown) => LossFn; default?: LossFn | { loss?: LossFn } };
+    if (msg.lossOptions !== undefined) {
+      if (typeof mod.createLoss !== 'function') throw new Error(`loss module ${msg.lossModule} does not export createLoss(options), needed for lossOptions`);
+      loss = mod.createLoss(msg.lossOptions);
+    } else loss = mod.loss ?? (typeof mod.default === 'function' ? mod.default : mod.default?.loss);
+    if (typeof loss !== 'function') throw new Error(`loss module ${msg.lossModule} does not export a function named loss`);
+    spec = msg.spec;
+    model = buildModel(msg.spec);
+    const ws = model.weights;
+    if (ws.length !== msg.sizes.length || ws.some((w, i) => tf.util.sizeFromShape(w.shape as number[]) !== msg.sizes[i] || w.trainable !== msg.trainable[i])) {
+      throw new Error('the model built in the worker does not match the main thread model (spec or weight order differ)');
     }
-    if (msg.type === 'init') {
-      const r = await initBackend({ backend: msg.backend, threads: 1, quiet: true });
-      const mod = (await import(msg.lossModule)) as { loss?: LossFn; createLoss?: (options: unknown) => LossFn; default?: LossFn | { loss?: LossFn } };
-      if (msg.lossOptions !== undefined) {
-        if (typeof mod.createLoss !== 'function') throw new Error(`loss module ${msg.lossModule} does not export createLoss(options), needed for lossOptions`);
-        loss = mod.createLoss(msg.lossOptions);
-      } else loss = mod.loss ?? (typeof mod.default === 'function' ? mod.default : mod.default?.loss);
-      if (typeof loss !== 'function') throw new Error(`loss module ${msg.lossModule} does not export a function named loss`);
-      spec = msg.spec;
-      model = buildModel(msg.spec);
-      const ws = model.weights;
-      if (ws.length !== msg.sizes.length || ws.some((w, i) => tf.util.sizeFromShape(w.shape as number[]) !== msg.sizes[i] || w.trainable !== msg.trainable[i])) {
-        throw new Error('the model built in the worker does not match the main thread model (spec or weight order differ)');
-      }
-      let off = 0;
-      weightViews = msg.sizes.map((n) => {
-        const v = new Float32Array(msg.weights, off * 4, n);
-        off += n;
+    let off = 0;
+    weightViews = msg.sizes.map((n) => {
+      const v = new Float32Array(msg.weights, off * 4, n);
+      off += n;
+      return v;
+    });
+    trainableIdx = msg.trainable.flatMap((t, i) => (t ? [i] : []));
+    gradViews = msg.grads.map((buf) => {
+      let goff = 0;
+      return trainableIdx.map((i) => {
+        const v = new Float32Array(buf, goff * 4, msg.sizes[i]);
+        goff += msg.sizes[i];
         return v;
       });
-      trainableIdx = msg.trainable.flatMap((t, i) => (t ? [i] : []));
-      gradViews = msg.grads.map((buf) => {
-        let goff = 0;
-        return trainableIdx.map((i) => {
-          const v = new Float32Array(buf, goff * 4, msg.sizes[i]);
-          goff += msg.sizes[i];
-          return v;
-        });
-      });
-      reply({ type: 'ready', backend: r.backend });
-      return;
-    }
-    if (msg.type === 'predict') {
-      const m = model!;
-      tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
-      const out = tf.tidy(() => m.predict(tf.tensor(msg.x, msg.xShape)) as tf.Tensor);
-      const y = out.dataSync() as Float32Array;
-      const yShape = out.shape;
-      out.dispose();
-      reply({ type: 'predicted', id: msg.id, y, yShape }, [y.buffer as ArrayBuffer]);
-      return;
-    }
-    if (msg.type === 'step') {
-      const m = model!;
-      tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
-      const vars = trainableIdx.map((i) => (m.weights[i] as unknown as { val: tf.Variable }).val);
-      const x = tf.tensor(msg.x, msg.xShape);
-      const y = tf.tensor(msg.y, msg.yShape);
-      const w = msg.w ? tf.tensor(msg.w, msg.wShape) : undefined;
-      // A shard that would not fit this instance's 4 GiB heap runs in micro-batches (same average).
-      const micro = autoMicroBatch(spec!, msg.xShape[0], msg.xShape[1], msg.xShape[2], m.countParams());
-      const { loss: lossValue, grads } = gradientsInMicroBatches(m, loss!, x, y, w, { microBatch: micro, training: msg.training });
-      vars.forEach((v, k) => gradViews[msg.slot][k].set(grads[v.name].dataSync()));
-      const nonTrainable = m.weights.flatMap((wt) => (wt.trainable ? [] : [Float32Array.from(wt.read().dataSync())]));
-      tf.dispose([x, y, ...Object.values(grads)]);
-      if (w) w.dispose();
-      reply({ type: 'done', id: msg.id, loss: lossValue, nonTrainable }, nonTrainable.map((a) => a.buffer as ArrayBuffer));
-    }
-  } catch (e) {
-    const err = e as Error;
-    reply({ type: 'error', id: (msg as { id?: number }).id, message: err.message ?? String(e), stack: err.stack });
+    });
+    return { type: 'ready', backend: r.backend };
   }
-});
+  if (msg.type === 'predict') {
+    const m = model!;
+    tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
+    const out = tf.tidy(() => m.predict(tf.tensor(msg.x, msg.xShape)) as tf.Tensor);
+    const y = out.dataSync() as Float32Array;
+    const yShape = out.shape;
+    out.dispose();
+    return { type: 'predicted', y, yShape };
+  }
+  // step
+  {
+    const m = model!;
+    tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
+    const vars = trainableIdx.map((i) => (m.weights[i] as unknown as { val: tf.Variable }).val);
+    const x = tf.tensor(msg.x, msg.xShape);
+    const y = tf.tensor(msg.y, msg.yShape);
+    const w = msg.w ? tf.tensor(msg.w, msg.wShape) : undefined;
+    // A shard that would not fit this instance's 4 GiB heap runs in micro-batches (same average).
+    const micro = autoMicroBatch(spec!, msg.xShape[0], msg.xShape[1], msg.xShape[2], m.countParams());
+    const { loss: lossValue, grads } = gradientsInMicroBatches(m, loss!, x, y, w, { microBatch: micro, training: msg.training });
+    vars.forEach((v, k) => gradViews[msg.slot][k].set(grads[v.name].dataSync()));
+    const nonTrainable = m.weights.flatMap((wt) => (wt.trainable ? [] : [Float32Array.from(wt.read().dataSync())]));
+    tf.dispose([x, y, ...Object.values(grads)]);
+    if (w) w.dispose();
+    return { type: 'done', loss: lossValue, nonTrainable };
+  }
+}, transfer);

@@ -16,7 +16,7 @@
  * float32 rounding at the same points), whatever the chunking or the number of workers; the
  * earlier two-pass CSR kernel gave the same iterates (tested before it was removed) and is gone.
  */
-import { Worker } from 'node:worker_threads';
+import { SharedPool, kernelSource } from '../../../core/pool.ts';
 import { resolveThreads } from '../../../core/threads.ts';
 import { josephRayTable, rayTableWeights, sirtRayChunks, type RayTable } from './rays.ts';
 import { sirtWasmModule, sirtWasmChunks, wasmSimdAvailable } from './wasm.ts';
@@ -44,23 +44,18 @@ export interface FastSirtOptions {
 }
 
 /**
- * Worker sources: each kernel's own (already transpiled) JavaScript via Function.prototype.toString,
+ * Worker sources: each kernel's own (already transpiled) JavaScript (core/pool.ts kernelSource),
  * so workers start without registering tsx (which costs about a second per thread). The kernels
- * refer only to their arguments and globals (typed arrays, Atomics, WebAssembly).
+ * refer only to their arguments and globals (typed arrays, Atomics, WebAssembly). Each worker
+ * takes chunks from the shared counter until none is left, then answers.
  */
 const workerSources = new Map<SirtKernel, string>();
 function WORKER_SOURCE(kernel: SirtKernel): string {
   let src = workerSources.get(kernel);
   if (src) return src;
-  // __name: the helper tsx's esbuild (keepNames) wraps inner named functions with.
-  const head = "const { parentPort, workerData } = require('node:worker_threads');\nconst __name = (f) => f;\nconst tick = (n) => parentPort.postMessage({ tick: n });\n";
-  if (kernel === 'rays') src = `${head}const sirtRayChunks = ${sirtRayChunks.toString()};
-const { table, R, C, b, x, o, counter } = workerData;
-sirtRayChunks(table, { R, C }, b, x, o, counter, tick);`;
-  else src = `${head}const sirtWasmChunks = ${sirtWasmChunks.toString()};
-const { mod, table, R, C, b, x, o, counter } = workerData;
-sirtWasmChunks(mod, table, { R, C }, b, x, o, counter, tick);`;
-  src += "\nparentPort.postMessage({ done: true });";
+  src = kernel === 'rays'
+    ? kernelSource({ sirtRayChunks }, 'const { table, R, C, b, x, o, counter } = workerData;', 'sirtRayChunks(table, { R, C }, b, x, o, counter, tick);')
+    : kernelSource({ sirtWasmChunks }, 'const { mod, table, R, C, b, x, o, counter } = workerData;', 'sirtWasmChunks(mod, table, { R, C }, b, x, o, counter, tick);');
   workerSources.set(kernel, src);
   return src;
 }
@@ -73,20 +68,6 @@ function shared<T extends Int32Array | Float32Array>(a: T): T {
 
 function shareTable(t: RayTable): RayTable {
   return { ...t, rayPtr: shared(t.rayPtr), stride: shared(t.stride), idx: shared(t.idx), w0: shared(t.w0), w1: shared(t.w1) };
-}
-
-/** Runs `n` workers on `source`, forwarding progress ticks; resolves when all are done. */
-function runWorkers(n: number, source: string, data: (k: number) => unknown, tick: (n: number) => void): Promise<void> {
-  const jobs: Promise<void>[] = [];
-  for (let k = 0; k < n; k++) {
-    const wk = new Worker(source, { eval: true, workerData: data(k) });
-    jobs.push(new Promise<void>((resolve, reject) => {
-      wk.on('message', (msg: { tick?: number; done?: boolean }) => { if (msg.tick) tick(msg.tick); if (msg.done) { void wk.terminate(); resolve(); } });
-      wk.on('error', reject);
-      wk.on('exit', (c) => { if (c !== 0 && c !== 1) reject(new Error(`sirt worker exited with code ${c}`)); });
-    }));
-  }
-  return Promise.all(jobs).then(() => undefined);
 }
 
 /** SIRT of a whole tilt series [angle, z, col] into a volume [z, y, x], slices split over worker_threads. */
@@ -114,6 +95,11 @@ export async function sirtFast(b: Float32Array, o: FastSirtOptions): Promise<Flo
     return x;
   }
   const data = { mod, table: shareTable(table), R: shared(w.R), C: shared(w.C), b: shared(b), x: new Float32Array(new SharedArrayBuffer(nVox * 4)), o: ko, counter: new Int32Array(new SharedArrayBuffer(4)) };
-  await runWorkers(workers, WORKER_SOURCE(kernel), () => data, tick);
+  const pool = new SharedPool(workers, { kernel: WORKER_SOURCE(kernel) }, () => data, 'sirt');
+  try {
+    await pool.all(() => ({}), { onTick: tick });
+  } finally {
+    await pool.close();
+  }
   return Float32Array.from(data.x);
 }
