@@ -7,18 +7,21 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { checkWritable } from '../core/atomic.ts';
+import { taskQueue, workerError } from '../core/pool.ts';
 import { progress } from '../core/progress.ts';
 import type { Seed } from '../core/random.ts';
 import { resolveThreads } from '../core/threads.ts';
 import { ConfigError, checkNumber } from '../core/validate.ts';
-import { GENERATOR } from './formats/emd.ts';
+import { GENERATOR, H5WASM_URL } from './formats/emd.ts';
 import { MANIFEST, MANIFEST_FORMAT, readDoneRecord, readManifest, sha256File, writeManifest, type Manifest, type ShardRecord } from './manifest.ts';
 import type { DatasetFileOptions } from './options.ts';
 import { jobFiles, parseShardSpec, shardFiles, type ShardFile } from './shards.ts';
 import { DEFAULT_SOURCE, loadSource } from './source.ts';
 import { checkFramesStored, writeShard, type ShardJob } from './write-shard.ts';
+import type { ShardTask, ShardTaskResult } from './generate-worker.ts';
 
 export interface GenerateOptions {
   /** Dataset config, partial (merged over the defaults) or full. */
@@ -159,21 +162,13 @@ export async function generateDataset(opts: GenerateOptions): Promise<Manifest> 
   return writeManifest(dir, base, files);
 }
 
-/** The parent's Node flags without `--import tsx` (the worker bootstrap registers tsx itself, after loading h5wasm). */
-function workerExecArgv(): string[] {
-  const a = process.execArgv;
-  const out: string[] = [];
-  for (let i = 0; i < a.length; i++) {
-    if ((a[i] === '--import' || a[i] === '--require' || a[i] === '--loader') && /(^|[/\\])tsx([/\\]|$)|^tsx/.test(a[i + 1] ?? '')) {
-      i++;
-      continue;
-    }
-    if (/^--(import|loader|require)=.*tsx/.test(a[i])) continue;
-    out.push(a[i]);
-  }
-  return out;
-}
-
+/**
+ * The shard queue: `n` piscina workers (core/pool.ts taskQueue: datasets/generate-worker.ts, h5wasm
+ * loaded before tsx at the URL datasets/formats/emd.ts loads it from, so it is the same module), each writing whole shard files with its own sample source and gzip. A free
+ * worker takes the next shard; after the first failure no new shard starts, the ones under way are
+ * finished (each is written under a temporary name, so nothing is half-written), and the failure is
+ * thrown (a ConfigError keeps its field: exit 2).
+ */
 async function runPool(
   n: number,
   todo: ShardFile[],
@@ -184,51 +179,36 @@ async function runPool(
   onDone: (r: ShardRecord) => void,
 ): Promise<void> {
   const queue = [...todo];
-  const pool: Worker[] = [];
+  const pool = new Piscina(taskQueue(new URL('./generate-worker.ts', import.meta.url), n, [H5WASM_URL]));
   let failure: Error | null = null;
-  let stopping = false;
-  const one = (w: Worker) =>
-    new Promise<void>((resolve) => {
-      const next = () => {
-        const f = failure ? undefined : queue.shift();
-        if (!f) {
-          resolve();
-          return;
+  const one = async () => {
+    for (let f = queue.shift(); f && !failure; f = queue.shift()) {
+      const { port1, port2 } = new MessageChannel();
+      let samples = 0;
+      port1.on('message', () => {
+        samples++;
+        onSample();
+      });
+      try {
+        const task: ShardTask = { sourceUrl, rawConfig, job, file: f, progress: port2 };
+        const r = (await pool.run(task, { transferList: [port2] })) as ShardTaskResult;
+        if ('error' in r) failure ??= workerError(r.error, 'generate worker');
+        else {
+          // The result and the sample messages travel on different ports: count what has not arrived.
+          for (; samples < f.count; samples++) onSample();
+          onDone(r.record);
         }
-        w.postMessage({ type: 'shard', file: f });
-      };
-      w.on('message', (m: { type: string; record?: ShardRecord; message?: string; name?: string; field?: string }) => {
-        if (m.type === 'ready') next();
-        else if (m.type === 'sample') onSample();
-        else if (m.type === 'done') {
-          onDone(m.record!);
-          next();
-        } else if (m.type === 'error') {
-          failure ??= m.name === 'ConfigError' && m.field ? new ConfigError(m.field, m.message!.replace(`${m.field}: `, '')) : new Error(m.message);
-          resolve();
-        }
-      });
-      w.on('error', (e) => {
-        failure ??= e;
-        resolve();
-      });
-      w.on('exit', (code) => {
-        if (code !== 0 && !stopping) failure ??= new Error(`generate worker exited with code ${code}`);
-        resolve();
-      });
-      w.postMessage({ type: 'init', sourceUrl, rawConfig, job });
-    });
-  try {
-    const runs: Promise<void>[] = [];
-    for (let k = 0; k < n; k++) {
-      const w = new Worker(new URL('./generate-worker.mjs', import.meta.url), { execArgv: workerExecArgv() });
-      pool.push(w);
-      runs.push(one(w));
+      } catch (e) {
+        failure ??= e instanceof Error ? e : new Error(String(e));
+      } finally {
+        port1.close();
+      }
     }
-    await Promise.all(runs);
+  };
+  try {
+    await Promise.all(Array.from({ length: n }, one));
   } finally {
-    stopping = true;
-    await Promise.all(pool.map((w) => w.terminate()));
+    await pool.destroy();
   }
   if (failure) throw failure;
 }
