@@ -18,25 +18,45 @@
  * element amounts (hence every channel) by +dr rows and +dc columns, before the counts are formed; the
  * shifts are recorded as `params.jitter = { rows, cols }` (shift by their negatives to undo them).
  */
-import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../core/validate.ts';
+import { z } from 'zod';
+import { choice, doc, num, object, parseConfig } from '../core/schema.ts';
+import { ConfigError } from '../core/validate.ts';
 import { stream, type Seed } from '../core/random.ts';
-import { ELEMENTS, defaultPhantomConfig, validatePhantomConfig, samplePhantom, voxelise, type PhantomConfig, type Phantom, type PhantomParams } from './phantoms/index.ts';
-import { Projector, makeGeometry, parseTiltAngles, projectPhantom } from './projection/index.ts';
-import { checkHaadfRange, incidentElectronsPerPixel, defaultAcquisitionConfig, validateAcquisitionConfig, expectedCounts, acquire, dosePerProjection, drawTiltShifts, shiftTiltSeries, type AcquisitionConfig, type TiltShifts } from './signal/index.ts';
+import { ELEMENTS, checkPhantomConfig, phantomSchema, samplePhantom, voxelise, type PhantomConfig, type Phantom, type PhantomParams } from './phantoms/index.ts';
+import { MAX_DETECTOR_COLUMNS, Projector, makeGeometry, parseTiltAngles, projectPhantom } from './projection/index.ts';
+import { acquisitionSchema, checkAcquisitionConfig, checkHaadfRange, legacyModel, incidentElectronsPerPixel, expectedCounts, acquire, dosePerProjection, drawTiltShifts, shiftTiltSeries, type AcquisitionConfig, type TiltShifts } from './signal/index.ts';
 
 export const PROJECTORS = ['voxel', 'analytic'] as const;
 /** Default detector super-sampling (sub-rays per pixel side) of the analytic projector. */
 export const DEFAULT_ANALYTIC_SUPERSAMPLE = 3;
 
-export interface SimulationConfig {
-  phantom: PhantomConfig;
-  /**
-   * Tilt angles, detector width, and the projector ('voxel' when absent; absent from the defaults so
-   * datasets made before it stay byte-identical); `supersample` (analytic only, default 3).
-   */
-  geometry: { angles: string | number[]; nCols?: number; projector?: (typeof PROJECTORS)[number]; supersample?: number };
-  acquisition: AcquisitionConfig;
-}
+/** The tilt geometry of a simulation (ranges of angles and nCols are checked by makeGeometry, which knows the phantom size). */
+export const geometrySchema = object({
+  angles: doc(
+    z.union([z.string(), z.array(z.number())], { error: (iss) => `must be 'start:stop:step', a comma list or a list of numbers, got ${JSON.stringify(iss.input)}` }),
+    "tilt angles in degrees: 'start:stop:step' (stop included), a comma list '-60,0,60', or a JSON array of numbers",
+    { range: 'each in [-90, 90], at most 100000 angles' },
+  ).default('-70:70:5'),
+  nCols: doc(z.number({ error: (iss) => `must be an integer in [phantom.size, ${MAX_DETECTOR_COLUMNS}], got ${JSON.stringify(iss.input)}` }), 'detector columns (pixels) of each projection, so no ray misses the volume', {
+    range: `integer in [simulation.phantom.size, ${MAX_DETECTOR_COLUMNS}]`,
+    defaultText: 'when absent: simulation.phantom.size',
+  }).optional(),
+  projector: doc(choice(PROJECTORS), "projector of the tilt series: 'voxel' = Joseph projection of the voxelised phantom; 'analytic' = exact chord lengths of the convex solids, no inverse crime (diffuse interfaces still go through the voxels)", { defaultText: "when absent: 'voxel'" }).optional(),
+  supersample: doc(num(1, 8, { integer: true }), "analytic projector only: sub-rays per detector pixel side (supersample^2 per pixel); refused unless geometry.projector is 'analytic'", { defaultText: `when absent: ${DEFAULT_ANALYTIC_SUPERSAMPLE}` }).optional(),
+});
+
+/** A simulation: phantom, tilt geometry, acquisition (one schema: core/schema.ts). */
+export const simulationSchema = object({
+  phantom: phantomSchema.prefault({}),
+  geometry: geometrySchema.prefault({}),
+  acquisition: z.preprocess(legacyModel, acquisitionSchema).prefault({}),
+});
+
+/**
+ * Tilt angles, detector width, and the projector ('voxel' when absent; absent from the defaults so
+ * datasets made before it stay byte-identical); `supersample` (analytic only, default 3).
+ */
+export type SimulationConfig = { phantom: PhantomConfig; geometry: z.output<typeof geometrySchema>; acquisition: AcquisitionConfig };
 
 export interface SimulatedSample {
   index: number;
@@ -63,34 +83,39 @@ export interface SimulatedSample {
 }
 
 export function defaultSimulationConfig(): SimulationConfig {
-  return { phantom: defaultPhantomConfig(), geometry: { angles: '-70:70:5' }, acquisition: defaultAcquisitionConfig() };
+  return simulationSchema.parse({}) as SimulationConfig;
+}
+
+/**
+ * The rules that tie simulation fields together, after the schema (prefix '' names fields as
+ * 'phantom.size', 'simulation' as 'simulation.phantom.size'): supersample needs the analytic projector;
+ * the angles and detector width fit the phantom (makeGeometry); the densest path of the largest
+ * allowed particle does not scatter the whole beam into the HAADF.
+ */
+export function checkSimulationConfig(c: SimulationConfig, raw: unknown, prefix = ''): SimulationConfig {
+  const f = (k: string) => (prefix ? `${prefix}.${k}` : k);
+  const r = (raw ?? {}) as Record<string, unknown>;
+  const phantom = checkPhantomConfig(c.phantom, f('phantom'));
+  const geometry = c.geometry;
+  if (geometry.supersample !== undefined && geometry.projector !== 'analytic') throw new ConfigError(f('geometry.supersample'), `applies to the analytic projector only; set geometry.projector to 'analytic' or leave supersample out`);
+  const N = phantom.size;
+  try {
+    makeGeometry({ angles: geometry.angles, nz: N, ny: N, nx: N, nCols: geometry.nCols });
+  } catch (e) {
+    if (e instanceof ConfigError && prefix && !e.field.startsWith(`${prefix}.`)) throw new ConfigError(f(e.field), e.message.slice(e.field.length + 2));
+    throw e;
+  }
+  const acquisition = checkAcquisitionConfig(c.acquisition, r.acquisition, f('acquisition'));
+  // The largest allowed particle dimension bounds every chord through it (full density at most 1).
+  if (acquisition.haadfModel === 'scattered-fraction') {
+    checkHaadfRange(f('acquisition.haadfMuAu'), phantom.elements.map((symbol) => ({ symbol, Z: ELEMENTS[symbol] })), acquisition, phantom.sizeFraction[1] * N * acquisition.pixelSizeAngstrom);
+  }
+  return { phantom, geometry, acquisition };
 }
 
 /** Validates a (partial) simulation config, merged over the defaults; ConfigError naming the field. */
 export function validateSimulationConfig(raw: unknown): SimulationConfig {
-  const r = (raw ?? {}) as Record<string, unknown>;
-  if (typeof r !== 'object' || Array.isArray(r)) throw new ConfigError('simulation', 'must be an object');
-  checkKnownKeys('simulation', r, ['phantom', 'geometry', 'acquisition']);
-  const phantom = validatePhantomConfig(r.phantom ?? {}, 'phantom');
-  const g = (r.geometry ?? {}) as Record<string, unknown>;
-  if (typeof g !== 'object' || Array.isArray(g)) throw new ConfigError('geometry', 'must be an object');
-  checkKnownKeys('geometry', g, ['angles', 'nCols', 'projector', 'supersample']);
-  const angles = (g.angles ?? defaultSimulationConfig().geometry.angles) as string | number[];
-  const geometry: SimulationConfig['geometry'] = { angles };
-  if (g.nCols !== undefined) geometry.nCols = g.nCols as number;
-  if (g.projector !== undefined) geometry.projector = checkChoice('geometry.projector', g.projector, PROJECTORS);
-  if (g.supersample !== undefined) {
-    if (geometry.projector !== 'analytic') throw new ConfigError('geometry.supersample', `applies to the analytic projector only; set geometry.projector to 'analytic' or leave supersample out`);
-    geometry.supersample = checkNumber('geometry.supersample', g.supersample, 1, 8, { integer: true });
-  }
-  const N = phantom.size;
-  makeGeometry({ angles, nz: N, ny: N, nx: N, nCols: geometry.nCols });
-  const acquisition = validateAcquisitionConfig(r.acquisition, 'acquisition');
-  // The largest allowed particle dimension bounds every chord through it (full density at most 1).
-  if (acquisition.haadfModel === 'scattered-fraction') {
-    checkHaadfRange('acquisition.haadfMuAu', phantom.elements.map((symbol) => ({ symbol, Z: ELEMENTS[symbol] })), acquisition, phantom.sizeFraction[1] * N * acquisition.pixelSizeAngstrom);
-  }
-  return { phantom, geometry, acquisition };
+  return checkSimulationConfig(parseConfig(simulationSchema, raw, ''), raw, '');
 }
 
 /** Simulates sample `index` of the data set with seed `seed` (see module comment). */

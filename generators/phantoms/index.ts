@@ -7,7 +7,7 @@ export type { Element, Phantom, PhantomParams, Region, Solid } from './types.ts'
 export { SHAPE_CLASSES, POLYTOPE_CLASSES, buildShape, classPlanes, maxRounding, type ShapeClass, type ShapeParams } from './shapes.ts';
 export { Capsule, Ellipsoid, Intersection, Polytope, type ConvexSolid } from './solids.ts';
 export {
-  COMPOSITIONS, ELEMENTS, defaultPhantomConfig, rebuildPhantom, samplePhantom, samplePhantomParams,
-  validatePhantomConfig, type Composition, type ParticleParams, type PhantomConfig, type PhantomRecord,
+  COMPOSITIONS, ELEMENTS, ORIENTATIONS, checkPhantomConfig, defaultPhantomConfig, phantomSchema, rebuildPhantom, samplePhantom, samplePhantomParams,
+  validatePhantomConfig, type Composition, type Orientation, type ParticleParams, type PhantomConfig, type PhantomRecord,
 } from './sampler.ts';
 export { cubeFraction, erfc, voxelise } from './voxelise.ts';

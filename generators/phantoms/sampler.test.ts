@@ -216,4 +216,51 @@ test('bad config values fail with a ConfigError naming the field and range', () 
   }
 });
 
+/** Principal axis (largest second moment) of a [z, y, x] volume, as (z, y, x) unit vector components. */
+function principalAxis(v: Float32Array, n: number): number[] {
+  let m = 0, cz = 0, cy = 0, cx = 0;
+  for (let z = 0; z < n; z++) for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) { const w = v[(z * n + y) * n + x]; m += w; cz += w * z; cy += w * y; cx += w * x; }
+  cz /= m; cy /= m; cx /= m;
+  const S = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
+  for (let z = 0; z < n; z++) for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) {
+    const w = v[(z * n + y) * n + x];
+    if (!w) continue;
+    const d = [z - cz, y - cy, x - cx];
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) S[i][j] += w * d[i] * d[j];
+  }
+  let e = [1, 1, 1];
+  for (let it = 0; it < 200; it++) {
+    const f = S.map((r) => r[0] * e[0] + r[1] * e[1] + r[2] * e[2]);
+    const h = Math.hypot(...f);
+    e = f.map((q) => q / h);
+  }
+  return e;
+}
+
+test("orientation: 'tilt-axis' and 'fixed' put a rod's axis along the tilt axis (z, measured on the voxels), 'random' does not; absent = 'random' draws", () => {
+  const base = { classWeights: { rod: 1 }, rodAspect: [3, 3.5], composition: { solid: 1 }, elements: ['Au'] };
+  const zOf = (o: string | undefined, i: number) => {
+    const cfg = cfgWith({ ...base, ...(o ? { orientation: o } : {}) });
+    const v = voxelise(samplePhantom(cfg, 11, i))[0];
+    return Math.abs(principalAxis(v, N)[0]);
+  };
+  for (let i = 0; i < 4; i++) {
+    assert.ok(zOf('tilt-axis', i) > 0.999, `tilt-axis sample ${i}: |axis . z| = ${zOf('tilt-axis', i)}`);
+    assert.ok(zOf('fixed', i) > 0.999, `fixed sample ${i}`);
+  }
+  // Random rods point anywhere: of 8, not all along z.
+  const random = Array.from({ length: 8 }, (_, i) => zOf('random', i));
+  assert.ok(random.some((c) => c < 0.9), `random axes ${random.map((c) => c.toFixed(3))}`);
+  // Absent is 'random' itself: the same records (the draws did not change).
+  const a = samplePhantomParams(cfgWith(base), 11, 2), b = samplePhantomParams(cfgWith({ ...base, orientation: 'random' }), 11, 2);
+  assert.equal(a, b);
+  // 'fixed' turns nothing: every rod the same rotation; 'tilt-axis' turns about z only.
+  const f = samplePhantomParams(cfgWith({ ...base, orientation: 'fixed' }), 11, 1).particles[0].shape.rotation;
+  assert.equal(f, { w: 1, x: 0, y: 0, z: 0 });
+  const t = samplePhantomParams(cfgWith({ ...base, orientation: 'tilt-axis' }), 11, 1).particles[0].shape.rotation;
+  assert.is(t.x, 0);
+  assert.is(t.y, 0);
+  assert.throws(() => cfgWith({ orientation: 'up' }), (e: Error) => e instanceof ConfigError && e.field === 'phantom.orientation');
+});
+
 test.run();

@@ -5,8 +5,10 @@
  * (`PhantomParams`), and `rebuildPhantom(params)` builds the same solids from it, so a sample's
  * volume is a pure function of its record.
  */
-import { stream, type RandomStream, type Seed } from '../../core/random.ts';
-import { ConfigError, checkChoice, checkKnownKeys, checkNumber, checkRange } from '../../core/validate.ts';
+import { stream, type Quaternion, type RandomStream, type Seed } from '../../core/random.ts';
+import { z } from 'zod';
+import { choice, doc, num, object, pair, parseConfig, weights } from '../../core/schema.ts';
+import { ConfigError } from '../../core/validate.ts';
 import { buildShape, maxRounding, SHAPE_CLASSES, type ShapeClass, type ShapeParams } from './shapes.ts';
 import { Intersection } from './solids.ts';
 import type { Phantom, PhantomParams, Region } from './types.ts';
@@ -21,105 +23,70 @@ export const ELEMENTS: Record<string, number> = {
 export const COMPOSITIONS = ['solid', 'alloy', 'core-shell'] as const;
 export type Composition = (typeof COMPOSITIONS)[number];
 
-export interface PhantomConfig {
-  /** Grid edge N (32..512). */
-  size: number;
-  /** Element symbols (keys of ELEMENTS); alloys and core-shells need two or more. */
-  elements: string[];
-  /** Relative weight of each shape class (classes left out have weight 0). */
-  classWeights: Partial<Record<ShapeClass, number>>;
-  /** Class weights of core-shell cores (drawn independently of the shell). */
-  coreClassWeights: Partial<Record<ShapeClass, number>>;
-  /** Largest dimension as a fraction of the field of view N (one particle). */
-  sizeFraction: [number, number];
-  /** Edge/tip rounding radius as a fraction of the largest dimension (polytopes). */
-  rounding: [number, number];
-  /** Cuboid aspect (long/short edge). */
-  cubeAspect: [number, number];
-  /** Ellipsoid axis ratios. */
-  axisRatio: [number, number];
-  /** Rod length / diameter. */
-  rodAspect: [number, number];
-  /** Tip truncation of the octahedron class (0 = sharp octahedron). */
-  octahedronTruncation: [number, number];
-  /** Truncated octahedron (0 octahedron .. 2/3 Archimedean .. 1 cuboctahedron) and truncated triangle (0 triangle .. 1 hexagon). */
-  truncation: [number, number];
-  /** Marks/Ino truncation of the decahedron's equatorial vertices. */
-  decahedronTruncation: [number, number];
-  /** Tip truncation of the five-fold bipyramid (fraction of its half-length). */
-  bipyramidTruncation: [number, number];
-  /** Plate thickness as a fraction of the edge. */
-  plateThickness: [number, number];
-  /** Relative weights of the compositions. */
-  composition: Partial<Record<Composition, number>>;
-  /** Fraction of the first element of an alloy pair (the second gets the rest of the concentration). */
-  alloyFraction: [number, number];
-  /** Total concentration of a region (sum of its element fractions, <= 1). */
-  concentration: [number, number];
-  /** Core size / shell size. */
-  coreScale: [number, number];
-  /** Probability that a core-shell interface is diffuse, and the range of its erf width (voxels). */
-  diffuseProbability: number;
-  interfaceBlur: [number, number];
-  /** erf width of the outer surface (voxels). */
-  surfaceBlur: [number, number];
-  /** Number of particles in the field of view. */
-  particles: [number, number];
-  /** Clearance (voxels) between particles and the tilt-axis cylinder / box. */
-  margin: number;
-}
+/** How a particle is turned (see `phantomSchema`'s orientation). */
+export const ORIENTATIONS = ['random', 'tilt-axis', 'fixed'] as const;
+export type Orientation = (typeof ORIENTATIONS)[number];
 
 const ALL_WEIGHTS = Object.fromEntries(SHAPE_CLASSES.map((c) => [c, 1])) as Record<ShapeClass, number>;
+const ELEMENT_SYMBOLS = Object.keys(ELEMENTS) as [string, ...string[]];
+const SHAPE_KEYS = SHAPE_CLASSES as unknown as readonly [ShapeClass, ...ShapeClass[]];
+const rangeField = (min: number, max: number, dflt: [number, number], what: string, opts: { integer?: boolean } = {}) => doc(pair(min, max, opts), what).default((): [number, number] => [dflt[0], dflt[1]]);
+
+/**
+ * The phantom config, one schema (core/schema.ts): types, defaults, ranges and descriptions.
+ * Field order = the order of the stored config (datasets stay byte-identical).
+ */
+export const phantomSchema = object({
+  size: doc(num(32, 512, { integer: true }), 'phantom grid edge N in voxels (an N^3 volume; one voxel = one detector pixel = acquisition.pixelSizeAngstrom A)').default(128),
+  elements: doc(
+    z
+      .array(choice(ELEMENT_SYMBOLS), { error: `must be a non-empty list of element symbols among ${ELEMENT_SYMBOLS.join(', ')}` })
+      .min(1, { error: `must be a non-empty list of element symbols among ${ELEMENT_SYMBOLS.join(', ')}` })
+      .refine((e) => new Set(e).size === e.length, { error: 'lists an element twice' }),
+    'element symbols, one element-fraction volume and one EDX channel each; non-empty, no repeats; alloy and core-shell compositions need two or more',
+    { range: `symbols among ${ELEMENT_SYMBOLS.join(', ')}` },
+  ).default(() => ['Au', 'Ag']),
+  classWeights: doc(weights(SHAPE_KEYS), `relative weight of each particle shape class (${SHAPE_CLASSES.length} classes)`).default(() => ({ ...ALL_WEIGHTS })),
+  coreClassWeights: doc(weights(SHAPE_KEYS), "relative weight of each shape class of a core-shell particle's core, drawn independently of the shell's class").default(() => ({ ...ALL_WEIGHTS })),
+  sizeFraction: rangeField(0.05, 1, [0.75, 0.9], 'largest dimension (circumscribed diameter) of a particle as a fraction of the field of view N (with n > 1 particles each is divided by 1.25 sqrt(n))'),
+  rounding: rangeField(0, 0.1, [0, 0.1], 'edge and tip rounding radius of the polytope classes as a fraction of the largest dimension (capped at 0.9 of what the shape allows)'),
+  cubeAspect: rangeField(1, 4, [1, 2], 'cuboid aspect ratio, long / short edge (cube class)'),
+  axisRatio: rangeField(1, 4, [1, 2], 'ellipsoid axis ratios (the two ratios drawn independently)'),
+  rodAspect: rangeField(1, 8, [1, 4], 'rod length / diameter'),
+  octahedronTruncation: rangeField(0, 1, [0, 0.1], 'tip truncation of the octahedron class (0 = sharp octahedron)'),
+  truncation: rangeField(0, 1, [0, 1], 'truncation of the truncated-octahedron class (0 octahedron .. 2/3 Archimedean .. 1 cuboctahedron) and of the truncated-triangle-plate class (0 triangle .. 1 hexagon)'),
+  decahedronTruncation: rangeField(0, 0.5, [0, 0.3], "Marks/Ino truncation of the decahedron's equatorial vertices"),
+  bipyramidTruncation: rangeField(0, 0.5, [0, 0.1], 'tip truncation of the five-fold bipyramid, fraction of its half-length'),
+  plateThickness: rangeField(0.02, 1, [0.1, 0.3], 'plate thickness as a fraction of the edge (triangle, truncated-triangle, hexagon and square plates)'),
+  composition: doc(weights(COMPOSITIONS), 'relative weights of the compositions (solid: one element; alloy: two elements mixed; core-shell: a core of one element inside a shell of another); alloy and core-shell need two or more elements').default(() => ({ solid: 1, alloy: 1, 'core-shell': 2 })),
+  alloyFraction: rangeField(0, 1, [0.2, 0.8], 'fraction of the first element of an alloy pair (the second gets the rest of the concentration)'),
+  concentration: rangeField(0, 1, [1, 1], 'total concentration of a region, the sum of its element fractions (1 = dense pure material)'),
+  coreScale: rangeField(0.1, 1, [0.5, 0.9], 'core size / shell size of a core-shell particle'),
+  diffuseProbability: doc(num(0, 1), 'probability that a core-shell interface is diffuse (its erf width drawn from phantom.interfaceBlur, else sharp)').default(0.5),
+  interfaceBlur: rangeField(0, 3, [0, 3], 'erf width of a diffuse core-shell interface, voxels'),
+  surfaceBlur: rangeField(0, 3, [0, 0], 'erf width of the outer particle surface, voxels (0 = sharp, anti-aliased)'),
+  particles: rangeField(1, 16, [1, 1], 'number of particles in the field of view', { integer: true }),
+  margin: doc(num(0, 16), 'clearance in voxels between the particles, and between a particle and the tilt-axis cylinder or the box').default(1),
+  orientation: doc(
+    choice(ORIENTATIONS),
+    "how each particle is turned: 'random' = uniformly random rotation; 'tilt-axis' = the shape's own axis (a rod's axis, a cuboid's long edge, the five-fold axis of decahedra and bipyramids, a plate's normal, an ellipsoid's third axis) along the tilt axis, turned at random about it; 'fixed' = that axis along the tilt axis, not turned (every particle the same way)",
+    { defaultText: "when absent: 'random'" },
+  ).optional(),
+});
+
+export type PhantomConfig = z.output<typeof phantomSchema>;
 
 export function defaultPhantomConfig(): PhantomConfig {
-  return {
-    size: 128,
-    elements: ['Au', 'Ag'],
-    classWeights: { ...ALL_WEIGHTS },
-    coreClassWeights: { ...ALL_WEIGHTS },
-    sizeFraction: [0.75, 0.9],
-    rounding: [0, 0.1],
-    cubeAspect: [1, 2],
-    axisRatio: [1, 2],
-    rodAspect: [1, 4],
-    octahedronTruncation: [0, 0.1],
-    truncation: [0, 1],
-    decahedronTruncation: [0, 0.3],
-    bipyramidTruncation: [0, 0.1],
-    plateThickness: [0.1, 0.3],
-    composition: { solid: 1, alloy: 1, 'core-shell': 2 },
-    alloyFraction: [0.2, 0.8],
-    concentration: [1, 1],
-    coreScale: [0.5, 0.9],
-    diffuseProbability: 0.5,
-    interfaceBlur: [0, 3],
-    surfaceBlur: [0, 0],
-    particles: [1, 1],
-    margin: 1,
-  };
+  return phantomSchema.parse({});
 }
 
-const RANGES: Record<string, [number, number]> = {
-  sizeFraction: [0.05, 1], rounding: [0, 0.1], cubeAspect: [1, 4], axisRatio: [1, 4], rodAspect: [1, 8],
-  octahedronTruncation: [0, 1], truncation: [0, 1], decahedronTruncation: [0, 0.5], bipyramidTruncation: [0, 0.5],
-  plateThickness: [0.02, 1], alloyFraction: [0, 1], concentration: [0, 1], coreScale: [0.1, 1],
-  interfaceBlur: [0, 3], surfaceBlur: [0, 3], particles: [1, 16],
-};
-
-function checkWeights<K extends string>(field: string, raw: unknown, keys: readonly K[]): Partial<Record<K, number>> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(field, `must be an object of weights >= 0 with keys among ${keys.join(', ')}`);
+/** The rules that tie phantom fields together (after the schema): alloys and core-shells need two elements. */
+export function checkPhantomConfig(cfg: PhantomConfig, field = 'phantom'): PhantomConfig {
+  const c = cfg.composition;
+  if (cfg.elements.length < 2 && ((c.alloy ?? 0) > 0 || (c['core-shell'] ?? 0) > 0)) {
+    throw new ConfigError(`${field}.composition`, `alloy and core-shell need at least 2 elements; ${field}.elements has ${cfg.elements.length} (set their weights to 0)`);
   }
-  const obj = raw as Record<string, unknown>;
-  checkKnownKeys(field, obj, keys);
-  const out: Partial<Record<K, number>> = {};
-  let sum = 0;
-  for (const k of Object.keys(obj) as K[]) {
-    out[k] = checkNumber(`${field}.${k}`, obj[k], 0, 1e6);
-    sum += out[k]!;
-  }
-  if (!(sum > 0)) throw new ConfigError(field, 'needs at least one weight > 0');
-  return out;
+  return cfg;
 }
 
 /**
@@ -127,37 +94,7 @@ function checkWeights<K extends string>(field: string, raw: unknown, keys: reado
  * field and its allowed range.
  */
 export function validatePhantomConfig(raw: unknown, field = 'phantom'): PhantomConfig {
-  const cfg = defaultPhantomConfig();
-  if (raw === undefined || raw === null) return cfg;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(field, 'must be an object');
-  const obj = raw as Record<string, unknown>;
-  checkKnownKeys(field, obj, Object.keys(cfg));
-  const f = (k: string): string => `${field}.${k}`;
-  const out = cfg as unknown as Record<string, unknown>;
-  if (obj.size !== undefined) out.size = checkNumber(f('size'), obj.size, 32, 512, { integer: true });
-  if (obj.elements !== undefined) {
-    if (!Array.isArray(obj.elements) || obj.elements.length === 0) {
-      throw new ConfigError(f('elements'), `must be a non-empty list of element symbols among ${Object.keys(ELEMENTS).join(', ')}`);
-    }
-    obj.elements.forEach((e, i) => checkChoice(`${f('elements')}[${i}]`, e, Object.keys(ELEMENTS)));
-    if (new Set(obj.elements).size !== obj.elements.length) throw new ConfigError(f('elements'), 'lists an element twice');
-    out.elements = [...obj.elements];
-  }
-  if (obj.classWeights !== undefined) out.classWeights = checkWeights(f('classWeights'), obj.classWeights, SHAPE_CLASSES);
-  if (obj.coreClassWeights !== undefined) out.coreClassWeights = checkWeights(f('coreClassWeights'), obj.coreClassWeights, SHAPE_CLASSES);
-  if (obj.composition !== undefined) out.composition = checkWeights(f('composition'), obj.composition, COMPOSITIONS);
-  for (const [k, [lo, hi]] of Object.entries(RANGES)) if (obj[k] !== undefined) out[k] = checkRange(f(k), obj[k], lo, hi);
-  if (obj.particles !== undefined) {
-    const p = cfg.particles;
-    if (!Number.isInteger(p[0]) || !Number.isInteger(p[1])) throw new ConfigError(f('particles'), `must be integers in [1, 16], got ${JSON.stringify(p)}`);
-  }
-  if (obj.diffuseProbability !== undefined) out.diffuseProbability = checkNumber(f('diffuseProbability'), obj.diffuseProbability, 0, 1);
-  if (obj.margin !== undefined) out.margin = checkNumber(f('margin'), obj.margin, 0, 16);
-  const c = cfg.composition;
-  if (cfg.elements.length < 2 && ((c.alloy ?? 0) > 0 || (c['core-shell'] ?? 0) > 0)) {
-    throw new ConfigError(f('composition'), `alloy and core-shell need at least 2 elements; ${f('elements')} has ${cfg.elements.length} (set their weights to 0)`);
-  }
-  return cfg;
+  return checkPhantomConfig(parseConfig(phantomSchema, raw, field), field);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,6 +125,19 @@ function pickClass(rng: RandomStream, weights: Partial<Record<ShapeClass, number
   return SHAPE_CLASSES[rng.choice(w)];
 }
 
+/**
+ * A particle's rotation (local to world; world z is the tilt axis, the phantom's first array axis):
+ * 'random' a uniform random rotation (rng.rotation); 'tilt-axis' a turn by a uniform angle theta
+ * about z, q = (cos theta/2, 0, 0, sin theta/2), so the shape's local z axis stays along the tilt
+ * axis; 'fixed' the identity. 'random' draws exactly what it drew before the option existed.
+ */
+function orient(rng: RandomStream, o: Orientation): Quaternion {
+  if (o === 'random') return rng.rotation();
+  if (o === 'fixed') return { w: 1, x: 0, y: 0, z: 0 };
+  const half = Math.PI * rng.uniform();
+  return { w: Math.cos(half), x: 0, y: 0, z: Math.sin(half) };
+}
+
 /** Draws a shape of class `cls` with circumscribed diameter `size` at `centre`. */
 function drawShape(rng: RandomStream, cfg: PhantomConfig, cls: ShapeClass, size: number, centre: [number, number, number]): ShapeParams {
   const dims: Record<string, number> = {};
@@ -203,7 +153,7 @@ function drawShape(rng: RandomStream, cfg: PhantomConfig, cls: ShapeClass, size:
     case 'triangle-plate': case 'hexagon-plate': case 'square-plate': dims.thickness = uni(rng, cfg.plateThickness); break;
     default: break;
   }
-  const rotation = rng.rotation();
+  const rotation = orient(rng, cfg.orientation ?? 'random');
   const shape: ShapeParams = { shapeClass: cls, size, centre, rotation, rounding: 0, dims };
   const roundFrac = uni(rng, cfg.rounding);
   const cap = 0.9 * maxRounding(shape);

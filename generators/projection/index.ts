@@ -54,12 +54,15 @@ export function makeGeometry(opts: { angles: Float64Array | number[] | string; n
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 4096) throw new ConfigError(`geometry.${k}`, `must be an integer in [1, 4096], got ${String(v)}`);
   }
   const nCols = opts.nCols ?? Math.max(opts.nx, opts.ny);
-  if (typeof nCols !== 'number' || !Number.isInteger(nCols) || nCols > 8192) throw new ConfigError('geometry.nCols', `must be an integer in [${Math.max(opts.nx, opts.ny)}, 8192], got ${String(nCols)}`);
+  if (typeof nCols !== 'number' || !Number.isInteger(nCols) || nCols > MAX_DETECTOR_COLUMNS) throw new ConfigError('geometry.nCols', `must be an integer in [${Math.max(opts.nx, opts.ny)}, ${MAX_DETECTOR_COLUMNS}], got ${String(nCols)}`);
   if (nCols < Math.max(opts.nx, opts.ny)) throw new ConfigError('geometry.nCols', `the detector (${nCols} columns) is smaller than the volume (${opts.ny} x ${opts.nx}); need nCols >= ${Math.max(opts.nx, opts.ny)}`);
   const off = opts.axisOffset ?? 0;
   if (typeof off !== 'number' || !Number.isFinite(off) || Math.abs(off) > nCols / 2) throw new ConfigError('geometry.axisOffset', `must be a finite number of columns in [${-nCols / 2}, ${nCols / 2}], got ${String(off)}`);
   return { angles, nz: opts.nz, ny: opts.ny, nx: opts.nx, nCols, ...(off !== 0 ? { axisOffset: off } : {}) };
 }
+
+/** Largest detector width (geometry.nCols) makeGeometry accepts. */
+export const MAX_DETECTOR_COLUMNS = 8192;
 
 let workerSource: string | null = null;
 /** Worker source: the kernels' own transpiled JavaScript (core/pool.ts kernelSource), so no tsx per thread. */

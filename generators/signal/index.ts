@@ -24,11 +24,13 @@
  * of the 0.25-0.66 counts/pixel after 15 frames of the quantum-dot data in science.md. The same yield is
  * used for every element unless `yields` overrides it (per-element cross-sections are not modelled).
  */
-import { ConfigError, checkChoice, checkKnownKeys, checkNumber } from '../../core/validate.ts';
+import { z } from 'zod';
+import { choice, doc, num, object, parseConfig } from '../../core/schema.ts';
+import { ConfigError } from '../../core/validate.ts';
 import type { RandomStream } from '../../core/random.ts';
 import type { Element } from '../phantoms/types.ts';
 import { addReadNoise, poissonNoise } from './noise.ts';
-import { DEFAULT_HAADF_MU_AU, haadfCoefficients, incidentElectronsPerPixel } from './haadf.ts';
+import { DEFAULT_HAADF_MU_AU, MAX_HAADF_FRACTION, haadfCoefficients, incidentElectronsPerPixel } from './haadf.ts';
 
 export { poissonNoise, binomialThin, addReadNoise } from './noise.ts';
 export { DEFAULT_HAADF_MU_AU, MAX_HAADF_FRACTION, checkHaadfBelowIncident, checkHaadfRange, haadfCoefficients, haadfLinearise, haadfScatteredFraction, incidentElectronsPerPixel, rutherfordAnnularCrossSection, electronWavelength, type HaadfParams } from './haadf.ts';
@@ -37,81 +39,77 @@ export { drawTiltShifts, shiftTiltSeries, type TiltShifts } from './jitter.ts';
 /** Default EDX yield (X-rays per electron per angstrom of pure element), calibrated as described above. */
 export const DEFAULT_EDX_YIELD = 8.4e-5;
 
-export interface AcquisitionConfig {
-  /** 'dose': physical dose; 'counts': fix the mean EDX counts per pixel inside the particle. */
-  mode: 'dose' | 'counts';
-  /** Electron dose in e/A^2, per projection or for the whole tilt series (doseKind). */
-  dose: number;
-  doseKind: 'perProjection' | 'total';
-  /** Counts mode: mean expected EDX counts per pixel inside the particle, per element channel. */
-  countsInParticle: number;
-  pixelSizeAngstrom: number;
-  /** EDX detector solid angle in steradian (0.7 classic, 4.5 large). */
-  solidAngleSr: number;
-  /** Per-element EDX yield overrides (symbol -> X-rays per electron per A). */
-  yields: Record<string, number>;
-  haadfGamma: number;
-  /**
-   * HAADF model: 'scattered-fraction' (physical, haadf.ts) or 'linear-legacy' (files made before it; set
-   * automatically when a config carries haadfEfficiency).
-   */
-  haadfModel: (typeof HAADF_MODELS)[number];
-  /** Scattered-fraction model: fraction of the beam scattered into the detector per A of pure Au (thin limit). */
-  haadfMuAu: number;
-  /** Legacy model only: HAADF counts per electron per A of pure element per Z^gamma. */
-  haadfEfficiency?: number;
-  /** Frames per tilt, each at dose / frames; noisy = sum of frames. */
-  frames: number;
-  /** Uniform background as a fraction of each channel's mean signal inside the particle (0-0.05 typical). */
-  background: number;
-  /**
-   * Optional HAADF Gaussian read noise: sigma in counts per frame (default 0 = none). Absent from the
-   * defaults so configs and datasets made before it stay byte-identical.
-   */
-  readNoise?: number;
-  /**
-   * Optional alignment jitter: largest integer shift in pixels of a tilt's projection along rows and
-   * columns (0 = off, the default; 1 = +-1 px). The shifts are recorded in the sample's params.
-   */
-  jitter?: number;
-}
+export const HAADF_MODELS = ['scattered-fraction', 'linear-legacy'] as const;
+export const ACQUISITION_MODES = ['dose', 'counts'] as const;
+export const DOSE_KINDS = ['perProjection', 'total'] as const;
+
+/**
+ * The acquisition config, one schema (core/schema.ts): types, defaults, ranges, descriptions. Field
+ * order = the stored config's; the optional fields (absent from the defaults, so configs and datasets
+ * made before them stay byte-identical) come last.
+ */
+export const acquisitionSchema = object({
+  mode: doc(choice(ACQUISITION_MODES), "how the counts are set: 'dose' forms the EDX counts from the electron dose and yields; 'counts' scales each EDX channel so its mean expected count per pixel inside the particle is acquisition.countsInParticle (the HAADF still comes from the dose, and the EDX counts then carry no physical dose)").default('dose'),
+  dose: doc(num(0, 1e8), 'electron dose in e/A^2, per projection or for the whole tilt series (acquisition.doseKind)', { defaultText: '600 e/A^2 per projection' }).default(600),
+  doseKind: doc(choice(DOSE_KINDS), 'whether acquisition.dose is per projection or the total of the tilt series, spread evenly over the tilts (dose / number of tilts each)').default('perProjection'),
+  countsInParticle: doc(num(0, 1e9), 'counts mode only: mean expected EDX counts per pixel inside the particle, per element channel, summed over frames').default(0.45),
+  pixelSizeAngstrom: doc(num(1e-3, 1e4), 'detector pixel = voxel edge in A').default(2),
+  solidAngleSr: doc(num(0, 4 * Math.PI), 'EDX detector solid angle in sr (0.7 classic, 4.5 large)').default(0.7),
+  yields: doc(
+    z.record(z.string(), num(0, 1), { error: 'must be an object of element symbol -> yield' }),
+    `per-element EDX yield overrides, element symbol -> X-rays per electron per A of pure element; elements left out use the calibrated ${DEFAULT_EDX_YIELD.toExponential().replace('e+', 'e')}`,
+    { range: 'each in [0, 1]' },
+  ).default(() => ({})),
+  haadfGamma: doc(num(1, 2.5), 'exponent gamma of the HAADF Z^gamma contrast').default(1.7),
+  haadfModel: doc(choice(HAADF_MODELS), "HAADF signal model: 'scattered-fraction' = electrons scattered into the detector, D a^2 (1 - exp(-sum_e mu_e t_e)), at most the D a^2 incident per pixel; 'linear-legacy' = the unbounded model of datasets made before it (chosen automatically for a config with haadfEfficiency)").default('scattered-fraction'),
+  haadfMuAu: doc(
+    num(0, 0.1),
+    `scattered-fraction model: fraction of the beam scattered into the HAADF detector per A of pure Au (thin limit), mu_e = haadfMuAu (Z_e/79)^gamma for other elements; the densest path through the largest allowed particle may scatter at most ${100 * MAX_HAADF_FRACTION} %`,
+    { defaultText: `${DEFAULT_HAADF_MU_AU.toExponential().replace('e+', 'e')}: Rutherford cross-section of Au into 60-200 mrad at 300 kV x the atom density of gold, generators/signal/haadf.ts` },
+  ).default(DEFAULT_HAADF_MU_AU),
+  haadfEfficiency: doc(num(0, 1e3), 'linear-legacy model only (datasets made before the scattered-fraction model): HAADF counts per electron per A of pure element per Z^gamma', { defaultText: 'when absent: none; the legacy files carry 0.001' }).optional(),
+  frames: doc(num(1, 1000, { integer: true }), 'frames per tilt, each at dose / frames, noisy = their sum; store.frames needs more than 1').default(1),
+  background: doc(num(0, 1), "uniform background added to every pixel, as a fraction of each channel's mean expected signal inside the particle (0-0.05 typical)").default(0),
+  readNoise: doc(num(0, 1e6), 'optional HAADF Gaussian read noise, sigma in counts per frame', { defaultText: 'when absent: 0 = none' }).optional(),
+  jitter: doc(num(0, 4, { integer: true }), "optional alignment jitter: largest per-tilt integer shift in pixels of rows and cols; shifts recorded in each sample's params.jitter", { defaultText: 'when absent: 0 = off; 1 = +-1 px' }).optional(),
+});
+
+export type AcquisitionConfig = z.output<typeof acquisitionSchema>;
+
+/** Keys of the defaults, in order (the stored order; optional keys follow in the order given). */
+const DEFAULT_KEYS = ['mode', 'dose', 'doseKind', 'countsInParticle', 'pixelSizeAngstrom', 'solidAngleSr', 'yields', 'haadfGamma', 'haadfModel', 'haadfMuAu', 'frames', 'background'];
 
 export function defaultAcquisitionConfig(): AcquisitionConfig {
-  return { mode: 'dose', dose: 600, doseKind: 'perProjection', countsInParticle: 0.45, pixelSizeAngstrom: 2, solidAngleSr: 0.7, yields: {}, haadfGamma: 1.7, haadfModel: 'scattered-fraction', haadfMuAu: DEFAULT_HAADF_MU_AU, frames: 1, background: 0 };
+  return acquisitionSchema.parse({});
 }
 
-export const HAADF_MODELS = ['scattered-fraction', 'linear-legacy'] as const;
-
-const KEYS = ['mode', 'dose', 'doseKind', 'countsInParticle', 'pixelSizeAngstrom', 'solidAngleSr', 'yields', 'haadfGamma', 'haadfModel', 'haadfMuAu', 'haadfEfficiency', 'frames', 'background', 'readNoise', 'jitter'] as const;
+/**
+ * The rules that tie acquisition fields together, after the schema: haadfEfficiency belongs to the
+ * legacy model (and that model needs it). Also puts the optional keys in the order `raw` gave them,
+ * after the defaults' (the stored config's order before the schema).
+ */
+export function checkAcquisitionConfig(c: AcquisitionConfig, raw: unknown, field = 'acquisition'): AcquisitionConfig {
+  if (c.haadfModel === 'linear-legacy') {
+    if (c.haadfEfficiency === undefined) throw new ConfigError(`${field}.haadfEfficiency`, 'must be a number in [0, 1000], got undefined');
+  } else if (c.haadfEfficiency !== undefined) {
+    throw new ConfigError(`${field}.haadfEfficiency`, `belongs to haadfModel 'linear-legacy' (files made before the physical HAADF); the 'scattered-fraction' model uses haadfMuAu (fraction scattered per A of Au, default ${DEFAULT_HAADF_MU_AU.toPrecision(3)})`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of DEFAULT_KEYS) out[k] = (c as Record<string, unknown>)[k];
+  for (const k of Object.keys((raw ?? {}) as object)) if (!(k in out) && (c as Record<string, unknown>)[k] !== undefined) out[k] = (c as Record<string, unknown>)[k];
+  return out as AcquisitionConfig;
+}
 
 /** Merges `raw` (possibly partial) over the defaults; ConfigError naming the field and range otherwise. */
 export function validateAcquisitionConfig(raw: unknown, field = 'acquisition'): AcquisitionConfig {
-  if (raw === undefined) return defaultAcquisitionConfig();
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(field, 'must be an object');
+  return checkAcquisitionConfig(parseConfig(acquisitionSchema, legacyModel(raw), field), raw, field);
+}
+
+/** A config that carries haadfEfficiency was written before the physical HAADF model: it keeps its model. */
+export function legacyModel(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
   const r = raw as Record<string, unknown>;
-  checkKnownKeys(field, r, KEYS);
-  // A config that carries haadfEfficiency was written before the physical HAADF model: it keeps its model.
-  const legacy = r.haadfEfficiency !== undefined && r.haadfModel === undefined ? { haadfModel: 'linear-legacy' } : {};
-  const c = { ...defaultAcquisitionConfig(), ...legacy, ...r } as AcquisitionConfig;
-  c.mode = checkChoice(`${field}.mode`, c.mode, ['dose', 'counts'] as const);
-  c.doseKind = checkChoice(`${field}.doseKind`, c.doseKind, ['perProjection', 'total'] as const);
-  checkNumber(`${field}.dose`, c.dose, 0, 1e8);
-  checkNumber(`${field}.countsInParticle`, c.countsInParticle, 0, 1e9);
-  checkNumber(`${field}.pixelSizeAngstrom`, c.pixelSizeAngstrom, 1e-3, 1e4);
-  checkNumber(`${field}.solidAngleSr`, c.solidAngleSr, 0, 4 * Math.PI);
-  checkNumber(`${field}.haadfGamma`, c.haadfGamma, 1, 2.5);
-  c.haadfModel = checkChoice(`${field}.haadfModel`, c.haadfModel, HAADF_MODELS);
-  checkNumber(`${field}.haadfMuAu`, c.haadfMuAu, 0, 0.1);
-  if (c.haadfModel === 'linear-legacy') checkNumber(`${field}.haadfEfficiency`, c.haadfEfficiency, 0, 1e3);
-  else if (c.haadfEfficiency !== undefined) throw new ConfigError(`${field}.haadfEfficiency`, `belongs to haadfModel 'linear-legacy' (files made before the physical HAADF); the 'scattered-fraction' model uses haadfMuAu (fraction scattered per A of Au, default ${DEFAULT_HAADF_MU_AU.toPrecision(3)})`);
-  checkNumber(`${field}.frames`, c.frames, 1, 1000, { integer: true });
-  checkNumber(`${field}.background`, c.background, 0, 1);
-  if (c.readNoise !== undefined) checkNumber(`${field}.readNoise`, c.readNoise, 0, 1e6);
-  if (c.jitter !== undefined) checkNumber(`${field}.jitter`, c.jitter, 0, 4, { integer: true });
-  if (typeof c.yields !== 'object' || c.yields === null || Array.isArray(c.yields)) throw new ConfigError(`${field}.yields`, 'must be an object of element symbol -> yield');
-  for (const [k, v] of Object.entries(c.yields)) checkNumber(`${field}.yields.${k}`, v, 0, 1);
-  c.yields = { ...c.yields };
-  return c;
+  return r.haadfEfficiency !== undefined && r.haadfModel === undefined ? { ...r, haadfModel: 'linear-legacy' } : r;
 }
 
 /** Dose per projection (e/A^2) from the config and the number of tilts. */
