@@ -23,7 +23,7 @@
  * (exit 2) before anything is written.
  */
 import type { CommandModule } from 'yargs';
-import { alignOptions, type AlignArgs } from '../../eval/align/cli.ts';
+import { alignOptions, type AlignArgs } from '../../eval/align/options.ts';
 
 interface Args extends AlignArgs {
   input?: string;
