@@ -11,7 +11,7 @@
  *   --write-shifts FILE    where --align writes its shifts (default: the command's own name)
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { alignTiltSeries, applyAlignment, formatShifts, parseShifts, type Alignment } from './index.ts';
+import { alignTiltSeries, applyAlignment, fixGauge, formatShifts, parseShifts, type Alignment } from './index.ts';
 import { checkAlignArgs, type AlignArgs } from './options.ts';
 
 export { alignOptions, checkAlignArgs, type AlignArgs } from './options.ts';
@@ -98,7 +98,8 @@ interface SourceLike {
  * `eval --align | --shifts FILE | --axis-offset PX` on a simulated dataset: each sample's clean
  * expected counts [channel, angle, row, col] are aligned before the harness draws its noise from
  * them: --align estimates the sample's own shifts on its clean HAADF (the jitter the simulator put
- * in), --shifts applies one file to every sample, --axis-offset centres the tilt axis; the axis is
+ * in; the unobservable rigid translation taken from the sample's params.jitter when recorded,
+ * fixGauge), --shifts applies one file to every sample, --axis-offset centres the tilt axis; the axis is
  * moved to the detector centre (the harness's geometry has none). Every other field passes through.
  */
 export function alignedSource<S extends SourceLike>(src: S, a: AlignArgs, o: { log?: (line: string) => void } = {}): S {
@@ -116,6 +117,10 @@ export function alignedSource<S extends SourceLike>(src: S, a: AlignArgs, o: { l
     if (al === undefined) {
       const r = alignSeries({ ...a, 'write-shifts': undefined }, { series: hk >= 0 ? [series[hk]] : series, angles: src.angles, nRows: N, nCols }, { centreAxis: true });
       al = r.alignment ?? null;
+      // The particle's translation is invisible in the data; take it from the simulator's record so the
+      // score against the phantom measures the alignment error, not a rigid shift (fixGauge).
+      const j = (s.params as { jitter?: { rows?: number[]; cols?: number[] } } | undefined)?.jitter;
+      if (al && a.align && j?.rows?.length === nA && j.cols?.length === nA) al = fixGauge(al, { rows: j.rows, cols: j.cols }, src.angles);
       cache.set(index, al);
       if (al && a.align && o.log) o.log(`eval --align: sample ${index}: shifts (rms) rows ${rms(al.rows).toFixed(2)} px, cols ${rms(al.cols).toFixed(2)} px, axis offset ${al.axisOffset.toFixed(2)} px`);
     }
