@@ -10,7 +10,8 @@
  *   --axis-offset PX       tilt-axis column minus the detector centre
  *   --write-shifts FILE    where --align writes its shifts (default: the command's own name)
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { alignTiltSeries, applyAlignment, fixGauge, formatShifts, parseShifts, type Alignment } from './index.ts';
 import { checkAlignArgs, type AlignArgs } from './options.ts';
 
@@ -55,6 +56,7 @@ export function alignSeries(a: AlignArgs, t: { series: Float32Array[]; haadf?: F
     shiftsFile = a['write-shifts'] ?? o.defaultShiftsFile;
     if (shiftsFile !== undefined) {
       try {
+        mkdirSync(dirname(shiftsFile), { recursive: true });
         writeFileSync(`${shiftsFile}.tmp`, formatShifts(t.angles, al));
         renameSync(`${shiftsFile}.tmp`, shiftsFile);
       } catch (e) {

@@ -226,6 +226,8 @@ export function likeConfig(e: LikeEstimate, source: string): { config: Record<st
     sizeFraction: [r3(clip(0.9 * f, 0.05, 1)), r3(clip(1.1 * f, 0.05, 1))],
     particles: [e.particles, e.particles],
   };
+  // One element: only solid particles (alloy and core-shell need two).
+  if (e.elements.length < 2) phantom.composition = { solid: 1, alloy: 0, 'core-shell': 0 };
   if (e.shapeClass === 'rod') phantom.rodAspect = [r3(clip(0.9 * (s1 / s2), 1, 8)), r3(clip(1.1 * (s1 / s2), 1, 8))];
   if (e.shapeClass === 'plate') phantom.plateThickness = [r3(clip(0.9 * (s3 / s1), 0.02, 1)), r3(clip(1.1 * (s3 / s1), 0.02, 1))];
   if (!e.elements.length) notes.push(`no element channel among the channel names; elements set to Au (edit simulation.phantom.elements)`);

@@ -118,7 +118,8 @@ async function inferLike(a: Args): Promise<unknown> {
     t = await readTiltSeries(file, { tlt: a.tlt, dataset: a.dataset, radians: a.radians });
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    throw new ConfigError('like', (e as Error).message);
+    const m = /^([a-z-]+): (.*)$/s.exec((e as Error).message);
+    throw m ? new ConfigError(m[1], m[2]) : new ConfigError('like', (e as Error).message);
   }
   const { checkFinite } = await import('../../core/finite.ts');
   t.series.forEach((s, k) => checkFinite(s, { source: `${file} (${t.channels[k]})`, shape: [t.angles.length, t.nRows, t.nCols], axes: ['angle', 'row', 'col'] }));
