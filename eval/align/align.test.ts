@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { alignTiltSeries, applyAlignment, applyShifts, crossCorrelationShift, estimateRotation, formatShifts, parseShifts } from './index.ts';
+import { alignTiltSeries, applyAlignment, fixGauge, applyShifts, crossCorrelationShift, estimateRotation, formatShifts, parseShifts } from './index.ts';
 import { alignSeries, alignedSource } from './cli.ts';
 import { simulateSample, validateSimulationConfig } from '../../generators/simulate.ts';
 import { sirtFast } from '../recon/sirt/slices.ts';
@@ -40,6 +40,9 @@ test('alignment undoes the simulator\'s +-3 px jitter: rows exact up to one cons
   const th = Array.from(s1.angles, (t) => (t * Math.PI) / 180);
   const res = residual(dc, [th.map(Math.cos), th.map(Math.sin)]);
   assert.ok(Math.max(...res.map(Math.abs)) < 0.2, `column residuals ${res.map((v) => v.toFixed(2)).join(' ')}`);
+  // fixGauge (eval --align) takes the invisible translation from the record: rows exact, columns to 0.2 px.
+  const g = fixGauge(al, { rows: tr, cols: tc }, s1.angles);
+  assert.ok(Array.from(g.rows).every((v, a) => Math.round(v) === tr[a]) && Array.from(g.cols).every((v, a) => Math.abs(v - tc[a]) < 0.2), `fixGauge: rows ${Array.from(g.rows, (v) => v.toFixed(2))} cols ${Array.from(g.cols, (v) => v.toFixed(2))}`);
   // Reconstruct the element channel with the estimated shifts, the unobservable translation replaced by the true one.
   const el = 1, truthVol = s0.volume[0];
   const rec = async (ts: Float32Array) => sirtFast(ts, { nz: N, ny: N, nx: N, nCols: nC, angles: s0.angles, iterations: 30, minConstraint: 0, workers: 1 });

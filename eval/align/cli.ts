@@ -10,37 +10,12 @@
  *   --axis-offset PX       tilt-axis column minus the detector centre
  *   --write-shifts FILE    where --align writes its shifts (default: the command's own name)
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Argv } from 'yargs';
-import { alignTiltSeries, applyAlignment, formatShifts, parseShifts, type Alignment } from './index.ts';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { alignTiltSeries, applyAlignment, fixGauge, formatShifts, parseShifts, type Alignment } from './index.ts';
+import { checkAlignArgs, type AlignArgs } from './options.ts';
 
-export interface AlignArgs {
-  align?: boolean;
-  'align-rotation'?: number;
-  shifts?: string;
-  'axis-offset'?: number;
-  'write-shifts'?: string;
-}
-
-/** Adds the alignment options to a command (the same names and help everywhere). */
-export function alignOptions<T>(y: Argv<T>, o: { offsetMeaning: string }): Argv<T & AlignArgs> {
-  return y
-    .option('align', { type: 'boolean', default: false, describe: 'estimate per-projection shifts and the tilt-axis offset (cross-correlation + projection matching, eval/align; on the HAADF when present, else the sum of the channels) and apply them to every channel; the shifts go to a file' })
-    .option('align-rotation', { type: 'number', describe: 'with --align: also estimate a small in-plane rotation of the projections within +-DEG degrees (e.g. 3)' })
-    .option('shifts', { type: 'string', describe: "shifts file to undo ('angle row col' lines and an 'axis_offset X; rotation_deg R' comment, as --align writes it)" })
-    .option('axis-offset', { type: 'number', describe: `tilt-axis column minus the detector centre, in pixels (${o.offsetMeaning}; overrides the one from --align/--shifts)` })
-    .option('write-shifts', { type: 'string', describe: 'with --align: write the shifts file here' }) as unknown as Argv<T & AlignArgs>;
-}
-
-/** Checks the alignment options before any work; throws one line naming the option. */
-export function checkAlignArgs(a: AlignArgs, nCols?: number): void {
-  if (a.align && a.shifts) throw new Error('shifts: give either --shifts FILE or --align, not both');
-  if (a['write-shifts'] !== undefined && !a.align) throw new Error('write-shifts: only with --align (it names the file --align writes)');
-  const r = a['align-rotation'];
-  if (r !== undefined && (!a.align || !(Number.isFinite(r) && r > 0 && r <= 45))) throw new Error(`align-rotation: with --align, a largest rotation in (0, 45] degrees, got ${r}${a.align ? '' : ' without --align'}`);
-  const off = a['axis-offset'];
-  if (off !== undefined && !(Number.isFinite(off) && (nCols === undefined || Math.abs(off) <= nCols / 2))) throw new Error(`axis-offset: must be a number of columns${nCols ? ` in [${-nCols / 2}, ${nCols / 2}]` : ''}, got ${off}`);
-}
+export { alignOptions, checkAlignArgs, type AlignArgs } from './options.ts';
 
 export interface AlignedSeries {
   /** The channels with the shifts (and rotation) undone; the input arrays when nothing was asked. */
@@ -81,6 +56,7 @@ export function alignSeries(a: AlignArgs, t: { series: Float32Array[]; haadf?: F
     shiftsFile = a['write-shifts'] ?? o.defaultShiftsFile;
     if (shiftsFile !== undefined) {
       try {
+        mkdirSync(dirname(shiftsFile), { recursive: true });
         writeFileSync(`${shiftsFile}.tmp`, formatShifts(t.angles, al));
         renameSync(`${shiftsFile}.tmp`, shiftsFile);
       } catch (e) {
@@ -96,6 +72,22 @@ export function alignSeries(a: AlignArgs, t: { series: Float32Array[]; haadf?: F
   return { series: t.series.map(move), haadf: t.haadf && move(t.haadf), axisOffset: o.centreAxis ? 0 : use.axisOffset, alignment: use, shiftsFile, message };
 }
 
+/**
+ * For `eval`: the dataset path as it is when no alignment option is given, else the dataset opened
+ * and wrapped by alignedSource (close it when done).
+ */
+export async function withAlignment(data: string, a: AlignArgs, o: { log?: (line: string) => void } = {}): Promise<{ data: string | import('../harness/run.ts').EvalSource; close: () => Promise<void> }> {
+  if (!a.align && !a.shifts && a['axis-offset'] === undefined && a['write-shifts'] === undefined && a['align-rotation'] === undefined) return { data, close: async () => {} };
+  const { openDataset } = await import('../../datasets/index.ts');
+  const r = await openDataset(data);
+  try {
+    return { data: alignedSource(r as unknown as import('../harness/run.ts').EvalSource, a, o), close: () => r.close() };
+  } catch (e) {
+    await r.close();
+    throw e;
+  }
+}
+
 /** What alignedSource needs of an evaluation source (eval/harness EvalSource). */
 interface SourceLike {
   readonly channels: string[];
@@ -108,7 +100,8 @@ interface SourceLike {
  * `eval --align | --shifts FILE | --axis-offset PX` on a simulated dataset: each sample's clean
  * expected counts [channel, angle, row, col] are aligned before the harness draws its noise from
  * them: --align estimates the sample's own shifts on its clean HAADF (the jitter the simulator put
- * in), --shifts applies one file to every sample, --axis-offset centres the tilt axis; the axis is
+ * in; the unobservable rigid translation taken from the sample's params.jitter when recorded,
+ * fixGauge), --shifts applies one file to every sample, --axis-offset centres the tilt axis; the axis is
  * moved to the detector centre (the harness's geometry has none). Every other field passes through.
  */
 export function alignedSource<S extends SourceLike>(src: S, a: AlignArgs, o: { log?: (line: string) => void } = {}): S {
@@ -116,15 +109,26 @@ export function alignedSource<S extends SourceLike>(src: S, a: AlignArgs, o: { l
   if (a['write-shifts'] !== undefined) throw new Error('write-shifts: eval aligns every sample on its own; it writes no shifts file');
   const N = src.shape.size, nCols = src.shape.nCols, nA = src.angles.length, plane = nA * N * nCols;
   const hk = src.channels.findIndex((c) => /^haadf$/i.test(c));
+  // The alignment of each sample, estimated once (the harness reads a sample several times).
+  const cache = new Map<number, Alignment | null>();
   const readSample: S['readSample'] = async (index, what) => {
     const s = await src.readSample(index, what);
     if (!s.clean) return s;
     const series = src.channels.map((_, c) => s.clean!.subarray(c * plane, (c + 1) * plane));
-    const r = alignSeries({ ...a, 'write-shifts': undefined }, { series, haadf: hk >= 0 ? series[hk] : undefined, angles: src.angles, nRows: N, nCols }, { centreAxis: true });
-    if (r.series === series) return s;
+    let al = cache.get(index);
+    if (al === undefined) {
+      const r = alignSeries({ ...a, 'write-shifts': undefined }, { series: hk >= 0 ? [series[hk]] : series, angles: src.angles, nRows: N, nCols }, { centreAxis: true });
+      al = r.alignment ?? null;
+      // The particle's translation is invisible in the data; take it from the simulator's record so the
+      // score against the phantom measures the alignment error, not a rigid shift (fixGauge).
+      const j = (s.params as { jitter?: { rows?: number[]; cols?: number[] } } | undefined)?.jitter;
+      if (al && a.align && j?.rows?.length === nA && j.cols?.length === nA) al = fixGauge(al, { rows: j.rows, cols: j.cols }, src.angles);
+      cache.set(index, al);
+      if (al && a.align && o.log) o.log(`eval --align: sample ${index}: shifts (rms) rows ${rms(al.rows).toFixed(2)} px, cols ${rms(al.cols).toFixed(2)} px, axis offset ${al.axisOffset.toFixed(2)} px`);
+    }
+    if (!al) return s;
     const clean = new Float32Array(s.clean.length);
-    r.series.forEach((v, c) => clean.set(v, c * plane));
-    if (r.alignment && o.log) o.log(`eval --align: sample ${index}: shifts (rms) rows ${rms(r.alignment.rows).toFixed(2)} px, cols ${rms(r.alignment.cols).toFixed(2)} px, axis offset ${r.alignment.axisOffset.toFixed(2)} px`);
+    series.forEach((v, c) => clean.set(applyAlignment(v, N, nCols, al!, { centreAxis: true }), c * plane));
     return { ...s, clean };
   };
   // Methods run on the source itself (class instances with private state stay intact).

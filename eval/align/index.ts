@@ -96,6 +96,25 @@ function removeGauge(d: Float64Array, angles: ArrayLike<number>): number {
   return x[0];
 }
 
+/**
+ * Replaces the unobservable part of an estimated alignment (a constant row shift; c + x cos + y sin
+ * in the columns, the axis offset included) by a reference's, for scoring against a phantom that
+ * sits where the simulator put it: rows += mean(ref_r - est_r); cols + axisOffset += the least-squares
+ * fit of [1, cos, sin] to (ref_c - est_c - axisOffset), the result's axis offset 0. What remains is
+ * the alignment error the data could show.
+ */
+export function fixGauge(est: Alignment, ref: { rows: ArrayLike<number>; cols: ArrayLike<number> }, angles: ArrayLike<number>): Alignment {
+  const n = angles.length;
+  let mr = 0;
+  for (let a = 0; a < n; a++) mr += (ref.rows[a] - est.rows[a]) / n;
+  const d = Float64Array.from({ length: n }, (_, a) => ref.cols[a] - est.cols[a] - est.axisOffset);
+  const resid = Float64Array.from(d);
+  const c = removeGauge(resid, angles);
+  // removeGauge leaves resid = d - (x cos + y sin) and returns c: the fitted part is (d - resid) + c.
+  const cols = Float64Array.from({ length: n }, (_, a) => est.cols[a] + est.axisOffset + (d[a] - resid[a]) + c);
+  return { rows: Float64Array.from(est.rows, (v) => v + mr), cols, axisOffset: 0, rotationDeg: est.rotationDeg };
+}
+
 export interface AlignOptions {
   /** Largest shift searched per step in pixels (default 8). */
   maxShift?: number;

@@ -18,6 +18,8 @@ export interface TiltSeriesInput {
   /** Volume edge (nx = ny), default from the source. */
   size: number;
   voxelSizeAngstrom: number;
+  /** The pixel size the file records (nm), absent when it records none (voxelSizeAngstrom is then 1). */
+  pixelSizeNm?: number;
   truth?: Float32Array[];
   /** The HAADF tilt series of a dataset sample (alignment reference), when stored. */
   haadf?: Float32Array;
@@ -61,7 +63,7 @@ export async function readTiltSeries(path: string, o: { sample?: number; field?:
       }
       const hk = r.channels.indexOf('HAADF');
       const haadf = hk >= 0 ? Float32Array.from({ length: plane }, (_, i) => arr[hk * plane + i]) : undefined;
-      return { series, channels: want, angles: r.angles, nRows: N, nCols, size: o.size ?? N, voxelSizeAngstrom: r.shape.pixelSizeNm * 10, truth, haadf };
+      return { series, channels: want, angles: r.angles, nRows: N, nCols, size: o.size ?? N, voxelSizeAngstrom: r.shape.pixelSizeNm * 10, pixelSizeNm: r.shape.pixelSizeNm, truth, haadf };
     } finally {
       await r.close();
     }
@@ -87,7 +89,7 @@ export async function readTiltSeries(path: string, o: { sample?: number; field?:
   if (nA !== norm.angles.length) throw new Error(`tlt: ${from} has ${norm.angles.length} angles but ${perFile ? 'the stacks have' : `${path} has`} ${nA} projections`);
   for (const c of st.channels) mirrorProjections(c.data, nRows, nCols, norm.mirror);
   const haadf = st.channels.find((c) => c.name === 'HAADF')?.data;
-  return { series: st.channels.map((c) => c.data), channels: st.channels.map((c) => c.name), angles: norm.angles, nRows, nCols, size: o.size ?? nCols, voxelSizeAngstrom: st.pixelSizeNm ? st.pixelSizeNm * 10 : 1, ...(haadf ? { haadf } : {}) };
+  return { series: st.channels.map((c) => c.data), channels: st.channels.map((c) => c.name), angles: norm.angles, nRows, nCols, size: o.size ?? nCols, voxelSizeAngstrom: st.pixelSizeNm ? st.pixelSizeNm * 10 : 1, ...(st.pixelSizeNm ? { pixelSizeNm: st.pixelSizeNm } : {}), ...(haadf ? { haadf } : {}) };
 }
 
 /** Writes volumes [channel][z, y, x] to PATH.h5 (one EMD data group per channel) and PATH_<channel>.mrc. */

@@ -23,8 +23,9 @@
  * (exit 2) before anything is written.
  */
 import type { CommandModule } from 'yargs';
+import { alignOptions, type AlignArgs } from '../../eval/align/options.ts';
 
-interface Args {
+interface Args extends AlignArgs {
   input?: string;
   model?: string;
   method?: string;
@@ -51,7 +52,7 @@ export const command: CommandModule<object, Args> = {
   command: 'denoise [input]',
   describe: 'Denoise tilt series (dataset, MRC/TIFF, .mat, Velox .emd, .hspy, HDF5) with a trained model or a classical filter; writes .h5, .mrc or .tif',
   builder: (y) =>
-    y
+    alignOptions(y, { offsetMeaning: 'the output is moved so the axis lands on the centre' })
       .positional('input', { type: 'string', describe: 'dataset directory or .h5 shard, or a tilt series: .mrc/.tif (+ .tlt), .mat, .emd, .hspy, .h5 (leave it out when --channels gives NAME=FILE,... pairs)' })
       .option('model', { type: 'string', describe: 'a trained model: the --out folder of nanodose train (its best/ model), or a folder holding model.json + weights.bin' })
       .option('method', { type: 'string', describe: 'classical filter instead of a model: gaussian[:sigma] | median[:size] | box[:size] | tv[:weight] | anscombe[:sigma]; the parameter, when left out, by binomial-thinning cross-validation on the data' })
@@ -66,7 +67,8 @@ export const command: CommandModule<object, Args> = {
       .option('tta', { type: 'boolean', default: false, describe: 'average over the 8 rotations/reflections (8x slower)' })
       .option('backend', { type: 'string', default: 'auto', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], describe: 'TensorFlow.js backend' })
       .option('mask-nonfinite', { type: 'boolean', default: false, describe: 'set NaN/infinite input values to 0 and report how many (default: refuse the input)' })
-      .option('quiet', { type: 'boolean', default: false }),
+      .option('quiet', { type: 'boolean', default: false })
+      .group(['align', 'align-rotation', 'shifts', 'axis-offset', 'write-shifts'], 'Alignment (user files; the output is the aligned series with the tilt axis at the detector centre):'),
   handler: async (a) => {
     const { existsSync, statSync } = await import('node:fs');
     const { extname } = await import('node:path');
@@ -142,6 +144,7 @@ export const command: CommandModule<object, Args> = {
       let nAngles = 0, rows = 0, cols = 0;
       let pixelNm: number | undefined;
       let inputInfo: Record<string, string | number> = {};
+      let alignInfo: Record<string, string | number> = {};
       let sampleIdx: number[] = [];
       const release: (() => Promise<void> | void)[] = [];
       if (isStack) {
@@ -163,6 +166,23 @@ export const command: CommandModule<object, Args> = {
         for (const c of st.channels) {
           const bad = checkFinite(c.data, { source: `${inputName}${a.dataset ? ` ${a.dataset}` : ''} (${c.name})`, shape: [nAngles, rows, cols], axes: ['angle', 'row', 'col'], mask: a['mask-nonfinite'] });
           if (bad) console.error(`${inputName} (${c.name}): ${bad} non-finite value(s) set to 0 (--mask-nonfinite)`);
+        }
+        if (a.align || a.shifts || a['axis-offset'] !== undefined) {
+          // Aligned before denoising (eval/align/cli.ts): every channel moved as the HAADF (or the channel sum) says.
+          if (a.align && !angles) throw new ConfigError('align', `needs the tilt angles: ${inputName} records none and ${tltPath} is not there (or has another count)`);
+          const { alignSeries } = await import('../../eval/align/cli.ts');
+          const haadf = st.channels.find((c) => c.name === 'HAADF');
+          const stemOut = a.out.slice(0, a.out.length - extname(a.out).length);
+          let r: ReturnType<typeof alignSeries>;
+          try {
+            r = alignSeries(a, { series: st.channels.map((c) => c.data), haadf: haadf?.data, angles: angles ?? new Float64Array(nAngles), nRows: rows, nCols: cols }, { defaultShiftsFile: `${stemOut}_shifts.txt`, centreAxis: true });
+          } catch (e) {
+            const m = /^([a-z-]+): (.*)$/.exec((e as Error).message);
+            throw m ? new ConfigError(m[1], m[2]) : e;
+          }
+          st.channels.forEach((c, k) => { c.data = r.series[k]; });
+          if (r.message && !a.quiet) console.log(r.message);
+          alignInfo = { aligned: a.shifts ?? (a.align ? (r.shiftsFile ?? 'align') : 'axis-offset'), axis_offset: r.alignment?.axisOffset ?? 0 };
         }
         const names = st.channels.map((c) => c.name);
         const has = `${perFile ? 'the files give' : `${inputName} has`} ${names.join(', ')}`;
@@ -195,8 +215,9 @@ export const command: CommandModule<object, Args> = {
             return x;
           } }];
         }
-        inputInfo = { input: inputName, input_format: st.format, ...(a.dataset ? { input_dataset: a.dataset } : {}) };
+        inputInfo = { input: inputName, input_format: st.format, ...(a.dataset ? { input_dataset: a.dataset } : {}), ...alignInfo };
       } else {
+        if (a.align || a.shifts || a['axis-offset'] !== undefined) throw new ConfigError(a.align ? 'align' : a.shifts ? 'shifts' : 'axis-offset', `applies to a user's tilt series; ${inputName} is a nanodose dataset (its jitter is undone by eval --align)`);
         const { openDataset } = await import('../../datasets/index.ts');
         let r: Awaited<ReturnType<typeof openDataset>>;
         try {

@@ -5,8 +5,9 @@
  * puts a denoiser before one.
  */
 import type { CommandModule } from 'yargs';
+import { alignOptions, type AlignArgs } from '../../eval/align/options.ts';
 
-interface Args {
+interface Args extends AlignArgs {
   data: string;
   split: string;
   methods: string;
@@ -32,7 +33,7 @@ export const command: CommandModule<object, Args> = {
   command: 'eval',
   describe: 'Score denoisers by dose efficiency: noisy tilt series at each dose -> denoise -> reconstruct -> metrics, DRF vs raw, report',
   builder: (y) =>
-    y
+    alignOptions(y, { offsetMeaning: "each sample's clean series is moved so the axis lands on the centre" })
       .option('data', { type: 'string', demandOption: true, describe: 'dataset directory or .h5 shard (clean expected counts and phantoms stored)' })
       .option('split', { type: 'string', default: 'test', choices: ['train', 'val', 'test'] })
       .option('methods', { type: 'string', default: 'raw,gaussian,anscombe', describe: "comma list of raw, gaussian, median, box, tv, anscombe, trained models as model:PATH (a train --out folder), joint HAADF + EDX reconstructions fused[:iterations[:tv]], bimodal[:iterations[:alpha]], tnv[:iterations[:weight]] (they bring their own reconstruction; a weight left out is tuned per dose on validation phantoms), haadf-quant[:physical] (quantitative HAADF tomography: two-element concentrations from the HAADF alone, no EDX; its warnings, e.g. Au/Pt ill-conditioning, go to summary.json and the report), DENOISER+JOINT (e.g. gaussian+fused, model:PATH+fused: the denoiser before the joint method), and LABEL=METHOD to name one in the report (e.g. n2n=model:runs/n2n)" })
@@ -54,6 +55,10 @@ export const command: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
     const { runEvaluation } = await import('../../eval/harness/run.ts');
+    // --align/--shifts/--axis-offset: each sample's clean series aligned before the noise is drawn (eval/align/cli.ts).
+    const { withAlignment } = await import('../../eval/align/cli.ts');
+    const { data, close } = await withAlignment(a.data, a, { log: a.quiet ? undefined : (l) => console.log(l) });
+    try {
     const { formatDrf } = await import('../../eval/report/summary.ts');
     const doses = a.doses.includes(':') ? a.doses : a.doses.split(',').map((s) => {
       const v = Number(s);
@@ -71,7 +76,7 @@ export const command: CommandModule<object, Args> = {
     const reference = a.reference === 'none' || !listed ? null : a.reference;
     if (a.protocols) {
       const { runProtocols } = await import('../../eval/harness/protocols.ts');
-      await runProtocols({ data: a.data, split: a.split as 'test', methods: a.methods, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, totalDose: a['total-dose'], doses, quiet: a.quiet });
+      await runProtocols({ data, split: a.split as 'test', methods: a.methods, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, totalDose: a['total-dose'], doses, quiet: a.quiet });
       return;
     }
     if (a.shard !== undefined) {
@@ -80,11 +85,11 @@ export const command: CommandModule<object, Args> = {
       if (shard.count > 1) {
         if (a.protocols) throw new Error('shard: protocol mode is not sharded; run it in one process');
         const { evaluateShard } = await import('../../eval/harness/run.ts');
-        await evaluateShard({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, blockWorkers: a['block-workers'], bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference, shard });
+        await evaluateShard({ data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, blockWorkers: a['block-workers'], bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference, shard });
         return;
       }
     }
-    const r = await runEvaluation({ data: a.data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, blockWorkers: a['block-workers'], bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference });
+    const r = await runEvaluation({ data, split: a.split as 'test', methods: a.methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, blockWorkers: a['block-workers'], bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference });
     if (!a.quiet) {
       const { headlineSentence } = await import('../../eval/report/summary.ts');
       console.log(headlineSentence(r.summary));
@@ -97,5 +102,6 @@ export const command: CommandModule<object, Args> = {
       }
       console.log(`report: ${r.out}/report.html`);
     }
+    } finally { await close(); }
   },
 };

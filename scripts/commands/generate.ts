@@ -4,6 +4,9 @@
  *   nanodose generate --count 256 --out data/train            defaults: a small 64^3 dataset
  *   nanodose generate --config cfg.json --count N --out DIR [--seed S] [--shard i/k] [--workers W] [--resume] [--overwrite]
  *   nanodose generate --print-config > cfg.json                 the full default config, every field
+ *   nanodose generate --like tilt.emd [--like-out cfg.json] [--count N --out DIR]
+ *       infers from a real tilt series the config that simulates series like it (eval/align/like.ts):
+ *       printed and saved for editing; with --count and --out it also generates from it
  */
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
@@ -20,6 +23,11 @@ interface Args {
   quiet: boolean;
   'print-config': boolean;
   source?: string;
+  like?: string;
+  'like-out'?: string;
+  tlt?: string;
+  radians: boolean;
+  dataset?: string;
 }
 
 export const command: CommandModule<object, Args> = {
@@ -38,8 +46,15 @@ export const command: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
       .option('print-config', { type: 'boolean', default: false, describe: 'print the full default config (JSON) and the meaning of every field, then exit' })
       .option('source', { type: 'string', hidden: true, describe: 'sample source module (path or URL; default the simulator)' })
+      .option('like', { type: 'string', describe: 'a real tilt series (any format reconstruct reads, or HAADF=a.mrc,Au=b.mrc): infer the angles, frame size, pixel size, EDX counts per particle pixel, particle extent and shape class, elements; print and save that config (with --count/--out: also generate from it)' })
+      .option('like-out', { type: 'string', describe: 'with --like: where to save the inferred config (default FILE-stem.like.json in the current folder)' })
+      .option('tlt', { type: 'string', describe: 'with --like: tilt angles file (default: the file\'s own angles, else a .tlt beside it)' })
+      .option('radians', { type: 'boolean', default: false, describe: 'with --like: the angles are in radians' })
+      .option('dataset', { type: 'string', describe: 'with --like: the array inside an HDF5 file' })
       .check((a) => {
         if (a['print-config']) return true;
+        if (a.like !== undefined && a.count === undefined && a.out === undefined) return true;
+        if (a.like === undefined && (a['like-out'] !== undefined || a.tlt !== undefined || a.dataset !== undefined || a.radians)) throw new Error('--like-out, --tlt, --dataset and --radians go with --like FILE');
         if (a.count === undefined) throw new Error('--count is required (samples in the whole dataset)');
         if (!a.out) throw new Error('--out is required (output directory)');
         return true;
@@ -65,6 +80,11 @@ export const command: CommandModule<object, Args> = {
     }
     const { ConfigError } = await import('../../core/validate.ts');
     let raw: unknown = {};
+    if (a.like !== undefined) {
+      if (a.config) throw new ConfigError('config', 'give either --config FILE or --like FILE (edit the saved --like config, then pass it as --config)');
+      raw = await inferLike(a);
+      if (a.count === undefined) return;
+    }
     if (a.config) {
       try {
         raw = JSON.parse(readFileSync(a.config, 'utf8'));
@@ -82,3 +102,37 @@ export const command: CommandModule<object, Args> = {
     }
   },
 };
+
+/** `--like FILE`: reads the series, infers the config (eval/align/like.ts), checks it, prints and saves it. */
+async function inferLike(a: Args): Promise<unknown> {
+  const { ConfigError } = await import('../../core/validate.ts');
+  const { basename } = await import('node:path');
+  const { readTiltSeries } = await import('../../eval/recon/volume-io.ts');
+  const { inferFromTiltSeries, likeConfig } = await import('../../eval/align/like.ts');
+  const { validateDatasetConfig } = await import('../../datasets/config.ts');
+  const { writeFileAtomic } = await import('../../core/atomic.ts');
+  const file = a.like!;
+  const outPath = a['like-out'] ?? `${basename(file.split(',')[0].replace(/^[^=]*=/, '')).replace(/\.[^.]+$/, '')}.like.json`;
+  let t: Awaited<ReturnType<typeof readTiltSeries>>;
+  try {
+    t = await readTiltSeries(file, { tlt: a.tlt, dataset: a.dataset, radians: a.radians });
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    const m = /^([a-z-]+): (.*)$/s.exec((e as Error).message);
+    throw m ? new ConfigError(m[1], m[2]) : new ConfigError('like', (e as Error).message);
+  }
+  const { checkFinite } = await import('../../core/finite.ts');
+  t.series.forEach((s, k) => checkFinite(s, { source: `${file} (${t.channels[k]})`, shape: [t.angles.length, t.nRows, t.nCols], axes: ['angle', 'row', 'col'] }));
+  const est = inferFromTiltSeries({ channels: t.series.map((data, k) => ({ name: t.channels[k], data })), angles: t.angles, nRows: t.nRows, nCols: t.nCols, pixelSizeNm: t.pixelSizeNm });
+  const { config, notes } = likeConfig(est, file);
+  validateDatasetConfig(config);
+  // Arrays of numbers (angles, ranges, elements) on one line each: the file is for editing by hand.
+  const text = JSON.stringify(config, null, 2).replace(/\[\s*((?:-?[\d.e+-]+|"[^"]*")(?:,\s*(?:-?[\d.e+-]+|"[^"]*"))*)\s*\]/g, (_, inner: string) => `[${inner.split(/,\s*/).join(', ')}]`) + '\n';
+  writeFileAtomic(outPath, text);
+  if (!a.quiet) {
+    process.stdout.write(text);
+    for (const n of notes) console.log(`# ${n}`);
+    console.log(`# saved ${outPath}: edit it, then: nanodose generate --config ${outPath} --count N --out DIR`);
+  }
+  return config;
+}
