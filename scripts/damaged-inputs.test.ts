@@ -22,6 +22,13 @@ test.after(() => {
   if (mounted) spawnSync('umount', [mounted]);
   rmSync(root, { recursive: true, force: true });
 });
+/** A tiny saved model (tfjs' "running in Node.js" banner silenced in this test process). */
+async function savedModel(dir: string): Promise<void> {
+  (await import('@tensorflow/tfjs')).enableProdMode();
+  const { buildModel, saveModel, validateModelSpec, nanodoseVersion } = await import('../models/index.ts');
+  const spec = validateModelSpec({ arch: 'tiny' });
+  await saveModel(buildModel(spec), dir, { spec, normalisation: { kind: 'scale', scale: 1 }, scheme: 'supervised', doseRange: [1, 1000], channels: ['Au'], nanodoseVersion: nanodoseVersion() });
+}
 const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
 
 /** Exit 2, exactly one line on stderr matching `re`, no HDF5 diagnostics, and `out` not created. */
@@ -75,16 +82,34 @@ test('eval --methods raw,model:MISSING: refused before raw is computed, nothing 
 });
 
 test('a truncated weights.bin: denoise names it and the bytes it needs, writes nothing', async () => {
-  const { buildModel, saveModel, validateModelSpec, nanodoseVersion } = await import('../models/index.ts');
-  const spec = validateModelSpec({ arch: 'tiny' });
   const dir = join(root, 'model');
-  await saveModel(buildModel(spec), dir, { spec, normalisation: { kind: 'scale', scale: 1 }, scheme: 'supervised', doseRange: [1, 1000], channels: ['Au'], nanodoseVersion: nanodoseVersion() });
+  await savedModel(dir);
   truncateSync(join(dir, 'weights.bin'), 1001);
   const tilt = join(root, 'tilt.mrc');
   writeMrc(tilt, new Float32Array(3 * 8 * 8).fill(2), [3, 8, 8], { voxelSizeAngstrom: 2, kind: 'stack' });
   writeTlt(join(root, 'tilt.tlt'), [-60, 0, 60]);
   const out = join(root, 'denoised.mrc');
   refused(run('denoise', tilt, '--model', dir, '--out', out, '--quiet'), /weights\.bin: 1001 bytes, model\.json's \d+ weights need \d+ \(truncated or damaged/, out);
+});
+
+test('one NaN pixel in an MRC or HDF5 tilt series: denoise and reconstruct name the file and the index, write nothing', async () => {
+  const model = join(root, 'good-model');
+  await savedModel(model);
+  const data = new Float32Array(3 * 8 * 8).fill(2);
+  data[1 * 64 + 2 * 8 + 5] = NaN;
+  const mrc = join(root, 'nan.mrc');
+  writeMrc(mrc, data, [3, 8, 8], { voxelSizeAngstrom: 2, kind: 'stack' });
+  writeTlt(join(root, 'nan.tlt'), [-60, 0, 60]);
+  const { h5ready } = await import('../datasets/emd.ts');
+  const h5 = await h5ready();
+  const h5path = join(root, 'nan.h5');
+  const f = new h5.File(h5path, 'w');
+  f.create_dataset({ name: 'tilt', data, shape: [3, 8, 8] });
+  f.close();
+  const where = /1 non-finite value\(s\) \(first NaN at \[angle 1, row 2, col 5\]\)/;
+  refused(run('denoise', mrc, '--model', model, '--out', join(root, 'dn.mrc'), '--quiet'), new RegExp(`nan\\.mrc .*${where.source}`), join(root, 'dn.mrc'));
+  refused(run('denoise', h5path, '--dataset', 'tilt', '--model', model, '--out', join(root, 'dn.h5'), '--quiet'), new RegExp(`nan\\.h5 .*${where.source}`), join(root, 'dn.h5'));
+  refused(run('reconstruct', h5path, '--dataset', 'tilt', '--out', join(root, 'rec-nan'), '--method', 'sirt:2', '--quiet'), new RegExp(`nan\\.h5 .*${where.source}`), join(root, 'rec-nan.h5'));
 });
 
 test('an MRC whose header says nx < 0: one line, not "Invalid DataView length"', () => {
