@@ -120,6 +120,12 @@ test('train killed twice and resumed: the same weights, optimizer state (names t
   console.log(`  train killed after step lines ${ks.join(', ')}`);
 });
 
+test('train --backend cpu --quiet on 2 workers: the cpu backend\'s banner, printed inside each worker thread, stays off stderr', () => {
+  const r = cli('train', '--data', ref, '--scheme', 'supervised', '--out', join(root, 'cpu-model'), '--model', 'tiny', '--epochs', '1', '--steps', '1', '--batch', '2', '--patch', '8', '--val-projections', '2', '--workers', '2', '--backend', 'cpu', '--quiet');
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stderr.trim(), '', 'nothing on stderr with --quiet');
+});
+
 test('eval killed twice and resumed: the same results rows, tuning and slices', async () => {
   const evalArgs = (out: string) => ['eval', '--data', ref, '--methods', 'raw,gaussian', '--doses', '100,1000', '--recon', 'sirt:3', '--phantoms', '2', '--bootstrap', '10', '--workers', '1', '--out', out];
   const refEval = join(root, 'ref-eval');
