@@ -53,7 +53,8 @@ test('setup: a small dataset', () => {
 test('random bytes named .h5, a truncated shard: "not an HDF5 file" / "truncated", naming the file', () => {
   const junk = join(root, 'junk.h5');
   writeFileSync(junk, Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 7919) % 251)));
-  refused(run('inspect', junk), /junk\.h5: not an HDF5 file \(no HDF5 signature in its 4000 bytes\)/);
+  refused(run('inspect', junk), /junk\.h5: (not an HDF5 file \(no HDF5 signature in its 4000 bytes\)|input: unknown format \(no .*HDF5 signature\))/);
+  refused(run('train', '--data', junk, '--scheme', 'supervised', '--out', join(root, 'model-junk'), '--model', 'tiny', '--epochs', '1', '--quiet'), /junk\.h5: .*(not an HDF5 file|unknown format)/, join(root, 'model-junk'));
   const cut = join(root, 'cut.h5');
   copyFileSync(join(ds, 'shard-00000.h5'), cut);
   const size = readFileSync(cut).length;
