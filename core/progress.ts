@@ -1,6 +1,6 @@
 /**
  * Progress for long work: a cli-progress bar on a terminal, plain log lines otherwise (CI logs,
- * pipes), at most one line per `logEverySeconds`.
+ * pipes), at most one line per `logEverySeconds` (default 10, or $NANODOSE_LOG_EVERY).
  *
  * Three pieces:
  * - `progress(label, total)`: one bar (one epoch, one dataset, one evaluation) with its rate and ETA.
@@ -261,7 +261,10 @@ export function progress(label: string, total: number, opts: ProgressOptions = {
       },
     };
   }
-  const every = (opts.logEverySeconds ?? 10) * 1000;
+  // NANODOSE_LOG_EVERY (seconds, 0 = a line per step) overrides the default: CI logs, and the fault
+  // tests, which kill a run on its k-th line (scripts/faults.test.ts)
+  const envEvery = Number(process.env.NANODOSE_LOG_EVERY);
+  const every = (opts.logEverySeconds ?? (process.env.NANODOSE_LOG_EVERY && envEvery >= 0 ? envEvery : 10)) * 1000;
   let last = t0;
   const line = () => {
     const left = done > 0 && done < total ? `, eta ${formatDuration(((total - done) * elapsed()) / done)}` : '';

@@ -88,6 +88,23 @@ async function initWasm(threads: number): Promise<{ simd: boolean; threads: numb
  * Initialises the backend and returns which runs and why. Throws (never falls back to cpu) when a
  * forced backend cannot run; prints one line unless `quiet`.
  */
+/**
+ * The cpu backend's "Hi, looks like you are running TensorFlow.js in Node.js" banner (console.warn on its
+ * first tensor write) stays off the terminal unless --debug (NANODOSE_DEBUG): this backend was asked
+ * for and the CLI already says which one runs. Here, not only in the CLI's main thread
+ * (scripts/cli-args.ts), because each worker thread of models/parallel has its own console.
+ */
+let cpuBannerHidden = false;
+function hideCpuBanner(): void {
+  if (cpuBannerHidden || process.env.NANODOSE_DEBUG) return;
+  cpuBannerHidden = true;
+  const warn = console.warn.bind(console);
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('looks like you are running TensorFlow.js in Node.js')) return;
+    warn(...args);
+  };
+}
+
 export async function initBackend(opts: BackendOptions = {}): Promise<BackendResult> {
   const choice = opts.backend ?? 'auto';
   if (!BACKEND_CHOICES.includes(choice)) throw new Error(`backend: must be one of ${BACKEND_CHOICES.join(', ')}; got ${JSON.stringify(choice)}`);
@@ -97,6 +114,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendRes
   const why: string[] = [];
 
   if (choice === 'cpu') {
+    hideCpuBanner();
     await tf.setBackend('cpu');
     await tf.ready();
     result = { backend: 'cpu', provider: '@tensorflow/tfjs (pure JS)', threads: 1, reason: 'cpu forced with --backend cpu (pure JavaScript reference backend, slow)' };
