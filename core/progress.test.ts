@@ -94,7 +94,7 @@ test('status prints its line once when not on a terminal', () => {
 
 test('phases: each lap names the time since the previous one', () => {
   let now = 0;
-  const p = phases(() => now);
+  const p = phases({ clock: () => now });
   now = 7100;
   p.lap('start-up');
   now = 8700;
