@@ -74,6 +74,12 @@ test('plain lines carry the bar ETA and the job ETA; a bar after the job ends sh
   bar.increment(2);
   // a: 2 of 4 in 2 s -> 2 s left; speed 2 s / 0.5 weight = 4 s per weight; b: 3 x 4 = 12 s
   assert.match(out.at(-1)!, /^a: 2\/4 \(50%\), .* items\/s, eta \d+s, run eta 14s\n$/);
+  job.begin('b');
+  const s3 = sink();
+  const last = progress('b', 6, { stream: s3.stream, logEverySeconds: 0 });
+  now = 4000;
+  last.increment(3);
+  assert.not.match(s3.out.at(-1)!, /run eta/, 'the last stage in one bar: its own ETA is the job\'s');
   job.end();
   const s2 = sink();
   const b2 = progress('b', 2, { stream: s2.stream, logEverySeconds: 0 });
@@ -94,7 +100,7 @@ test('status prints its line once when not on a terminal', () => {
 
 test('phases: each lap names the time since the previous one', () => {
   let now = 0;
-  const p = phases(() => now);
+  const p = phases({ clock: () => now });
   now = 7100;
   p.lap('start-up');
   now = 8700;

@@ -164,8 +164,11 @@ export function expectWork(units: number): void {
   }
 }
 
-function overallText(): string {
+/** ' | run eta 4m12s'; empty when the bar (of `barTotal` units) is all the job has left: its own ETA says it. */
+function overallText(barTotal?: number): string {
   if (!active) return '';
+  const r = active.stages.find((s) => s.state === 'running');
+  if (barTotal !== undefined && r?.units === barTotal && !active.stages.some((s) => s.state === 'waiting')) return '';
   const e = active.eta();
   return e === undefined ? '' : ` | ${active.label} eta ${formatDuration(e)}`;
 }
@@ -248,13 +251,13 @@ export function progress(label: string, total: number, opts: ProgressOptions = {
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, 0, { rate: '-', extra: '', overall: overallText() });
+    bar.start(total, 0, { rate: '-', extra: '', overall: overallText(total) });
     return {
       increment(n = 1, f) {
         done += n;
         advance(n);
         if (f) fields = { ...fields, ...f };
-        bar.increment(n, { rate: rate().toPrecision(3), extra: formatFields(fields), overall: overallText() });
+        bar.increment(n, { rate: rate().toPrecision(3), extra: formatFields(fields), overall: overallText(total) });
       },
       stop() {
         bar.stop();
@@ -268,7 +271,7 @@ export function progress(label: string, total: number, opts: ProgressOptions = {
   let last = t0;
   const line = () => {
     const left = done > 0 && done < total ? `, eta ${formatDuration(((total - done) * elapsed()) / done)}` : '';
-    const all = overallText().replace(' | ', ', ');
+    const all = overallText(total).replace(' | ', ', ');
     stream.write(`${label}: ${done}/${total} (${((100 * done) / Math.max(1, total)).toFixed(0)}%), ${rate().toPrecision(3)} ${unit}/s${left}${all}${Object.keys(fields).length ? `, ${formatFields(fields)}` : ''}\n`);
   };
   return {
@@ -299,9 +302,14 @@ export interface Phases {
   text(): string;
 }
 
-/** Wall time of a command's phases, so that its closing figure shows where the time went. */
-export function phases(clock: () => number = () => performance.now()): Phases {
-  const t0 = clock();
+/**
+ * Wall time of a command's phases, so that its closing figure shows where the time went. `start`:
+ * the clock reading the first phase began at; 0 is the process start (performance.now() counts from
+ * it), so a command's start-up includes Node, tsx and the CLI loading, as the user waits for them.
+ */
+export function phases(opts: { clock?: () => number; start?: number } = {}): Phases {
+  const clock = opts.clock ?? (() => performance.now());
+  const t0 = opts.start ?? clock();
   let last = t0;
   const parts: [string, number][] = [];
   return {

@@ -172,8 +172,8 @@ export async function writeReport(out: string, summary: Summary, o: { sliceDoses
   if (ref) for (const m of summary.methods) for (const e of primaryElements(summary)) {
     const pts = ref.drf[m]?.[e];
     if (!pts) continue;
-    const all = pts.map((p) => `${esc(formatDrf(p).replace(/raw's/g, `${ref.method}'s`))} at ${fmt(p.dose)}`).join('<br>');
-    refRows.push(`<tr><td>${esc(m)}${warnMark(m)}</td><td>${esc(e)}</td><td><b>${esc(formatDrf(ref.headline[m][e]).replace(/raw's/g, `${ref.method}'s`))}</b></td><td class="small">${all || '-'}</td></tr>`);
+    const all = pts.map((p) => `${esc(formatDrf(p).replace(/\braw\b/g, ref.method))} at ${fmt(p.dose)}`).join('<br>');
+    refRows.push(`<tr><td>${esc(m)}${warnMark(m)}</td><td>${esc(e)}</td><td><b>${esc(formatDrf(ref.headline[m][e]).replace(/\braw\b/g, ref.method))}</b></td><td class="small">${all || '-'}</td></tr>`);
   }
   const recons = summary.reconstructions;
   const own = recons ? summary.methods.filter((m) => recons[m] && recons[m] !== summary.recon) : [];

@@ -75,7 +75,7 @@ export const command: CommandModule<object, Args> = {
     const { ConfigError } = await import('../../core/validate.ts');
     // The closing line splits the time: start-up (TensorFlow.js, backend, model, reading) was hidden before.
     const { phases, status } = await import('../../core/progress.ts');
-    const time = phases();
+    const time = phases({ start: 0 }); // from the process start
     // --- arguments that need no file
     const outExt = extname(a.out).toLowerCase();
     if (!OUT_EXT.includes(outExt)) throw new ConfigError('out', `unknown output format '${outExt || '(no extension)'}'; use one of ${OUT_EXT.join(', ')}`);

@@ -64,7 +64,7 @@ export const command: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
     const { phases } = await import('../../core/progress.ts');
-    const time = phases(); // the closing line splits the time (reading, reconstruction, writing)
+    const time = phases({ start: 0 }); // from the process start: the closing line splits the time
     const { readTiltSeries, writeVolumes } = await import('../../eval/recon/volume-io.ts');
     const { parseReconSpec, makeOperator, reconstruct, isJointSpec } = await import('../../eval/recon/reconstruct.ts');
     const { progress } = await import('../../core/progress.ts');

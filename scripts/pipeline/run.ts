@@ -168,7 +168,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       log(q, `  against ${v.method} + ${preset.eval.recon} (same reading, ${v.method} in place of raw):`);
       for (const [m, byEl] of Object.entries(v.headline)) for (const [e, h] of Object.entries(byEl)) {
         vsReference.push({ method: m, element: e, factor: h?.factor ?? null, low: h?.low ?? null, high: h?.high ?? null, ...(h?.bound ? { bound: h.bound } : {}), text: formatDrf(h) });
-        log(q, `  ${m.padEnd(16)} ${e.padEnd(3)} ${formatDrf(h).replace(/raw's/g, `${v.method}'s`)}`);
+        log(q, `  ${m.padEnd(16)} ${e.padEnd(3)} ${formatDrf(h).replace(/\braw\b/g, v.method)}`);
       }
     }
   }
