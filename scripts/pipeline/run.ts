@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import { writeFileAtomic } from '../../core/atomic.ts';
 import { startOverall } from '../../core/progress.ts';
 import { getPreset, type Preset } from './presets.ts';
@@ -58,6 +59,9 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   if (opts.fresh && existsSync(out)) rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const t0 = performance.now();
+  // process CPU seconds over every thread per stage: on a shared machine the wall time says little, the CPU time less affected
+  const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const c0 = cpu();
   const q = opts.quiet;
   log(q, `nanodose run --preset ${preset.name}: ${preset.describe}\n  output: ${shown(out)}`);
   // One ETA over every stage, shown beside each bar's own (core/progress).
@@ -85,6 +89,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     await generateDataset({ config: preset.dataset.config, count: preset.dataset.count, out: shown(dataDir), seed: preset.dataset.seed, resume: exists, quiet: q });
   }
   const tGen = performance.now();
+  const cGen = cpu();
 
   // 2. training
   const trainTimes = new StageTimes();
@@ -124,6 +129,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
   }
   const tTrain = performance.now();
+  const cTrain = cpu();
   if (preset.train.length && trainTimes.seconds().length) log(q, `\n${trainTimes.format((tTrain - tGen) / 1000, 'train time (all models)')}`);
 
   // 3 + 4. evaluation and report
@@ -174,12 +180,14 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   }
   job.end();
   const tEval = performance.now();
+  const cEval = cpu();
   const report = preset.protocols ? join(reportDir, 'protocols.svg') : join(reportDir, 'report.html');
   const seconds = { generate: (tGen - t0) / 1000, train: (tTrain - tGen) / 1000, eval: (tEval - tTrain) / 1000, total: (tEval - t0) / 1000 };
   const result: PipelineResult = { out, report, headline, vsReference, meanQuality, drfMetric, seconds, models, trained, evalComputed };
   writeFileAtomic(join(out, 'pipeline.json'), JSON.stringify({ preset: preset.name, ...result }, null, 1));
   log(q, `\nreport: ${shown(report)}`);
   log(q, `time: generate ${seconds.generate.toFixed(0)} s, train ${seconds.train.toFixed(0)} s, evaluate ${seconds.eval.toFixed(0)} s, total ${seconds.total.toFixed(0)} s`);
+  log(q, `CPU (every thread): generate ${(cGen - c0).toFixed(0)} s, train ${(cTrain - cGen).toFixed(0)} s, evaluate ${(cEval - cTrain).toFixed(0)} s, total ${(cEval - c0).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`);
   return result;
   } finally {
     job.end();
