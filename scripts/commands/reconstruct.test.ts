@@ -44,6 +44,22 @@ test('reconstruct --method fused on a dataset sample writes every element volume
   assert.ok(eAu < 0.6 && eAg < 0.8, `NRMSE against the phantom Au ${eAu}, Ag ${eAg}`);
 });
 
+test('reconstruct --method fused --weight auto chooses the weight by the discrepancy principle on the noisy counts; --weight on bimodal or on clean (non-count) EDX: one line, exit 2, nothing written', () => {
+  const out = join(root, 'auto');
+  const r = run('reconstruct', ds, '--out', out, '--method', 'fused:4', '--weight', 'auto');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /fused: weight auto chose [0-9.e+-]+ \(x[0-9.]+ the default\)/);
+  assert.is((r.stdout.match(/EDX deviance [0-9.]+, expected [0-9.]+, ratio/g) ?? []).length, 6, r.stdout);
+  assert.ok(existsSync(`${out}_Au.mrc`) && existsSync(`${out}.h5`));
+  for (const [args, re] of [[['--method', 'bimodal:4', '--weight', 'auto'], /weight: only for --method fused or tnv/], [['--method', 'fused:4', '--weight', 'auto', '--field', 'clean'], /is not a count/], [['--method', 'fused:4:0.1', '--weight', '2'], /already gives the weight/]] as const) {
+    const bad = run('reconstruct', ds, '--out', join(root, 'bad'), ...args);
+    assert.is(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, re);
+    assert.is(bad.stderr.trim().split('\n').filter((l) => !l.startsWith('[nanodose]')).length, 1, bad.stderr);
+    assert.not.ok(existsSync(join(root, 'bad.h5')));
+  }
+});
+
 test('reconstruct --method fused without a HAADF channel: one line naming the input, exit 2, nothing written', () => {
   const N = 8;
   writeMrc(join(root, 'ts.mrc'), new Float32Array(3 * N * N).fill(1), [3, N, N], { voxelSizeAngstrom: 3, kind: 'stack' });

@@ -44,6 +44,7 @@ export const command: CommandModule<object, Args> = {
       .positional('input', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, .mrc or .tif stack' })
       .option('out', { type: 'string', demandOption: true, describe: 'output prefix: writes PREFIX.h5 and PREFIX_<channel>.mrc' })
       .option('method', { type: 'string', default: 'sirt:100', describe: 'sirt[:iterations] | fbp[:ram-lak|shepp-logan|hann] | tv[:iterations[:mu]] | fused[:iterations[:tv]] | bimodal[:iterations[:alpha]] | tnv[:iterations[:weight]] (joint: a dataset sample with a HAADF channel)' })
+      .option('weight', { type: 'string', describe: "fused/tnv: the TV/TNV weight, a number or 'auto' (discrepancy principle for Poisson data: reconstructs at 1/3..100 x the data-scaled default and keeps the largest weight whose EDX deviance does not exceed its expectation; needs raw EDX counts; eval/README.md)" })
       .option('sample', { type: 'number', describe: 'sample index (dataset input; default the first)' })
       .option('field', { type: 'string', default: 'noisy', choices: ['noisy', 'clean'], describe: 'which tilt series of a dataset sample' })
       .option('channels', { type: 'string', describe: 'comma-separated channels of a dataset sample (default: every element)' })
@@ -73,6 +74,16 @@ export const command: CommandModule<object, Args> = {
     if (a.size !== undefined && !(Number.isInteger(a.size) && a.size >= 1)) throw new Error(`size: must be an integer >= 1, got ${a.size}`);
     if (a.sample !== undefined && !(Number.isInteger(a.sample) && a.sample >= 0)) throw new Error(`sample: must be an integer >= 0, got ${a.sample}`);
     const joint = isJointSpec(spec) ? spec : null;
+    const weight = a.weight === undefined || a.weight === null ? undefined : String(a.weight);
+    if (weight !== undefined) {
+      if (!joint || joint.kind === 'bimodal') throw new Error(`weight: only for --method fused or tnv, got --method ${a.method}`);
+      if (joint.regularisation !== undefined) throw new Error(`weight: --method ${a.method} already gives the weight; give it once`);
+      if (weight !== 'auto') {
+        const w = Number(weight);
+        if (!(w >= 0) || !Number.isFinite(w) || weight.trim() === '') throw new Error(`weight: must be a number >= 0 or 'auto', got '${weight}'`);
+        joint.regularisation = w;
+      }
+    }
     const input = await readTiltSeries(a.input, { sample: a.sample, field: a.field as 'noisy' | 'clean', channels: a.channels?.split(','), tlt: a.tlt, dataset: a.dataset, size: a.size, radians: a.radians });
     const { checkFinite } = await import('../../core/finite.ts');
     for (let c = 0; c < input.series.length; c++) {
@@ -80,6 +91,7 @@ export const command: CommandModule<object, Args> = {
       if (n) console.error(`${a.input} (${input.channels[c]}): ${n} non-finite value(s) set to 0 (--mask-nonfinite)`);
     }
     const jointSetup = joint ? await jointInputs(a.input, input, a.sample, joint.kind, a['mask-nonfinite'] ?? false, { dose: a.dose, gamma: a['haadf-gamma'], muAu: a['haadf-mu-au'] }) : null;
+    if (weight === 'auto') (await import('../../eval/recon/joint/weight.ts')).checkEdxCounts(input.series, input.channels);
     const N = input.size;
     if (input.nCols < N) throw new Error(`size: the volume edge ${N} exceeds the detector width ${input.nCols}`);
     // One resolver for --align/--shifts/--axis-offset (eval/align/cli.ts, shared with denoise and eval).
@@ -96,12 +108,26 @@ export const command: CommandModule<object, Args> = {
     let channels = input.channels;
     try {
       if (joint && jointSetup) {
-        const bar = progress(`${joint.kind} ${input.channels.join('+')}`, joint.iterations, { unit: 'iterations', quiet: a.quiet });
-        const r = await reconstruct(op, { ...jointSetup, edx: input.series, elements: input.channels }, joint, {
-          workers: a.workers,
-          onIteration: (rec) => bar.increment(1, { objective: rec.objective, ...(rec.terms ?? {}) }),
-        });
-        bar.stop();
+        const data = { ...jointSetup, edx: input.series, elements: input.channels };
+        let r: import('../../eval/recon/joint/index.ts').JointVolumes;
+        if (weight === 'auto') {
+          const { chooseJointWeight, AUTO_WEIGHT_GRID } = await import('../../eval/recon/joint/weight.ts');
+          const bar = progress(`${joint.kind} weight auto`, AUTO_WEIGHT_GRID.length, { unit: 'reconstructions', quiet: a.quiet });
+          const c = await chooseJointWeight(op, data, joint, { progress: bar, workers: a.workers });
+          bar.stop();
+          r = c.result;
+          if (!a.quiet) {
+            for (const s of c.scores) console.log(`  weight ${s.weight.toPrecision(4)} (x${Number(s.factor.toPrecision(3))} default): EDX deviance ${s.deviance.toFixed(1)}, expected ${s.expected.toFixed(1)}, ratio ${(s.deviance / s.expected).toFixed(3)}`);
+            console.log(`${joint.kind}: weight auto chose ${c.weight.toPrecision(4)} (x${Number(c.factor.toPrecision(3))} the default), the largest with deviance <= expected`);
+          }
+        } else {
+          const bar = progress(`${joint.kind} ${input.channels.join('+')}`, joint.iterations, { unit: 'iterations', quiet: a.quiet });
+          r = await reconstruct(op, data, joint, {
+            workers: a.workers,
+            onIteration: (rec) => bar.increment(1, { objective: rec.objective, ...(rec.terms ?? {}) }),
+          });
+          bar.stop();
+        }
         // x_e = u_e / k_e: volume fractions, the HAADF model volume in linearised HAADF per voxel length.
         r.volumes.forEach((v, e) => { const f = r.haadfCoupling[e] / jointSetup.haadfWeights[e]; for (let j = 0; j < v.length; j++) v[j] *= f; });
         volumes.push(...r.volumes, r.haadfVolume);
@@ -121,7 +147,7 @@ export const command: CommandModule<object, Args> = {
       await (op as { close?: () => Promise<void> }).close?.();
     }
     time.lap('reconstruction');
-    const files = await writeVolumes(a.out, volumes, channels, [input.nRows, N, N], { voxelSizeAngstrom: input.voxelSizeAngstrom, attrs: { method: a.method, input: a.input, ...(joint ? { units: 'element channels: volume fraction (EDX scale fitted by conservation of mass); HAADF-model: linearised HAADF -ln(1 - I/N0) per voxel length' } : {}) } });
+    const files = await writeVolumes(a.out, volumes, channels, [input.nRows, N, N], { voxelSizeAngstrom: input.voxelSizeAngstrom, attrs: { method: a.method, ...(weight !== undefined ? { weight } : {}), input: a.input, ...(joint ? { units: 'element channels: volume fraction (EDX scale fitted by conservation of mass); HAADF-model: linearised HAADF -ln(1 - I/N0) per voxel length' } : {}) } });
     time.lap('writing');
     if (!a.quiet) console.log(`reconstructed ${channels.length} channel(s) ${input.nRows}x${N}x${N} from ${input.angles.length} tilts in ${time.total().toFixed(1)} s (${time.text()}); wrote ${files.join(', ')}`);
   },
