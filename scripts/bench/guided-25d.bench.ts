@@ -9,8 +9,14 @@
  * network and budget; scored by map PSNR of Au and Ag against the expected counts on the validation
  * projections at D/4, D and 4 D (the training dose range), beside raw.
  *
+ * First, without training (seconds), the information the neighbours carry for a linear filter: map
+ * PSNR of the Gaussian (best sigma per dose, an oracle) of projection a alone against the Gaussian
+ * of the weighted sum w y_{a-1} + (1 - 2w) y_a + w y_{a+1} (best w in 0.1-1/3 and sigma per dose):
+ * if the best neighbour mix gains nothing over the centre alone, the neighbours' extra counts are
+ * cancelled by the particle's rotation between tilts.
+ *
  *   npm run bench -- guided-25d         (about 10-20 min on 2 loaded cores)
- *   BENCH_EPOCHS=N (default 8), --quick (2 epochs: a smoke run)
+ *   BENCH_EPOCHS=N (default 8; 0: the filter measurement only), --quick (2 epochs: a smoke run)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +25,7 @@ import { generateDataset, openDataset } from '../../datasets/index.ts';
 import { stream } from '../../core/random.ts';
 import { poissonNoise } from '../../generators/signal/noise.ts';
 import { psnr, valueRange } from '../../eval/metrics/index.ts';
+import { gaussianFilter } from '../../eval/baselines/index.ts';
 import { train, type MapItem } from '../../training/index.ts';
 import { loadModel } from '../../models/io.ts';
 import { denoiseTiled } from '../../models/tiling.ts';
@@ -37,6 +44,36 @@ try {
   const [, A, H, W] = r.shape.tilt;
   const P = H * W;
   const ci = (n: string) => r.channels.indexOf(n);
+  {
+    // The filter measurement: every projection of every sample, Au and Ag, one Poisson draw per projection and dose.
+    const doses = [D / 4, D, 4 * D], sigmas = [0.75, 1, 1.5, 2, 3], ws = [0, 0.1, 0.2, 1 / 3];
+    const acc = doses.map(() => ws.map(() => sigmas.map(() => 0)));
+    let n = 0;
+    for (const i of r.indices()) {
+      const s = await r.readSample(i, ['clean']);
+      for (const e of ['Au', 'Ag']) {
+        const c = ci(e);
+        const lamOf = (a: number, d: number) => s.clean!.subarray((c * A + a) * P, (c * A + a + 1) * P).map((v) => (v * d) / D);
+        for (const [j, d] of doses.entries()) {
+          const y = Array.from({ length: A }, (_, a) => Float32Array.from(poissonNoise(lamOf(a, d), stream('guided-25d-filter', i, e, a, j))));
+          for (let a = 0; a < A; a++) {
+            const lam = lamOf(a, d), R = valueRange(lam);
+            if (!(R > 0)) continue;
+            if (j === 0) n++;
+            const lo = y[a > 0 ? a - 1 : a + 1], hi = y[a < A - 1 ? a + 1 : a - 1];
+            ws.forEach((w, k) => {
+              const mix = y[a].map((v, q) => w * lo[q] + (1 - 2 * w) * v + w * hi[q]);
+              sigmas.forEach((sg, l) => (acc[j][k][l] += psnr(lam, gaussianFilter(mix, H, W, sg), R)));
+            });
+          }
+        }
+      }
+    }
+    console.log(`filter measurement: map PSNR (dB) of the Gaussian of w y(a-1) + (1-2w) y(a) + w y(a+1), best sigma per dose, mean over ${n} maps (Au, Ag; 5 deg tilt steps)`);
+    console.log(`  ${'w'.padEnd(8)} ${doses.map((d) => `${d} e/A^2`.padStart(14)).join('')}`);
+    ws.forEach((w, k) => console.log(`  ${w.toFixed(2).padEnd(8)} ${doses.map((_, j) => { const b = Math.max(...acc[j][k]); return `${(b / n).toFixed(2)} (s ${sigmas[acc[j][k].indexOf(b)]})`.padStart(14); }).join('')}`));
+  }
+  if (epochs > 0) {
   type Group = { clean: Float32Array[]; sample: number; angle: number };
   const groups = async (split: 'train' | 'val', neighbours: boolean): Promise<Group[]> => {
     const out: Group[] = [];
@@ -103,6 +140,7 @@ try {
   console.log(`\nmap PSNR (dB) against the expected counts, mean over ${n} validation maps (Au and Ag of ${v3.length} projections), stored dose D = ${D} (loaded machine)`);
   console.log(`  ${'method'.padEnd(14)} ${doses.map((d) => `${d} e/A^2`.padStart(12)).join('')}`);
   for (const [m, v] of Object.entries(sums)) console.log(`  ${m.padEnd(14)} ${v.map((x) => (x / n).toFixed(2).padStart(12)).join('')}`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
