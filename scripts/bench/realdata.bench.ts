@@ -25,7 +25,8 @@
  *   (c) guided-n2n-frames / guided-n2n-thinning: one network with the HAADF (/haadf, its 3 input
  *                    frames summed, given whole) and Se, S, Zn in, the three maps out, trained on
  *                    the 3 frames alone (the same schemes on the EDX channels; checkpoint by the
- *                    held-out thinned-half deviance inside the 3 input frames).
+ *                    held-out thinned-half deviance inside the 3 input frames); +tta: the same
+ *                    model averaged over the 8 dihedral transforms.
  *
  *   npm run bench -- realdata            (several minutes on 2 cores)
  *   npm run bench -- realdata --quick    (shorter training: a smoke run, figures not meaningful)
@@ -158,6 +159,9 @@ try {
       data.forEach((d, k) => x.set(d.input, (k + 1) * P));
       const y = await denoiseTiled(model, x, [4, H, W], { metadata });
       data.forEach((d, k) => put(name, d.element, score(d, y.slice(k * P, (k + 1) * P)), `best epoch ${metadata.epoch}`));
+      // the same model averaged over the 8 dihedral transforms (it is trained with them): lower variance
+      const yt = await denoiseTiled(model, x, [4, H, W], { metadata, tta: true });
+      data.forEach((d, k) => put(`${name}+tta`, d.element, score(d, yt.slice(k * P, (k + 1) * P)), `best epoch ${metadata.epoch}, 8 dihedral transforms`));
       model.dispose();
     }
   }
