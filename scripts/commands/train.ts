@@ -178,8 +178,9 @@ async function userData(a: Args, list: (v: string | undefined) => string[] | und
   let isUser = fm.isChannelFileSpec(data);
   if (!isUser) {
     const { existsSync } = await import('node:fs');
-    if (!existsSync(data)) throw new ConfigError('data', `${data}: no such file or directory`);
-    isUser = (await fm.detectFormat(data)) !== 'nanodose-dataset';
+    // A missing path: a user's file when a user-file option says so, else train() reports it (after the other options).
+    if (!existsSync(data)) isUser = userOnly.length > 0;
+    else isUser = (await fm.detectFormat(data)) !== 'nanodose-dataset';
   }
   if (!isUser) {
     if (userOnly.length) throw new ConfigError(userOnly[0], `applies to a user's tilt-series file; ${data} is a nanodose dataset`);

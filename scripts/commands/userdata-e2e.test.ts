@@ -3,16 +3,16 @@
  * known phantom (datasets/formats/testing/make-fixtures.py: a ball and a rod, tilt-axis offset +2 px,
  * about 1 px of jitter per view, Poisson counts; parameters in e2e_phantom.json) as a MATLAB v5
  * .mat, a MATLAB v7.3 .mat (Au stored as counts / 50) and a Velox-like .emd (2 frames per view).
- * For each: `train` self-supervised on the file (tiny model, 2 short epochs: n2n-thinning on the v5
+ * For each: `train` self-supervised on the file (tiny model, 6 epochs of 20 steps of 8 patches: n2n-thinning on the v5
  * counts, blind-spot with --count-scale 50 on v7.3, n2n-frames on the Velox frames), `denoise` the
  * file with it, `reconstruct` the denoised Au with the file's HAADF, `--align` (shifts and the axis
  * offset estimated on the HAADF), and score the Au volume by its Pearson correlation with the
  * phantom voxelised on the reconstruction grid.
  * Bounds that fail when a step breaks: the aligned volume correlates with the phantom above 0.8
- * (measured 0.86-0.9), the estimated axis offset is within 0.5 px of +2, and the same volume with a
- * deliberately wrong offset (-2 px, the sign flipped) scores at least 0.1 lower (measured ~0.25
- * lower); the denoised volume is not worse than the noisy one's by more than 0.02 (a broken model
- * or a channel mix-up costs far more).
+ * (the noisy file's own aligned volume: 0.88), the estimated axis offset is within 0.5 px of +2, the
+ * same volume with a deliberately wrong offset (-2 px, the sign flipped) scores at least 0.1 lower,
+ * and the denoised volume is not worse than the noisy one's by more than 0.03 (an undertrained
+ * model, 2 epochs of 6 steps, already costs 0.07-0.2; a broken one or a channel mix-up far more).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -79,7 +79,7 @@ function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function score(prefix: string): number {
   const v = readMrc(`${prefix}_Au.mrc`);
   assert.equal(v.shape, [phantom.shape[1], phantom.shape[2], phantom.shape[2]], prefix);
-  return pearson(v.data, voxelise(...v.shape));
+  return pearson(v.data, voxelise(v.shape[0], v.shape[1], v.shape[2]));
 }
 
 const axisOffsetOf = (shifts: string) => Number(/axis_offset (-?[\d.]+)/.exec(readFileSync(shifts, 'utf8'))![1]);
@@ -87,7 +87,7 @@ const axisOffsetOf = (shifts: string) => Number(/axis_offset (-?[\d.]+)/.exec(re
 /** train -> denoise -> reconstruct --align; returns the aligned and the noisy volumes' scores. */
 function pipeline(name: string, file: string, train: string[], denoiseExt = '.mrc') {
   const model = join(root, `${name}-model`);
-  const t = run('train', '--data', file, ...train, '--out', model, '--model', 'tiny', '--epochs', '2', '--steps', '6', '--batch', '4', '--workers', '1', '--seed', '1');
+  const t = run('train', '--data', file, ...train, '--out', model, '--model', 'tiny', '--epochs', '6', '--steps', '20', '--batch', '8', '--workers', '1', '--seed', '1');
   assert.match(t.stdout, /views to train on, \d held out for validation/, name);
   assert.ok(existsSync(join(model, 'best', 'model.json')), `${name}: best model written`);
   const user = JSON.parse(readFileSync(join(model, 'user-data.json'), 'utf8')) as { trainViews: number[]; valViews: number[] };
@@ -102,7 +102,7 @@ function pipeline(name: string, file: string, train: string[], denoiseExt = '.mr
   console.log(`${name}: r(denoised, aligned) ${r.aligned.toFixed(3)}, r(noisy, aligned) ${r.noisy.toFixed(3)}, axis offset ${r.offset.toFixed(2)} px (true ${phantom.axis_offset_px})`);
   assert.ok(r.aligned > 0.8, `${name}: r ${r.aligned} with the phantom`);
   assert.ok(Math.abs(r.offset - phantom.axis_offset_px) < 0.5, `${name}: axis offset ${r.offset}, true ${phantom.axis_offset_px}`);
-  assert.ok(r.aligned > r.noisy - 0.02, `${name}: denoised ${r.aligned} vs noisy ${r.noisy}`);
+  assert.ok(r.aligned > r.noisy - 0.03, `${name}: denoised ${r.aligned} vs noisy ${r.noisy}`);
   return r;
 }
 
