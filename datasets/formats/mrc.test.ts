@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readImageStack, writeTiffStack } from './imagestack.ts';
@@ -63,6 +63,23 @@ test('MRC image stack: ispg 0, mz 1, cella z = one voxel; .tlt round trip; readI
   assert.equal(s.shape, [nz, ny, nx]);
   assert.equal(Array.from(s.angles!), angles);
   assert.equal(Array.from(s.data), Array.from(data));
+});
+
+test('MRC sections: k = 0, 1, 2, nz read only the header and the first k planes, equal to the whole read', () => {
+  const p = join(dir, 'sections.mrc');
+  writeMrc(p, data, [nz, ny, nx], { voxelSizeAngstrom: 2, kind: 'stack' });
+  const whole = readMrc(p);
+  for (const k of [0, 1, 2, nz, nz + 5]) {
+    const part = readMrc(p, { sections: k });
+    assert.equal(part.shape, [nz, ny, nx], `k ${k}: shape is the file's`);
+    assert.equal(part.header, whole.header, `k ${k}: header`);
+    assert.equal(Array.from(part.data), Array.from(whole.data.subarray(0, Math.min(k, nz) * ny * nx)), `k ${k}: planes`);
+  }
+  // A file shorter than its header promises stays an error, also when only one plane is asked for.
+  const bytes = readFileSync(p);
+  const short = join(dir, 'short.mrc');
+  writeFileSync(short, bytes.subarray(0, bytes.length - 4));
+  assert.throws(() => readMrc(short, { sections: 1 }), /truncated MRC/);
 });
 
 test('MRC writer refuses a shape that does not match the data', () => {

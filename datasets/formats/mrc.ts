@@ -12,7 +12,7 @@
  *   about dmean), 220 nlabl, 224.. ten 80-character labels.
  * Data: nz sections of ny rows of nx values, so an array in [z, y, x] order is written as is.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../../core/atomic.ts';
 
 export const MRC_HEADER_BYTES = 1024;
@@ -149,30 +149,47 @@ export function parseMrcHeader(bytes: Uint8Array): MrcHeader & { littleEndian: b
 /**
  * Reads an MRC file (modes 0 int8, 1 int16, 2 float32, 6 uint16) into float32 [nz, ny, nx],
  * skipping any extended header. Returns the voxel size in angstrom (cella / m along x).
+ * `sections: k` reads only the header and the first k sections (z planes: projections of a tilt
+ * series), so describing a large file (`inspect`) costs one plane of memory; `data` then holds
+ * k x ny x nx values while `shape` stays the file's.
  */
-export function readMrc(path: string): { data: Float32Array; shape: [number, number, number]; header: MrcHeader; voxelSizeAngstrom: number } {
-  const bytes = readFileSync(path);
-  const h = parseMrcHeader(bytes);
-  for (const [k, v] of [['nx', h.nx], ['ny', h.ny], ['nz', h.nz]] as const) {
-    // Dimensions the file could not hold (negative, zero, or past 2^31 voxels) mean a damaged header or not an MRC file.
-    if (!(Number.isInteger(v) && v >= 1 && v <= 2 ** 31)) throw new Error(`${path}: MRC header ${k} = ${v}; each dimension must be an integer in [1, 2^31] (damaged header, or not an MRC file)`);
+export function readMrc(path: string, o: { sections?: number } = {}): { data: Float32Array; shape: [number, number, number]; header: MrcHeader; voxelSizeAngstrom: number } {
+  const fileBytes = statSync(path).size;
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(MRC_HEADER_BYTES, fileBytes));
+    readSync(fd, head, 0, head.length, 0);
+    const h = parseMrcHeader(head);
+    for (const [k, v] of [['nx', h.nx], ['ny', h.ny], ['nz', h.nz]] as const) {
+      // Dimensions the file could not hold (negative, zero, or past 2^31 voxels) mean a damaged header or not an MRC file.
+      if (!(Number.isInteger(v) && v >= 1 && v <= 2 ** 31)) throw new Error(`${path}: MRC header ${k} = ${v}; each dimension must be an integer in [1, 2^31] (damaged header, or not an MRC file)`);
+    }
+    if (h.nsymbt < 0 || h.nsymbt > fileBytes) throw new Error(`${path}: MRC header nsymbt (extended header bytes) = ${h.nsymbt}; must be in [0, ${fileBytes}] for this ${fileBytes}-byte file`);
+    const n = h.nx * h.ny * h.nz;
+    const off = MRC_HEADER_BYTES + Math.max(0, h.nsymbt);
+    const size: Record<number, number> = { 0: 1, 1: 2, 2: 4, 6: 2 };
+    const bps = size[h.mode];
+    if (!bps) throw new Error(`${path}: MRC mode ${h.mode} is not supported (modes 0, 1, 2, 6 are)`);
+    if (fileBytes < off + n * bps) throw new Error(`${path}: truncated MRC: ${fileBytes} bytes, header says ${off + n * bps}`);
+    const m = o.sections === undefined ? n : Math.min(h.nz, Math.max(0, Math.floor(o.sections))) * h.nx * h.ny;
+    const body = Buffer.alloc(m * bps);
+    for (let done = 0; done < body.length; ) {
+      const got = readSync(fd, body, done, Math.min(body.length - done, 1 << 30), off + done);
+      if (got <= 0) throw new Error(`${path}: truncated MRC: could not read byte ${off + done}`);
+      done += got;
+    }
+    const v = new DataView(body.buffer, body.byteOffset, body.length);
+    const out = new Float32Array(m);
+    const le = h.littleEndian;
+    if (h.mode === 2) for (let i = 0; i < m; i++) out[i] = v.getFloat32(4 * i, le);
+    else if (h.mode === 1) for (let i = 0; i < m; i++) out[i] = v.getInt16(2 * i, le);
+    else if (h.mode === 6) for (let i = 0; i < m; i++) out[i] = v.getUint16(2 * i, le);
+    else for (let i = 0; i < m; i++) out[i] = v.getInt8(i);
+    const vs = h.mx > 0 && h.cella[0] > 0 ? h.cella[0] / h.mx : 1;
+    return { data: out, shape: [h.nz, h.ny, h.nx], header: h, voxelSizeAngstrom: vs };
+  } finally {
+    closeSync(fd);
   }
-  if (h.nsymbt < 0 || h.nsymbt > bytes.length) throw new Error(`${path}: MRC header nsymbt (extended header bytes) = ${h.nsymbt}; must be in [0, ${bytes.length}] for this ${bytes.length}-byte file`);
-  const n = h.nx * h.ny * h.nz;
-  const off = MRC_HEADER_BYTES + Math.max(0, h.nsymbt);
-  const size: Record<number, number> = { 0: 1, 1: 2, 2: 4, 6: 2 };
-  const bps = size[h.mode];
-  if (!bps) throw new Error(`${path}: MRC mode ${h.mode} is not supported (modes 0, 1, 2, 6 are)`);
-  if (bytes.length < off + n * bps) throw new Error(`${path}: truncated MRC: ${bytes.length} bytes, header says ${off + n * bps}`);
-  const v = new DataView(bytes.buffer, bytes.byteOffset + off, n * bps);
-  const out = new Float32Array(n);
-  const le = h.littleEndian;
-  if (h.mode === 2) for (let i = 0; i < n; i++) out[i] = v.getFloat32(4 * i, le);
-  else if (h.mode === 1) for (let i = 0; i < n; i++) out[i] = v.getInt16(2 * i, le);
-  else if (h.mode === 6) for (let i = 0; i < n; i++) out[i] = v.getUint16(2 * i, le);
-  else for (let i = 0; i < n; i++) out[i] = v.getInt8(i);
-  const vs = h.mx > 0 && h.cella[0] > 0 ? h.cella[0] / h.mx : 1;
-  return { data: out, shape: [h.nz, h.ny, h.nx], header: h, voxelSizeAngstrom: vs };
 }
 
 /** Writes tilt angles (degrees), one per line, as IMOD's .tlt file. */

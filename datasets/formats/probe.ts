@@ -3,8 +3,8 @@
  * format, channels, shape [angle, row, col], tilt angles, pixel size, the stored type and a sample
  * of the values (one projection per channel, at most SAMPLE_VALUES) to tell integer counts from
  * scaled or processed data. HDF5 files (Velox .emd, HyperSpy .hspy, MATLAB v7.3, named-channel
- * HDF5) are read through h5wasm slices, so memory stays bounded whatever the file's size; MRC,
- * TIFF and MATLAB v5 files are read whole by their readers (formats/index.ts readTiltStack).
+ * HDF5) are read through h5wasm slices and MRC files by sections, so memory stays bounded whatever the
+ * file's size; TIFF and MATLAB v5 files are read whole by their readers (formats/index.ts readTiltStack).
  *
  * The HDF5 layouts follow the readers of formats/hdf5.ts and formats/matlab.ts (same channel names,
  * axis order, angle and pixel-size sources); formats/probe.test.ts checks that the probe and the
@@ -85,7 +85,19 @@ export async function probeTiltStack(path: string, o: { dataset?: string } = {})
   const fmt = await detectFormat(path);
   const bytes = statSync(path).size;
   if (fmt === 'nanodose-dataset') throw new FormatError(path, fmt, 'is a nanodose dataset (inspect describes it)');
-  if (fmt === 'mrc' || fmt === 'tiff' || fmt === 'mat-v5' || o.dataset !== undefined && fmt !== 'hdf5') {
+  if (fmt === 'mrc' && o.dataset === undefined) {
+    // The header and the first projection only (formats/mrc.ts reads sections from an offset).
+    const { readMrc } = await import('./mrc.ts');
+    let m: ReturnType<typeof readMrc>;
+    try {
+      m = readMrc(path, { sections: 1 });
+    } catch (e) {
+      throw new FormatError(path, 'mrc', (e as Error).message.replace(`${path}: `, ''));
+    }
+    const plane = m.shape[1] * m.shape[2];
+    return { file: path, format: 'mrc', shape: m.shape, bytes, channels: [{ name: 'stack', dtype: mrcDtype(path), sample: m.data.slice(0, Math.min(plane, SAMPLE_VALUES)), sampleOf: 'projection 0' }], ...(m.voxelSizeAngstrom > 0 && m.header.cella[0] > 0 ? { pixelSizeNm: m.voxelSizeAngstrom / 10 } : {}) };
+  }
+  if (fmt === 'tiff' || fmt === 'mat-v5' || o.dataset !== undefined && fmt !== 'hdf5') {
     // Read whole by the reader (these formats have no partial reads here).
     const s = await readTiltStack(path, o);
     const plane = s.shape[1] * s.shape[2];

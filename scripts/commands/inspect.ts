@@ -84,7 +84,7 @@ export const command: CommandModule<object, Args> = {
         }
         if (fmt === 'mrc') {
           const { readMrc } = await import('../../datasets/formats/mrc.ts');
-          const { header: h, voxelSizeAngstrom } = readMrc(a.file);
+          const { header: h, voxelSizeAngstrom } = readMrc(a.file, { sections: 0 });
           Object.assign(out, { kind: 'mrc', header: h, voxelSizeAngstrom });
           lines.push(
             `MRC ${a.file}: ${h.nx} x ${h.ny} x ${h.nz} (nx ny nz), mode ${h.mode}, ${h.ispg === 0 ? 'image stack (ispg 0)' : `volume (ispg ${h.ispg})`}`,
