@@ -69,6 +69,8 @@ export function fgpPrimal(a: FgpArgs, z0: number, z1: number): void {
           if (y > 0) d -= q[n + i - nx];
           if (x < nx - 1) d += q[n2 + i];
           if (x > 0) d -= q[n2 + i - 1];
+          // `+ 0 * 0` stands for the coupled path's `+ s c_e div q_H` with no HAADF: it turns a -0 into +0 exactly as
+          // that path does, so both paths (and the pre-parallel loop) give the same bytes.
           const v = fr(w[i] + t * (fr(d) + 0 * 0));
           o[i] = clip && v < 0 ? 0 : v;
         }
