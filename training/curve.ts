@@ -12,7 +12,15 @@
  *
  * The loss axis is linear unless the values span more than a factor of 30, where a log axis keeps
  * the late epochs readable (a flat curve on a log axis spanning decades looks like nothing happens).
+ *
+ * When: training writes the CSV after every epoch (writeLearningCurveCsv, milliseconds) and draws the
+ * SVG/PNG once, when the run ends for any reason it can see (last epoch, early stop, divergence, an
+ * error): a drawing costs 1-8 s (vega + resvg), which per epoch was ~15 s of the demo. A run killed
+ * from outside leaves the CSV of every finished epoch and no drawing (an older one is removed with the
+ * first epoch written after it, so a drawing never shows fewer epochs than the CSV beside it); the
+ * resumed run draws the whole curve when it ends.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { renderSvg, svgToPng, type VegaLiteSpec } from '../core/plot.ts';
@@ -111,6 +119,18 @@ function epochChart(title: string, values: Row[], scale: Record<string, unknown>
     });
   }
   return { title, width: 360, height: 220, layer, resolve: { scale: { color: 'independent', strokeDash: 'independent' } } };
+}
+
+/** The drawings writeLearningCurve makes beside the CSV. */
+export const CURVE_DRAWINGS = ['learning-curve.svg', 'learning-curve.png'];
+
+/**
+ * Writes learning-curve.csv into `dir` (atomically) and removes an older drawing, which would show
+ * fewer epochs than the CSV: the per-epoch write of a training run (see the module comment).
+ */
+export function writeLearningCurveCsv(dir: string, log: EpochLog[]): void {
+  writeFileAtomic(join(dir, 'learning-curve.csv'), learningCurveCsv(log));
+  for (const f of CURVE_DRAWINGS) rmSync(join(dir, f), { force: true });
 }
 
 /**

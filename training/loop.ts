@@ -37,7 +37,7 @@ import type { DataParallel, ModelMetadata } from '../models/index.ts';
 import { makeBatch, trainedCountLevels } from './batch.ts';
 import { loadLast, restoreOptimizer, saveLast, seededInit } from './checkpoint.ts';
 import { inputDoseRange, openRunFolder, resolveConfig, type TrainConfig, type TrainOptions } from './config.ts';
-import { writeLearningCurve, type EpochLog } from './curve.ts';
+import { writeLearningCurve, writeLearningCurveCsv, type EpochLog } from './curve.ts';
 import { packedLoss } from './losses.ts';
 import type { TrainingData } from './sources.ts';
 import { buildValidation, criterionOf, validate, type ValScores } from './validation.ts';
@@ -155,9 +155,15 @@ function modelMetadata(cfg: TrainConfig, data: TrainingData, countLevels: Record
   };
 }
 
-/** log.jsonl, then the learning curve beside it (CSV always; SVG/PNG unless drawing fails). */
-async function writeLogAndCurve(cfg: TrainConfig, log: EpochLog[], bestEpoch: number, say: Say): Promise<void> {
+/** log.jsonl and learning-curve.csv after every epoch; the SVG/PNG are drawn once, at the end (drawCurve). */
+function writeLogAndCurve(cfg: TrainConfig, log: EpochLog[]): void {
   writeFileAtomic(join(cfg.out, 'log.jsonl'), log.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  writeLearningCurveCsv(cfg.out, log);
+}
+
+/** The learning curve's SVG/PNG of the whole log (training/curve.ts: drawn when the run ends, 1-8 s each). */
+async function drawCurve(cfg: TrainConfig, log: EpochLog[], bestEpoch: number, say: Say): Promise<void> {
+  if (!log.length) return;
   const err = await writeLearningCurve(cfg.out, log, `${cfg.scheme} (${cfg.spec.arch})`, bestEpoch);
   if (err) say(`[nanodose] train: learning curve not drawn: ${err.message}`);
 }
@@ -225,7 +231,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       state.bestValLoss = criterionOf(cfg, v);
       best = e0;
       await models.saveModel(model, bestDir, meta({ epoch: 0, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }));
-      await writeLogAndCurve(cfg, log, state.bestEpoch, say);
+      writeLogAndCurve(cfg, log);
       await saveLast(lastDir, model, meta({ epoch: 0, valLoss: v.valLoss }), optimizer, state);
       say(`epoch 0 (untrained): val loss ${fmt(v.valLoss)}${deviancePart(v)}${scoresLine(v, 'noisy input')}`);
     }
@@ -296,7 +302,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           await models.saveModel(model, bestDir, meta({ epoch, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }));
         }
         log.push(entry);
-        await writeLogAndCurve(cfg, log, state.bestEpoch, say);
+        writeLogAndCurve(cfg, log);
         await saveLast(lastDir, model, meta({ epoch, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }), optimizer, state);
         say(`epoch ${epoch}/${cfg.epochs}: train loss ${fmt(entry.trainLoss)}, val loss ${fmt(v.valLoss)}${deviancePart(v)}${improved ? ' (best)' : ''}${scoresLine(v, 'noisy')}, lr ${fmt(lr, 3)}, ${fmt(entry.imagesPerSecond, 3)} images/s`);
         opts.onEpoch?.(entry);
@@ -306,6 +312,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         }
       }
     } finally {
+      // last epoch, early stop, divergence or an error: the curve of every logged epoch
+      await drawCurve(cfg, log, state.bestEpoch, say);
       await dp?.close();
       optimizer.dispose();
       model.dispose();
