@@ -42,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { readImageStack } from '../../datasets/formats/imagestack.ts';
 import { generateDataset } from '../../datasets/generate.ts';
 import { gaussianFilter } from '../../eval/baselines/index.ts';
-import { poissonDeviance, psnr, mse, valueRange } from '../../eval/metrics/index.ts';
+import { frameSplit, scoreHeldOut, sigmaByFrameCv, CV_SIGMAS, type HeldOutSplit, type HeldOutScore } from '../../eval/heldout/index.ts';
 import { train, type MapItem } from '../../training/index.ts';
 import { loadModel } from '../../models/io.ts';
 import { denoiseTiled } from '../../models/tiling.ts';
@@ -59,18 +59,16 @@ const ELEMENTS = ['Se', 'S', 'Zn'];
 const IN_FRAMES = [0, 1, 2];
 const H = 256, W = 256, P = H * W;
 
-interface ElementData { element: string; frames: Float32Array[]; input: Float32Array; heldout: Float32Array; ref: Float32Array }
+interface ElementData { element: string; frames: Float32Array[]; input: Float32Array; heldout: Float32Array; ref: Float32Array; split: HeldOutSplit }
 const data: ElementData[] = [];
 for (const e of ELEMENTS) {
   const s = await readImageStack(file, { dataset: `/counts/${e}` });
   if (s.shape.length !== 3 || s.shape[1] !== H || s.shape[2] !== W) throw new Error(`${file} /counts/${e}: expected [frames, 256, 256], got [${s.shape}]`);
   const F = s.shape[0];
   const frames = Array.from({ length: F }, (_, f) => s.data.subarray(f * P, (f + 1) * P));
-  const input = new Float32Array(P), heldout = new Float32Array(P);
-  frames.forEach((fr, f) => { const dst = IN_FRAMES.includes(f) ? input : heldout; for (let i = 0; i < P; i++) dst[i] += fr[i]; });
-  const nHeld = F - IN_FRAMES.length;
-  const ref = heldout.map((v) => (v * IN_FRAMES.length) / nHeld);
-  data.push({ element: e, frames: IN_FRAMES.map((f) => Float32Array.from(frames[f])), input, heldout, ref });
+  // The held-out split and its scores are eval/heldout's (shared with `nanodose eval --data FILE`).
+  const split = frameSplit(frames, IN_FRAMES, H, W);
+  data.push({ element: e, frames: split.inputFrames!, input: split.input, heldout: split.heldout, ref: split.ref, split });
 }
 const heldRatio = (15 - IN_FRAMES.length) / IN_FRAMES.length;
 console.log(`real data: ${file}`);
@@ -79,35 +77,15 @@ for (const d of data) {
   console.log(`  ${d.element.padEnd(2)}: input ${IN_FRAMES.length} frames ${sum(d.input)} counts (${(sum(d.input) / P).toFixed(4)} per pixel), held out ${15 - IN_FRAMES.length} frames ${sum(d.heldout)} counts`);
 }
 
-type Scores = { deviance: number; mse: number; psnr: number };
-function score(d: ElementData, est: Float32Array): Scores {
-  const mu = est.map((v) => v * heldRatio);
-  const R = valueRange(gaussianFilter(d.ref, H, W, 2)) || 1; // data range of the smoothed reference: a fixed constant per element
-  return { deviance: poissonDeviance(d.heldout, mu), mse: mse(d.ref, est), psnr: psnr(d.ref, est, R) };
-}
-const SIGMAS = [0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 16, 20];
-
-/** Sigma by frame cross-validation inside the input frames: Gaussian(sum of two) x 1/2 predicts the third. */
-function sigmaByFrameCv(d: ElementData): number {
-  let best = SIGMAS[0], bestD = Infinity;
-  for (const s of SIGMAS) {
-    let dev = 0;
-    for (let k = 0; k < d.frames.length; k++) {
-      const others = new Float32Array(P);
-      d.frames.forEach((f, j) => { if (j !== k) for (let i = 0; i < P; i++) others[i] += f[i]; });
-      const g = gaussianFilter(others, H, W, s).map((v) => v / (d.frames.length - 1));
-      dev += poissonDeviance(d.frames[k], g);
-    }
-    if (dev < bestD) { bestD = dev; best = s; }
-  }
-  return best;
-}
+type Scores = HeldOutScore;
+const score = (d: ElementData, est: Float32Array): Scores => scoreHeldOut(d.split, est);
+const SIGMAS = CV_SIGMAS;
 
 const results: Record<string, Record<string, Scores & { note?: string }>> = {};
 const put = (method: string, e: string, s: Scores, note?: string) => ((results[method] ??= {})[e] = { ...s, note });
 for (const d of data) {
   put('raw', d.element, score(d, d.input));
-  const sCv = sigmaByFrameCv(d);
+  const sCv = sigmaByFrameCv([d.frames], H, W);
   put('gaussian-cv', d.element, score(d, gaussianFilter(d.input, H, W, sCv)), `sigma ${sCv}`);
   let bestO: Scores | null = null, sO = 0;
   for (const s of SIGMAS) { const sc = score(d, gaussianFilter(d.input, H, W, s)); if (!bestO || sc.deviance < bestO.deviance) { bestO = sc; sO = s; } }

@@ -92,6 +92,12 @@ export const command: CommandModule<object, Args> = {
         throw new ConfigError('config', `cannot read ${a.config} as JSON: ${(e as Error).message}`);
       }
     }
+    if (!a.quiet && !source) {
+      // The signal level the dataset is made at: in counts mode the EDX counts per particle pixel, not a dose.
+      const { validateDatasetConfig } = await import('../../datasets/config.ts');
+      const { describeSignalLevels } = await import('../../generators/simulate.ts');
+      console.log(describeSignalLevels(validateDatasetConfig(raw).simulation).join('\n'));
+    }
     const seed = /^-?\d+$/.test(a.seed) ? Number(a.seed) : a.seed;
     const { generateDataset } = await import('../../datasets/generate.ts');
     const t0 = performance.now();

@@ -128,10 +128,33 @@ function describeShard(r: import('../../datasets/formats/emd.ts').ShardReader, p
     `  shape classes: ${counts(r.samples.map((s) => s.shapeClass))}`,
     `  compositions: ${counts(r.samples.map((s) => s.composition))}`,
     `  splits: ${counts(r.samples.map((s) => s.split))}`,
-    `  dose per projection: ${fmtRange(r.samples.map((s) => s.dose))} e/A^2`,
+    doseLine(shardAcquisition(r), r.samples.map((s) => s.dose), '  '),
   );
   lines.push(...describeHaadf(r, '  '));
   return lines;
+}
+
+/** The acquisition config a shard was made with ({} when none is recorded). */
+function shardAcquisition(r: import('../../datasets/formats/emd.ts').ShardReader): Record<string, unknown> {
+  try {
+    const cfg = JSON.parse(String(r.attrs.config ?? '{}')) as { simulation?: { acquisition?: Record<string, unknown> } };
+    return cfg.simulation?.acquisition ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The line on the signal level. Dose mode: the dose per projection (it sets every channel). Counts
+ * mode: each EDX channel was scaled to acquisition.countsInParticle expected counts per particle
+ * pixel, so its counts carry no physical dose; the stored sample dose is only the HAADF's, and
+ * training's --dose lo:hi (fresh noise) scales the stored expected counts by lo/D .. hi/D.
+ */
+export function doseLine(acq: Record<string, unknown>, doses: number[], pre: string): string {
+  if (acq.mode !== 'counts') return `${pre}dose per projection: ${fmtRange(doses)} e/A^2`;
+  const D = doses.length ? Math.min(...doses) : NaN, same = doses.every((d) => d === D);
+  return `${pre}counts mode: EDX ${Number(acq.countsInParticle).toPrecision(4)} expected counts per pixel inside the particle per element channel (no physical dose); ` +
+    (same ? `HAADF from ${D.toPrecision(4)} e/A^2 per projection; train --dose lo:hi draws fresh noise at lo/${D.toPrecision(4)} .. hi/${D.toPrecision(4)} x the stored expected counts` : `HAADF from ${fmtRange(doses)} e/A^2 per projection (train --dose is relative to each sample's)`);
 }
 
 /**
@@ -140,11 +163,7 @@ function describeShard(r: import('../../datasets/formats/emd.ts').ShardReader, p
  * (pixels whose summed EDX expectation is above 10 % of its maximum), against the incident electrons.
  */
 function describeHaadf(r: import('../../datasets/formats/emd.ts').ShardReader, pre: string): string[] {
-  let acq: Record<string, unknown> = {};
-  try {
-    const cfg = JSON.parse(String(r.attrs.config ?? '{}')) as { simulation?: { acquisition?: Record<string, unknown> } };
-    acq = cfg.simulation?.acquisition ?? {};
-  } catch { /* no config recorded */ }
+  const acq = shardAcquisition(r);
   const model = (acq.haadfModel as string | undefined) ?? (acq.haadfEfficiency !== undefined ? 'linear-legacy' : 'unknown');
   const out = [`${pre}HAADF model: ${model}${model === 'linear-legacy' ? ' (made before the physical HAADF model: its HAADF counts are not bounded by the incident electrons)' : ''}`];
   if (!r.has.clean || r.count === 0) return out;

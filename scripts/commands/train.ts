@@ -80,7 +80,7 @@ export const command: CommandModule<object, Args> = {
       .option('patch', { type: 'number', describe: 'patch edge in px, a multiple of 2^(depth-1) (default 64 or the map size)' })
       .option('lr', { type: 'number', describe: 'Adam learning rate, cosine-annealed to lr/100 (default 1e-3)' })
       .option('loss', { type: 'string', choices: ['mse', 'mae', 'poisson'], describe: 'training loss (default mse)' })
-      .option('dose', { type: 'string', describe: "input dose range per projection 'lo:hi' e/Å² for fresh noise (default: stored dose /4 to x4)" })
+      .option('dose', { type: 'string', describe: "input dose range per projection 'lo:hi' e/Å² for fresh noise (default: stored dose /4 to x4): the input at dose d is Poisson(stored expected counts x d / D), D the sample's stored dose. In counts mode (acquisition.mode counts) the EDX counts follow no dose and D is the HAADF's acquisition.dose (inspect prints it): --dose lo:hi is then lo/D .. hi/D x the stored counts per pixel" })
       .option('noise', { type: 'string', choices: ['fresh', 'fixed'], describe: 'fresh Poisson from clean each step (default with clean) or only the stored counts/frames' })
       .option('thinning', { type: 'string', describe: "n2n-thinning: p range 'lo:hi' (default 0.3:0.7)" })
       .option('seed', { type: 'string', describe: 'seed (default 0)' })
