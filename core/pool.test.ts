@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Piscina } from 'piscina';
-import { ConfigError } from './validate.ts';
+import { ConfigError, InternalError } from './validate.ts';
 import { SharedPool, kernelSource, taskQueue } from './pool.ts';
 
 function fillRange(out: Float64Array, z0: number, z1: number): void {
@@ -16,7 +16,7 @@ function fillRange(out: Float64Array, z0: number, z1: number): void {
 
 test('kernel pool: each worker fills its range of a shared array, ticks arrive, a throw is an Error reply', async () => {
   const n = 100, out = new Float64Array(new SharedArrayBuffer(n * 8));
-  const src = kernelSource({ fillRange }, 'const { out } = workerData;', "if (m.bad) throw new Error('bad range'); fillRange(out, m.z0, m.z1); tick(m.z1 - m.z0);");
+  const src = kernelSource({ fillRange }, 'const { out } = workerData;', "if (m.bad) throw new Error('bad range'); if (m.buggy) null.x; fillRange(out, m.z0, m.z1); tick(m.z1 - m.z0);");
   const pool = new SharedPool(3, { kernel: src }, () => ({ out }), 'test');
   try {
     let ticks = 0;
@@ -31,6 +31,14 @@ test('kernel pool: each worker fills its range of a shared array, ticks arrive, 
     } catch (e) {
       assert.ok(!(e instanceof ConfigError));
       assert.match((e as Error).message, /test worker 1: bad range/);
+    }
+    // A bug in a worker (a built-in error class) stays a bug in the parent: an InternalError (exit 1).
+    try {
+      await pool.request(2, { z0: 0, z1: 1, buggy: true });
+      assert.unreachable('should throw');
+    } catch (e) {
+      assert.instance(e, InternalError);
+      assert.match((e as Error).message, /^test worker 2: TypeError: /);
     }
     // The pool still answers after an error reply.
     await pool.request(0, { z0: 0, z1: 1 });

@@ -24,7 +24,7 @@
  * `onMessage` body of kernelSource implement the worker side.
  */
 import { Worker, parentPort, type TransferListItem } from 'node:worker_threads';
-import { ConfigError } from './validate.ts';
+import { ConfigError, INTERNAL_ERROR_NAMES, InternalError } from './validate.ts';
 
 /** A worker's error, as it travels back to the parent (structured clone keeps no Error subclass). */
 export interface WorkerErrorReply {
@@ -34,10 +34,13 @@ export interface WorkerErrorReply {
   field?: string;
 }
 
-/** Rebuilds a worker's error in the parent: a ConfigError stays one (exit 2), anything else is an Error. */
+/**
+ * Rebuilds a worker's error in the parent: a ConfigError stays one (exit 2), an InternalError or a
+ * built-in error class (TypeError, RangeError, ...) becomes an InternalError (exit 1), anything else is an Error.
+ */
 export function workerError(e: WorkerErrorReply, who: string): Error {
   if (e.name === 'ConfigError' && e.field) return new ConfigError(e.field, e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message);
-  const err = new Error(`${who}: ${e.message}`);
+  const err = INTERNAL_ERROR_NAMES.has(e.name) ? new InternalError(`${who}: ${e.name === 'InternalError' ? '' : `${e.name}: `}${e.message}`) : new Error(`${who}: ${e.message}`);
   if (e.stack) err.stack = `${err.message}\n(worker) ${e.stack}`;
   return err;
 }

@@ -7,8 +7,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { GroupEvaluator, type GroupContext, type GroupSample } from './group.ts';
+import { InternalError } from '../../core/validate.ts';
 
-if (!parentPort) throw new Error('eval/harness/block-worker.ts must run in a worker thread');
+if (!parentPort) throw new InternalError('eval/harness/block-worker.ts must run in a worker thread');
 const port = parentPort;
 
 export interface GroupTask { phantom: number; dose: number; methods: string[]; sample: GroupSample }
