@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Piscina } from 'piscina';
 import { ConfigError, InternalError } from './validate.ts';
-import { SharedPool, kernelSource, taskQueue } from './pool.ts';
+import { SharedPool, kernelSource, runTaskQueue, taskQueue } from './pool.ts';
 
 function fillRange(out: Float64Array, z0: number, z1: number): void {
   for (let i = z0; i < z1; i++) out[i] = Math.sqrt(i) * 3;
@@ -73,6 +73,27 @@ test('TypeScript pool: shared data per worker, ConfigError kept with its field, 
     }
   } finally {
     await pool.close();
+  }
+});
+
+test('runTaskQueue: workerData once per worker, every result by index; a ConfigError stops the queue and keeps its field', async () => {
+  const url = new URL('./testing/pool-worker.ts', import.meta.url);
+  const got = new Map<number, number>();
+  const xs = [5, 1, 4, 2, 3];
+  let prepared = 0;
+  await runTaskQueue<number, { y: number }>(taskQueue(url, 2, [], { queue: true, offset: 100 }), xs, {
+    name: 'fixture queue',
+    prepare: (x) => { prepared++; return { op: 'offset', x }; },
+    onResult: (i, r) => void got.set(i, r.y),
+  });
+  assert.is(prepared, xs.length);
+  assert.equal([...got.entries()].sort((a, b) => a[0] - b[0]).map(([, y]) => y), xs.map((x) => x + 100));
+  try {
+    await runTaskQueue(taskQueue(url, 2, [], { queue: true, offset: 0 }), [{ op: 'config' }, { op: 'sum', xs: [1] }], { name: 'fixture queue', onResult: () => {} });
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    assert.is((e as ConfigError).field, 'fixture.field');
   }
 });
 

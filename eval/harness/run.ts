@@ -34,7 +34,8 @@ import { parseDoseSweep } from '../dose.ts';
 import { BASELINES, CANDIDATES, DEFAULT_PARAMS, type Baseline } from '../baselines/index.ts';
 import { parseMethods, makeDenoiser, tuneBaseline, type MethodSpec, type MapDenoiser } from './denoise.ts';
 import { GroupEvaluator, drawNoisy, drawHaadf, denoiseSeries, projectionChannels, centralPlanes, type BlockResult, type GroupContext, type GroupSample } from './group.ts';
-import { runTaskPool } from './pool.ts';
+import { runTaskQueue, taskQueue, type TaskFailure } from '../../core/pool.ts';
+import type { GroupTask, GroupTaskResult } from './block-worker.ts';
 import { VOLUME_METHODS, type Acquisition } from './methods.ts';
 import { haadfCoefficients, incidentElectronsPerPixel, validateAcquisitionConfig, type AcquisitionConfig } from '../../generators/signal/index.ts';
 import { openResults, appendBlock, blockKey, doseKey, sliceName, readWarnings, writeWarnings } from './results.ts';
@@ -415,12 +416,11 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
         perMethod.merge(ev.perMethod);
       }
     } else {
-      await runTaskPool({
-        url: new URL('./block-worker.mjs', import.meta.url), count: K, init: groupCtx, tasks: groups, name: 'eval block worker',
-        prepare: async (g) => ({ phantom: g.phantom, dose: g.dose, methods: g.methods, sample: await groupSample(g.phantom) }),
-        onMessage: (g, m) => {
-          if (m.type !== 'done') return;
-          const r = m.result as { blocks: BlockResult[]; times: [string, number][]; perMethod: [string, number][] };
+      // K piscina workers (core/pool.ts), a free one taking the next group; each group's sample is read just before it starts.
+      await runTaskQueue<(typeof groups)[number], Exclude<GroupTaskResult, TaskFailure>>(taskQueue(new URL('./block-worker.ts', import.meta.url), K, [], groupCtx), groups, {
+        name: 'eval block worker',
+        prepare: async (g): Promise<GroupTask> => ({ phantom: g.phantom, dose: g.dose, methods: g.methods, sample: await groupSample(g.phantom) }),
+        onResult: (g, r) => {
           for (const [k, ms] of r.times) times.add(k, ms);
           for (const [k, ms] of r.perMethod) perMethod.add(k, ms);
           write(g, r.blocks);
