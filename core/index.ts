@@ -3,7 +3,7 @@
  * nothing above it. It imports no other nanodose folder.
  *
  *   random    seeded random streams derived per sample (`stream(seed, ...keys)`), Poisson/binomial/gamma draws
- *   validate  ConfigError (a user's mistake: exit 2) and the field checkers that throw it
+ *   validate  ConfigError (a user's mistake: exit 2), InternalError (a bug: exit 1) and the field checkers
  *   finite    first non-finite value of an array, reported with its index
  *   atomic    write to a temporary name, rename when complete
  *   progress  cli-progress bar on a terminal, plain log lines otherwise
@@ -12,7 +12,7 @@
  */
 export { RandomStream, deriveSeed, stream, quaternionToMatrix, logGamma } from './random.ts';
 export type { Seed, Quaternion } from './random.ts';
-export { ConfigError, checkNumber, checkRange, checkChoice, checkKnownKeys } from './validate.ts';
+export { ConfigError, InternalError, isInternalError, checkNumber, checkRange, checkChoice, checkKnownKeys } from './validate.ts';
 export { firstNonFinite, unravel, checkFinite } from './finite.ts';
 export type { FiniteCheck } from './finite.ts';
 export { checkWritable, temporaryPath, writeFileAtomic, withAtomicPath } from './atomic.ts';

@@ -7,8 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Piscina } from 'piscina';
-import { ConfigError } from './validate.ts';
-import { SharedPool, kernelSource, taskQueue } from './pool.ts';
+import { ConfigError, InternalError } from './validate.ts';
+import { SharedPool, kernelSource, runTaskQueue, taskQueue } from './pool.ts';
 
 function fillRange(out: Float64Array, z0: number, z1: number): void {
   for (let i = z0; i < z1; i++) out[i] = Math.sqrt(i) * 3;
@@ -16,7 +16,7 @@ function fillRange(out: Float64Array, z0: number, z1: number): void {
 
 test('kernel pool: each worker fills its range of a shared array, ticks arrive, a throw is an Error reply', async () => {
   const n = 100, out = new Float64Array(new SharedArrayBuffer(n * 8));
-  const src = kernelSource({ fillRange }, 'const { out } = workerData;', "if (m.bad) throw new Error('bad range'); fillRange(out, m.z0, m.z1); tick(m.z1 - m.z0);");
+  const src = kernelSource({ fillRange }, 'const { out } = workerData;', "if (m.bad) throw new Error('bad range'); if (m.buggy) null.x; fillRange(out, m.z0, m.z1); tick(m.z1 - m.z0);");
   const pool = new SharedPool(3, { kernel: src }, () => ({ out }), 'test');
   try {
     let ticks = 0;
@@ -31,6 +31,14 @@ test('kernel pool: each worker fills its range of a shared array, ticks arrive, 
     } catch (e) {
       assert.ok(!(e instanceof ConfigError));
       assert.match((e as Error).message, /test worker 1: bad range/);
+    }
+    // A bug in a worker (a built-in error class) stays a bug in the parent: an InternalError (exit 1).
+    try {
+      await pool.request(2, { z0: 0, z1: 1, buggy: true });
+      assert.unreachable('should throw');
+    } catch (e) {
+      assert.instance(e, InternalError);
+      assert.match((e as Error).message, /^test worker 2: TypeError: /);
     }
     // The pool still answers after an error reply.
     await pool.request(0, { z0: 0, z1: 1 });
@@ -65,6 +73,27 @@ test('TypeScript pool: shared data per worker, ConfigError kept with its field, 
     }
   } finally {
     await pool.close();
+  }
+});
+
+test('runTaskQueue: workerData once per worker, every result by index; a ConfigError stops the queue and keeps its field', async () => {
+  const url = new URL('./testing/pool-worker.ts', import.meta.url);
+  const got = new Map<number, number>();
+  const xs = [5, 1, 4, 2, 3];
+  let prepared = 0;
+  await runTaskQueue<number, { y: number }>(taskQueue(url, 2, [], { queue: true, offset: 100 }), xs, {
+    name: 'fixture queue',
+    prepare: (x) => { prepared++; return { op: 'offset', x }; },
+    onResult: (i, r) => void got.set(i, r.y),
+  });
+  assert.is(prepared, xs.length);
+  assert.equal([...got.entries()].sort((a, b) => a[0] - b[0]).map(([, y]) => y), xs.map((x) => x + 100));
+  try {
+    await runTaskQueue(taskQueue(url, 2, [], { queue: true, offset: 0 }), [{ op: 'config' }, { op: 'sum', xs: [1] }], { name: 'fixture queue', onResult: () => {} });
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    assert.is((e as ConfigError).field, 'fixture.field');
   }
 });
 

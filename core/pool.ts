@@ -24,7 +24,8 @@
  * `onMessage` body of kernelSource implement the worker side.
  */
 import { Worker, parentPort, type TransferListItem } from 'node:worker_threads';
-import { ConfigError } from './validate.ts';
+import { Piscina } from 'piscina';
+import { ConfigError, INTERNAL_ERROR_NAMES, InternalError } from './validate.ts';
 
 /** A worker's error, as it travels back to the parent (structured clone keeps no Error subclass). */
 export interface WorkerErrorReply {
@@ -34,10 +35,13 @@ export interface WorkerErrorReply {
   field?: string;
 }
 
-/** Rebuilds a worker's error in the parent: a ConfigError stays one (exit 2), anything else is an Error. */
+/**
+ * Rebuilds a worker's error in the parent: a ConfigError stays one (exit 2), an InternalError or a
+ * built-in error class (TypeError, RangeError, ...) becomes an InternalError (exit 1), anything else is an Error.
+ */
 export function workerError(e: WorkerErrorReply, who: string): Error {
   if (e.name === 'ConfigError' && e.field) return new ConfigError(e.field, e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message);
-  const err = new Error(`${who}: ${e.message}`);
+  const err = INTERNAL_ERROR_NAMES.has(e.name) ? new InternalError(`${who}: ${e.name === 'InternalError' ? '' : `${e.name}: `}${e.message}`) : new Error(`${who}: ${e.message}`);
   if (e.stack) err.stack = `${err.message}\n(worker) ${e.stack}`;
   return err;
 }
@@ -95,9 +99,51 @@ export function tsWorkerData(module: URL, preload: string[] = [], data?: unknown
   return { tsWorker: { module: module.href, preload }, ...(data === undefined ? {} : { data }) };
 }
 
-/** Options for a piscina task queue running the TypeScript module `module` (its default export handles a task). */
-export function taskQueue(module: URL, threads: number, preload: string[] = []): { filename: string; minThreads: number; maxThreads: number; execArgv: string[]; workerData: unknown; idleTimeout: number } {
-  return { filename: TS_WORKER.href, minThreads: threads, maxThreads: threads, execArgv: workerExecArgv(), workerData: tsWorkerData(module, preload), idleTimeout: Infinity };
+/**
+ * Options for a piscina task queue running the TypeScript module `module` (its default export handles a
+ * task); `data` is what every worker reads with poolWorkerData() (posted once, not with each task).
+ */
+export function taskQueue(module: URL, threads: number, preload: string[] = [], data?: unknown): { filename: string; minThreads: number; maxThreads: number; execArgv: string[]; workerData: unknown; idleTimeout: number } {
+  return { filename: TS_WORKER.href, minThreads: threads, maxThreads: threads, execArgv: workerExecArgv(), workerData: tsWorkerData(module, preload, data), idleTimeout: Infinity };
+}
+
+/** What a queued task's handler returns on failure (its error as the parent rebuilds it with workerError). */
+export type TaskFailure = { error: WorkerErrorReply };
+
+/**
+ * Runs `tasks` on a piscina queue (`taskQueue` options, `threads` workers), a free worker taking the
+ * next task. `prepare(task)` makes a task's message just before it starts (so at most `threads` are
+ * held at once); `onResult(index, result)` gets each result as it arrives. The task handler returns
+ * its result or `{ error: errorReply(e) }` (a rejection of piscina's own is taken as well). After the
+ * first failure no task starts, those under way finish, the workers end and the failure is thrown:
+ * a ConfigError keeps its field (exit 2), a bug stays an InternalError (exit 1).
+ */
+export async function runTaskQueue<T, R extends object>(
+  options: ReturnType<typeof taskQueue>,
+  tasks: readonly T[],
+  o: { name: string; prepare?: (task: T) => unknown | Promise<unknown>; onResult: (index: number, result: R) => void | Promise<void> },
+): Promise<void> {
+  const pool = new Piscina(options);
+  let next = 0;
+  let failure: Error | null = null;
+  const lane = async () => {
+    while (!failure && next < tasks.length) {
+      const i = next++;
+      try {
+        const r = (await pool.run(o.prepare ? await o.prepare(tasks[i]) : tasks[i])) as R | TaskFailure;
+        if ('error' in r) failure ??= workerError(r.error, o.name);
+        else await o.onResult(i, r);
+      } catch (e) {
+        failure ??= e instanceof Error ? e : new Error(String(e));
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.maxThreads, tasks.length) }, lane));
+  } finally {
+    await pool.destroy();
+  }
+  if (failure) throw failure;
 }
 
 export type PoolSource = { kernel: string } | { module: URL; preload?: string[] };
@@ -210,7 +256,7 @@ export function serve<M extends object, R extends object | void>(
   });
 }
 
-/** The data a SharedPool gave a TypeScript worker (`workerData(k)` in the parent). */
+/** The data a SharedPool (`workerData(k)` in the parent) or a taskQueue (`data`) gave a TypeScript worker. */
 export async function poolWorkerData<T>(): Promise<T> {
   const { workerData } = await import('node:worker_threads');
   return (workerData as { data?: T }).data as T;

@@ -12,6 +12,30 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A broken invariant inside nanodose (a caller inside the package passed what it never should, a
+ * built file is malformed): not the user's input. The CLI exits 1 with "internal error ... report
+ * it" (scripts/errors.ts). User mistakes are ConfigErrors; a plain Error is neither and is read as
+ * the user's (exit 2) until every folder says which of the two it throws.
+ */
+export class InternalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InternalError';
+  }
+}
+
+/**
+ * Error names that mark a bug wherever they are thrown: InternalError and the built-in classes
+ * nanodose never throws on purpose (TypeError, RangeError, ...; AssertionError from node:assert).
+ */
+export const INTERNAL_ERROR_NAMES: ReadonlySet<string> = new Set(['InternalError', 'TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'AssertionError']);
+
+/** Whether `e` is a bug (see INTERNAL_ERROR_NAMES) rather than the user's mistake: a wrapper that adds a field rethrows it unchanged. */
+export function isInternalError(e: unknown): boolean {
+  return e instanceof Error && (INTERNAL_ERROR_NAMES.has(e.name) || ((e as NodeJS.ErrnoException).code ?? '').startsWith('ERR_ASSERTION'));
+}
+
 /** A finite number in [min, max] (inclusive), or a ConfigError naming the field. */
 export function checkNumber(field: string, value: unknown, min: number, max: number, opts: { integer?: boolean } = {}): number {
   const kind = opts.integer ? 'an integer' : 'a number';

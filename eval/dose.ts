@@ -7,6 +7,7 @@
  * test particles is a percentile bootstrap (Efron & Tibshirani 1993): resample the phantoms with
  * replacement, average their curves, recompute the factor.
  */
+import { ConfigError } from '../core/validate.ts';
 
 export interface QualityCurve {
   /** Doses in increasing order (> 0). */
@@ -18,8 +19,8 @@ export interface QualityCurve {
 /** Dose at which the curve reaches quality q (log-linear interpolation); NaN when never bracketed. */
 export function doseAtQuality(curve: QualityCurve, q: number): number {
   const { doses, quality } = curve;
-  if (doses.length !== quality.length) throw new Error(`dose curve: ${doses.length} doses but ${quality.length} quality values`);
-  for (let i = 0; i < doses.length; i++) if (!(doses[i] > 0)) throw new Error(`dose curve: doses must be > 0, got ${doses[i]}`);
+  if (doses.length !== quality.length) throw new ConfigError('dose curve', `${doses.length} doses but ${quality.length} quality values`);
+  for (let i = 0; i < doses.length; i++) if (!(doses[i] > 0)) throw new ConfigError('dose curve', `doses must be > 0, got ${doses[i]}`);
   for (let i = 0; i + 1 < doses.length; i++) {
     const q0 = quality[i], q1 = quality[i + 1];
     if (!Number.isFinite(q0) || !Number.isFinite(q1)) continue;
@@ -40,13 +41,13 @@ export function doseReductionFactor(raw: QualityCurve, method: QualityCurve, q: 
 
 /** Point-wise mean of curves sharing one dose grid. */
 export function meanCurve(curves: QualityCurve[], pick?: number[]): QualityCurve {
-  if (curves.length === 0) throw new Error('meanCurve: no curves');
+  if (curves.length === 0) throw new ConfigError('meanCurve', 'no curves');
   const idx = pick ?? curves.map((_, i) => i);
   const doses = curves[0].doses;
   const quality = new Float64Array(doses.length);
   for (const k of idx) {
     const c = curves[k];
-    if (c.doses.length !== doses.length) throw new Error('meanCurve: curves have different dose grids');
+    if (c.doses.length !== doses.length) throw new ConfigError('meanCurve', 'curves have different dose grids');
     for (let i = 0; i < doses.length; i++) quality[i] += c.quality[i] / idx.length;
   }
   return { doses, quality };
@@ -86,7 +87,7 @@ function outside(c: QualityCurve, q: number): number {
  * without interpolating into an infinite neighbour (the conservative order statistic).
  */
 export function bootstrapDrf(raw: QualityCurve[], method: QualityCurve[], q: number, rng: UniformSource, opts: { resamples?: number; level?: number } = {}): DrfEstimate {
-  if (raw.length !== method.length || raw.length === 0) throw new Error(`bootstrapDrf: need the same non-zero number of raw and method curves (${raw.length} vs ${method.length})`);
+  if (raw.length !== method.length || raw.length === 0) throw new ConfigError('bootstrapDrf', `need the same non-zero number of raw and method curves (${raw.length} vs ${method.length})`);
   const B = opts.resamples ?? 2000, level = opts.level ?? 0.95;
   const factor = doseReductionFactor(meanCurve(raw), meanCurve(method), q);
   const n = raw.length;
@@ -117,10 +118,10 @@ export function bootstrapDrf(raw: QualityCurve[], method: QualityCurve[], q: num
 /** Log-spaced dose sweep from a spec 'lo:hi:n' (e.g. '1e2:1e5:7', endpoints included). */
 export function parseDoseSweep(spec: string): number[] {
   const parts = spec.split(':');
-  if (parts.length !== 3) throw new Error(`doses: expected 'lo:hi:n' (e.g. 1e2:1e5:7), got '${spec}'`);
+  if (parts.length !== 3) throw new ConfigError('doses', `expected 'lo:hi:n' (e.g. 1e2:1e5:7), got '${spec}'`);
   const lo = Number(parts[0]), hi = Number(parts[1]), n = Number(parts[2]);
-  if (!(lo > 0) || !(hi >= lo)) throw new Error(`doses: need 0 < lo <= hi, got '${spec}'`);
-  if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error(`doses: n must be an integer in [1, 100], got '${parts[2]}'`);
+  if (!(lo > 0) || !(hi >= lo)) throw new ConfigError('doses', `need 0 < lo <= hi, got '${spec}'`);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new ConfigError('doses', `n must be an integer in [1, 100], got '${parts[2]}'`);
   if (n === 1) return [lo];
   return Array.from({ length: n }, (_, i) => Math.exp(Math.log(lo) + (i * (Math.log(hi) - Math.log(lo))) / (n - 1)));
 }

@@ -10,6 +10,7 @@
  * in full, so the stages can add up to more than the wall time; `format` then says so). Time comes
  * from performance.now(); the clock is injectable for tests.
  */
+import { InternalError } from '../core/validate.ts';
 
 /** The evaluate stage's parts, in the order they are printed. Other names are allowed and printed after these. */
 export const EVAL_STAGES = ['start-up', 'tuning', 'data', 'denoising', 'reconstruction', 'metrics', 'slices', 'summary', 'plots', 'report'] as const;
@@ -31,13 +32,13 @@ export class StageTimes {
   stop(stage: string): void {
     const s = this.open.get(stage);
     const t0 = s?.pop();
-    if (t0 === undefined) throw new Error(`StageTimes.stop('${stage}'): no interval of that stage is running`);
+    if (t0 === undefined) throw new InternalError(`StageTimes.stop('${stage}'): no interval of that stage is running`);
     this.add(stage, this.now() - t0);
   }
 
   /** Adds `ms` milliseconds to a stage (for times measured elsewhere, e.g. in a worker). */
   add(stage: string, ms: number): void {
-    if (!(ms >= 0) || !Number.isFinite(ms)) throw new Error(`StageTimes.add('${stage}'): time must be a finite number >= 0 of milliseconds, got ${ms}`);
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw new InternalError(`StageTimes.add('${stage}'): time must be a finite number >= 0 of milliseconds, got ${ms}`);
     this.total.set(stage, (this.total.get(stage) ?? 0) + ms);
   }
 

@@ -4,13 +4,15 @@
  * programming error inside nanodose or a library: TypeError, RangeError, ReferenceError, an
  * assertion) is a short message asking for a report and exit code 1. The stack only with --debug.
  *
- * The convention of the code base: deliberate checks throw ConfigError (core/validate.ts)
- * or a plain Error whose message names the file or field; built-in error subclasses are never
- * thrown on purpose, so they mark bugs.
+ * The convention of the code base (core/validate.ts): a user's mistake throws ConfigError (its
+ * message names the field or file, what was found and what is allowed); a broken invariant throws
+ * InternalError; built-in error subclasses are never thrown on purpose, so they mark bugs too.
+ * A plain Error (folders not yet converted, libraries) is read as the user's: one line, exit 2.
  */
 
 import { readFileSync } from 'node:fs';
 import { hdf5Cause } from '../datasets/h5-file.ts';
+import { isInternalError } from '../core/validate.ts';
 
 /** Where to report bugs: package.json's bugs.url or repository, else the project's issue tracker by name. */
 export const ISSUES_URL = issuesUrl();
@@ -43,7 +45,6 @@ const SYSTEM_CODES: Record<string, string> = {
   EMFILE: 'too many open files',
 };
 
-const INTERNAL = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'AssertionError', 'InternalError']);
 
 export interface ErrorReport {
   /** 2 for the user's mistakes, 1 for internal failures. */
@@ -67,7 +68,7 @@ export function classifyError(err: unknown): ErrorReport {
     return { exitCode: 2, message: `HDF5 error: ${hdf5Cause(e.message)} (a damaged or unreadable HDF5 file; --debug shows HDF5's diagnostics)` };
   }
   const name = e.name || e.constructor?.name;
-  if (INTERNAL.has(name) || (code && code.startsWith('ERR_ASSERTION'))) {
+  if (isInternalError(e)) {
     return { exitCode: 1, message: `internal error: ${name}: ${firstLine(e.message)}\nThis is a bug in nanodose; please report it at ${ISSUES_URL} with the command line (rerun with --debug for the stack).` };
   }
   return { exitCode: 2, message: e.message.trim() || name };

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifyError } from './errors.ts';
+import { ConfigError, InternalError, isInternalError } from '../core/validate.ts';
 import { TFJS_BANNER, glueNegativeValues, hideLibraryBanners } from './cli-args.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -81,12 +82,44 @@ test('exit 1: an internal failure asks for a report; the stack only with --debug
   assert.match(d.stderr, /\n\s+at /, 'stack with --debug');
 });
 
+test("eval/: a user's mistake is one line naming the field, exit 2, nothing written", () => {
+  const out = join(tmp, 'ev');
+  const cases: [string[], RegExp][] = [
+    [['eval', '--data', join(tmp, 'no-data'), '--out', out, '--methods', 'raw,bogus'], /^nanodose: methods: unknown method 'bogus'; allowed: raw, gaussian/],
+    [['eval', '--data', join(tmp, 'no-data'), '--out', out, '--doses', '1e3:1e2:3'], /^nanodose: doses: need 0 < lo <= hi, got '1e3:1e2:3'/],
+    [['eval', '--data', join(tmp, 'no-data'), '--out', out, '--recon', 'fbp:cosine'], /^nanodose: recon: FBP filter must be one of ram-lak/],
+    [['report', join(tmp, 'not-a-part'), '--out', out], /^nanodose: .*not-a-part: no eval\.json/],
+  ];
+  mkdirSync(join(tmp, 'not-a-part'));
+  for (const [args, want] of cases) {
+    const r = cli(...args, '--quiet');
+    assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.is(lines(r.stderr).length, 1, r.stderr);
+    assert.match(r.stderr, want);
+    assert.not.match(r.stderr, /internal error|report it/);
+  }
+  assert.not.ok(existsSync(out), 'nothing written');
+});
+
+test('eval/: a broken invariant (InternalError) is a bug: exit 1 and a report line', () => {
+  const src = join(root, 'scripts', 'testing', 'invariant-source.ts');
+  const r = cli('generate', '--count', '2', '--out', join(tmp, 'inv'), '--source', src, '--quiet');
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /internal error: InternalError: fft: length 3 is not a power of two/);
+  assert.match(r.stderr, /report it/);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack');
+});
+
 test('classification: system errors, ConfigError-like messages, built-in error classes', () => {
   const sys = Object.assign(new Error("EROFS: read-only file system, mkdir '/x'"), { code: 'EROFS', path: '/x' });
   assert.equal(classifyError(sys), { exitCode: 2, message: '/x: read-only file system (EROFS)' });
   assert.is(classifyError(new Error('count: must be an integer')).exitCode, 2);
   assert.is(classifyError(new RangeError('Invalid array length')).exitCode, 1);
   assert.is(classifyError(new TypeError('x is undefined')).exitCode, 1);
+  assert.is(classifyError(new ConfigError('methods', "unknown method 'x'")).exitCode, 2);
+  assert.equal(classifyError(new InternalError('fft: length 3')).exitCode, 1);
+  // a wrapper that adds a field keeps a bug a bug
+  assert.ok(isInternalError(new InternalError('x')) && isInternalError(new RangeError('x')) && !isInternalError(new ConfigError('f', 'x')) && !isInternalError(new Error('x')));
 });
 
 test('negative values are glued to their option', () => {

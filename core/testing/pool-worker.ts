@@ -3,10 +3,10 @@
  * answers SharedPool requests through serve() and piscina tasks through its default export.
  */
 import { ConfigError } from '../validate.ts';
-import { poolWorkerData, serve } from '../pool.ts';
+import { errorReply, poolWorkerData, serve } from '../pool.ts';
 import { isMainThread } from 'node:worker_threads';
 
-type Req = { op: 'sum'; xs: number[] } | { op: 'config' } | { op: 'crash' } | { op: 'shared' };
+type Req = { op: 'sum'; xs: number[] } | { op: 'config' } | { op: 'crash' } | { op: 'shared' } | { op: 'offset'; x: number };
 
 async function handle(m: Req, tick: (n: number) => void): Promise<Record<string, unknown>> {
   if (m.op === 'sum') {
@@ -14,6 +14,7 @@ async function handle(m: Req, tick: (n: number) => void): Promise<Record<string,
     for (const x of m.xs) { s += x; tick(1); }
     return { sum: s };
   }
+  if (m.op === 'offset') return { y: m.x + (await poolWorkerData<{ offset: number }>()).offset };
   if (m.op === 'config') throw new ConfigError('fixture.field', 'must be right, got wrong');
   if (m.op === 'shared') {
     const d = await poolWorkerData<{ buf: Int32Array; k: number }>();
@@ -23,9 +24,15 @@ async function handle(m: Req, tick: (n: number) => void): Promise<Record<string,
   process.exit(3);
 }
 
-if (!isMainThread && (await import('node:worker_threads')).workerData?.data !== undefined) serve<Req, Record<string, unknown>>(handle);
+// A SharedPool's worker gets data without `queue`; a piscina queue's worker may get { queue: true, ... }.
+const data = isMainThread ? undefined : ((await import('node:worker_threads')).workerData?.data as { queue?: boolean } | undefined);
+if (data !== undefined && !data.queue) serve<Req, Record<string, unknown>>(handle);
 
-/** piscina's task handler. */
+/** piscina's task handler: the result, or the error as runTaskQueue rebuilds it. */
 export default async function task(m: Req): Promise<Record<string, unknown>> {
-  return handle(m, () => {});
+  try {
+    return await handle(m, () => {});
+  } catch (e) {
+    return { error: errorReply(e) };
+  }
 }

@@ -2,6 +2,7 @@
  * Classical denoisers for one projection map [h, w] (science.md section 5). All boundaries use
  * symmetric reflection (scipy.ndimage mode 'reflect': d c b a | a b c d | d c b a).
  */
+import { ConfigError } from '../../core/validate.ts';
 
 function reflect(i: number, n: number): number {
   if (n === 1) return 0;
@@ -12,7 +13,7 @@ function reflect(i: number, n: number): number {
 }
 
 function checkShape(image: ArrayLike<number>, h: number, w: number): void {
-  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0) || image.length !== h * w) throw new Error(`denoise: image length ${image.length} does not match shape [${h}, ${w}]`);
+  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0) || image.length !== h * w) throw new ConfigError('denoise', `image length ${image.length} does not match shape [${h}, ${w}]`);
 }
 
 /** Separable 1D convolution with a symmetric kernel (radius r = (k.length-1)/2) along x then y. */
@@ -41,7 +42,7 @@ function separable(image: ArrayLike<number>, h: number, w: number, kernel: Float
 /** Gaussian filter, kernel exp(-x^2 / (2 sigma^2)) normalised, truncated at 4 sigma (scipy's default). */
 export function gaussianFilter(image: ArrayLike<number>, h: number, w: number, sigma: number): Float32Array {
   checkShape(image, h, w);
-  if (!(sigma >= 0)) throw new Error(`gaussian: sigma must be >= 0, got ${sigma}`);
+  if (!(sigma >= 0)) throw new ConfigError('gaussian', `sigma must be >= 0, got ${sigma}`);
   if (sigma === 0) return Float32Array.from(image);
   const r = Math.max(1, Math.round(4 * sigma));
   const k = new Float64Array(2 * r + 1);
@@ -54,14 +55,14 @@ export function gaussianFilter(image: ArrayLike<number>, h: number, w: number, s
 /** Box (uniform) average over a size x size window (size odd). */
 export function boxFilter(image: ArrayLike<number>, h: number, w: number, size = 3): Float32Array {
   checkShape(image, h, w);
-  if (!(Number.isInteger(size) && size >= 1 && size % 2 === 1)) throw new Error(`box: size must be an odd integer >= 1, got ${size}`);
+  if (!(Number.isInteger(size) && size >= 1 && size % 2 === 1)) throw new ConfigError('box', `size must be an odd integer >= 1, got ${size}`);
   return separable(image, h, w, new Float64Array(size).fill(1 / size));
 }
 
 /** Median over a size x size window (size odd). */
 export function medianFilter(image: ArrayLike<number>, h: number, w: number, size = 3): Float32Array {
   checkShape(image, h, w);
-  if (!(Number.isInteger(size) && size >= 1 && size % 2 === 1)) throw new Error(`median: size must be an odd integer >= 1, got ${size}`);
+  if (!(Number.isInteger(size) && size >= 1 && size % 2 === 1)) throw new ConfigError('median', `size must be an odd integer >= 1, got ${size}`);
   const r = (size - 1) / 2, out = new Float32Array(h * w), win = new Float64Array(size * size);
   const mid = (size * size - 1) / 2;
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
@@ -82,7 +83,7 @@ export function medianFilter(image: ArrayLike<number>, h: number, w: number, siz
  */
 export function tvDenoise(image: ArrayLike<number>, h: number, w: number, weight: number, opts: { eps?: number; maxIterations?: number } = {}): Float32Array {
   checkShape(image, h, w);
-  if (!(weight > 0)) throw new Error(`tv: weight must be > 0, got ${weight}`);
+  if (!(weight > 0)) throw new ConfigError('tv', `weight must be > 0, got ${weight}`);
   const eps = opts.eps ?? 2e-4, maxIt = opts.maxIterations ?? 200, tau = 0.25;
   const n = h * w;
   const px = new Float64Array(n), py = new Float64Array(n), d = new Float64Array(n), u = new Float64Array(n);

@@ -3,6 +3,7 @@ import { gaussianFilter, boxFilter, medianFilter, tvDenoise } from './filters.ts
 import { anscombeGaussian, anscombe, inverseAnscombeExact, expectedAnscombe } from './anscombe.ts';
 import { psnr, valueRange } from '../metrics/index.ts';
 import { stream } from '../../core/random.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export { gaussianFilter, boxFilter, medianFilter, tvDenoise, anscombeGaussian, anscombe, inverseAnscombeExact, expectedAnscombe };
 
@@ -37,7 +38,7 @@ export function denoiseBaseline(method: Baseline, counts: ArrayLike<number>, h: 
       m /= counts.length;
       return tvDenoise(counts, h, w, p * Math.sqrt(Math.max(m, 1e-3)));
     }
-    default: throw new Error(`unknown baseline '${method as string}'; allowed: ${BASELINES.join(', ')}`);
+    default: throw new ConfigError('method', `unknown baseline '${method as string}'; allowed: ${BASELINES.join(', ')}`);
   }
 }
 
@@ -48,7 +49,7 @@ export function denoiseBaseline(method: Baseline, counts: ArrayLike<number>, h: 
 export function tuneBaseline(method: Baseline, pairs: { noisy: ArrayLike<number>; clean: ArrayLike<number>; h: number; w: number }[], candidates = CANDIDATES[method]): { param: number; psnr: number } {
   // Pairs without signal (an all-zero clean map) give an infinite PSNR for every parameter: left out.
   pairs = pairs.filter((p) => { for (let i = 0; i < p.clean.length; i++) if (p.clean[i] !== 0) return true; return false; });
-  if (pairs.length === 0) throw new Error('tuneBaseline: no validation pairs with signal (every clean map is empty)');
+  if (pairs.length === 0) throw new ConfigError('tuneBaseline', 'no validation pairs with signal (every clean map is empty)');
   let best = { param: candidates[0], psnr: -Infinity };
   for (const c of candidates) {
     let s = 0;
@@ -80,7 +81,7 @@ export function tuneBaseline(method: Baseline, pairs: { noisy: ArrayLike<number>
 export function tuneBaselineByThinning(method: Baseline, maps: ArrayLike<number>[], h: number, w: number, o: { seed?: number; candidates?: number[]; maxMaps?: number; source?: string } = {}): { param: number; score: number; scores: number[]; candidates: number[] } {
   const candidates = o.candidates ?? CANDIDATES[method];
   const maxMaps = o.maxMaps ?? 16;
-  if (maps.length === 0) throw new Error('tuneBaselineByThinning: no maps');
+  if (maps.length === 0) throw new ConfigError('tuneBaselineByThinning', 'no maps');
   const step = Math.max(1, maps.length / maxMaps);
   const used: number[] = [];
   for (let k = 0; k < maps.length && used.length < maxMaps; k = Math.round(used.length * step)) used.push(k);
@@ -90,7 +91,7 @@ export function tuneBaselineByThinning(method: Baseline, maps: ArrayLike<number>
     const a = new Float32Array(y.length), b = new Float32Array(y.length);
     for (let i = 0; i < y.length; i++) {
       const v = y[i];
-      if (!(v >= 0 && Number.isInteger(v))) throw new Error(`${o.source ?? 'input'}: projection ${k} pixel ${i} is ${v}; choosing ${method}'s parameter automatically needs integer counts (binomial thinning): give it, e.g. ${method}:${DEFAULT_PARAMS[method]}`);
+      if (!(v >= 0 && Number.isInteger(v))) throw new ConfigError(o.source ?? 'input', `projection ${k} pixel ${i} is ${v}; choosing ${method}'s parameter automatically needs integer counts (binomial thinning): give it, e.g. ${method}:${DEFAULT_PARAMS[method]}`);
       a[i] = rng.binomial(v, 0.5);
       b[i] = v - a[i];
     }
@@ -112,10 +113,10 @@ export function tuneBaselineByThinning(method: Baseline, maps: ArrayLike<number>
 /** `gaussian`, `gaussian:1.5`, `tv:0.8`, ... as a method and an optional parameter (bad input throws naming `field`). */
 export function parseBaselineSpec(spec: string, field = 'method'): { method: Baseline; param?: number } {
   const [m, p, ...rest] = spec.split(':');
-  if (!(BASELINES as readonly string[]).includes(m) || rest.length) throw new Error(`${field}: '${spec}' is not one of ${BASELINES.map((b) => `${b}[:param]`).join(', ')}`);
+  if (!(BASELINES as readonly string[]).includes(m) || rest.length) throw new ConfigError(field, `'${spec}' is not one of ${BASELINES.map((b) => `${b}[:param]`).join(', ')}`);
   if (p === undefined || p === '' || p === 'auto') return { method: m as Baseline };
   const x = Number(p);
   const ok = m === 'median' || m === 'box' ? Number.isInteger(x) && x >= 1 && x % 2 === 1 : Number.isFinite(x) && x >= 0;
-  if (!ok) throw new Error(`${field}: ${m}'s parameter must be ${m === 'median' || m === 'box' ? 'an odd integer window >= 1' : 'a number >= 0'}, got '${p}'`);
+  if (!ok) throw new ConfigError(field, `${m}'s parameter must be ${m === 'median' || m === 'box' ? 'an odd integer window >= 1' : 'a number >= 0'}, got '${p}'`);
   return { method: m as Baseline, param: x };
 }

@@ -1,39 +1,30 @@
 /**
- * Block worker of the concurrent evaluation (eval/harness/run.ts): evaluates whole (phantom, dose)
- * groups with its own GroupEvaluator (its own operator, SIRT threads and denoisers; a model method
- * loads its own single-threaded wasm TensorFlow.js) and posts each block's rows, slices and warnings
- * back. It writes no file: the main thread is the only writer. Started through block-worker.mjs
- * by eval/harness/pool.ts (the protocol is described there).
+ * Block worker of the concurrent evaluation (eval/harness/run.ts): a piscina task (core/pool.ts
+ * taskQueue, started by core/ts-worker.mjs) that evaluates one whole (phantom, dose) group. Each
+ * worker keeps one GroupEvaluator for all its groups (its own operator, SIRT threads and denoisers;
+ * a model method loads its own single-threaded wasm TensorFlow.js), built from the GroupContext in
+ * its workerData on its first task. It writes no file: it returns the group's rows, slices and
+ * warnings with its share of the stage times, and the main thread is the only writer.
  */
-import { parentPort } from 'node:worker_threads';
-import { GroupEvaluator, type GroupContext, type GroupSample } from './group.ts';
-
-if (!parentPort) throw new Error('eval/harness/block-worker.ts must run in a worker thread');
-const port = parentPort;
+import { errorReply, poolWorkerData, type WorkerErrorReply } from '../../core/pool.ts';
+import { GroupEvaluator, type BlockResult, type GroupContext, type GroupSample } from './group.ts';
 
 export interface GroupTask { phantom: number; dose: number; methods: string[]; sample: GroupSample }
 
+/** A group's blocks and this task's share of the stage times (ms per stage), or the error as the parent rebuilds it (core/pool.ts workerError). */
+export type GroupTaskResult = { blocks: BlockResult[]; times: [string, number][]; perMethod: [string, number][] } | { error: WorkerErrorReply };
+
 let ev: GroupEvaluator | undefined;
 
-port.on('message', async (msg: { type: 'init'; init: GroupContext } | { type: 'task'; id: number; task: GroupTask }) => {
+export default async function evaluateGroup(t: GroupTask): Promise<GroupTaskResult> {
   try {
-    if (msg.type === 'init') {
-      ev = new GroupEvaluator(msg.init);
-      port.postMessage({ type: 'ready' });
-      return;
-    }
-    const t = msg.task;
-    const before = new Map(ev!.times.seconds());
-    const beforeM = new Map(ev!.perMethod.seconds());
-    const blocks = await ev!.evaluate(t.phantom, t.dose, t.sample, t.methods);
-    // this task's share of the stage times, as milliseconds per stage
+    ev ??= new GroupEvaluator(await poolWorkerData<GroupContext>());
+    const before = new Map(ev.times.seconds());
+    const beforeM = new Map(ev.perMethod.seconds());
+    const blocks = await ev.evaluate(t.phantom, t.dose, t.sample, t.methods);
     const delta = (now: [string, number][], was: Map<string, number>) => now.map(([k, s]) => [k, (s - (was.get(k) ?? 0)) * 1000] as [string, number]);
-    port.postMessage(
-      { type: 'done', id: msg.id, result: { blocks, times: delta(ev!.times.seconds(), before), perMethod: delta(ev!.perMethod.seconds(), beforeM) } },
-      blocks.flatMap((b) => b.slices.map((s) => s.data.buffer as ArrayBuffer)),
-    );
+    return { blocks, times: delta(ev.times.seconds(), before), perMethod: delta(ev.perMethod.seconds(), beforeM) };
   } catch (e) {
-    const err = e as Error;
-    port.postMessage({ type: 'error', message: err.message ?? String(e), stack: err.stack });
+    return { error: errorReply(e) };
   }
-});
+}

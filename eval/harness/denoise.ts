@@ -6,6 +6,7 @@
  */
 import { BASELINES, denoiseBaseline, tuneBaseline, type Baseline } from '../baselines/index.ts';
 import { VOLUME_METHODS, parseVolumeMethod, type VolumeMethodSpec } from './methods.ts';
+import { ConfigError, InternalError } from '../../core/validate.ts';
 
 /**
  * Denoises one projection [h, w] of element `channel`. `all` holds every channel of the same
@@ -36,7 +37,7 @@ function parseOne(p: string): MethodSpec {
   const lab = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(p);
   const name = lab ? lab[1] : p, body = lab ? lab[2] : p;
   // a label may not take a name the report and tuning.json use for a built-in method
-  if (lab && (name === 'raw' || (BASELINES as readonly string[]).includes(name) || Object.hasOwn(VOLUME_METHODS, name))) throw new Error(`methods: '${p}': the label '${name}' is a built-in method's name; choose another`);
+  if (lab && (name === 'raw' || (BASELINES as readonly string[]).includes(name) || Object.hasOwn(VOLUME_METHODS, name))) throw new ConfigError('methods', `'${p}': the label '${name}' is a built-in method's name; choose another`);
   const vol = parseVolumeMethod(body);
   if (vol) return { name, kind: 'raw', volume: vol };
   const den = parseDenoiser(body);
@@ -46,22 +47,22 @@ function parseOne(p: string): MethodSpec {
     if (tail) {
       const head = body.slice(0, plus);
       const d = parseDenoiser(head);
-      if (!d) throw new Error(`methods: '${p}': '${head}' is not a denoiser; before '+' allowed: raw, ${BASELINES.join(', ')}, model:PATH`);
-      if (!VOLUME_METHODS[tail.method].edx) throw new Error(`methods: '${p}': ${tail.method} reads only the HAADF, so a denoiser of the EDX maps before it changes nothing; list '${tail.method}' alone`);
+      if (!d) throw new ConfigError('methods', `'${p}': '${head}' is not a denoiser; before '+' allowed: raw, ${BASELINES.join(', ')}, model:PATH`);
+      if (!VOLUME_METHODS[tail.method].edx) throw new ConfigError('methods', `'${p}': ${tail.method} reads only the HAADF, so a denoiser of the EDX maps before it changes nothing; list '${tail.method}' alone`);
       return { name, ...d, volume: tail };
     }
   }
   if (den) return { name, ...den };
-  throw new Error(`methods: unknown method '${p}'; allowed: ${allowed()}`);
+  throw new ConfigError('methods', `unknown method '${p}'; allowed: ${allowed()}`);
 }
 
 export function parseMethods(spec: string | string[]): MethodSpec[] {
   const parts = (Array.isArray(spec) ? spec : spec.split(',')).map((s) => s.trim()).filter(Boolean);
-  if (parts.length === 0) throw new Error(`methods: empty list; allowed: ${allowed()}`);
+  if (parts.length === 0) throw new ConfigError('methods', `empty list; allowed: ${allowed()}`);
   const out = parts.map(parseOne);
   const names = out.map((m) => m.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice !== undefined) throw new Error(`methods: '${twice}' is listed twice`);
+  if (twice !== undefined) throw new ConfigError('methods', `'${twice}' is listed twice`);
   return out;
 }
 
@@ -79,7 +80,7 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
   try {
     tiling = (await import(/* runtime-only */ '../../models/' + 'tiling.ts')) as typeof tiling;
   } catch (e) {
-    throw new Error(`method ${m.name}: models/tiling.ts (denoiseTiled) is not available: ${(e as Error).message}`);
+    throw new InternalError(`method ${m.name}: models/tiling.ts (denoiseTiled) is not available: ${(e as Error).message}`);
   }
   const { model, metadata } = await models.loadModel(m.path!);
   const chans = metadata.channels;
@@ -96,10 +97,10 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
     return {
       denoise: async (_c, h, w, channel, all) => {
         const o = outs.indexOf(channel);
-        if (o < 0) throw new Error(`method ${m.name}: the model outputs ${outs.join(',')}, not '${channel}'`);
-        if (!all) throw new Error(`method ${m.name}: a multi-channel model needs every input channel (${chans.join(',')}) of the projection`);
+        if (o < 0) throw new ConfigError(`method ${m.name}`, `the model outputs ${outs.join(',')}, not '${channel}'`);
+        if (!all) throw new InternalError(`method ${m.name}: a multi-channel model needs every input channel (${chans.join(',')}) of the projection`);
         const missing = chans.filter((n) => !all[n]);
-        if (missing.length) throw new Error(`method ${m.name}: the model takes ${chans.join(',')}; the data lacks ${missing.join(',')}`);
+        if (missing.length) throw new ConfigError(`method ${m.name}`, `the model takes ${chans.join(',')}; the data lacks ${missing.join(',')}`);
         let y = cache.get(all);
         if (!y) {
           const x = new Float32Array(chans.length * h * w);
@@ -116,7 +117,7 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
   return {
     denoise: (c, h, w, channel) => {
       const k = chans.indexOf(channel);
-      if (chans.length > 1 && k < 0) throw new Error(`method ${m.name}: the model was trained on channels ${chans.join(',')}, not '${channel}'`);
+      if (chans.length > 1 && k < 0) throw new ConfigError(`method ${m.name}`, `the model was trained on channels ${chans.join(',')}, not '${channel}'`);
       return tiling.denoiseTiled(model, c, [1, h, w], { metadata });
     },
     close: () => model.dispose(),

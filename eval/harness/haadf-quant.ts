@@ -12,7 +12,7 @@
  * alloy) or from the acquisition ('physical': a mu_Au / 79^gamma, a ln(1 - I/N0) in units of the beam;
  * legacy: a eta). gamma is the acquisition's. Elements the phantom lacks get no rows (as in the harness).
  */
-import { ConfigError } from '../../core/validate.ts';
+import { ConfigError, InternalError } from '../../core/validate.ts';
 import { validateAcquisitionConfig } from '../../generators/signal/index.ts';
 import { incidentElectronsPerPixel, type HaadfParams } from '../../generators/signal/index.ts';
 import type { ProjectionOperator } from '../recon/operator.ts';
@@ -104,7 +104,7 @@ export async function haadfQuantVolumes(op: ProjectionOperator, haadf: ArrayLike
 export const haadfQuantMethod: VolumeMethod = {
   edx: false,
   parse(args) {
-    if (args.length > 1 || (args.length === 1 && !['pure', 'physical'].includes(args[0]))) throw new Error(`calibration: expected 'haadf-quant' (k from the pure regions) or 'haadf-quant:physical' (k from the acquisition), got ':${args.join(':')}'`);
+    if (args.length > 1 || (args.length === 1 && !['pure', 'physical'].includes(args[0]))) throw new ConfigError('calibration', `expected 'haadf-quant' (k from the pure regions) or 'haadf-quant:physical' (k from the acquisition), got ':${args.join(':')}'`);
     return { method: 'haadf-quant', args };
   },
   async run(op, acq, spec, _param, o) {
@@ -118,7 +118,7 @@ export const haadfQuantMethod: VolumeMethod = {
 
 /** haadf-quant for one (phantom, dose): concentration volumes and their scores (module comment). */
 export async function haadfQuant(inp: HaadfQuantInput): Promise<HaadfQuantOutput> {
-  if (inp.truth.length !== inp.elements.length) throw new Error(`haadf-quant: ${inp.truth.length} truth volumes for ${inp.elements.length} elements`);
+  if (inp.truth.length !== inp.elements.length) throw new InternalError(`haadf-quant: ${inp.truth.length} truth volumes for ${inp.elements.length} elements`);
   const quant = await haadfQuantVolumes(inp.op, inp.haadf, { dosePerProjection: inp.dosePerProjection, elements: inp.elements, acquisition: inp.acquisition, recon: inp.recon, calibration: inp.calibration, workers: inp.workers });
   const g = inp.op.geom, shape: [number, number, number] = [g.nz, g.ny, g.nx];
   const rows: HaadfQuantRow[] = [];

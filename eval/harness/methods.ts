@@ -16,6 +16,7 @@ import { parseJointSpec, defaultRegularisation, type JointMethod } from '../reco
 import type { ChannelReconSpec } from '../recon/reconstruct.ts';
 import { haadfLinearise, type AcquisitionConfig } from '../../generators/signal/index.ts';
 import { haadfQuantMethod } from './haadf-quant.ts';
+import { ConfigError, isInternalError } from '../../core/validate.ts';
 
 /** The noisy acquisition of one phantom at one dose, as a volume method reads it. */
 export interface Acquisition {
@@ -148,6 +149,7 @@ export function parseVolumeMethod(text: string): VolumeMethodSpec | null {
   try {
     return vm.parse(args);
   } catch (e) {
-    throw new Error(`methods: '${text}': ${(e as Error).message.replace(/^recon: /, '')}`);
+    if (isInternalError(e)) throw e;
+    throw new ConfigError('methods', `'${text}': ${(e as Error).message.replace(/^recon: /, '')}`);
   }
 }

@@ -26,6 +26,7 @@ import { parseDoseSweep } from '../dose.ts';
 import { runEvaluation, type EvalSource } from './run.ts';
 import { parseMethods } from './denoise.ts';
 import { VOLUME_METHODS } from './methods.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export interface ProtocolScheme { name: string; angleIdx: number[]; solidAngle: number }
 
@@ -101,7 +102,7 @@ export async function runProtocols(o: ProtocolOptions): Promise<{ results: Proto
     const d = o.doses === undefined ? [1e3] : typeof o.doses === 'string' ? parseDoseSweep(o.doses) : o.doses;
     total = d[Math.floor(d.length / 2)] * src.angles.length;
   }
-  if (!(total > 0)) throw new Error(`total-dose: must be > 0, got ${total}`);
+  if (!(total > 0)) throw new ConfigError('total-dose', `must be > 0, got ${total}`);
   mkdirSync(o.out, { recursive: true });
   const results: ProtocolResult[] = [];
   try {

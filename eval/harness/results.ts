@@ -7,6 +7,7 @@
 import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export const CSV_HEADER = 'phantom,dose,method,element,metric,value';
 
@@ -41,11 +42,11 @@ export function openResults(path: string): ResultRow[] {
   }
   const lines = text.split('\n').filter((l) => l.length > 0);
   if (lines.length === 0) { appendFileSync(path, CSV_HEADER + '\n'); return []; }
-  if (lines[0] !== CSV_HEADER) throw new Error(`${path}: not a nanodose results file (header '${lines[0]}', expected '${CSV_HEADER}')`);
+  if (lines[0] !== CSV_HEADER) throw new ConfigError(path, `not a nanodose results file (header '${lines[0]}', expected '${CSV_HEADER}')`);
   const rows: ResultRow[] = [];
   for (const l of lines.slice(1)) {
     const f = splitCsv(l);
-    if (f.length !== 6) throw new Error(`${path}: malformed row '${l}'`);
+    if (f.length !== 6) throw new ConfigError(path, `malformed row '${l}'`);
     rows.push({ phantom: Number(f[0]), dose: Number(f[1]), method: f[2], element: f[3], metric: f[4], value: f[5] === '' ? NaN : Number(f[5]) });
   }
   return rows;
@@ -78,7 +79,7 @@ export function readWarnings(out: string): BlockWarnings {
   const p = warningsPath(out);
   if (!existsSync(p)) return {};
   const w = JSON.parse(readFileSync(p, 'utf8')) as unknown;
-  if (typeof w !== 'object' || w === null || Array.isArray(w) || !Object.values(w).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'))) throw new Error(`${p}: not a nanodose warnings file (expected {block: [messages]})`);
+  if (typeof w !== 'object' || w === null || Array.isArray(w) || !Object.values(w).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'))) throw new ConfigError(p, `not a nanodose warnings file (expected {block: [messages]})`);
   return w as BlockWarnings;
 }
 

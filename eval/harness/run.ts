@@ -34,13 +34,15 @@ import { parseDoseSweep } from '../dose.ts';
 import { BASELINES, CANDIDATES, DEFAULT_PARAMS, type Baseline } from '../baselines/index.ts';
 import { parseMethods, makeDenoiser, tuneBaseline, type MethodSpec, type MapDenoiser } from './denoise.ts';
 import { GroupEvaluator, drawNoisy, drawHaadf, denoiseSeries, projectionChannels, centralPlanes, type BlockResult, type GroupContext, type GroupSample } from './group.ts';
-import { runTaskPool } from './pool.ts';
+import { runTaskQueue, taskQueue, type TaskFailure } from '../../core/pool.ts';
+import type { GroupTask, GroupTaskResult } from './block-worker.ts';
 import { VOLUME_METHODS, type Acquisition } from './methods.ts';
 import { haadfCoefficients, incidentElectronsPerPixel, validateAcquisitionConfig, type AcquisitionConfig } from '../../generators/signal/index.ts';
 import { openResults, appendBlock, blockKey, doseKey, sliceName, readWarnings, writeWarnings } from './results.ts';
 import type { Summary } from '../report/summary.ts';
 import { canonicalBlocks, finishEvaluation, readRecord, writeRecord, type RunRecord } from '../report/merge.ts';
 import { StageTimes } from '../stage-times.ts';
+import { ConfigError, isInternalError } from '../../core/validate.ts';
 
 /** What the evaluation reads: a datasets DatasetReader satisfies it; tests pass an in-memory one. */
 export interface EvalSource {
@@ -61,7 +63,7 @@ export type ClosableOperator = ProjectionOperator & { close?(): Promise<void> };
 /** The per-channel reconstruction spec parser (eval/recon); joint methods are evaluation methods, not --recon. */
 export function parseRecon(spec: string): ChannelReconSpec {
   const r = parseReconSpec(spec);
-  if (!['sirt', 'fbp', 'tv'].includes(r.kind)) throw new Error(`recon: ${r.kind} is a joint method: list it in --methods (it brings its own reconstruction); --recon takes sirt, fbp or tv`);
+  if (!['sirt', 'fbp', 'tv'].includes(r.kind)) throw new ConfigError('recon', `${r.kind} is a joint method: list it in --methods (it brings its own reconstruction); --recon takes sirt, fbp or tv`);
   return r as ChannelReconSpec;
 }
 
@@ -133,18 +135,18 @@ export interface EvaluationResult {
 
 /** The HAADF physics the volume methods need, from the source's config; throws naming what is wrong. */
 export function haadfPhysics(src: EvalSource, who: string): { pixelSizeAngstrom: number; mu: number[]; acquisition: AcquisitionConfig } {
-  if (!src.channels.some((c) => /^haadf$/i.test(c))) throw new Error(`data: method ${who} needs a HAADF channel; the dataset has channels ${src.channels.join(', ')}`);
+  if (!src.channels.some((c) => /^haadf$/i.test(c))) throw new ConfigError('data', `method ${who} needs a HAADF channel; the dataset has channels ${src.channels.join(', ')}`);
   const cfg = src.config as { simulation?: { acquisition?: unknown } } | undefined;
-  if (!cfg?.simulation) throw new Error(`data: method ${who} needs the dataset's acquisition config (simulation.acquisition) for the HAADF model; the source carries none`);
+  if (!cfg?.simulation) throw new ConfigError('data', `method ${who} needs the dataset's acquisition config (simulation.acquisition) for the HAADF model; the source carries none`);
   const acq = validateAcquisitionConfig(cfg.simulation.acquisition, 'simulation.acquisition');
-  if (acq.haadfModel !== 'scattered-fraction') throw new Error(`data: method ${who} models the HAADF as scattered electrons (haadfModel 'scattered-fraction'); the dataset's is '${acq.haadfModel}' (made before the physical HAADF): regenerate it`);
-  if (src.shape.pixelSizeNm !== undefined && Math.abs(src.shape.pixelSizeNm * 10 - acq.pixelSizeAngstrom) > 1e-6 * acq.pixelSizeAngstrom) throw new Error(`data: pixel size ${src.shape.pixelSizeNm} nm in the dims but simulation.acquisition.pixelSizeAngstrom ${acq.pixelSizeAngstrom} A`);
+  if (acq.haadfModel !== 'scattered-fraction') throw new ConfigError('data', `method ${who} models the HAADF as scattered electrons (haadfModel 'scattered-fraction'); the dataset's is '${acq.haadfModel}' (made before the physical HAADF): regenerate it`);
+  if (src.shape.pixelSizeNm !== undefined && Math.abs(src.shape.pixelSizeNm * 10 - acq.pixelSizeAngstrom) > 1e-6 * acq.pixelSizeAngstrom) throw new ConfigError('data', `pixel size ${src.shape.pixelSizeNm} nm in the dims but simulation.acquisition.pixelSizeAngstrom ${acq.pixelSizeAngstrom} A`);
   return { pixelSizeAngstrom: acq.pixelSizeAngstrom, mu: Array.from(haadfCoefficients(src.elements, acq)), acquisition: acq };
 }
 
 /** The whole evaluation (a shard option of 1 part at most): results.csv, summary.json, report. */
 export async function runEvaluation(opts: EvaluationOptions): Promise<EvaluationResult> {
-  if (opts.shard && opts.shard.count > 1) throw new Error('runEvaluation: evaluates the whole grid; use evaluateShard for one part of several');
+  if (opts.shard && opts.shard.count > 1) throw new ConfigError('shard', `runEvaluation evaluates the whole grid, got ${opts.shard.count} parts; use evaluateShard for one part of several`);
   const r = await evaluate(opts);
   return { ...r, summary: r.summary! };
 }
@@ -162,13 +164,13 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   const methods = parseMethods(opts.methods);
   if (!methods.some((m) => m.kind === 'raw')) methods.unshift({ name: 'raw', kind: 'raw' });
   const doses = typeof opts.doses === 'string' ? parseDoseSweep(opts.doses) : opts.doses.slice();
-  if (doses.length === 0 || doses.some((d) => !(d > 0))) throw new Error('doses: need at least one dose > 0');
+  if (doses.length === 0 || doses.some((d) => !(d > 0))) throw new ConfigError('doses', 'need at least one dose > 0');
   doses.sort((a, b) => a - b);
   const rawDoses = extendDoses(doses, opts.rawExtraDecades ?? 2);
   const refName = opts.reference === undefined ? (methods.some((m) => m.name === 'gaussian') ? 'gaussian' : null) : opts.reference;
-  if (refName !== null && !methods.some((m) => m.name === refName)) throw new Error(`reference: '${refName}' is not among the methods (${methods.map((m) => m.name).join(', ')})`);
-  if (refName !== null && methods.find((m) => m.name === refName)!.volume) throw new Error(`reference: '${refName}' brings its own reconstruction; the reference is a denoiser before --recon (e.g. gaussian)`);
-  if (refName === 'raw') throw new Error(`reference: raw is always the first reference; name another method`);
+  if (refName !== null && !methods.some((m) => m.name === refName)) throw new ConfigError('reference', `'${refName}' is not among the methods (${methods.map((m) => m.name).join(', ')})`);
+  if (refName !== null && methods.find((m) => m.name === refName)!.volume) throw new ConfigError('reference', `'${refName}' brings its own reconstruction; the reference is a denoiser before --recon (e.g. gaussian)`);
+  if (refName === 'raw') throw new ConfigError('reference', `raw is always the first reference; name another method`);
   // at raw's log step, up to one decade above the sweep (a prefix of rawDoses)
   const refDoses = refName ? extendDoses(doses, Math.min(1, opts.rawExtraDecades ?? 2)) : [];
   const reference = refName ? { method: refName, doses: refDoses } : undefined;
@@ -193,23 +195,24 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
       try {
         checkModelFolder(m.path!);
       } catch (e) {
-        throw new Error(`methods: ${m.name}: ${(e as Error).message}`);
+        if (isInternalError(e)) throw e;
+        throw new ConfigError('methods', `${m.name}: ${(e as Error).message}`);
       }
     }
   }
-  if (src.indices(opts.split ?? 'test').length === 0) throw new Error(`data: the dataset has no '${opts.split ?? 'test'}' samples`);
+  if (src.indices(opts.split ?? 'test').length === 0) throw new ConfigError('data', `the dataset has no '${opts.split ?? 'test'}' samples`);
   mkdirSync(opts.out, { recursive: true });
   mkdirSync(join(opts.out, 'slices'), { recursive: true });
   const seed: Seed = opts.seed ?? src.seed ?? 0;
   let phantoms = src.indices(split);
-  if (phantoms.length === 0) throw new Error(`data: the dataset has no '${split}' samples`);
+  if (phantoms.length === 0) throw new ConfigError('data', `the dataset has no '${split}' samples`);
   if (opts.maxPhantoms !== undefined) phantoms = phantoms.slice(0, opts.maxPhantoms);
   const N = src.shape.size, nCols = src.shape.nCols, nA = src.angles.length;
   const plane = nA * N * nCols;
   const elements = src.elements.map((e) => e.symbol);
   const channelIdx = elements.map((s) => {
     const k = src.channels.indexOf(s);
-    if (k < 0) throw new Error(`data: element ${s} has no tilt-series channel (channels ${src.channels.join(', ')})`);
+    if (k < 0) throw new ConfigError('data', `element ${s} has no tilt-series channel (channels ${src.channels.join(', ')})`);
     return k;
   });
   const geom: TiltGeometry = { angles: src.angles, nz: N, ny: N, nx: N, nCols };
@@ -219,7 +222,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   const existing = openResults(resultsPath);
   const done = new Set(existing.map((r) => blockKey(r.phantom, r.dose, r.method)));
   const shard = opts.shard ?? { index: 0, count: 1 };
-  if (!(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) throw new Error(`shard: expected 0 <= index < count, got ${shard.index}/${shard.count}`);
+  if (!(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) throw new ConfigError('shard', `expected 0 <= index < count, got ${shard.index}/${shard.count}`);
   const methodNames = methods.map((m) => m.name);
   const byName = new Map(methods.map((m) => [m.name, m]));
   // the blocks of this part in the order a single process writes them (phantom, dose, method)
@@ -247,8 +250,8 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
     let s = sampleCache.get(i);
     if (!s) {
       s = await src.readSample(i, ['clean', 'phantom']);
-      if (!s.clean || !s.phantom) throw new Error(`data: sample ${i} lacks ${!s.clean ? 'the clean expected counts' : 'the phantom'}; the evaluation needs a dataset generated with store.clean and store.phantom`);
-      if (!(s.dosePerProjection > 0)) throw new Error(`data: sample ${i} has dose per projection ${s.dosePerProjection}; expected > 0`);
+      if (!s.clean || !s.phantom) throw new ConfigError('data', `sample ${i} lacks ${!s.clean ? 'the clean expected counts' : 'the phantom'}; the evaluation needs a dataset generated with store.clean and store.phantom`);
+      if (!(s.dosePerProjection > 0)) throw new ConfigError('data', `sample ${i} has dose per projection ${s.dosePerProjection}; expected > 0`);
       sampleCache.clear(); sampleCache.set(i, s);
     }
     return s;
@@ -355,7 +358,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   };
   if (existsSync(join(opts.out, 'eval.json'))) {
     const prev = readRecord(opts.out);
-    if (prev.shard.index !== shard.index || prev.shard.count !== shard.count) throw new Error(`out: ${opts.out} holds shard ${prev.shard.index}/${prev.shard.count} of a run; give each shard its own folder (e.g. results/part-$TASK_ID)`);
+    if (prev.shard.index !== shard.index || prev.shard.count !== shard.count) throw new ConfigError('out', `${opts.out} holds shard ${prev.shard.index}/${prev.shard.count} of a run; give each shard its own folder (e.g. results/part-$TASK_ID)`);
   }
   writeRecord(opts.out, record);
   const warnings = readWarnings(opts.out);
@@ -413,12 +416,11 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
         perMethod.merge(ev.perMethod);
       }
     } else {
-      await runTaskPool({
-        url: new URL('./block-worker.mjs', import.meta.url), count: K, init: groupCtx, tasks: groups, name: 'eval block worker',
-        prepare: async (g) => ({ phantom: g.phantom, dose: g.dose, methods: g.methods, sample: await groupSample(g.phantom) }),
-        onMessage: (g, m) => {
-          if (m.type !== 'done') return;
-          const r = m.result as { blocks: BlockResult[]; times: [string, number][]; perMethod: [string, number][] };
+      // K piscina workers (core/pool.ts), a free one taking the next group; each group's sample is read just before it starts.
+      await runTaskQueue<(typeof groups)[number], Exclude<GroupTaskResult, TaskFailure>>(taskQueue(new URL('./block-worker.ts', import.meta.url), K, [], groupCtx), groups, {
+        name: 'eval block worker',
+        prepare: async (g): Promise<GroupTask> => ({ phantom: g.phantom, dose: g.dose, methods: g.methods, sample: await groupSample(g.phantom) }),
+        onResult: (g, r) => {
           for (const [k, ms] of r.times) times.add(k, ms);
           for (const [k, ms] of r.perMethod) perMethod.add(k, ms);
           write(g, r.blocks);
@@ -453,7 +455,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
  * `decades` decades above the top: where raw is evaluated as well.
  */
 export function extendDoses(doses: number[], decades: number): number[] {
-  if (!(decades >= 0) || decades > 6) throw new Error(`rawExtraDecades: must be in [0, 6], got ${decades}`);
+  if (!(decades >= 0) || decades > 6) throw new ConfigError('rawExtraDecades', `must be in [0, 6], got ${decades}`);
   const top = doses[doses.length - 1];
   const step = doses.length > 1 ? Math.log10(top / doses[0]) / (doses.length - 1) : 0.5;
   const out = doses.slice();

@@ -9,8 +9,9 @@
  * The same holds for the MSE against held-out counts, E (y - mu)^2 = (mu - mu_true)^2 + mu_true.
  * `mu` is floored at `eps` so an estimate of exactly 0 where a count was seen stays finite.
  */
+import { ConfigError } from '../../core/validate.ts';
 export function poissonDeviance(y: ArrayLike<number>, mu: ArrayLike<number>, eps = 1e-6): number {
-  if (y.length !== mu.length || y.length === 0) throw new Error(`poissonDeviance: lengths ${y.length} and ${mu.length} must match and be > 0`);
+  if (y.length !== mu.length || y.length === 0) throw new ConfigError('poissonDeviance', `lengths ${y.length} and ${mu.length} must match and be > 0`);
   let s = 0;
   for (let i = 0; i < y.length; i++) {
     const m = Math.max(mu[i], eps), c = y[i];

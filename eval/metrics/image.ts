@@ -6,10 +6,11 @@
  * K1 = 0.01, K2 = 0.03, sample covariance (N/(N-1)), mean of the SSIM map over the region at least
  * (win-1)/2 from every border (skimage crops that band, so no boundary mode is involved).
  */
+import { ConfigError } from '../../core/validate.ts';
 
 function checkSameLength(a: ArrayLike<number>, b: ArrayLike<number>): void {
-  if (a.length !== b.length) throw new Error(`metric inputs differ in length: ${a.length} vs ${b.length}`);
-  if (a.length === 0) throw new Error('metric inputs are empty');
+  if (a.length !== b.length) throw new ConfigError('metric inputs', `differ in length: ${a.length} vs ${b.length}`);
+  if (a.length === 0) throw new ConfigError('metric inputs', 'are empty');
 }
 
 /** Mean squared error. */
@@ -22,7 +23,7 @@ export function mse(ref: ArrayLike<number>, test: ArrayLike<number>): number {
 
 /** Peak signal-to-noise ratio in dB: 10 log10(dataRange^2 / MSE) (skimage peak_signal_noise_ratio). */
 export function psnr(ref: ArrayLike<number>, test: ArrayLike<number>, dataRange: number): number {
-  if (!(dataRange > 0)) throw new Error(`psnr: dataRange must be > 0, got ${dataRange}`);
+  if (!(dataRange > 0)) throw new ConfigError('psnr', `dataRange must be > 0, got ${dataRange}`);
   const m = mse(ref, test);
   return 10 * Math.log10((dataRange * dataRange) / m);
 }
@@ -46,14 +47,14 @@ export function ssim(ref: ArrayLike<number>, test: ArrayLike<number>, shape: num
   checkSameLength(ref, test);
   const win = opts.winSize ?? 7;
   const K1 = opts.k1 ?? 0.01, K2 = opts.k2 ?? 0.03;
-  if (!(dataRange > 0)) throw new Error(`ssim: dataRange must be > 0, got ${dataRange}`);
-  if (win % 2 !== 1 || win < 3) throw new Error(`ssim: winSize must be odd and >= 3, got ${win}`);
+  if (!(dataRange > 0)) throw new ConfigError('ssim', `dataRange must be > 0, got ${dataRange}`);
+  if (win % 2 !== 1 || win < 3) throw new ConfigError('ssim', `winSize must be odd and >= 3, got ${win}`);
   const dims = shape.length === 2 ? [1, shape[0], shape[1]] : shape.length === 3 ? shape.slice() : null;
-  if (!dims) throw new Error(`ssim: shape must be 2D or 3D, got [${shape}]`);
+  if (!dims) throw new ConfigError('ssim', `shape must be 2D or 3D, got [${shape}]`);
   const is3d = shape.length === 3;
   const [d, h, w] = dims;
-  if (d * h * w !== ref.length) throw new Error(`ssim: shape [${shape}] does not match length ${ref.length}`);
-  for (const s of shape) if (s < win) throw new Error(`ssim: every side must be >= winSize ${win}; shape [${shape}]`);
+  if (d * h * w !== ref.length) throw new ConfigError('ssim', `shape [${shape}] does not match length ${ref.length}`);
+  for (const s of shape) if (s < win) throw new ConfigError('ssim', `every side must be >= winSize ${win}; shape [${shape}]`);
   const n = ref.length;
   const fields = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];
   for (let i = 0; i < n; i++) {

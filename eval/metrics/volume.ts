@@ -4,6 +4,7 @@
  * particle, and shell thickness of a core-shell particle.
  */
 import { ssim } from './image.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 /** Least-squares scale s minimising ||s x - y||^2: s = <x, y> / <x, x> (0 when x = 0). */
 export function lsScale(x: ArrayLike<number>, y: ArrayLike<number>): number {
@@ -20,7 +21,7 @@ export interface ScaledScores { scale: number; nrmse: number; psnr: number }
  * The scale removes the unknown intensity calibration of a reconstructed element map.
  */
 export function scaledScores(recon: ArrayLike<number>, truth: ArrayLike<number>): ScaledScores {
-  if (recon.length !== truth.length) throw new Error(`scaledScores: lengths differ ${recon.length} vs ${truth.length}`);
+  if (recon.length !== truth.length) throw new ConfigError('scaledScores', `lengths differ ${recon.length} vs ${truth.length}`);
   const s = lsScale(recon, truth);
   let se = 0, yy = 0, lo = Infinity, hi = -Infinity;
   for (let i = 0; i < truth.length; i++) {
@@ -95,7 +96,7 @@ export function thresholdMask(values: ArrayLike<number>, threshold: number): Uin
 
 /** Dice coefficient 2|A and B| / (|A| + |B|); 1 when both masks are empty. */
 export function dice(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`dice: lengths differ ${a.length} vs ${b.length}`);
+  if (a.length !== b.length) throw new ConfigError('dice', `lengths differ ${a.length} vs ${b.length}`);
   let inter = 0, na = 0, nb = 0;
   for (let i = 0; i < a.length; i++) { const x = a[i] ? 1 : 0, y = b[i] ? 1 : 0; inter += x & y; na += x; nb += y; }
   return na + nb === 0 ? 1 : (2 * inter) / (na + nb);

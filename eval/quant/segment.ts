@@ -12,6 +12,7 @@
  * volume with the vacuum does not bias the concentration).
  */
 import { otsuThreshold } from '../metrics/index.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export type Shape3 = [number, number, number];
 
@@ -38,7 +39,7 @@ export function particleThreshold(volume: ArrayLike<number>, levelRatio: number)
 /** Mask of values > threshold, keeping the 6-connected components of at least `minFraction` of the largest. */
 export function segmentParticle(volume: ArrayLike<number>, shape: Shape3, threshold: number, minFraction = 0.01): Uint8Array {
   const [nz, ny, nx] = shape, n = nz * ny * nx;
-  if (volume.length !== n) throw new Error(`segmentParticle: volume has ${volume.length} values, shape ${shape.join('x')} needs ${n}`);
+  if (volume.length !== n) throw new ConfigError('segmentParticle', `volume has ${volume.length} values, shape ${shape.join('x')} needs ${n}`);
   const label = new Int32Array(n).fill(-1);
   const queue = new Int32Array(n);
   const sizes: number[] = [];

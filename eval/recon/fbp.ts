@@ -12,6 +12,7 @@
 import type { ProjectionOperator } from './operator.ts';
 import { checkTiltSeries } from './operator.ts';
 import { fft, nextPow2 } from './fft.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export const FBP_FILTERS = ['ram-lak', 'shepp-logan', 'hann'] as const;
 export type FbpFilter = (typeof FBP_FILTERS)[number];
@@ -57,7 +58,7 @@ export function angleWeights(anglesDeg: ArrayLike<number>): Float64Array {
 
 /** Filters every projection row of a tilt series [angle, row, col] (returns a new array). */
 export function filterTiltSeries(tiltSeries: Float32Array, nAngles: number, nRows: number, nCols: number, filter: FbpFilter, anglesDeg: ArrayLike<number>): Float32Array {
-  if (tiltSeries.length !== nAngles * nRows * nCols) throw new Error(`fbp: tilt series length ${tiltSeries.length} != ${nAngles}x${nRows}x${nCols}`);
+  if (tiltSeries.length !== nAngles * nRows * nCols) throw new ConfigError('fbp', `tilt series length ${tiltSeries.length} != ${nAngles}x${nRows}x${nCols}`);
   const P = nextPow2(2 * nCols);
   const H = rampFilter(P, filter);
   const w = angleWeights(anglesDeg);
@@ -80,7 +81,7 @@ export interface FbpOptions { filter?: FbpFilter }
 /** FBP reconstruction: filter each projection row, then back-project with the operator's adjoint (geometry from the operator). */
 export async function fbp(op: ProjectionOperator, tiltSeries: Float32Array, opts: FbpOptions = {}): Promise<Float32Array> {
   const filter = opts.filter ?? 'ram-lak';
-  if (!FBP_FILTERS.includes(filter)) throw new Error(`fbp: filter must be one of ${FBP_FILTERS.join(', ')}, got ${filter}`);
+  if (!FBP_FILTERS.includes(filter)) throw new ConfigError('fbp', `filter must be one of ${FBP_FILTERS.join(', ')}, got ${filter}`);
   checkTiltSeries(op, tiltSeries, 'fbp');
   const g = op.geom;
   const q = filterTiltSeries(tiltSeries, g.angles.length, g.nz, g.nCols, filter, g.angles);

@@ -1,7 +1,9 @@
+import { InternalError } from '../../core/validate.ts';
+
 /** In-place iterative radix-2 complex FFT (Cooley & Tukey 1965) on separate re/im Float64Arrays. */
 export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
   const n = re.length;
-  if (n & (n - 1)) throw new Error(`fft: length ${n} is not a power of two`);
+  if (n & (n - 1)) throw new InternalError(`fft: length ${n} is not a power of two`);
   for (let i = 1, j = 0; i < n; i++) {
     let bit = n >> 1;
     for (; j & bit; bit >>= 1) j ^= bit;

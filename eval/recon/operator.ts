@@ -10,6 +10,7 @@
  * CSR matrix per slice.
  */
 import type { TiltGeometry } from '../../generators/projection/geometry.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export interface LinearOperator {
   /** Length of x (the volume). */
@@ -81,7 +82,7 @@ export function checkTiltSeries(op: LinearOperator, data: ArrayLike<number>, wha
   if (data.length !== op.tiltSeriesSize) {
     const g = (op as Partial<ProjectionOperator>).geom;
     const shape = g ? ` (${g.angles.length} tilts x ${g.nz} rows x ${g.nCols} columns)` : '';
-    throw new Error(`${what}: tilt series has ${data.length} values, the operator expects ${op.tiltSeriesSize}${shape}`);
+    throw new ConfigError(what, `tilt series has ${data.length} values, the operator expects ${op.tiltSeriesSize}${shape}`);
   }
 }
 

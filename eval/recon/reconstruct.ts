@@ -19,6 +19,7 @@ import { fbp, FBP_FILTERS, type FbpFilter } from './fbp.ts';
 import { tvReconstruct } from './tv.ts';
 import { SliceMatrixOperator } from './joseph-matrix.ts';
 import { JOINT_METHODS, parseJointSpec, reconstructJoint, type JointSpec, type JointTiltSeries, type JointVolumes } from './joint/index.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export type ChannelReconSpec =
   | { kind: 'sirt'; iterations: number; relaxation?: number }
@@ -37,22 +38,22 @@ export function parseReconSpec(spec: string): ReconSpec {
   const [kind, a, b] = spec.split(':');
   if (kind === 'sirt') {
     const it = a === undefined ? 100 : Number(a);
-    if (!Number.isInteger(it) || it < 1 || it > 10000) throw new Error(`recon: SIRT iterations must be an integer in [1, 10000], got '${a}'`);
+    if (!Number.isInteger(it) || it < 1 || it > 10000) throw new ConfigError('recon', `SIRT iterations must be an integer in [1, 10000], got '${a}'`);
     return { kind, iterations: it };
   }
   if (kind === 'fbp') {
     const f = (a ?? 'ram-lak') as FbpFilter;
-    if (!FBP_FILTERS.includes(f)) throw new Error(`recon: FBP filter must be one of ${FBP_FILTERS.join(', ')}, got '${a}'`);
+    if (!FBP_FILTERS.includes(f)) throw new ConfigError('recon', `FBP filter must be one of ${FBP_FILTERS.join(', ')}, got '${a}'`);
     return { kind, iterations: 0, filter: f };
   }
   if (kind === 'tv') {
     const it = a === undefined ? 100 : Number(a), mu = b === undefined ? 0.05 : Number(b);
-    if (!Number.isInteger(it) || it < 1 || it > 10000) throw new Error(`recon: TV iterations must be an integer in [1, 10000], got '${a}'`);
-    if (!(mu >= 0) || !Number.isFinite(mu)) throw new Error(`recon: TV weight mu must be >= 0 (relative to the tilt series' mean), got '${b}'`);
+    if (!Number.isInteger(it) || it < 1 || it > 10000) throw new ConfigError('recon', `TV iterations must be an integer in [1, 10000], got '${a}'`);
+    if (!(mu >= 0) || !Number.isFinite(mu)) throw new ConfigError('recon', `TV weight mu must be >= 0 (relative to the tilt series' mean), got '${b}'`);
     return { kind, iterations: it, mu };
   }
   if ((JOINT_METHODS as readonly string[]).includes(kind)) return parseJointSpec(spec);
-  throw new Error(`recon: expected ${USAGE}, got '${spec}'`);
+  throw new ConfigError('recon', `expected ${USAGE}, got '${spec}'`);
 }
 
 /** The Joseph projector (generators/projection) over `workers` threads for a geometry. */
@@ -80,7 +81,7 @@ export function reconstruct(op: ProjectionOperator, data: Float32Array, spec: Ch
 export function reconstruct(op: ProjectionOperator, data: JointTiltSeries, spec: JointSpec, o?: ReconOptions): Promise<JointVolumes>;
 export async function reconstruct(op: ProjectionOperator, data: Float32Array | JointTiltSeries, spec: ReconSpec, o: ReconOptions = {}): Promise<Float32Array | JointVolumes> {
   if (isJointSpec(spec)) {
-    if (data instanceof Float32Array) throw new Error(`recon: ${spec.kind} is a joint method: it needs a HAADF tilt series and the element tilt series`);
+    if (data instanceof Float32Array) throw new ConfigError('recon', `${spec.kind} is a joint method: it needs a HAADF tilt series and the element tilt series`);
     if (!isJoseph(op)) return reconstructJoint(op, data, spec, o);
     // On the Joseph operator, the joint engine projects on the ray table (sirt/ray-operator.ts): the
     // same projector up to float rounding, several times faster than the matrix-free Projector, with
@@ -88,7 +89,7 @@ export async function reconstruct(op: ProjectionOperator, data: Float32Array | J
     const fast = new RayTableOperator(op.geom, { workers: op instanceof Projector ? op.workers : 1 });
     try { return await reconstructJoint(fast, data, spec, o); } finally { await fast.close(); }
   }
-  if (!(data instanceof Float32Array)) throw new Error(`recon: ${spec.kind} reconstructs one tilt series at a time`);
+  if (!(data instanceof Float32Array)) throw new ConfigError('recon', `${spec.kind} reconstructs one tilt series at a time`);
   const g = op.geom;
   if (spec.kind === 'sirt') {
     // On the Joseph operator (generators/projection's Projector or its CSR matrix), the

@@ -13,6 +13,7 @@
 import type { ProjectionOperator, LinearOperator, IterationRecord } from './operator.ts';
 import { checkTiltSeries } from './operator.ts';
 import type { Progress } from '../../core/progress.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export type Shape3 = [number, number, number];
 
@@ -68,9 +69,9 @@ export interface TvOptions { iterations: number; mu: number; nonNegative?: boole
 export async function tvReconstruct(op: ProjectionOperator, b: Float32Array, opts: TvOptions): Promise<Float32Array> {
   const { mu, iterations } = opts;
   const shape: Shape3 = [op.geom.nz, op.geom.ny, op.geom.nx];
-  if (!(mu >= 0) || !Number.isFinite(mu)) throw new Error(`tv: mu must be a finite number >= 0, got ${mu}`);
-  if (!Number.isInteger(iterations) || iterations < 0) throw new Error(`tv: iterations must be an integer >= 0, got ${iterations}`);
-  if (opts.norm !== undefined && !(opts.norm > 0)) throw new Error(`tv: norm must be > 0, got ${opts.norm}`);
+  if (!(mu >= 0) || !Number.isFinite(mu)) throw new ConfigError('tv', `mu must be a finite number >= 0, got ${mu}`);
+  if (!Number.isInteger(iterations) || iterations < 0) throw new ConfigError('tv', `iterations must be an integer >= 0, got ${iterations}`);
+  if (opts.norm !== undefined && !(opts.norm > 0)) throw new ConfigError('tv', `norm must be > 0, got ${opts.norm}`);
   checkTiltSeries(op, b, 'tv');
   const n = shape[0] * shape[1] * shape[2];
   const L = opts.norm ?? (await operatorNorm(op, shape));

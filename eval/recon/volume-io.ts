@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { withAtomicPath } from '../../core/atomic.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export interface TiltSeriesInput {
   /** [channel][angle, row, col] */
@@ -37,22 +38,22 @@ export interface TiltSeriesInput {
 export async function readTiltSeries(path: string, o: { sample?: number; field?: 'clean' | 'noisy'; channels?: string[]; tlt?: string; dataset?: string; size?: number; radians?: boolean } = {}): Promise<TiltSeriesInput> {
   const fm = await import('../../datasets/formats/index.ts');
   const perFile = !existsSync(path) && fm.isChannelFileSpec(path);
-  if (!perFile && !existsSync(path)) throw new Error(`input: ${path}: no such file or directory`);
+  if (!perFile && !existsSync(path)) throw new ConfigError('input', `${path}: no such file or directory`);
   const ds = await import('../../datasets/index.ts');
   if (!perFile && (await fm.detectFormat(path)) === 'nanodose-dataset' && o.dataset === undefined) {
     const r = await ds.openDataset(path);
     try {
       const idx = o.sample ?? r.indices()[0];
-      if (!r.indices().includes(idx)) throw new Error(`sample: ${idx} is not in ${path} (indices ${r.indices()[0]}..${r.indices().at(-1)})`);
+      if (!r.indices().includes(idx)) throw new ConfigError('sample', `${idx} is not in ${path} (indices ${r.indices()[0]}..${r.indices().at(-1)})`);
       const field = o.field ?? 'noisy';
       const s = await r.readSample(idx, [field, 'phantom'].filter((f) => f === field || r.stored[f as 'phantom']) as ('clean' | 'noisy' | 'phantom')[]);
       const want = o.channels ?? r.elements.map((e) => e.symbol);
       const N = r.shape.size, nCols = r.shape.nCols, nA = r.angles.length, plane = nA * N * nCols;
       const arr = (field === 'noisy' ? s.noisy : s.clean) as ArrayLike<number> | undefined;
-      if (!arr) throw new Error(`field: the dataset does not store '${field}' tilt series`);
+      if (!arr) throw new ConfigError('field', `the dataset does not store '${field}' tilt series`);
       const series = want.map((c) => {
         const k = r.channels.indexOf(c);
-        if (k < 0) throw new Error(`channel: '${c}' is not one of ${r.channels.join(', ')}`);
+        if (k < 0) throw new ConfigError('channel', `'${c}' is not one of ${r.channels.join(', ')}`);
         return Float32Array.from({ length: plane }, (_, i) => arr[k * plane + i]);
       });
       let truth: Float32Array[] | undefined;
@@ -68,25 +69,25 @@ export async function readTiltSeries(path: string, o: { sample?: number; field?:
       await r.close();
     }
   }
-  if (o.sample !== undefined) throw new Error(`sample: selects a sample of a nanodose dataset; ${path} is a user's tilt series`);
+  if (o.sample !== undefined) throw new ConfigError('sample', `selects a sample of a nanodose dataset; ${path} is a user's tilt series`);
   const st = perFile ? await fm.readChannelFiles(path, { dataset: o.dataset }) : await fm.readTiltStack(path, { channels: o.channels, dataset: o.dataset });
   const first = perFile ? fm.parseChannelFiles(path)[0][1] : path;
   let raw: Float64Array, from: string;
   if (o.tlt !== undefined) {
-    if (!existsSync(o.tlt)) throw new Error(`tlt: tilt angles file ${o.tlt} not found`);
+    if (!existsSync(o.tlt)) throw new ConfigError('tlt', `tilt angles file ${o.tlt} not found`);
     raw = ds.readTlt(o.tlt); from = o.tlt;
   } else if (st.angles) {
     raw = st.angles; from = st.anglesFrom ?? path;
   } else {
     const tltPath = first.replace(/\.[^./]+$/, '') + '.tlt';
-    if (!existsSync(tltPath)) throw new Error(`tlt: ${first} records no tilt angles and ${tltPath} is not there (pass --tlt)`);
+    if (!existsSync(tltPath)) throw new ConfigError('tlt', `${first} records no tilt angles and ${tltPath} is not there (pass --tlt)`);
     raw = ds.readTlt(tltPath); from = tltPath;
   }
   const { normaliseTiltAngles, mirrorProjections } = await import('../../generators/projection/index.ts');
   // Any convention (-180..180, 0..180, radians): angles into [-90, 90), projections at theta+180 mirrored.
   const norm = normaliseTiltAngles(raw, { radians: o.radians, field: from });
   const [nA, nRows, nCols] = st.shape;
-  if (nA !== norm.angles.length) throw new Error(`tlt: ${from} has ${norm.angles.length} angles but ${perFile ? 'the stacks have' : `${path} has`} ${nA} projections`);
+  if (nA !== norm.angles.length) throw new ConfigError('tlt', `${from} has ${norm.angles.length} angles but ${perFile ? 'the stacks have' : `${path} has`} ${nA} projections`);
   for (const c of st.channels) mirrorProjections(c.data, nRows, nCols, norm.mirror);
   const haadf = st.channels.find((c) => c.name === 'HAADF')?.data;
   return { series: st.channels.map((c) => c.data), channels: st.channels.map((c) => c.name), angles: norm.angles, nRows, nCols, size: o.size ?? nCols, voxelSizeAngstrom: st.pixelSizeNm ? st.pixelSizeNm * 10 : 1, ...(st.pixelSizeNm ? { pixelSizeNm: st.pixelSizeNm } : {}), ...(haadf ? { haadf } : {}) };

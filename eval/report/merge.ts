@@ -16,6 +16,7 @@ import { summarise, type Summary } from './summary.ts';
 import { writeReport } from './html.ts';
 import type { StageTimes } from '../stage-times.ts';
 import { CSV_HEADER, blockKey, doseKey, openResults, formatRows, readWarnings, writeWarnings, type ResultRow, type BlockWarnings } from '../harness/results.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 /** eval.json: everything the summary and the report need besides the rows, slices and tuning. */
 export interface RunRecord {
@@ -44,7 +45,7 @@ export interface RunRecord {
 export function parseShard(spec: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(spec.trim());
   const index = m ? Number(m[1]) : NaN, count = m ? Number(m[2]) : NaN;
-  if (!m || !(count >= 1) || !(index < count)) throw new Error(`shard: expected i/k with 0 <= i < k (e.g. 0/4 for the first of four parts), got '${spec}'`);
+  if (!m || !(count >= 1) || !(index < count)) throw new ConfigError('shard', `expected i/k with 0 <= i < k (e.g. 0/4 for the first of four parts), got '${spec}'`);
   return { index, count };
 }
 
@@ -99,9 +100,9 @@ const sameRun = (a: RunRecord, b: RunRecord) => JSON.stringify({ ...a, shard: a.
 
 export function readRecord(dir: string): RunRecord {
   const p = join(dir, 'eval.json');
-  if (!existsSync(p)) throw new Error(`${dir}: no eval.json; not a folder written by nanodose eval (or written by a version before --shard)`);
+  if (!existsSync(p)) throw new ConfigError(dir, `no eval.json; not a folder written by nanodose eval (or written by a version before --shard)`);
   const r = JSON.parse(readFileSync(p, 'utf8')) as RunRecord;
-  if (r.version !== 1 || !r.shard || !Array.isArray(r.phantoms)) throw new Error(`${p}: not a nanodose eval record (version ${String(r.version)})`);
+  if (r.version !== 1 || !r.shard || !Array.isArray(r.phantoms)) throw new ConfigError(p, `not a nanodose eval record (version ${String(r.version)})`);
   return r;
 }
 
@@ -111,39 +112,39 @@ export function readRecord(dir: string): RunRecord {
  * plots/ and report.html. Checks every part before writing anything.
  */
 export async function mergeShards(parts: string[], out: string, o: { report?: boolean; quiet?: boolean } = {}): Promise<{ summary: Summary; rows: number }> {
-  if (parts.length === 0) throw new Error('report: name the result folders to merge (the --out folders of eval --shard i/k)');
+  if (parts.length === 0) throw new ConfigError('report', 'name the result folders to merge (the --out folders of eval --shard i/k)');
   const outAbs = resolve(out);
-  for (const p of parts) if (resolve(p) === outAbs && parts.length > 1) throw new Error(`out: ${out} is one of the parts; write the merged report to a new folder`);
+  for (const p of parts) if (resolve(p) === outAbs && parts.length > 1) throw new ConfigError('out', `${out} is one of the parts; write the merged report to a new folder`);
   const recs = parts.map(readRecord);
   const k = recs[0].shard.count;
   for (let i = 1; i < recs.length; i++) {
-    if (!sameRun(recs[0], recs[i])) throw new Error(`${parts[i]}: evaluated with other settings than ${parts[0]} (eval.json differs beyond the shard index); merge parts of one run only`);
+    if (!sameRun(recs[0], recs[i])) throw new ConfigError(parts[i], `evaluated with other settings than ${parts[0]} (eval.json differs beyond the shard index); merge parts of one run only`);
   }
   const seen = new Map<number, string>();
   for (let i = 0; i < recs.length; i++) {
     const j = recs[i].shard.index;
-    if (seen.has(j)) throw new Error(`${parts[i]}: shard ${j}/${k} is also in ${seen.get(j)}`);
+    if (seen.has(j)) throw new ConfigError(parts[i], `shard ${j}/${k} is also in ${seen.get(j)}`);
     seen.set(j, parts[i]);
   }
   const missing = Array.from({ length: k }, (_, j) => j).filter((j) => !seen.has(j));
-  if (missing.length) throw new Error(`report: shard${missing.length > 1 ? 's' : ''} ${missing.map((j) => `${j}/${k}`).join(', ')} missing (got ${parts.length} of ${k} parts)`);
+  if (missing.length) throw new ConfigError('report', `shard${missing.length > 1 ? 's' : ''} ${missing.map((j) => `${j}/${k}`).join(', ')} missing (got ${parts.length} of ${k} parts)`);
   const rows: ResultRow[] = [];
   const warnings: BlockWarnings = {};
   let tuningText: string | null = null;
   for (let i = 0; i < parts.length; i++) {
     const want = canonicalBlocks(recs[i], recs[i].shard);
     const csv = join(parts[i], 'results.csv');
-    if (!existsSync(csv)) throw new Error(`${parts[i]}: no results.csv`);
+    if (!existsSync(csv)) throw new ConfigError(parts[i], `no results.csv`);
     const got = openResults(csv);
     const have = new Set(got.map((r) => blockKey(r.phantom, r.dose, r.method)));
     const lack = want.filter((b) => !have.has(b));
-    if (lack.length) throw new Error(`${parts[i]}: shard ${recs[i].shard.index}/${k} is incomplete (${want.length - lack.length} of ${want.length} blocks); run its eval --shard again, it resumes`);
+    if (lack.length) throw new ConfigError(parts[i], `shard ${recs[i].shard.index}/${k} is incomplete (${want.length - lack.length} of ${want.length} blocks); run its eval --shard again, it resumes`);
     rows.push(...orderRows(got, want));
     const wantSet = new Set(want);
     for (const [b, w] of Object.entries(readWarnings(parts[i]))) if (wantSet.has(b)) warnings[b] = w;
     const tp = join(parts[i], 'tuning.json');
     const t = existsSync(tp) ? readFileSync(tp, 'utf8') : '{}';
-    if (tuningText !== null && t !== tuningText) throw new Error(`${parts[i]}: tuning.json differs from ${parts[0]}'s; the parts were not run with the same settings`);
+    if (tuningText !== null && t !== tuningText) throw new ConfigError(parts[i], `tuning.json differs from ${parts[0]}'s; the parts were not run with the same settings`);
     tuningText = t;
   }
   mkdirSync(join(out, 'slices'), { recursive: true });

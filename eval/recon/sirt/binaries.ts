@@ -5,13 +5,14 @@
  */
 import { deflateSync, inflateSync } from 'node:zlib';
 import { SIRT_WASM_BLOB, SIRT_WASM_INDEX } from './wasm-binaries.ts';
+import { InternalError } from '../../../core/validate.ts';
 
 let inflated: Uint8Array | undefined;
 
 /** The committed module for W lanes; throws for a lane count it was not built for. */
 export function committedSirtModule(W: number): Uint8Array<ArrayBuffer> {
   const at = SIRT_WASM_INDEX[W];
-  if (!at) throw new Error(`sirt wasm: no kernel built for ${W} lanes (built: ${Object.keys(SIRT_WASM_INDEX).join(', ')})`);
+  if (!at) throw new InternalError(`sirt wasm: no kernel built for ${W} lanes (built: ${Object.keys(SIRT_WASM_INDEX).join(', ')})`);
   inflated ??= new Uint8Array(inflateSync(Buffer.from(SIRT_WASM_BLOB, 'base64')));
   return inflated.slice(at[0], at[0] + at[1]);
 }

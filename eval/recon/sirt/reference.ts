@@ -14,6 +14,7 @@
 import type { LinearOperator, IterationRecord } from '../operator.ts';
 import { safeReciprocal, checkTiltSeries } from '../operator.ts';
 import type { Progress } from '../../../core/progress.ts';
+import { ConfigError, InternalError } from '../../../core/validate.ts';
 
 export interface SirtOptions {
   iterations: number;
@@ -36,12 +37,12 @@ export interface SirtOptions {
 
 /** Throws on SIRT parameters outside their ranges (CIL's checks: relaxation in (0, 2), min <= max). */
 export function checkSirtOptions(o: { iterations: number; relaxation?: number; minConstraint?: number; maxConstraint?: number }): void {
-  if (!Number.isInteger(o.iterations) || o.iterations < 0) throw new Error(`sirt: iterations must be an integer >= 0, got ${o.iterations}`);
+  if (!Number.isInteger(o.iterations) || o.iterations < 0) throw new ConfigError('sirt', `iterations must be an integer >= 0, got ${o.iterations}`);
   const lambda = o.relaxation ?? 1;
   // SIRT converges for 0 < lambda < 2 (Jiang & Wang 2003, IEEE TMI 22:569).
-  if (!(lambda > 0 && lambda < 2)) throw new Error(`sirt: relaxation must be in (0, 2), got ${o.relaxation}`);
+  if (!(lambda > 0 && lambda < 2)) throw new ConfigError('sirt', `relaxation must be in (0, 2), got ${o.relaxation}`);
   const lo = o.minConstraint ?? -Infinity, hi = o.maxConstraint ?? Infinity;
-  if (Number.isNaN(lo) || Number.isNaN(hi) || !(lo <= hi)) throw new Error(`sirt: minConstraint (${lo}) must be <= maxConstraint (${hi})`);
+  if (Number.isNaN(lo) || Number.isNaN(hi) || !(lo <= hi)) throw new ConfigError('sirt', `minConstraint (${lo}) must be <= maxConstraint (${hi})`);
 }
 
 export async function sirt(op: LinearOperator, b: Float32Array, opts: SirtOptions): Promise<Float32Array> {
@@ -52,7 +53,7 @@ export async function sirt(op: LinearOperator, b: Float32Array, opts: SirtOption
   const lambda = opts.relaxation ?? 1;
   const lo = opts.minConstraint ?? -Infinity, hi = opts.maxConstraint ?? Infinity;
   const x = opts.initial ? Float32Array.from(opts.initial) : new Float32Array(volumeLength);
-  if (x.length !== volumeLength) throw new Error(`sirt: initial volume has length ${x.length}, expected ${volumeLength}`);
+  if (x.length !== volumeLength) throw new ConfigError('sirt', `initial volume has length ${x.length}, expected ${volumeLength}`);
   const mask = opts.mask, smask = opts.sinogramMask;
   let rowSums: Float32Array, colSums: Float32Array;
   if (mask) {
@@ -60,7 +61,7 @@ export async function sirt(op: LinearOperator, b: Float32Array, opts: SirtOption
     for (let i = 0; i < volumeLength; i++) m[i] = mask[i] ? 1 : 0;
     rowSums = await op.forward(m);
   } else rowSums = await op.rowSums();
-  if (rowSums.length !== b.length) throw new Error(`sirt: tilt series has length ${b.length}, operator gives ${rowSums.length}`);
+  if (rowSums.length !== b.length) throw new InternalError(`sirt: tilt series has length ${b.length}, operator gives ${rowSums.length}`);
   if (smask) {
     const m = new Float32Array(b.length);
     for (let i = 0; i < b.length; i++) m[i] = smask[i] ? 1 : 0;

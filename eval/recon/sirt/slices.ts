@@ -22,6 +22,7 @@ import { josephRayTable, rayTableWeights, sirtRayChunks, type RayTable } from '.
 import { sirtWasmModule, sirtWasmChunks, wasmSimdAvailable } from './wasm.ts';
 import { checkSirtOptions } from './reference.ts';
 import type { Progress } from '../../../core/progress.ts';
+import { ConfigError } from '../../../core/validate.ts';
 
 export type SirtKernel = 'wasm' | 'rays';
 
@@ -73,13 +74,13 @@ function shareTable(t: RayTable): RayTable {
 /** SIRT of a whole tilt series [angle, z, col] into a volume [z, y, x], slices split over worker_threads. */
 export async function sirtFast(b: Float32Array, o: FastSirtOptions): Promise<Float32Array> {
   const nA = o.angles.length;
-  if (b.length !== nA * o.nz * o.nCols) throw new Error(`sirt: tilt series length ${b.length} != ${nA} x ${o.nz} x ${o.nCols}`);
+  if (b.length !== nA * o.nz * o.nCols) throw new ConfigError('sirt', `tilt series length ${b.length} != ${nA} x ${o.nz} x ${o.nCols}`);
   checkSirtOptions(o);
   const chunk = o.chunk ?? 8;
-  if (!Number.isInteger(chunk) || chunk < 1 || chunk > 64) throw new Error(`sirt: chunk must be an integer in [1, 64], got ${chunk}`);
+  if (!Number.isInteger(chunk) || chunk < 1 || chunk > 64) throw new ConfigError('sirt', `chunk must be an integer in [1, 64], got ${chunk}`);
   const lo = o.minConstraint ?? -Infinity, hi = o.maxConstraint ?? Infinity;
   const kernel: SirtKernel = o.kernel ?? (wasmSimdAvailable() ? 'wasm' : 'rays');
-  if (kernel !== 'wasm' && kernel !== 'rays') throw new Error(`sirt: kernel must be 'wasm' or 'rays', got ${String(kernel)}`);
+  if (kernel !== 'wasm' && kernel !== 'rays') throw new ConfigError('sirt', `kernel must be 'wasm' or 'rays', got ${String(kernel)}`);
   const workers = Math.max(1, Math.min(resolveThreads(o.workers, 'workers'), Math.ceil(o.nz / chunk)));
   const tick = (n: number) => o.progress?.increment(n / o.nz);
   const nVox = o.nz * o.ny * o.nx;

@@ -20,6 +20,7 @@
  */
 import type { RayTable } from './rays.ts';
 import { committedSirtModule } from './binaries.ts';
+import { InternalError } from '../../../core/validate.ts';
 
 /**
  * The module for W lanes (W even, 2 .. 64; sirt-kernel.wat): exports
@@ -27,7 +28,7 @@ import { committedSirtModule } from './binaries.ts';
  *   update(nVox, C, rec, lo, hi): x = clamp(x + C fround(A^T r)) rounded to float32, A^T r cleared.
  */
 export function sirtWasmModule(W: number): Uint8Array<ArrayBuffer> {
-  if (!Number.isInteger(W) || W < 2 || W % 2) throw new Error(`sirt wasm: lanes must be even, got ${W}`);
+  if (!Number.isInteger(W) || W < 2 || W % 2) throw new InternalError(`sirt wasm: lanes must be even, got ${W}`);
   return committedSirtModule(W);
 }
 
