@@ -8,7 +8,8 @@
  */
 export { openDataset, type DatasetReader, type SampleData, type PatchOptions, type PatchBatch } from './reader.ts';
 export { generateDataset, generatorVersion, type GenerateOptions } from './generate.ts';
-export { readImageStack, writeTiffStack, type ImageStack } from './formats/imagestack.ts';
+export { readImageStack, type ImageStack } from './formats/imagestack.ts';
+export { writeTiffStack } from './formats/tiff.ts';
 export { writeMrc, readMrc, writeTlt, readTlt, parseMrcHeader, mrcHeader, arrayStats, type MrcHeader, type MrcWriteOptions } from './formats/mrc.ts';
 export { ShardReader, ShardWriter, h5ready, GENERATOR, type ShardLayout, type ShardInfo, type SampleRecord, type SampleField, type ShardSampleMeta } from './formats/emd.ts';
 export { readManifest, sha256File, MANIFEST, type Manifest, type ShardRecord } from './manifest.ts';

@@ -74,6 +74,8 @@ export interface SampleRecord {
 }
 
 import { withCheckedOpen } from '../h5-file.ts';
+import { clearObjectTimes } from '../h5-reproducible.ts';
+import { withAtomicPath } from '../../core/atomic.ts';
 
 let ready: Promise<H5> | null = null;
 /**
@@ -95,6 +97,36 @@ export function h5ready(): Promise<H5> {
     return withCheckedOpen(m.default);
   });
   return ready;
+}
+
+/**
+ * Every HDF5 file nanodose writes (dataset shards, denoise and reconstruct outputs) is created by
+ * createHdf5 and closed by closeHdf5, which clears HDF5's object times (datasets/h5-reproducible.ts):
+ * the same calls give the same bytes. writeHdf5File adds the temporary name and the rename.
+ */
+export async function createHdf5(path: string): Promise<H5File> {
+  const h5 = await h5ready();
+  return new h5.File(path, 'w');
+}
+
+/** Closes a file made by createHdf5; its times are cleared unless it is being abandoned (`keep: false`). */
+export function closeHdf5(f: H5File, path: string, o: { keep?: boolean } = {}): void {
+  f.close();
+  if (o.keep !== false) clearObjectTimes(path);
+}
+
+/** Writes the HDF5 file `path` with `build`, atomically (core/atomic.ts) and reproducibly (closeHdf5). */
+export async function writeHdf5File(path: string, build: (f: H5File) => void | Promise<void>): Promise<void> {
+  await withAtomicPath(path, async (tmp) => {
+    const f = await createHdf5(tmp);
+    let built = false;
+    try {
+      await build(f);
+      built = true;
+    } finally {
+      closeHdf5(f, tmp, { keep: built });
+    }
+  });
 }
 
 function attr(obj: { create_attribute: Group['create_attribute'] }, name: string, value: number | string | number[] | string[] | boolean, dtype?: string): void {
@@ -186,13 +218,12 @@ export class ShardWriter {
   private closed = false;
 
   private constructor(
-    h5: H5,
+    f: H5File,
     readonly path: string,
     readonly layout: ShardLayout,
     readonly info: ShardInfo,
   ) {
     const L = layout;
-    const f = new h5.File(path, 'w');
     this.file = f;
     attr(f, 'version_major', 0, '<i4');
     attr(f, 'version_minor', 2, '<i4');
@@ -260,8 +291,7 @@ export class ShardWriter {
 
   /** Creates (truncates) the file at `path`. */
   static async create(path: string, layout: ShardLayout, info: ShardInfo): Promise<ShardWriter> {
-    const h5 = await h5ready();
-    return new ShardWriter(h5, path, layout, info);
+    return new ShardWriter(await createHdf5(path), path, layout, info);
   }
 
   get written(): number {
@@ -311,10 +341,11 @@ export class ShardWriter {
     this.n++;
   }
 
-  /** Writes the /samples table and closes the file; throws if fewer samples than announced were appended. */
+  /** Writes the /samples table and closes the file (closeHdf5: reproducible bytes); throws if fewer samples than announced were appended. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    let complete = false;
     try {
       if (this.n !== this.info.sampleCount) throw new Error(`ShardWriter: ${this.n} of ${this.info.sampleCount} samples written`);
       const g = this.file.create_group('samples');
@@ -324,8 +355,9 @@ export class ShardWriter {
       g.create_dataset({ name: 'dose', data: Float64Array.from(t.dose), shape: [t.dose.length], dtype: '<d' });
       g.create_dataset({ name: 'dose_total', data: Float64Array.from(t.dose_total), shape: [t.dose_total.length], dtype: '<d' });
       attr(g, 'dose_units', 'e/A^2 per projection');
+      complete = true;
     } finally {
-      this.file.close();
+      closeHdf5(this.file, this.path, { keep: complete });
     }
   }
 
@@ -333,7 +365,7 @@ export class ShardWriter {
   abort(): void {
     if (this.closed) return;
     this.closed = true;
-    this.file.close();
+    closeHdf5(this.file, this.path, { keep: false });
   }
 }
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMrc, readTlt } from './mrc.ts';
-import { readImageStack, writeTiffStack } from './imagestack.ts';
+import { readImageStack } from './imagestack.ts';
+import { writeTiffStack } from './tiff.ts';
 import { FormatError, channelName, detectFormat, parseChannelFiles, readChannelFiles, readTiltStack } from './index.ts';
 import { readMat5 } from './mat5.ts';
 import { readFileSync } from 'node:fs';
@@ -46,6 +47,11 @@ test('every format gives the MRC fixture values, shape [9, 12, 16], angles and p
   const ij = await readTiltStack(join(FX, 'tilt_Au_imagej.tif'));
   same(ij.channels[0].data, ref.Au, 'ImageJ TIFF');
   assert.ok(Math.abs(ij.pixelSizeNm! - 0.25) < 1e-6, `ImageJ TIFF pixel size ${ij.pixelSizeNm}`);
+  const be = await readTiltStack(join(FX, 'tilt_Au_deflate_be.tif')); // big-endian uint16, Deflate + predictor, 5-row strips
+  same(be.channels[0].data, ref.Au, 'Deflate big-endian TIFF');
+  const af = await readTiltStack(join(FX, 'tilt_v5_anglefirst.mat')); // X(angle, row, col)
+  assert.equal(af.shape, [9, 12, 16]);
+  same(af.channels[0].data, ref.Au, 'v5 angle axis first');
 });
 
 test('channels are picked and ordered; a missing one is named with what the file has', async () => {
@@ -85,7 +91,7 @@ test('bad files: one line naming the file and the format, never HDF5 diagnostics
   await assertFormatError(() => readTiltStack(h5), /other\.h5: input: unknown format \(an empty file\)/);
 });
 
-test('MAT v5 parser: small-element tags and storage narrower than the class', () => {
+test('MAT v5 parser: small-element tags and storage narrower than the class', async () => {
   // Hand-assembled: 'x' = int8-stored double 2x1 [3, -4] (MATLAB's own compaction), with a small name element.
   const el: number[] = [];
   const u32 = (x: number) => el.push(x & 255, (x >> 8) & 255, (x >> 16) & 255, (x >>> 24) & 255);
@@ -98,7 +104,7 @@ test('MAT v5 parser: small-element tags and storage narrower than the class', ()
   u32(14); u32(sub.length);
   const headText = 'MATLAB 5.0 MAT-file, hand made'.padEnd(116, ' ');
   const head = [...headText].map((c) => c.charCodeAt(0)).concat(new Array(8).fill(0), [0, 1, 0x49, 0x4d]);
-  const v = readMat5(Uint8Array.from([...head, ...el, ...sub]), 'hand.mat');
+  const v = await readMat5(Uint8Array.from([...head, ...el, ...sub]), 'hand.mat');
   assert.is(v.length, 1);
   assert.is(v[0].name, 'x');
   assert.is(v[0].class, 'double');

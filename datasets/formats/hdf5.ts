@@ -91,7 +91,7 @@ export async function readMat73(path: string): Promise<MatVariable[]> {
       const cls = str(attr(d, 'MATLAB_class')) ?? 'unknown';
       const dims = [...(d.shape ?? [])].reverse();
       const numeric = ['double', 'single', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'logical'].includes(cls);
-      out.push({ name: k, class: cls, dims, ...(numeric ? { data: values(d, path, 'mat-v7.3', k) } : {}) });
+      out.push({ name: k, class: cls, dims, numeric, ...(numeric ? { data: values(d, path, 'mat-v7.3', k) } : {}) });
     }
     return out;
   } finally {

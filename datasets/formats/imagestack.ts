@@ -1,11 +1,11 @@
 /**
- * Reading user image stacks (tilt series or volumes) from MRC, TIFF (multi-page, via utif2) or
- * HDF5 (a named dataset; EMD files are understood), and writing float32 TIFF stacks.
+ * Reading user image stacks (tilt series or volumes) from MRC, TIFF (multi-page, formats/tiff.ts) or
+ * HDF5 (a named dataset; EMD files are understood).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
-import { writeFileAtomic } from '../../core/atomic.ts';
 import { readMrc, readTlt } from './mrc.ts';
+import { readTiff } from './tiff.ts';
 
 export interface ImageStack {
   /** float32, C-order over `shape` (for a stack: [image, row, col]). */
@@ -43,54 +43,9 @@ export async function readImageStack(path: string, opts: { dataset?: string } = 
 }
 
 async function readTiffStack(path: string): Promise<ImageStack> {
-  const UTIF = (await import('utif2')).default as typeof import('utif2');
-  const buf = readFileSync(path);
-  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  const ifds = UTIF.decode(ab).filter((d) => d.t256 !== undefined);
-  if (ifds.length === 0) throw new Error(`${path}: no images in this TIFF`);
-  let w = 0, h = 0;
-  const pages: Float32Array[] = [];
-  for (const [k, ifd] of ifds.entries()) {
-    UTIF.decodeImage(ab, ifd);
-    const bits = (ifd.t258 as number[] | undefined)?.[0] ?? 1;
-    const spp = (ifd.t277 as number[] | undefined)?.[0] ?? 1;
-    const fmt = (ifd.t339 as number[] | undefined)?.[0] ?? 1;
-    if (spp !== 1) throw new Error(`${path}: page ${k} has ${spp} samples per pixel; only greyscale stacks are read`);
-    if (k === 0) [w, h] = [ifd.width, ifd.height];
-    else if (ifd.width !== w || ifd.height !== h) throw new Error(`${path}: page ${k} is ${ifd.width}x${ifd.height}, page 0 is ${w}x${h}`);
-    const d = ifd.data;
-    const le = !(buf[0] === 0x4d && buf[1] === 0x4d);
-    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
-    const n = w * h;
-    const out = new Float32Array(n);
-    const bps = bits / 8;
-    if (d.byteLength < n * bps) throw new Error(`${path}: page ${k} holds ${d.byteLength} bytes, ${w}x${h}x${bits}-bit needs ${n * bps}`);
-    for (let i = 0; i < n; i++) {
-      const o = i * bps;
-      if (fmt === 3) out[i] = bits === 64 ? v.getFloat64(o, le) : v.getFloat32(o, le);
-      else if (fmt === 2) out[i] = bits === 8 ? v.getInt8(o) : bits === 16 ? v.getInt16(o, le) : v.getInt32(o, le);
-      else out[i] = bits === 8 ? v.getUint8(o) : bits === 16 ? v.getUint16(o, le) : v.getUint32(o, le);
-    }
-    pages.push(out);
-  }
-  const data = new Float32Array(pages.length * w * h);
-  pages.forEach((p, k) => data.set(p, k * w * h));
+  const t = await readTiff(path);
   const angles = tltBeside(path);
-  const pixelSizeNm = imagejPixelNm(ifds[0]);
-  return { data, shape: [pages.length, h, w], ...(angles ? { angles } : {}), ...(pixelSizeNm ? { pixelSizeNm } : {}) };
-}
-
-const UNIT_NM: Record<string, number> = { nm: 1, nanometer: 1, a: 0.1, 'å': 0.1, angstrom: 0.1, '\\u00c5': 0.1, um: 1e3, 'µm': 1e3, micron: 1e3, microns: 1e3 };
-
-/** ImageJ calibration: the description's `unit=` and XResolution (pixels per unit). */
-function imagejPixelNm(ifd: Record<string, unknown>): number | undefined {
-  const d = ifd.t270 as string[] | string | undefined;
-  const desc = Array.isArray(d) ? d[0] : d;
-  if (typeof desc !== 'string' || !desc.startsWith('ImageJ=')) return undefined;
-  const unit = /(?:^|\n)unit=([^\n]*)/.exec(desc)?.[1]?.trim().toLowerCase();
-  const r = (ifd.t282 as ([number, number] | number)[] | undefined)?.[0];
-  const res = Array.isArray(r) ? r[0] / r[1] : r;
-  return unit && UNIT_NM[unit] && res && res > 0 ? UNIT_NM[unit] / res : undefined;
+  return { data: t.data, shape: t.shape, ...(angles ? { angles } : {}), ...(t.pixelSizeNm ? { pixelSizeNm: t.pixelSizeNm } : {}) };
 }
 
 async function readHdf5Stack(path: string, dataset?: string): Promise<ImageStack> {
@@ -125,62 +80,4 @@ async function readHdf5Stack(path: string, dataset?: string): Promise<ImageStack
   } finally {
     f.close();
   }
-}
-
-/**
- * Writes a float32 multi-page baseline TIFF (uncompressed, one strip per page, little-endian,
- * SampleFormat 3 = IEEE float), readable by Fiji/ImageJ and tifffile. `shape` = [pages, h, w].
- * With `pixelSizeNm` the file is calibrated the way ImageJ reads it (ImageJ 1.x TIFF convention,
- * ij/io/TiffEncoder.java): ImageDescription `ImageJ=1.11a images=P slices=P unit=nm spacing=...`
- * on the first page, XResolution = YResolution = 1 / pixel size (pixels per unit), ResolutionUnit
- * none; `spacing` is the slice spacing (the pixel size for a volume, 1 for a stack of projections).
- */
-export function writeTiffStack(path: string, data: Float32Array, shape: [number, number, number], opts: { pixelSizeNm?: number; kind?: 'volume' | 'stack' } = {}): void {
-  const [P, h, w] = shape;
-  if (data.length !== P * h * w) throw new Error(`TIFF data has ${data.length} values, shape ${shape.join('x')} needs ${P * h * w}`);
-  const px = opts.pixelSizeNm;
-  if (px !== undefined && !(px > 0 && Number.isFinite(px))) throw new Error(`TIFF pixelSizeNm must be > 0, got ${px}`);
-  // Shared block after the header: the ImageJ description and the resolution rational.
-  const desc = px ? `ImageJ=1.11a\nimages=${P}\nslices=${P}\nunit=nm\nspacing=${opts.kind === 'volume' ? px : 1}\nloop=false\n\0` : '';
-  const descBytes = desc.length + (desc.length % 2);
-  const shared = 8 + descBytes + (px ? 8 : 0);
-  const tagsFor = (p: number) => 10 + (px ? 3 + (p === 0 ? 1 : 0) : 0);
-  let total = shared;
-  for (let p = 0; p < P; p++) total += 2 + tagsFor(p) * 12 + 4 + w * h * 4;
-  const buf = new ArrayBuffer(total);
-  const v = new DataView(buf);
-  const u8 = new Uint8Array(buf);
-  u8[0] = 0x49; u8[1] = 0x49; v.setUint16(2, 42, true); v.setUint32(4, shared, true);
-  const descOff = 8, resOff = 8 + descBytes;
-  for (let i = 0; i < desc.length; i++) u8[descOff + i] = desc.charCodeAt(i);
-  if (px) {
-    // pixels per nm as a rational with denominator 1e6 (exact for sizes like 0.25 nm, 1e-6 relative otherwise)
-    v.setUint32(resOff, Math.max(1, Math.round(1e6 / px)), true); v.setUint32(resOff + 4, 1e6, true);
-  }
-  const page = w * h * 4;
-  let o = shared;
-  for (let p = 0; p < P; p++) {
-    const nTags = tagsFor(p);
-    const ifd = o, dataOff = ifd + 2 + nTags * 12 + 4;
-    v.setUint16(ifd, nTags, true);
-    // [tag, type, count, value or offset]; ascending tag order as TIFF 6.0 requires
-    const tags: [number, number, number, number][] = [
-      [256, 4, 1, w], [257, 4, 1, h], [258, 3, 1, 32], [259, 3, 1, 1], [262, 3, 1, 1],
-      ...(px && p === 0 ? [[270, 2, desc.length, descOff] as [number, number, number, number]] : []),
-      [273, 4, 1, dataOff], [277, 3, 1, 1], [278, 4, 1, h], [279, 4, 1, page],
-      ...(px ? ([[282, 5, 1, resOff], [283, 5, 1, resOff], [296, 3, 1, 1]] as [number, number, number, number][]) : []),
-      [339, 3, 1, 3],
-    ];
-    tags.forEach(([tag, type, count, val], k) => {
-      const e = ifd + 2 + 12 * k;
-      v.setUint16(e, tag, true); v.setUint16(e + 2, type, true); v.setUint32(e + 4, count, true);
-      if (type === 3) v.setUint16(e + 8, val, true); else v.setUint32(e + 8, val, true);
-    });
-    const next = p + 1 < P ? dataOff + page : 0;
-    v.setUint32(ifd + 2 + 12 * nTags, next, true);
-    const src = data.subarray(p * w * h, (p + 1) * w * h);
-    for (let i = 0; i < w * h; i++) v.setFloat32(dataOff + 4 * i, src[i], true);
-    o = dataOff + page;
-  }
-  writeFileAtomic(path, u8);
 }

@@ -118,7 +118,7 @@ export async function readTiltStack(path: string, o: { channels?: string[]; data
     }
     case 'mat-v5': {
       const { readMat5File } = await import('./matlab.ts');
-      s = readMat5File(path, o.channels);
+      s = await readMat5File(path, o.channels);
       break;
     }
     case 'mat-v7.3': {

@@ -13,7 +13,7 @@ import { probeTiltStack } from './probe.ts';
 const FX = fileURLToPath(new URL('./testing/fixtures/', import.meta.url));
 
 test('probe agrees with the readers on every fixture', async () => {
-  for (const f of ['tilt_Au.mrc', 'tilt_Au_imagej.tif', 'tilt_v5.mat', 'tilt_v5_plain.mat', 'tilt_v73.mat', 'tilt_velox.emd', 'tilt_HAADF.hspy', 'tilt_Au.hspy', 'tilt_channels.h5']) {
+  for (const f of ['tilt_Au.mrc', 'tilt_Au_imagej.tif', 'tilt_Au_deflate_be.tif', 'tilt_v5.mat', 'tilt_v5_plain.mat', 'tilt_v5_anglefirst.mat', 'tilt_v73.mat', 'tilt_velox.emd', 'tilt_HAADF.hspy', 'tilt_Au.hspy', 'tilt_channels.h5']) {
     const p = join(FX, f);
     const s = await readTiltStack(p);
     const q = await probeTiltStack(p);

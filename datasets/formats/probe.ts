@@ -3,8 +3,10 @@
  * format, channels, shape [angle, row, col], tilt angles, pixel size, the stored type and a sample
  * of the values (one projection per channel, at most SAMPLE_VALUES) to tell integer counts from
  * scaled or processed data. HDF5 files (Velox .emd, HyperSpy .hspy, MATLAB v7.3, named-channel
- * HDF5) are read through h5wasm slices and MRC files by sections, so memory stays bounded whatever the
- * file's size; TIFF and MATLAB v5 files are read whole by their readers (formats/index.ts readTiltStack).
+ * HDF5) are read through h5wasm slices, MRC files by sections, TIFF files by the byte ranges of
+ * their IFDs and first page (formats/tiff.ts), MATLAB v5 files by element headers and a stream of
+ * each channel cut after projection 0 (formats/mat5.ts), so memory stays bounded whatever the
+ * file's size (`npm run bench -- inspect-rss`).
  *
  * The HDF5 layouts follow the readers of formats/hdf5.ts and formats/matlab.ts (same channel names,
  * axis order, angle and pixel-size sources); formats/probe.test.ts checks that the probe and the
@@ -97,12 +99,29 @@ export async function probeTiltStack(path: string, o: { dataset?: string } = {})
     const plane = m.shape[1] * m.shape[2];
     return { file: path, format: 'mrc', shape: m.shape, bytes, channels: [{ name: 'stack', dtype: mrcDtype(path), sample: m.data.slice(0, Math.min(plane, SAMPLE_VALUES)), sampleOf: 'projection 0' }], ...(m.voxelSizeAngstrom > 0 && m.header.cella[0] > 0 ? { pixelSizeNm: m.voxelSizeAngstrom / 10 } : {}) };
   }
-  if (fmt === 'tiff' || fmt === 'mat-v5' || o.dataset !== undefined && fmt !== 'hdf5') {
-    // Read whole by the reader (these formats have no partial reads here).
+  if (fmt === 'tiff' && o.dataset === undefined) {
+    // The IFD chain and the strips of the first page's first rows only (formats/tiff.ts reads by range).
+    const { readTiff } = await import('./tiff.ts');
+    let t: Awaited<ReturnType<typeof readTiff>>;
+    try {
+      t = await readTiff(path, { pages: 1, values: SAMPLE_VALUES });
+    } catch (e) {
+      throw new FormatError(path, 'tiff', (e as Error).message.replace(`${path}: `, ''));
+    }
+    return { file: path, format: 'tiff', shape: [t.pages, t.rows, t.shape[2]], bytes, channels: [{ name: 'stack', dtype: t.dtype, sample: t.data, sampleOf: 'projection 0' }], ...(t.pixelSizeNm ? { pixelSizeNm: t.pixelSizeNm } : {}) };
+  }
+  if (fmt === 'mat-v5' && o.dataset === undefined) {
+    // Headers of every variable, then each channel's values streamed up to projection 0's last one (formats/matlab.ts).
+    const { probeMat5, MAT_DTYPE } = await import('./matlab.ts');
+    const first = await probeMat5(path, SAMPLE_VALUES);
+    const L = first.layout;
+    return { file: path, format: 'mat-v5', shape: L.shape, bytes, channels: L.channels.map((v, k) => ({ name: channelName(v.name), dtype: MAT_DTYPE[v.class] ?? v.class, sample: first.samples[k], sampleOf: 'projection 0' })), ...(L.angles ? { angles: L.angles, anglesFrom: L.anglesFrom } : {}), ...(L.pixelSizeNm ? { pixelSizeNm: L.pixelSizeNm } : {}) };
+  }
+  if (o.dataset !== undefined && fmt !== 'hdf5') {
+    // A named array of an HDF5-based file: read by the reader.
     const s = await readTiltStack(path, o);
     const plane = s.shape[1] * s.shape[2];
-    const dtype = fmt === 'mrc' ? mrcDtype(path) : 'float32 (as read)';
-    return { file: path, format: s.format, shape: s.shape, bytes, channels: s.channels.map((c) => ({ name: c.name, dtype, sample: c.data.slice(0, Math.min(plane, SAMPLE_VALUES)), sampleOf: 'projection 0' })), ...(s.angles ? { angles: s.angles, anglesFrom: s.anglesFrom } : {}), ...(s.pixelSizeNm ? { pixelSizeNm: s.pixelSizeNm } : {}) };
+    return { file: path, format: s.format, shape: s.shape, bytes, channels: s.channels.map((c) => ({ name: c.name, dtype: 'float32 (as read)', sample: c.data.slice(0, Math.min(plane, SAMPLE_VALUES)), sampleOf: 'projection 0' })), ...(s.angles ? { angles: s.angles, anglesFrom: s.anglesFrom } : {}), ...(s.pixelSizeNm ? { pixelSizeNm: s.pixelSizeNm } : {}) };
   }
   const { h5ready } = await import('./emd.ts');
   const lib: H5 = await h5ready();

@@ -1,10 +1,14 @@
 /**
  * results.csv: one row per phantom x dose x method x element x metric, appended in blocks (one
- * block per phantom x dose x method, written with one append so a block is whole or absent). A
- * trailing partial line from an interrupted run is cut off on reopening; blocks already present
- * are not recomputed (resume).
+ * block per phantom x dose x method). A block is whole or absent after any interruption: before
+ * its bytes are appended, `results.csv.pending` records (temporary name + rename) the file's size
+ * and the block's length; the block is written, flushed to disk (fsync) and the record removed. A
+ * kill, a full disk or a power cut inside the append leaves the record, and reopening cuts the
+ * file back to the recorded size, dropping the whole incomplete block (its whole lines too), which
+ * the resumed run recomputes identically. A trailing partial line (files from runs before the
+ * record) is cut off on reopening as well; blocks already present are not recomputed (resume).
  */
-import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic.ts';
 import { ConfigError } from '../../core/validate.ts';
@@ -31,8 +35,26 @@ function splitCsv(line: string): string[] {
   return out;
 }
 
-/** Reads results.csv (creating it with the header when absent); repairs an interrupted last line. */
+/** The record of a block append under way (see the module comment). */
+export function pendingPath(path: string): string { return `${path}.pending`; }
+
+/**
+ * Reads results.csv (creating it with the header when absent); drops a block whose append was
+ * interrupted (results.csv.pending) and an interrupted last line.
+ */
 export function openResults(path: string): ResultRow[] {
+  const pending = pendingPath(path);
+  if (existsSync(pending)) {
+    let rec: { size?: unknown };
+    try {
+      rec = JSON.parse(readFileSync(pending, 'utf8')) as { size?: unknown };
+    } catch {
+      rec = {};
+    }
+    if (!(typeof rec.size === 'number' && Number.isInteger(rec.size) && rec.size >= 0)) throw new Error(`${pending}: not a nanodose append record (expected {"size": bytes, "bytes": n}); remove it and the last block of ${path} to resume`);
+    if (existsSync(path) && statSync(path).size > rec.size) truncateSync(path, rec.size);
+    rmSync(pending);
+  }
   if (!existsSync(path)) { appendFileSync(path, CSV_HEADER + '\n'); return []; }
   let text = readFileSync(path, 'utf8');
   if (text.length && !text.endsWith('\n')) {
@@ -57,8 +79,23 @@ export function formatRows(rows: ResultRow[]): string {
   return rows.map((r) => [String(r.phantom), doseKey(r.dose), csvField(r.method), csvField(r.element), csvField(r.metric), Number.isFinite(r.value) ? String(r.value) : ''].join(',') + '\n').join('');
 }
 
+/** Appends one block so that it is whole or absent after any interruption (see the module comment). */
 export function appendBlock(path: string, rows: ResultRow[]): void {
-  appendFileSync(path, formatRows(rows));
+  const bytes = Buffer.from(formatRows(rows), 'utf8');
+  const size = statSync(path).size;
+  writeFileAtomic(pendingPath(path), JSON.stringify({ size, bytes: bytes.length }));
+  const fd = openSync(path, 'r+');
+  try {
+    for (let o = 0; o < bytes.length; ) o += writeSync(fd, bytes, o, bytes.length - o, size + o);
+    fsyncSync(fd);
+  } catch (e) {
+    // a full disk: cut the partial block off at once (the record would on the next open)
+    try { truncateSync(path, size); rmSync(pendingPath(path)); } catch { /* the record stays: the next open repairs */ }
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+  rmSync(pendingPath(path));
 }
 
 /** File name of a stored central slice (slices/ in the report folder). */

@@ -6,7 +6,6 @@
  * h5wasm) and MRC 2014 with the voxel size (datasets' writer), both atomically.
  */
 import { existsSync } from 'node:fs';
-import { withAtomicPath } from '../../core/atomic.ts';
 import { ConfigError } from '../../core/validate.ts';
 
 export interface TiltSeriesInput {
@@ -95,29 +94,23 @@ export async function readTiltSeries(path: string, o: { sample?: number; field?:
 
 /** Writes volumes [channel][z, y, x] to PATH.h5 (one EMD data group per channel) and PATH_<channel>.mrc. */
 export async function writeVolumes(prefix: string, volumes: Float32Array[], channels: string[], shape: [number, number, number], o: { voxelSizeAngstrom: number; attrs?: Record<string, string> }): Promise<string[]> {
-  const { writeMrc, h5ready } = await import('../../datasets/index.ts');
+  const { writeMrc } = await import('../../datasets/index.ts');
   const written: string[] = [];
   volumes.forEach((v, k) => {
     const p = `${prefix}_${channels[k]}.mrc`;
     writeMrc(p, v, shape, { voxelSizeAngstrom: o.voxelSizeAngstrom || 1, kind: 'volume', labels: [`nanodose reconstruct: ${channels[k]} ${o.attrs?.method ?? ''}`] });
     written.push(p);
   });
-  const { writeEmdRoot, writeEmdDataGroup, spatialDim } = await import('../../datasets/formats/emd.ts');
-  const h5 = await h5ready();
+  const { writeEmdRoot, writeEmdDataGroup, spatialDim, writeHdf5File } = await import('../../datasets/formats/emd.ts');
   const h5path = `${prefix}.h5`;
   const nm = (o.voxelSizeAngstrom || 1) / 10;
-  await withAtomicPath(h5path, (tmp) => {
-    const f = new h5.File(tmp, 'w');
-    try {
-      writeEmdRoot(f, o.attrs ?? {});
-      const data = f.create_group('data');
-      volumes.forEach((v, k) => {
-        // The one EMD data-group writer (datasets/formats/emd.ts): centred coordinates, units '[n_m]'.
-        writeEmdDataGroup(data, `reconstruction_${channels[k]}`, { shape, data: v, dims: ['z', 'y', 'x'].map((ax, d) => spatialDim(ax, shape[d], nm)), attrs: { voxel_size_angstrom: o.voxelSizeAngstrom || 1 } });
-      });
-    } finally {
-      f.close();
-    }
+  // The one HDF5 writer path (temporary name, reproducible bytes) and EMD data-group writer (centred coordinates, units '[n_m]').
+  await writeHdf5File(h5path, (f) => {
+    writeEmdRoot(f, o.attrs ?? {});
+    const data = f.create_group('data');
+    volumes.forEach((v, k) => {
+      writeEmdDataGroup(data, `reconstruction_${channels[k]}`, { shape, data: v, dims: ['z', 'y', 'x'].map((ax, d) => spatialDim(ax, shape[d], nm)), attrs: { voxel_size_angstrom: o.voxelSizeAngstrom || 1 } });
+    });
   });
   written.push(h5path);
   return written;

@@ -425,39 +425,33 @@ interface H5Layout {
  * (h5wasm's heap stays small), dims with names and units, filled projection by projection.
  */
 async function writeH5(path: string, L: H5Layout, runAll: (put: (s: number, k: number, map: Float32Array) => void) => Promise<void>): Promise<string> {
-  const { withAtomicPath } = await import('../../core/atomic.ts');
-  const { h5ready, generatorVersion } = await import('../../datasets/index.ts');
-  const { writeEmdRoot, writeEmdDataGroup, spatialDim } = await import('../../datasets/formats/emd.ts');
-  const h5 = await h5ready();
-  await withAtomicPath(path, async (tmp) => {
-    const f = new h5.File(tmp, 'w');
-    try {
-      writeEmdRoot(f, { generator: 'nanodose denoise', generator_version: generatorVersion(), ...L.attrs });
-      const smp = f.create_group('sample');
-      smp.create_attribute('channel_names', L.channels, [L.channels.length]);
-      f.create_group('microscope');
-      f.create_group('user');
-      const { nAngles: A, rows: R, cols: U } = L;
-      const S = L.sampleIdx.length, C = L.channels.length;
-      const full = L.isDataset ? [S, C, A, R, U] : [A, R, U];
-      const dims = [
-        ...(L.isDataset ? [{ name: 'sample', units: '[]', values: Int32Array.from(L.sampleIdx) }, { name: 'channel', units: '[]', values: Int32Array.from({ length: C }, (_, i) => i), attrs: { channel_names: L.channels } }] : []),
-        L.angles ? { name: 'tilt angle', units: '[deg]', values: Float64Array.from(L.angles) } : { name: 'projection', units: '[]', values: Int32Array.from({ length: A }, (_, i) => i) },
-        spatialDim('row (z)', R, L.pixelNm),
-        spatialDim('column (u)', U, L.pixelNm),
-      ];
-      // Created empty and resized (no whole-array buffer); one chunk per projection.
-      const d = writeEmdDataGroup(f.create_group('data'), 'tilt_denoised', { shape: full, dims, title: 'denoised expected counts', attrs: { channel_names: L.channels } });
-      await runAll((s, a, map) => {
-        if (L.isDataset) {
-          const si = Math.floor(s / C), c = s % C;
-          d.write_slice([[si, si + 1], [c, c + 1], [a, a + 1], [], []], map);
-        } else d.write_slice([[a, a + 1], [], []], map);
-      });
-      for (const [k, v] of Object.entries(L.lateAttrs?.() ?? {})) f.create_attribute(k, v);
-    } finally {
-      f.close();
-    }
+  const { generatorVersion } = await import('../../datasets/index.ts');
+  const { writeEmdRoot, writeEmdDataGroup, spatialDim, writeHdf5File } = await import('../../datasets/formats/emd.ts');
+  // the one HDF5 writer path: temporary name, reproducible bytes (no object times), rename
+  await writeHdf5File(path, async (f) => {
+    writeEmdRoot(f, { generator: 'nanodose denoise', generator_version: generatorVersion(), ...L.attrs });
+    const smp = f.create_group('sample');
+    smp.create_attribute('channel_names', L.channels, [L.channels.length]);
+    f.create_group('microscope');
+    f.create_group('user');
+    const { nAngles: A, rows: R, cols: U } = L;
+    const S = L.sampleIdx.length, C = L.channels.length;
+    const full = L.isDataset ? [S, C, A, R, U] : [A, R, U];
+    const dims = [
+      ...(L.isDataset ? [{ name: 'sample', units: '[]', values: Int32Array.from(L.sampleIdx) }, { name: 'channel', units: '[]', values: Int32Array.from({ length: C }, (_, i) => i), attrs: { channel_names: L.channels } }] : []),
+      L.angles ? { name: 'tilt angle', units: '[deg]', values: Float64Array.from(L.angles) } : { name: 'projection', units: '[]', values: Int32Array.from({ length: A }, (_, i) => i) },
+      spatialDim('row (z)', R, L.pixelNm),
+      spatialDim('column (u)', U, L.pixelNm),
+    ];
+    // Created empty and resized (no whole-array buffer); one chunk per projection.
+    const d = writeEmdDataGroup(f.create_group('data'), 'tilt_denoised', { shape: full, dims, title: 'denoised expected counts', attrs: { channel_names: L.channels } });
+    await runAll((s, a, map) => {
+      if (L.isDataset) {
+        const si = Math.floor(s / C), c = s % C;
+        d.write_slice([[si, si + 1], [c, c + 1], [a, a + 1], [], []], map);
+      } else d.write_slice([[a, a + 1], [], []], map);
+    });
+    for (const [k, v] of Object.entries(L.lateAttrs?.() ?? {})) f.create_attribute(k, v);
   });
   return path;
 }

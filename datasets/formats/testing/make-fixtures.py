@@ -3,7 +3,7 @@
 python3-h5py, -scipy, -mrcfile, -hyperspy, -tifffile): the same two-channel series (HAADF, Au; 9 tilts of
 12 x 16 px) as MRC + .tlt, MATLAB v5 (scipy.io.savemat) and v7.3 (HDF5 with a 512-byte user block
 and MATLAB_class attributes, as MATLAB writes it), a Velox-like .emd, a HyperSpy .hspy, a plain
-HDF5 file with named channels and an ImageJ TIFF (tifffile). Run from the repository root:
+HDF5 file with named channels, an ImageJ TIFF and a Deflate big-endian TIFF (tifffile). Run from the repository root:
 
     /usr/bin/python3 datasets/formats/testing/make-fixtures.py
 
@@ -114,6 +114,13 @@ import tifffile  # noqa: E402
 
 tifffile.imwrite(os.path.join(OUT, "tilt_Au_imagej.tif"), au.astype(np.float32), imagej=True,
                  resolution=(1 / PIXEL_NM, 1 / PIXEL_NM), metadata={"unit": "nm", "axes": "ZYX"})
+# TIFF as other writers store it: big-endian uint16, Deflate with the horizontal predictor, 5 rows per
+# strip (formats/tiff.ts decodes strips through utif2 and reads only the strips of the rows asked for).
+tifffile.imwrite(os.path.join(OUT, "tilt_Au_deflate_be.tif"), au.astype(np.uint16), byteorder=">",
+                 compression="zlib", predictor=True, rowsperstrip=5)
+# MATLAB v5 with the angle axis first, X(angle, row, col): projection 0 is strided over the whole array,
+# so a partial read (formats/mat5.ts) must pick values across the compressed stream.
+scipy.io.savemat(os.path.join(OUT, "tilt_v5_anglefirst.mat"), {"Au": au, "angles": angles}, do_compression=True)
 print("wrote", sorted(os.listdir(OUT)))
 
 # ---------------------------------------------------------------------------------------------
