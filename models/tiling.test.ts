@@ -117,6 +117,7 @@ test('contextExtent: the cone of each architecture equals the empirical extent o
     { arch: 'unet', depth: 3, filters: 4, down: 'strided', activation: 'leakyRelu' },
     { arch: 'unet', depth: 3, filters: 4, up: 'bilinear', activation: 'leakyRelu' },
     { arch: 'unet', depth: 2, filters: 4, up: 'nearest', down: 'strided', activation: 'leakyRelu' },
+    { arch: 'unet', depth: 2, filters: 4, smooth: 1.5, smoothResidual: true, activation: 'leakyRelu' },
     { arch: 'tiny', activation: 'leakyRelu' },
     { arch: 'dncnn', depth: 4, filters: 4, batchNorm: false, activation: 'leakyRelu' },
   ];
@@ -221,6 +222,10 @@ test('tiled test-time augmentation = whole-image average over the 8 dihedral tra
     const e = relToRange(y, ref);
     assert.ok(e <= 1e-5, `tile ${tile}: tta error ${e.toExponential(2)} of the output range`);
   }
+  // A model whose metadata says tta: its default (the evaluation and denoise apply it); tta: false overrides.
+  const withTta = { ...meta(spec, ['Au', 'Pd']), tta: true };
+  assert.ok(relToRange(await denoiseTiled(model, x, [2, h, w], { metadata: withTta }), ref) <= 1e-5, 'metadata tta is the default');
+  assert.ok(relToRange(await denoiseTiled(model, x, [2, h, w], { metadata: withTta, tta: false }), plain) <= 1e-5, 'tta: false overrides the metadata');
   model.dispose();
 });
 

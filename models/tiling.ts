@@ -39,7 +39,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelMetadata } from './io.ts';
 import { checkMemory, MemoryError } from './memory.ts';
-import { padMultiple, predictPadded, receptiveField } from './networks/build.ts';
+import { padMultiple, predictPadded, receptiveField, smoothRadius } from './networks/build.ts';
 import type { ModelSpec } from './networks/spec.ts';
 import { channelScales, checkNormalisation } from './normalise.ts';
 import { stream } from '../core/random.ts';
@@ -58,7 +58,7 @@ export interface TileOptions {
   tile?: number;
   /** Overlap of adjacent tiles in pixels; default minimumOverlap(spec) + 16; smaller than minimumOverlap is an error. */
   overlap?: number;
-  /** Average over the 8 dihedral transforms (8x the work). */
+  /** Average over the 8 dihedral transforms (8x the work). Default: the model's metadata.tta (false when absent). */
   tta?: boolean;
   /** Tiles per network call (default 4, lowered to what fits in the wasm heap). */
   batch?: number;
@@ -142,6 +142,8 @@ export function contextExtent(spec: ModelSpec): { before: number; after: number 
   const union = (a: Iv, b: Iv): Iv => ({ lo: a.lo.map((v, i) => Math.min(v, b.lo[i])), hi: a.hi.map((v, i) => Math.max(v, b.hi[i])) });
   let x = ident(L);
   if (spec.arch === 'unet') {
+    // Fixed smoothed copies of the input (build.ts smoothing), concatenated to it and added to the output: radius R.
+    if ((spec.smooth ?? 0) > 0) x = conv(x, smoothRadius(spec.smooth!));
     const skips: Iv[] = [];
     for (let l = 0; l < spec.depth; l++) {
       for (let c = 0; c < spec.convsPerLevel; c++) x = conv(x, r);
@@ -378,7 +380,7 @@ async function denoiseOnce(model: tf.LayersModel, image: Float32Array, shape: [n
   const inv = Float64Array.from(s, (v) => 1 / v);
   const outScale = outputScaleIndex(spec, metadata).map((c) => s[c]);
 
-  const transforms = opts.tta ? DIHEDRAL : DIHEDRAL.slice(0, 1);
+  const transforms = (opts.tta ?? metadata.tta === true) ? DIHEDRAL : DIHEDRAL.slice(0, 1);
   const result = new Float32Array(Cout * P);
   const acc = transforms.length > 1 ? new Float32Array(Cout * P) : result;
   const wsum = new Float32Array(P);

@@ -104,7 +104,8 @@ export function seededInit(model: tf.LayersModel, seed: number | string): void {
   const values = model.weights.map((w, i) => {
     const shape = w.shape as number[];
     const current = w.read();
-    if (shape.length !== 4 || !/kernel/.test(w.originalName ?? w.name)) return current.clone();
+    // Fixed layers (the smoothing conv of models/networks/build.ts) keep their built weights.
+    if (shape.length !== 4 || !/kernel/.test(w.originalName ?? w.name) || !w.trainable) return current.clone();
     const isTransposed = /tconv/.test(w.name);
     const fanIn = shape[0] * shape[1] * (isTransposed ? shape[3] : shape[2]);
     const std = /output_conv/.test(w.name) ? Math.sqrt(1 / fanIn) / 4 : Math.sqrt(2 / fanIn) / 0.87962566; // truncation correction

@@ -187,6 +187,8 @@ export async function resolveConfig(opts: TrainOptions): Promise<ResolvedTrainin
   // data (64^3, depth 3, 16 filters, 200 steps) the direct U-Net reached 17.9 dB map PSNR at
   // 300 e/A^2 against 15.5 dB for the residual one, and 24.8 against 21.6 dB at 3000 e/A^2.
   if ((rawModel.arch ?? 'unet') === 'unet' && rawModel.residual === undefined) rawModel.residual = false;
+  // Smoothed input copies: of each output's own input channel (pooled: the one input).
+  if (Number(rawModel.smooth ?? 0) > 0 && rawModel.smoothChannels === undefined) rawModel.smoothChannels = outputs ? outputs.map((o) => inputs!.indexOf(o)) : [0];
   const models = await import('../models/index.ts');
   const spec = models.validateModelSpec({ arch: 'unet', ...rawModel, inChannels: cIn, outChannels: cOut }, 'model');
 

@@ -35,16 +35,49 @@ function convBlock(spec: ModelSpec, x: SymT, filters: number, name: string, opts
   return act(spec, y, `${name}_act`);
 }
 
-function outputHead(spec: ModelSpec, input: SymT, x: SymT): SymT {
+/** Half-width R of the smoothing kernel (2R + 1 taps): the Gaussian truncated at 3 sigma. */
+export function smoothRadius(sigma: number): number {
+  return Math.max(1, Math.ceil(3 * sigma));
+}
+
+/**
+ * The fixed smoothing layer: output k = G_sigma * input[smoothChannels[k]], a truncated Gaussian
+ * g(i) = exp(-i^2 / (2 sigma^2)) / sum_|j|<=R exp(-j^2 / (2 sigma^2)), |i| <= R = ceil(3 sigma),
+ * applied separably as one (R x R) 'same' conv with zero padding (the same border rule as every
+ * other layer, so tiling stays exact). Not trainable; its weights are saved with the model.
+ * Giving a network a smoothed copy of its noisy input (and optionally adding it to the output, so
+ * the network learns the correction to a Gaussian filter) is the classical baseline as a prior:
+ * residual learning on top of a simple estimate (He et al. 2016, doi:10.1109/CVPR.2016.90).
+ */
+function smoothing(spec: ModelSpec, input: SymT): SymT | null {
+  const sigma = spec.smooth ?? 0;
+  if (!(sigma > 0)) return null;
+  const R = smoothRadius(sigma), k = 2 * R + 1, C = spec.inChannels, K = spec.outChannels;
+  const g = Array.from({ length: k }, (_, i) => Math.exp(-((i - R) ** 2) / (2 * sigma * sigma)));
+  const sum = g.reduce((a, v) => a + v, 0);
+  const kernel = new Float32Array(k * k * C * K);
+  const ch = spec.smoothChannels!;
+  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) for (let o = 0; o < K; o++) kernel[((a * k + b) * C + ch[o]) * K + o] = (g[a] * g[b]) / (sum * sum);
+  const layer = tf.layers.conv2d({ filters: K, kernelSize: k, padding: 'same', useBias: false, trainable: false, weights: [tf.tensor4d(kernel, [k, k, C, K])], name: 'smooth_conv' });
+  const y = layer.apply(input) as SymT;
+  // The constructor's flag leaves the built variable trainable; the setter marks it (the data-parallel
+  // engine and seeded init read the variable's flag).
+  layer.trainable = false;
+  return y;
+}
+
+function outputHead(spec: ModelSpec, input: SymT, x: SymT, smoothed: SymT | null = null): SymT {
   let y = tf.layers.conv2d({ filters: spec.outChannels, kernelSize: 1, padding: 'same', name: 'output_conv' }).apply(x) as SymT;
   if (spec.residual) y = tf.layers.add({ name: 'residual_add' }).apply([input, y]) as SymT;
+  if (spec.smoothResidual && smoothed) y = tf.layers.add({ name: 'smooth_residual_add' }).apply([smoothed, y]) as SymT;
   if (spec.outputActivation === 'softplus') y = tf.layers.activation({ activation: 'softplus', name: 'output_softplus' }).apply(y) as SymT;
   return y;
 }
 
 function unet(spec: ModelSpec, input: SymT): SymT {
   const skips: SymT[] = [];
-  let x = input;
+  const smoothed = smoothing(spec, input);
+  let x = smoothed ? (tf.layers.concatenate({ axis: -1, name: 'smooth_concat' }).apply([input, smoothed]) as SymT) : input;
   for (let l = 0; l < spec.depth; l++) {
     const f = spec.filters * 2 ** l;
     for (let c = 0; c < spec.convsPerLevel; c++) x = convBlock(spec, x, f, `down${l}_${c}`);
@@ -67,7 +100,7 @@ function unet(spec: ModelSpec, input: SymT): SymT {
     x = tf.layers.concatenate({ axis: -1, name: `skip${l}` }).apply([skips[l], x]) as SymT;
     for (let c = 0; c < spec.convsPerLevel; c++) x = convBlock(spec, x, f, `up${l}_${c}`);
   }
-  return outputHead(spec, input, x);
+  return outputHead(spec, input, x, smoothed);
 }
 
 function dncnn(spec: ModelSpec, input: SymT): SymT {
@@ -105,7 +138,8 @@ export function receptiveField(spec: ModelSpec): number {
   const k = spec.kernelSize;
   if (spec.arch === 'dncnn') return 1 + spec.depth * (k - 1);
   if (spec.arch === 'tiny') return 1 + spec.depth * (k - 1);
-  let rf = 1;
+  // The smoothed input copies widen the input by R on each side.
+  let rf = 1 + ((spec.smooth ?? 0) > 0 ? 2 * smoothRadius(spec.smooth!) : 0);
   for (let l = 0; l < spec.depth; l++) {
     const jump = 2 ** l;
     rf += spec.convsPerLevel * (k - 1) * jump; // encoder convs at this level

@@ -134,6 +134,55 @@ test('nearest up-sampling gradient on wasm equals the hand-computed 2x2 block su
   assert.ok(relativeError(g, want) < 1e-5, `relative error ${relativeError(g, want)}`);
 });
 
+test('smoothed input copies: the fixed layer is the truncated Gaussian of each output\'s input channel (direct sum), not trainable, kept by seeded init and save/load', async () => {
+  const { seededInit } = await import('../../training/checkpoint.ts');
+  const { saveModel, loadModel } = await import('../io.ts');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const sigma = 1.5, R = 5; // ceil(3 sigma)
+  // Inputs HAADF, Au, Ag; outputs Ag then Au: smoothChannels [2, 1].
+  const spec = validateModelSpec({ arch: 'unet', depth: 2, filters: 4, inChannels: 3, outChannels: 2, smooth: sigma, smoothChannels: [2, 1], smoothResidual: true });
+  assert.is(receptiveField(spec), receptiveField(validateModelSpec({ arch: 'unet', depth: 2, filters: 4, inChannels: 3, outChannels: 2 })) + 2 * R);
+  const model = buildModel(spec);
+  seededInit(model, 7);
+  const fixed = model.weights.filter((w) => !w.trainable);
+  assert.is(fixed.length, 1);
+  assert.ok(!model.trainableWeights.some((w) => /smooth/.test(w.name)), 'the smoothing kernel is not trained');
+  // Zero the learned head: the output is exactly the smoothed input (smoothResidual).
+  const head = model.getLayer('output_conv');
+  head.setWeights(head.getWeights().map((t) => tf.zerosLike(t)));
+  const H = 24, W = 24, C = 3;
+  const x = randomValues(H * W * C, 5).map((v) => 2 + v);
+  const y = tf.tidy(() => (model.predict(tf.tensor4d(x, [1, H, W, C])) as tf.Tensor).dataSync().slice());
+  const g = Array.from({ length: 2 * R + 1 }, (_, i) => Math.exp(-((i - R) ** 2) / (2 * sigma * sigma)));
+  const gs = g.reduce((a, v) => a + v, 0);
+  let err = 0;
+  for (const [o, c] of [[0, 2], [1, 1]]) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) {
+    let ref = 0; // zero outside the map ('same' zero padding)
+    for (let a = -R; a <= R; a++) for (let b = -R; b <= R; b++) {
+      const ii = i + a, jj = j + b;
+      if (ii >= 0 && ii < H && jj >= 0 && jj < W) ref += (g[a + R] * g[b + R] * x[(ii * W + jj) * C + c]) / (gs * gs);
+    }
+    err = Math.max(err, Math.abs(y[(i * W + j) * 2 + o] - ref));
+  }
+  assert.ok(err < 1e-5, `smoothed output vs the direct Gaussian sum: ${err}`);
+  const dir = mkdtempSync(join(tmpdir(), 'nanodose-smooth-'));
+  try {
+    await saveModel(model, dir, { spec, normalisation: { kind: 'mean', floor: 1e-3 }, scheme: 'test', channels: ['HAADF', 'Au', 'Ag'], nanodoseVersion: '0' });
+    const back = await loadModel(dir);
+    const y2 = tf.tidy(() => (back.model.predict(tf.tensor4d(x, [1, H, W, C])) as tf.Tensor).dataSync().slice());
+    assert.ok(y2.every((v, i) => v === y[i]), 'save/load keeps the fixed kernel');
+    assert.equal(back.metadata.spec.smoothChannels, [2, 1]);
+    back.model.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  model.dispose();
+  // Old specs stay as they were: no smoothing fields unless asked for.
+  assert.not.ok('smooth' in validateModelSpec({}));
+});
+
 test('spec validation names the field and the allowed range', () => {
   assert.throws(() => validateModelSpec({ depth: 0 }), (e: Error) => e instanceof ConfigError && /model\.depth/.test(e.message) && /\[1, 7\]/.test(e.message));
   assert.throws(() => validateModelSpec({ arch: 'resnet' }), (e: Error) => e instanceof ConfigError && /model\.arch/.test(e.message));
@@ -141,6 +190,10 @@ test('spec validation names the field and the allowed range', () => {
   assert.throws(() => validateModelSpec({ kernelSize: 4 }), (e: Error) => /model\.kernelSize/.test(e.message));
   assert.throws(() => validateModelSpec({ filtres: 3 }), (e: Error) => /model\.filtres/.test(e.message));
   assert.is(validateModelSpec({ inChannels: 3, outChannels: 2 }).residual, false);
+  assert.throws(() => validateModelSpec({ inChannels: 3, outChannels: 2, smooth: 1, smoothChannels: [1] }), (e: Error) => /model\.smoothChannels/.test(e.message));
+  assert.throws(() => validateModelSpec({ smoothResidual: true }), (e: Error) => /model\.smooth\b/.test(e.message));
+  assert.throws(() => validateModelSpec({ arch: 'dncnn', smooth: 1 }), (e: Error) => /model\.smooth/.test(e.message));
+  assert.equal(validateModelSpec({ inChannels: 3, outChannels: 2, smooth: 1 }).smoothChannels, [1, 2]);
 });
 
 test.run();

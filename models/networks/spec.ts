@@ -34,9 +34,18 @@ export interface ModelSpec {
   activation: Activation;
   /** Output activation: 'linear' or 'softplus' (positive counts, e.g. for a Poisson loss). */
   outputActivation: 'linear' | 'softplus';
+  /**
+   * U-Net: Gaussian smoothing width sigma (px) of fixed (non-trainable) smoothed copies of the input
+   * channels `smoothChannels` that the network also sees (absent or 0: none; build.ts smoothing).
+   */
+  smooth?: number;
+  /** Input channels smoothed, one per output channel in output order (default: the last outChannels inputs). */
+  smoothChannels?: number[];
+  /** Output k = the smoothed input smoothChannels[k] + the network (learns the correction to a Gaussian filter). */
+  smoothResidual?: boolean;
 }
 
-const KEYS = ['arch', 'inChannels', 'outChannels', 'depth', 'filters', 'convsPerLevel', 'kernelSize', 'batchNorm', 'down', 'up', 'residual', 'activation', 'outputActivation'] as const;
+const KEYS = ['arch', 'inChannels', 'outChannels', 'depth', 'filters', 'convsPerLevel', 'kernelSize', 'batchNorm', 'down', 'up', 'residual', 'activation', 'outputActivation', 'smooth', 'smoothChannels', 'smoothResidual'] as const;
 
 /** The field's defaults for an architecture. */
 export function defaultModelSpec(arch: Arch = 'unet', inChannels = 1, outChannels = inChannels): ModelSpec {
@@ -67,10 +76,24 @@ export function validateModelSpec(raw: unknown, field = 'model'): ModelSpec {
     batchNorm: checkBool(`${field}.batchNorm`, r.batchNorm ?? d.batchNorm),
     down: checkChoice(`${field}.down`, r.down ?? d.down, ['maxpool', 'strided'] as const),
     up: checkChoice(`${field}.up`, r.up ?? d.up, ['transposed', 'nearest', 'bilinear'] as const),
-    residual: checkBool(`${field}.residual`, r.residual ?? d.residual),
+    residual: checkBool(`${field}.residual`, r.residual ?? (r.smoothResidual === true ? false : d.residual)),
     activation: checkChoice(`${field}.activation`, r.activation ?? d.activation, ['relu', 'leakyRelu', 'linear'] as const),
     outputActivation: checkChoice(`${field}.outputActivation`, r.outputActivation ?? d.outputActivation, ['linear', 'softplus'] as const),
   };
+  const smooth = checkNumber(`${field}.smooth`, r.smooth ?? 0, 0, 8);
+  if (smooth > 0) {
+    if (arch !== 'unet') throw new ConfigError(`${field}.smooth`, `smoothed input channels are built for the unet only, not ${arch}`);
+    const ch = r.smoothChannels ?? Array.from({ length: outC }, (_, k) => inC - outC + k);
+    if (!Array.isArray(ch) || ch.length !== outC || !ch.every((c) => Number.isInteger(c) && c >= 0 && c < inC)) {
+      throw new ConfigError(`${field}.smoothChannels`, `must list ${outC} input channel indices in [0, ${inC - 1}] (one per output), got ${JSON.stringify(r.smoothChannels)}`);
+    }
+    s.smooth = smooth;
+    s.smoothChannels = ch as number[];
+    s.smoothResidual = checkBool(`${field}.smoothResidual`, r.smoothResidual ?? false);
+    if (s.residual && s.smoothResidual) throw new ConfigError(`${field}.smoothResidual`, 'cannot be combined with residual (the output adds either the input or its smoothed copy)');
+  } else if (r.smoothChannels !== undefined || r.smoothResidual) {
+    throw new ConfigError(`${field}.smooth`, 'smoothChannels / smoothResidual need smooth > 0 (the Gaussian sigma in pixels)');
+  }
   if (s.kernelSize % 2 === 0) throw new ConfigError(`${field}.kernelSize`, `must be odd (centred 'same' convolutions), got ${s.kernelSize}`);
   if (s.residual && s.inChannels !== s.outChannels) {
     throw new ConfigError(`${field}.residual`, `needs inChannels == outChannels (got ${s.inChannels} in, ${s.outChannels} out); set residual: false`);

@@ -18,12 +18,14 @@
  *   BENCH_PHANTOMS=N BENCH_BOOTSTRAP=N    test phantoms (default 5) and bootstrap resamples (1000)
  *   BENCH_EPOCHS=N                        epochs of every model (default the demo's 12): the same for all
  *   BENCH_MODELS=unet-supervised,...      train and compare only these (default the four above)
+ *   BENCH_VARIANTS='{"NAME": {...}}'      also variants of unet-guided (option overrides; "scheme" for n2n variants)
  *   --quick                               2 epochs, 2 phantoms, 3 doses: a smoke run, figures not meaningful
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getPreset, type Preset } from '../pipeline/presets.ts';
+import type { Scheme } from '../../training/index.ts';
 import { runPipeline } from '../pipeline/run.ts';
 import { readRecord } from '../../eval/report/merge.ts';
 import { openResults } from '../../eval/harness/results.ts';
@@ -51,6 +53,16 @@ const preset: Preset = {
 };
 const epochs = process.env.BENCH_EPOCHS ? Number(process.env.BENCH_EPOCHS) : undefined;
 if (epochs !== undefined) for (const s of preset.train) s.options = { ...s.options, epochs };
+// Variants of the demo's guided U-Net, compared in one process: BENCH_VARIANTS='{"name": {option overrides}, ...}',
+// e.g. '{"g-poisson": {"loss": "poisson"}}'; a "scheme" key picks the scheme (default supervised).
+if (process.env.BENCH_VARIANTS) {
+  const v = JSON.parse(process.env.BENCH_VARIANTS) as Record<string, Record<string, unknown>>;
+  for (const [name, o] of Object.entries(v)) {
+    const { scheme, ...rest } = o as { scheme?: Scheme } & Record<string, unknown>;
+    const base = scheme && scheme !== 'supervised' ? preset.train.find((s) => s.name === 'unet-guided-n2n')! : guided;
+    preset.train.push({ name, scheme: scheme ?? 'supervised', options: { ...base.options, ...(epochs !== undefined ? { epochs } : {}), ...rest } });
+  }
+}
 if (process.env.BENCH_MODELS) {
   const want = process.env.BENCH_MODELS.split(',').map((m) => m.trim());
   for (const m of want) if (!preset.train.some((s) => s.name === m)) throw new Error(`BENCH_MODELS: unknown model '${m}'; allowed: ${preset.train.map((s) => s.name).join(', ')}`);
@@ -72,6 +84,7 @@ try {
   };
   const against = (ref: string): Summary => summarise(rows, { ...base, reference: { method: ref, doses: ref === rec.reference?.method ? rec.reference.doses : rec.doses } });
   const has = (m: string) => rec.methods.includes(m);
+  const variants = rec.methods.filter((m) => !['raw', 'gaussian', 'unet-supervised', 'unet-n2n', 'unet-guided', 'unet-guided-n2n'].includes(m));
   const vsGauss = against('gaussian');
   const vsUnet = has('unet-supervised') ? against('unet-supervised') : null, vsN2n = has('unet-n2n') ? against('unet-n2n') : null;
   const elements = rec.elements.filter((e) => !e.includes('/'));
@@ -83,8 +96,8 @@ try {
   };
   for (const e of elements) {
     console.log(`\n${e}:`);
-    for (const m of ['gaussian', 'unet-supervised', 'unet-n2n', 'unet-guided', 'unet-guided-n2n'].filter(has)) console.log(line(m, 'raw', vsGauss, e));
-    for (const m of ['unet-supervised', 'unet-n2n', 'unet-guided', 'unet-guided-n2n'].filter(has)) console.log(line(m, 'gaussian', vsGauss, e));
+    for (const m of ['gaussian', 'unet-supervised', 'unet-n2n', 'unet-guided', 'unet-guided-n2n', ...variants].filter(has)) console.log(line(m, 'raw', vsGauss, e));
+    for (const m of ['unet-supervised', 'unet-n2n', 'unet-guided', 'unet-guided-n2n', ...variants].filter(has)) console.log(line(m, 'gaussian', vsGauss, e));
     if (vsUnet && has('unet-guided')) console.log(line('unet-guided', 'unet-supervised', vsUnet, e));
     if (vsN2n && has('unet-guided-n2n')) console.log(line('unet-guided-n2n', 'unet-n2n', vsN2n, e));
   }
@@ -97,6 +110,13 @@ try {
   }
   console.log('\nmodels:');
   for (const m of r.models) console.log(`  ${m.name.padEnd(16)} best epoch ${m.bestEpoch}, validation PSNR ${m.valPsnr?.toFixed(2) ?? 'n/a'} dB (noisy ${m.noisyPsnr?.toFixed(2) ?? 'n/a'})`);
+  // The self-supervised checkpoint criterion (held-out deviance, no clean data) against the clean PSNR it never sees (issue 14: within 0.3 dB).
+  for (const m of r.models) {
+    const log = readFileSync(join(m.dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; psnr?: number; heldoutDeviance?: number });
+    if (!log.every((e) => e.heldoutDeviance !== undefined && e.psnr !== undefined)) continue;
+    const pick = log.reduce((b, e) => (e.heldoutDeviance! < b.heldoutDeviance! ? e : b)), top = log.reduce((b, e) => (e.psnr! > b.psnr! ? e : b));
+    console.log(`  ${m.name.padEnd(16)} held-out deviance picks epoch ${pick.epoch} (clean PSNR ${pick.psnr!.toFixed(2)} dB); best clean-PSNR epoch ${top.epoch} (${top.psnr!.toFixed(2)} dB): ${(top.psnr! - pick.psnr!).toFixed(2)} dB below`);
+  }
   console.log(`time (loaded): generate ${r.seconds.generate.toFixed(0)} s, train ${r.seconds.train.toFixed(0)} s, evaluate ${r.seconds.eval.toFixed(0)} s`);
 } finally {
   if (!keep) rmSync(out, { recursive: true, force: true });
