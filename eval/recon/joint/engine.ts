@@ -86,7 +86,6 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   if (!Number.isInteger(proxIt) || proxIt < 1) throw new Error(`joint: proxIterations must be an integer >= 1, got ${proxIt}`);
   const rowP = await op.rowSums(), colP = await op.colSums();
   let cSum = 0; for (const v of inp.c) cSum += v;
-  const tmp = new Float32Array(m);
   const vE = inp.edx.map((b) => (poisson ? 1 : edxVarianceWeight(b)));
   let c2 = 0; for (const v of inp.c) c2 += v * v;
   const invRow = new Float32Array(m);
@@ -96,9 +95,11 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   // the volumes and the prox's arrays live where the operator's workers can reach them (its slab kernels run the prox)
   const runner = isSlabRunner(op) ? op : localSlabs(g.nz);
   const u = Array.from({ length: nE }, () => runner.sharedFloat32(n));
+  // what the projections read and write lives there too (no copies into the projector's own buffers)
+  const tmp = runner.sharedFloat32(m);
   if (inp.edx.length === nE) {
     // Warm start: ML-EM on each element's EDX alone, from the uniform volume with the measured counts.
-    const ratio = new Float32Array(m), bp = new Float32Array(n), p = new Float32Array(m);
+    const ratio = runner.sharedFloat32(m), bp = runner.sharedFloat32(n), p = runner.sharedFloat32(m);
     for (let e = 0; e < nE; e++) {
       const b = inp.edx[e];
       let sb = 0; for (let i = 0; i < m; i++) sb += b[i];
@@ -115,7 +116,7 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     let sb = 0; for (let i = 0; i < m; i++) sb += inp.haadf[i];
     for (let e = 0; e < nE; e++) for (let j = 0; j < n; j++) u[e][j] = colP[j] > 1e-6 && sumC > 0 && cSum > 0 ? Math.max(sb, 0) / (cSum * sumC) : 0;
   }
-  const Pu = u.map(() => new Float32Array(m));
+  const Pu = u.map(() => runner.sharedFloat32(m));
   // Balance (a Kalman gain per ray, averaged): of the change of h = sum c_e u_e an EDX step makes, keep
   // omega = Var_H / (Var_H + Var_E(h)), Var_H = 1 / (alpha_H W), Var_E(h) = sum_e c_e^2 Var(b_e) / lambda;
   // the HAADF step is relaxed by 1 - omega. The h-preserving part of the EDX step (the split between
@@ -155,14 +156,14 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     if (cs > 0) share.g = S.map((v) => v / cs);
   }
   const hPrev = new Float32Array(hasH && hasEdx ? n : 0);
-  const rH = new Float32Array(m), bH = new Float32Array(n), bp = new Float32Array(n);
+  const rH = runner.sharedFloat32(m), bH = runner.sharedFloat32(n), bp = runner.sharedFloat32(n);
   const setEps = () => { let sh = 0; for (let e = 0; e < nE; e++) { const x = u[e], ce = inp.c[e]; for (let j = 0; j < n; j++) sh += ce * x[j]; } share.eps = (1e-2 * sh) / Math.max(1, nSupport); };
   if (hasH && hasEdx && inp.warmStart > 0) {
     // The HAADF part of the warm start: h0 = SIRT of the HAADF from 0 (warmStart iterations, clip at 0), lifted
     // onto the EDX warm start's composition. The EDX ML-EM start alone carries its noise in the null space of
     // the projector (29-61 tilts leave most of it), which the HAADF steps can never remove: from it fused's
     // HAADF volume stayed ~10 dB below SIRT of the HAADF alone (demo data, 3000 e/A^2).
-    const h0 = new Float32Array(n), p = new Float32Array(m);
+    const h0 = runner.sharedFloat32(n), p = runner.sharedFloat32(m);
     for (let k = 0; k < inp.warmStart; k++) {
       await op.forward(h0, p);
       for (let i = 0; i < m; i++) rH[i] = invRow[i] * (p[i] - inp.haadf[i]);
@@ -176,8 +177,10 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   }
   const prox = reg === 'none' ? null : new FgpProx(runner, reg, inp.c, shape, proxIt, hScale(inp.c));
   const history: IterationRecord[] = [];
+  let regValue: number | null = null; // R(u) as the last prox left u (its last kernel computes it), null once u has changed
   const record = async (iteration: number) => {
-    const rv = prox ? await prox.value(u) : 0;
+    const rv = prox ? (regValue ?? (await prox.value(u))) : 0;
+    regValue = null;
     const r = jointObjective({ ...inp, regulariser: reg, lambdaEdx: lam, edx: hasEdx ? inp.edx : [] }, u, Pu, shape, rv);
     const rec = { iteration, ...r };
     history.push(rec);
@@ -219,7 +222,7 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     if (prox) {
       let su = 0;
       for (let e = 0; e < nE; e++) for (let j = 0; j < n; j++) su += u[e][j];
-      await prox.apply(u, (inp.regWeight * su) / Math.max(1, nE * sumC));
+      regValue = await prox.apply(u, (inp.regWeight * su) / Math.max(1, nE * sumC));
     }
     inp.progress?.increment(1);
   }

@@ -13,23 +13,31 @@
  * spectral-norm ball per voxel (TNV: prox.ts projectSpectralBall), then a clip at 0 of the result. The
  * dual p is kept between calls (warm start; the momentum restarts).
  *
- * Parallel and bit-identical for any number of workers: each FGP iteration is two slab kernels with a
- * barrier between them, (1) the primal v = w + t div(r) (a slice reads r of the slice below it) and (2)
- * the gradient of v (reads v of the slice above), the projection and the momentum, per voxel. Every voxel
- * is computed by the same arithmetic in the same order whatever the slabs (float64 arithmetic, values
- * stored in float32 where the sequential form stores them), so the slabs need no halo copies and the
- * result equals the single-threaded loop's bit for bit. The kernels are self-contained (workers get their
- * source, operator.ts SlabKernel) and allocate nothing per voxel.
+ * Parallel and bit-identical for any number of workers: each FGP iteration is one slab kernel (`fgpSlab`
+ * mode 0). A slab of slices [z0, z1) rolls through its slices with a two-slice ring of the primal
+ * v = w + t div(r): v of slice z + 1 (which needs r of slices z and z + 1) is computed into the ring, then
+ * the dual of slice z (the gradient of v at z reads v at z and z + 1), its projection and the momentum. The
+ * slab's last v (slice z1, the next slab's first) is computed twice, by the same arithmetic, so the slabs
+ * need no barrier inside an FGP iteration; the extrapolated dual is double-buffered (a slab reads r of the
+ * slice above its own while the next slab writes its own slices). After the last iteration mode 1 writes the
+ * clipped primal and, from the same ring, the regulariser's value of the result (for the objective); mode 2
+ * is the value alone. Every voxel is computed by the same arithmetic in the same order whatever the slabs
+ * (float64 arithmetic, values stored in float32 where the sequential form stores them), so the result
+ * equals the single-threaded loop's bit for bit, and the value is summed per block of 2 slices in slice
+ * order (VALUE_BLOCK) for any slab size. The kernel is self-contained (workers get its source, operator.ts
+ * SlabKernel) and allocates nothing per voxel.
  */
 import type { SlabKernel, SlabRunner } from '../operator.ts';
 import type { Shape3 } from '../tv.ts';
-// the kernels call these in this thread; workers get their source in PROX_PRELUDE
+// the kernel calls these in this thread; workers get their source in PROX_PRELUDE
 import { PROX_PRELUDE, projectSpectralBall, gramEigenvalues } from './prox.ts';
 
 export type ProxKind = 'tv' | 'tnv' | 'tnv-haadf';
 
-/** What the FGP kernels read and write (typed arrays shared with the workers). */
+/** What the FGP kernel reads and writes (typed arrays shared with the workers). */
 export interface FgpArgs {
+  /** 0: one FGP iteration; 1: the last primal, clipped at 0, into u and the regulariser's value of it into sums; 2: the value of u into sums. */
+  mode: number;
   /** 0 TV, 1 TNV, 2 TNV with the HAADF row. */
   kind: number;
   nz: number; ny: number; nx: number;
@@ -38,171 +46,184 @@ export interface FgpArgs {
   sh: number;
   /** Prox input per element. */
   w: Float32Array[];
-  /** Primal output per element (v = w + t div q). */
+  /** The prox's result per element (mode 1 writes it, mode 2 reads it). */
   u: Float32Array[];
-  /** The dual whose primal is taken (rows of 3n: [z, y, x] components). */
-  q: Float32Array[];
-  /** Dual step: the extrapolated dual it starts from, the current dual, and the outputs. */
+  /**
+   * Rows of 3n ([z, y, x] components): R the extrapolated dual whose primal v = w + t div R the step
+   * takes, P the current dual, Pn and Rn the step's outputs (Rn distinct from R). Mode 1 takes the primal of P.
+   */
   R: Float32Array[]; P: Float32Array[]; Pn: Float32Array[]; Rn: Float32Array[];
   t: number; step: number; mom: number;
-  /** Primal: clip at 0 (the last primal of a prox). */
-  clip: number;
-  /** Regulariser value: per-slab partial sums. */
+  /** The regulariser's value: partial sums per block of VALUE_BLOCK slices. */
   sums: Float64Array;
 }
 
-/** Kernel (1): u_e = w_e + t (div q_e + s c_e div q_H) on slices [z0, z1), clipped at 0 if asked. */
-export function fgpPrimal(a: FgpArgs, z0: number, z1: number): void {
-  const { nz, ny, nx, t } = a, plane = ny * nx, n = nz * plane, n2 = 2 * n, nE = a.w.length, fr = Math.fround;
-  const clip = a.clip === 1;
-  if (a.kind !== 2) {
-    for (let e = 0; e < nE; e++) {
-      const q = a.q[e], w = a.w[e], o = a.u[e];
-      for (let z = z0; z < z1; z++) for (let y = 0; y < ny; y++) {
-        const row = z * plane + y * nx;
-        for (let x = 0; x < nx; x++) {
-          const i = row + x;
-          let d = 0;
-          if (z < nz - 1) d += q[i];
-          if (z > 0) d -= q[i - plane];
-          if (y < ny - 1) d += q[n + i];
-          if (y > 0) d -= q[n + i - nx];
-          if (x < nx - 1) d += q[n2 + i];
-          if (x > 0) d -= q[n2 + i - 1];
-          // `+ 0 * 0` stands for the coupled path's `+ s c_e div q_H` with no HAADF: it turns a -0 into +0 exactly as
-          // that path does, so both paths (and the pre-parallel loop) give the same bytes.
-          const v = fr(w[i] + t * (fr(d) + 0 * 0));
-          o[i] = clip && v < 0 ? 0 : v;
-        }
-      }
-    }
-    return;
+/** The kernel's scratch (the primal's two-slice ring per element, a slice of the HAADF row's divergence), grown on demand; one per thread. */
+const fgpScratch = { ring: new Float32Array(0), hRow: new Float32Array(0) };
+
+/**
+ * The forward-difference divergence (Neumann boundary) of the dual q (rows [z, y, x] of n values) at voxel
+ * i = (z, y, x), in float64: the one stencil of every primal (plane = ny nx, n = nz plane).
+ */
+function fgpDiv(q: Float32Array, i: number, z: number, y: number, x: number, nz: number, ny: number, nx: number, plane: number, n: number): number {
+  let d = 0;
+  if (z < nz - 1) d += q[i];
+  if (z > 0) d -= q[i - plane];
+  if (y < ny - 1) d += q[n + i];
+  if (y > 0) d -= q[n + i - nx];
+  if (x < nx - 1) d += q[2 * n + i];
+  if (x > 0) d -= q[2 * n + i - 1];
+  return d;
+}
+
+/**
+ * Slice z of the primal w_e + t (div q_e + s c_e div q_H) (the HAADF row only for kind 2; without it
+ * + 0 * 0, which turns a -0 into +0 as the coupled form does) into the ring (element e's slice z at
+ * ring[2 e plane + (z & 1) plane]) and, if asked, into u; clipped at 0 if asked.
+ */
+function fgpPrimalSlice(a: FgpArgs, q: Float32Array[], z: number, clip: boolean, toU: boolean, ring: Float32Array, hRow: Float32Array): void {
+  const { nz, ny, nx, t, w, u, c, sh } = a, plane = ny * nx, n = nz * plane, nE = w.length, off = z * plane, s = (z & 1) * plane, fr = Math.fround;
+  const withH = a.kind === 2;
+  if (withH) {
+    const qH = q[nE];
+    for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) hRow[yx] = fr(fgpDiv(qH, off + yx, z, y, x, nz, ny, nx, plane, n));
   }
-  const qH = a.q[nE];
-  for (let z = z0; z < z1; z++) for (let y = 0; y < ny; y++) {
-    const row = z * plane + y * nx;
-    for (let x = 0; x < nx; x++) {
-      const i = row + x;
-      let dh = 0;
-      if (z < nz - 1) dh += qH[i];
-      if (z > 0) dh -= qH[i - plane];
-      if (y < ny - 1) dh += qH[n + i];
-      if (y > 0) dh -= qH[n + i - nx];
-      if (x < nx - 1) dh += qH[n2 + i];
-      if (x > 0) dh -= qH[n2 + i - 1];
-      const fdh = fr(dh);
-      for (let e = 0; e < nE; e++) {
-        const q = a.q[e];
-        let d = 0;
-        if (z < nz - 1) d += q[i];
-        if (z > 0) d -= q[i - plane];
-        if (y < ny - 1) d += q[n + i];
-        if (y > 0) d -= q[n + i - nx];
-        if (x < nx - 1) d += q[n2 + i];
-        if (x > 0) d -= q[n2 + i - 1];
-        const v = fr(a.w[e][i] + t * (fr(d) + a.sh * a.c[e] * fdh));
-        a.u[e][i] = clip && v < 0 ? 0 : v;
-      }
+  for (let e = 0; e < nE; e++) {
+    const qe = q[e], we = w[e], ue = u[e], se = withH ? sh * c[e] : 0, o = 2 * e * plane + s;
+    for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) {
+      const i = off + yx;
+      const v = fr(we[i] + t * (fr(fgpDiv(qe, i, z, y, x, nz, ny, nx, plane, n)) + se * (withH ? hRow[yx] : 0)));
+      const r = clip && v < 0 ? 0 : v;
+      ring[o + yx] = r;
+      if (toU) ue[i] = r;
     }
   }
 }
 
 /**
- * Kernel (2): on slices [z0, z1), g = K u (forward differences, float32 as stored), p' = Proj(R + step g),
- * Pn = p', Rn = p' + mom (p' - P).
+ * The dual step on slice z, the gradient of v (float32 as stored) from the ring's slices z and z + 1:
+ * p' = Proj(R + step g), Pn = p', Rn = p' + mom (p' - P). qv, work: 3 rows and 2 rows^2 numbers.
  */
-export function fgpDual(a: FgpArgs, z0: number, z1: number): void {
-  const { nz, ny, nx, step, mom } = a, plane = ny * nx, n = nz * plane, n2 = 2 * n, nE = a.u.length, fr = Math.fround;
-  if (a.kind === 0) {
+function fgpDualSlice(a: FgpArgs, z: number, ring: Float32Array, qv: Float64Array, work: Float64Array): void {
+  const { nz, ny, nx, step, mom, c, sh, R, P, Pn, Rn } = a, plane = ny * nx, n = nz * plane, n2 = 2 * n, nE = a.w.length, fr = Math.fround;
+  const kind = a.kind, withH = kind === 2, rows = withH ? nE + 1 : nE, lastZ = z === nz - 1;
+  const s0 = (z & 1) * plane, s1 = ((z + 1) & 1) * plane, off = z * plane;
+  if (kind === 0) {
     for (let e = 0; e < nE; e++) {
-      const X = a.u[e], Re = a.R[e], Pe = a.P[e], Pn = a.Pn[e], Rn = a.Rn[e];
-      for (let z = z0; z < z1; z++) for (let y = 0; y < ny; y++) {
-        const row = z * plane + y * nx;
-        for (let x = 0; x < nx; x++) {
-          const i = row + x, v = X[i];
-          const gz = z < nz - 1 ? fr(X[i + plane] - v) : 0, gy = y < ny - 1 ? fr(X[i + nx] - v) : 0, gx = x < nx - 1 ? fr(X[i + 1] - v) : 0;
-          const p0 = Re[i] + step * gz, p1 = Re[n + i] + step * gy, p2 = Re[n2 + i] + step * gx;
-          const mag = Math.sqrt(p0 * p0 + p1 * p1 + p2 * p2), f = mag > 1 ? 1 / mag : 1;
-          const q0 = fr(p0 * f), q1 = fr(p1 * f), q2 = fr(p2 * f);
-          // read the old dual before writing: Pn and P are distinct, Rn may be R (read above)
-          const o0 = Pe[i], o1 = Pe[n + i], o2 = Pe[n2 + i];
-          Pn[i] = q0; Pn[n + i] = q1; Pn[n2 + i] = q2;
-          Rn[i] = q0 + mom * (q0 - o0); Rn[n + i] = q1 + mom * (q1 - o1); Rn[n2 + i] = q2 + mom * (q2 - o2);
-        }
+      const Re = R[e], Pe = P[e], Pne = Pn[e], Rne = Rn[e], b0 = 2 * e * plane + s0, b1 = 2 * e * plane + s1;
+      for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) {
+        const i = off + yx, k0 = b0 + yx, v = ring[k0];
+        const gz = !lastZ ? fr(ring[b1 + yx] - v) : 0, gy = y < ny - 1 ? fr(ring[k0 + nx] - v) : 0, gx = x < nx - 1 ? fr(ring[k0 + 1] - v) : 0;
+        const p0 = Re[i] + step * gz, p1 = Re[n + i] + step * gy, p2 = Re[n2 + i] + step * gx;
+        const mag = Math.sqrt(p0 * p0 + p1 * p1 + p2 * p2), f = mag > 1 ? 1 / mag : 1;
+        const q0 = fr(p0 * f), q1 = fr(p1 * f), q2 = fr(p2 * f);
+        const o0 = Pe[i], o1 = Pe[n + i], o2 = Pe[n2 + i];
+        Pne[i] = q0; Pne[n + i] = q1; Pne[n2 + i] = q2;
+        Rne[i] = q0 + mom * (q0 - o0); Rne[n + i] = q1 + mom * (q1 - o1); Rne[n2 + i] = q2 + mom * (q2 - o2);
       }
     }
     return;
   }
-  const withH = a.kind === 2, rows = withH ? nE + 1 : nE, sh = a.sh, c = a.c;
-  const qv = new Float64Array(3 * rows), work = new Float64Array(2 * rows * rows);
-  for (let z = z0; z < z1; z++) for (let y = 0; y < ny; y++) {
-    const row = z * plane + y * nx;
-    for (let x = 0; x < nx; x++) {
-      const i = row + x;
-      let hz = 0, hy = 0, hx = 0;
-      for (let e = 0; e < nE; e++) {
-        const X = a.u[e], v = X[i];
-        const gz = z < nz - 1 ? fr(X[i + plane] - v) : 0, gy = y < ny - 1 ? fr(X[i + nx] - v) : 0, gx = x < nx - 1 ? fr(X[i + 1] - v) : 0;
-        qv[3 * e] = gz; qv[3 * e + 1] = gy; qv[3 * e + 2] = gx;
-        hz += c[e] * gz; hy += c[e] * gy; hx += c[e] * gx;
-      }
-      if (withH) { qv[3 * nE] = sh * hz; qv[3 * nE + 1] = sh * hy; qv[3 * nE + 2] = sh * hx; }
-      for (let r = 0; r < rows; r++) { const Rr = a.R[r]; qv[3 * r] = Rr[i] + step * qv[3 * r]; qv[3 * r + 1] = Rr[n + i] + step * qv[3 * r + 1]; qv[3 * r + 2] = Rr[n2 + i] + step * qv[3 * r + 2]; }
-      projectSpectralBall(qv, rows, 1, work);
-      for (let r = 0; r < rows; r++) {
-        const Pr = a.P[r], Pn = a.Pn[r], Rn = a.Rn[r];
-        for (let d = 0, k = i; d < 3; d++, k += n) {
-          const q = fr(qv[3 * r + d]), o = Pr[k];
-          Pn[k] = q; Rn[k] = q + mom * (q - o);
-        }
-      }
-    }
-  }
-}
-
-/**
- * Kernel: the regulariser's value on slices [z0, z1) into sums[slab]: sum_voxels sum_e |grad u_e| (TV) or
- * sum_voxels ||J||_* (TNV: sum of the square roots of the Gram eigenvalues, prox.ts gramEigenvalues for
- * m <= 3, Jacobi beyond).
- */
-function regulariserValue(a: FgpArgs, z0: number, z1: number, slab: number): void {
-  const { nz, ny, nx } = a, plane = ny * nx, nE = a.u.length, fr = Math.fround;
-  const withH = a.kind === 2, m = withH ? nE + 1 : nE, c = a.c, sh = a.sh;
-  const qv = new Float64Array(3 * m), work = new Float64Array(2 * m * m), G = new Float64Array(m * m), ev = new Float64Array(3);
-  let total = 0;
-  for (let z = z0; z < z1; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) {
-    const i = z * plane + y * nx + x;
+  for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) {
+    const i = off + yx;
     let hz = 0, hy = 0, hx = 0;
     for (let e = 0; e < nE; e++) {
-      const X = a.u[e], v = X[i];
-      const gz = z < nz - 1 ? fr(X[i + plane] - v) : 0, gy = y < ny - 1 ? fr(X[i + nx] - v) : 0, gx = x < nx - 1 ? fr(X[i + 1] - v) : 0;
-      if (a.kind === 0) { total += Math.sqrt(gz * gz + gy * gy + gx * gx); continue; }
+      const b = 2 * e * plane, k0 = b + s0 + yx, v = ring[k0];
+      const gz = !lastZ ? fr(ring[b + s1 + yx] - v) : 0, gy = y < ny - 1 ? fr(ring[k0 + nx] - v) : 0, gx = x < nx - 1 ? fr(ring[k0 + 1] - v) : 0;
       qv[3 * e] = gz; qv[3 * e + 1] = gy; qv[3 * e + 2] = gx;
       hz += c[e] * gz; hy += c[e] * gy; hx += c[e] * gx;
     }
-    if (a.kind === 0) continue;
     if (withH) { qv[3 * nE] = sh * hz; qv[3 * nE + 1] = sh * hy; qv[3 * nE + 2] = sh * hx; }
-    let fro = 0;
-    for (let k = 0; k < 3 * m; k++) fro += qv[k] * qv[k];
-    if (fro === 0) continue;
-    if (m <= 3) {
-      for (let r = 0; r < m; r++) for (let s = 0; s < m; s++) G[r * m + s] = qv[3 * r] * qv[3 * s] + qv[3 * r + 1] * qv[3 * s + 1] + qv[3 * r + 2] * qv[3 * s + 2];
-      gramEigenvalues(G, m, ev);
-      for (let k = 0; k < m; k++) total += Math.sqrt(Math.max(ev[k], 0));
-    } else {
-      projectSpectralBall(qv, m, 0, work, false); // leaves the diagonalised Gram in work
-      for (let k = 0; k < m; k++) total += Math.sqrt(Math.max(work[k * m + k], 0));
+    for (let r = 0; r < rows; r++) { const Rr = R[r]; qv[3 * r] = Rr[i] + step * qv[3 * r]; qv[3 * r + 1] = Rr[n + i] + step * qv[3 * r + 1]; qv[3 * r + 2] = Rr[n2 + i] + step * qv[3 * r + 2]; }
+    projectSpectralBall(qv, rows, 1, work);
+    for (let r = 0; r < rows; r++) {
+      const Pr = P[r], Pnr = Pn[r], Rnr = Rn[r];
+      for (let d = 0, k = i; d < 3; d++, k += n) {
+        const q = fr(qv[3 * r + d]), o = Pr[k];
+        Pnr[k] = q; Rnr[k] = q + mom * (q - o);
+      }
     }
   }
-  a.sums[slab] = total;
 }
 
-const PRIMAL: SlabKernel<FgpArgs> = { name: 'joint.fgpPrimal', fn: fgpPrimal };
-const DUAL: SlabKernel<FgpArgs> = { name: 'joint.fgpDual', fn: fgpDual, prelude: PROX_PRELUDE };
-const VALUE: SlabKernel<FgpArgs> = { name: 'joint.regulariserValue', fn: regulariserValue, prelude: PROX_PRELUDE };
+/**
+ * total + the regulariser's value on the ring's slice z (voxels in order): sum_e |grad u_e| (TV) or ||J||_*
+ * (TNV: the square roots of the Gram eigenvalues, prox.ts gramEigenvalues for m <= 3, Jacobi beyond).
+ */
+function fgpValueSlice(a: FgpArgs, z: number, total: number, ring: Float32Array, qv: Float64Array, work: Float64Array, G: Float64Array, ev: Float64Array): number {
+  const { nz, ny, nx, c, sh } = a, plane = ny * nx, nE = a.w.length, fr = Math.fround;
+  const kind = a.kind, withH = kind === 2, rows = withH ? nE + 1 : nE, lastZ = z === nz - 1;
+  const s0 = (z & 1) * plane, s1 = ((z + 1) & 1) * plane;
+  for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) {
+    let hz = 0, hy = 0, hx = 0;
+    for (let e = 0; e < nE; e++) {
+      const b = 2 * e * plane, k0 = b + s0 + yx, v = ring[k0];
+      const gz = !lastZ ? fr(ring[b + s1 + yx] - v) : 0, gy = y < ny - 1 ? fr(ring[k0 + nx] - v) : 0, gx = x < nx - 1 ? fr(ring[k0 + 1] - v) : 0;
+      if (kind === 0) { total += Math.sqrt(gz * gz + gy * gy + gx * gx); continue; }
+      qv[3 * e] = gz; qv[3 * e + 1] = gy; qv[3 * e + 2] = gx;
+      hz += c[e] * gz; hy += c[e] * gy; hx += c[e] * gx;
+    }
+    if (kind === 0) continue;
+    if (withH) { qv[3 * nE] = sh * hz; qv[3 * nE + 1] = sh * hy; qv[3 * nE + 2] = sh * hx; }
+    let fro = 0;
+    for (let k = 0; k < 3 * rows; k++) fro += qv[k] * qv[k];
+    if (fro === 0) continue;
+    if (rows <= 3) {
+      for (let r = 0; r < rows; r++) for (let s = 0; s < rows; s++) G[r * rows + s] = qv[3 * r] * qv[3 * s] + qv[3 * r + 1] * qv[3 * s + 1] + qv[3 * r + 2] * qv[3 * s + 2];
+      gramEigenvalues(G, rows, ev);
+      for (let k = 0; k < rows; k++) total += Math.sqrt(Math.max(ev[k], 0));
+    } else {
+      projectSpectralBall(qv, rows, 0, work, false); // leaves the diagonalised Gram in work
+      for (let k = 0; k < rows; k++) total += Math.sqrt(Math.max(work[k * rows + k], 0));
+    }
+  }
+  return total;
+}
 
-/** Slices per slab: fixed (not from the worker count), so per-slab sums are the same for any number of workers. */
-const SLAB = 2;
+/**
+ * The FGP kernel on slices [z0, z1) (z0 even), rolling through them with the two-slice ring: mode 0 one
+ * FGP iteration (the primal of R, the dual step); mode 1 u = max(0, w + t div P) and R(u); mode 2 R(u).
+ * R(u) is summed per VALUE_BLOCK (2) slices into sums[z >> 1].
+ */
+export function fgpSlab(a: FgpArgs, z0: number, z1: number): void {
+  const { nz, ny, nx, u } = a, plane = ny * nx, nE = a.w.length, rows = a.kind === 2 ? nE + 1 : nE;
+  if (fgpScratch.ring.length < 2 * nE * plane) fgpScratch.ring = new Float32Array(2 * nE * plane);
+  if (fgpScratch.hRow.length < plane) fgpScratch.hRow = new Float32Array(plane);
+  const ring = fgpScratch.ring, hRow = fgpScratch.hRow;
+  const qv = new Float64Array(3 * rows), work = new Float64Array(2 * rows * rows), G = new Float64Array(rows * rows), ev = new Float64Array(3);
+  if (a.mode === 0) {
+    fgpPrimalSlice(a, a.R, z0, false, false, ring, hRow);
+    for (let z = z0; z < z1; z++) {
+      if (z + 1 < nz) fgpPrimalSlice(a, a.R, z + 1, false, false, ring, hRow);
+      fgpDualSlice(a, z, ring, qv, work);
+    }
+    return;
+  }
+  const load = (z: number): void => { for (let e = 0; e < nE; e++) ring.set(u[e].subarray(z * plane, (z + 1) * plane), 2 * e * plane + (z & 1) * plane); };
+  if (a.mode === 1) fgpPrimalSlice(a, a.P, z0, true, true, ring, hRow); else load(z0);
+  let total = 0;
+  for (let z = z0; z < z1; z++) {
+    if (z + 1 < nz) { if (a.mode === 1) fgpPrimalSlice(a, a.P, z + 1, true, z + 1 < z1, ring, hRow); else load(z + 1); }
+    total = fgpValueSlice(a, z, total, ring, qv, work, G, ev);
+    if ((z & 1) === 1 || z === z1 - 1) { a.sums[z >> 1] = total; total = 0; }
+  }
+}
+
+/** Slices per block of the regulariser value's partial sums (the same blocks for any slab size and number of workers). */
+const VALUE_BLOCK = 2;
+/** Slices per slab of the kernel (even: a whole number of value blocks). */
+const SLAB = 8;
+
+const KERNEL: SlabKernel<FgpArgs> = {
+  name: 'joint.fgpSlab', fn: fgpSlab,
+  prelude: [PROX_PRELUDE, 'const fgpScratch = { ring: new Float32Array(0), hRow: new Float32Array(0) };', ...[fgpDiv, fgpPrimalSlice, fgpDualSlice, fgpValueSlice].map((f) => `const ${f.name} = ${f.toString()};`)].join('\n'),
+};
+
+function sumBlocks(sums: Float64Array): number {
+  let s = 0;
+  for (const v of sums) s += v;
+  return s;
+}
 
 /**
  * prox_{t R} by `iterations` FGP steps, then a clip at 0, in place on u; R = sum_e TV(u_e) or TNV, the dual
@@ -212,60 +233,60 @@ export class FgpProx {
   private rows: number;
   private p: Float32Array[];
   private r: Float32Array[];
+  private r2: Float32Array[];
   private pn: Float32Array[];
   private w: Float32Array[];
   private L: number;
-  private base: Omit<FgpArgs, 'u' | 'q' | 'R' | 'P' | 'Pn' | 'Rn' | 't' | 'step' | 'mom' | 'clip'>;
+  private base: Omit<FgpArgs, 'mode' | 'u' | 'R' | 'P' | 'Pn' | 'Rn' | 't' | 'step' | 'mom'>;
   constructor(private runner: SlabRunner, kind: ProxKind, c: number[], shape: Shape3, private iterations: number, sh: number) {
     if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`joint prox: iterations must be an integer >= 1, got ${iterations}`);
     const nE = c.length, n = shape[0] * shape[1] * shape[2];
     this.rows = kind === 'tnv-haadf' ? nE + 1 : nE;
     const mk = (len: number, k: number) => Array.from({ length: k }, () => runner.sharedFloat32(len));
-    this.p = mk(3 * n, this.rows); this.r = mk(3 * n, this.rows); this.pn = mk(3 * n, this.rows);
+    this.p = mk(3 * n, this.rows); this.r = mk(3 * n, this.rows); this.r2 = mk(3 * n, this.rows); this.pn = mk(3 * n, this.rows);
     this.w = mk(n, nE);
     let c2 = 0; for (const v of c) c2 += v * v;
     this.L = 12 * (1 + (kind === 'tnv-haadf' ? sh * sh * c2 : 0));
-    const sums = new Float64Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(8 * Math.ceil(shape[0] / SLAB)) : new ArrayBuffer(8 * Math.ceil(shape[0] / SLAB)));
+    const nb = Math.ceil(shape[0] / VALUE_BLOCK), sums = new Float64Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(8 * nb) : new ArrayBuffer(8 * nb));
     this.base = { kind: kind === 'tv' ? 0 : kind === 'tnv' ? 1 : 2, nz: shape[0], ny: shape[1], nx: shape[2], c: [...c], sh, w: this.w, sums };
   }
 
-  private args(u: Float32Array[], o: Partial<FgpArgs>): FgpArgs {
-    return { ...this.base, u, q: [], R: [], P: [], Pn: [], Rn: [], t: 0, step: 0, mom: 0, clip: 0, ...o };
+  private args(o: Partial<FgpArgs>): FgpArgs {
+    return { ...this.base, mode: 0, u: [], R: [], P: [], Pn: [], Rn: [], t: 0, step: 0, mom: 0, ...o };
   }
 
-  /** u <- max(0, prox_{t R}(u)); u's arrays must be the runner's shared arrays. */
-  async apply(u: Float32Array[], t: number): Promise<void> {
-    if (!(t > 0)) return;
+  /**
+   * u <- max(0, prox_{t R}(u)); u's arrays must be the runner's shared arrays. Returns R of the result
+   * (computed with the last primal), or null where t <= 0 leaves u as it was.
+   */
+  async apply(u: Float32Array[], t: number): Promise<number | null> {
+    if (!(t > 0)) return null;
     for (let e = 0; e < u.length; e++) this.w[e].set(u[e]);
     const step = 1 / (t * this.L);
-    let tk = 1, R = this.p; // the extrapolated dual starts at the warm-started p
+    let tk = 1, R = this.p, Rn = this.r; // the extrapolated dual starts at the warm-started p
     for (let k = 0; k < this.iterations; k++) {
-      await this.runner.runSlabs(PRIMAL, this.args(u, { q: R, t }), SLAB);
       const tn = (1 + Math.sqrt(1 + 4 * tk * tk)) / 2, mom = (tk - 1) / tn;
-      await this.runner.runSlabs(DUAL, this.args(u, { R, P: this.p, Pn: this.pn, Rn: this.r, step, mom }), SLAB);
+      await this.runner.runSlabs(KERNEL, this.args({ mode: 0, R, P: this.p, Pn: this.pn, Rn, t, step, mom }), SLAB);
       [this.p, this.pn] = [this.pn, this.p];
-      R = this.r;
+      R = Rn;
+      Rn = Rn === this.r ? this.r2 : this.r;
       tk = tn;
     }
-    await this.runner.runSlabs(PRIMAL, this.args(u, { q: this.p, t, clip: 1 }), SLAB);
+    await this.runner.runSlabs(KERNEL, this.args({ mode: 1, u, P: this.p, t }), SLAB);
+    return sumBlocks(this.base.sums);
   }
 
-  /** R(u), summed per slab in slab order (the same for any number of workers). */
+  /** R(u), summed per block in slice order (the same for any number of workers). */
   async value(u: Float32Array[]): Promise<number> {
-    const a = this.args(u, {});
-    await this.runner.runSlabs(VALUE, a, SLAB);
-    let s = 0;
-    for (const v of a.sums) s += v;
-    return s;
+    await this.runner.runSlabs(KERNEL, this.args({ mode: 2, u }), SLAB);
+    return sumBlocks(this.base.sums);
   }
 }
 
 /** R(u) in this thread (jointObjective's fallback where no runner is at hand): sum_voxels of TV or TNV. */
 export function regulariserValueLocal(kind: ProxKind, c: number[], sh: number, shape: Shape3, u: Float32Array[]): number {
-  const nSlabs = Math.ceil(shape[0] / SLAB), sums = new Float64Array(nSlabs);
-  const a = { kind: kind === 'tv' ? 0 : kind === 'tnv' ? 1 : 2, nz: shape[0], ny: shape[1], nx: shape[2], c, sh, w: [], u, q: [], R: [], P: [], Pn: [], Rn: [], t: 0, step: 0, mom: 0, clip: 0, sums };
-  for (let s = 0; s < nSlabs; s++) regulariserValue(a, s * SLAB, Math.min(shape[0], (s + 1) * SLAB), s);
-  let total = 0;
-  for (const v of sums) total += v;
-  return total;
+  const sums = new Float64Array(Math.ceil(shape[0] / VALUE_BLOCK));
+  const a: FgpArgs = { mode: 2, kind: kind === 'tv' ? 0 : kind === 'tnv' ? 1 : 2, nz: shape[0], ny: shape[1], nx: shape[2], c, sh, w: u, u, R: [], P: [], Pn: [], Rn: [], t: 0, step: 0, mom: 0, sums };
+  for (let z0 = 0; z0 < shape[0]; z0 += SLAB) fgpSlab(a, z0, Math.min(shape[0], z0 + SLAB));
+  return sumBlocks(sums);
 }

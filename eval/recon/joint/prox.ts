@@ -16,16 +16,17 @@
  * other). `work` holds 2 m^2 numbers; `closedForm` false forces Jacobi (tests).
  */
 export function projectSpectralBall(q: Float64Array, m: number, r: number, work: Float64Array, closedForm = true): void {
-  const G = work.subarray(0, m * m), U = work.subarray(m * m, 2 * m * m);
+  // G = work[0, m^2), U = work[m^2, 2 m^2) (offsets, not subarrays: this runs per voxel and must not allocate)
+  const G = work, u0 = m * m;
   let fro = 0;
   for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
     const s = q[3 * i] * q[3 * j] + q[3 * i + 1] * q[3 * j + 1] + q[3 * i + 2] * q[3 * j + 2];
     G[i * m + j] = s;
-    U[i * m + j] = i === j ? 1 : 0;
     if (i === j) fro += s;
   }
   if (fro <= r * r) return; // ||q||_2 <= ||q||_F <= r: inside the ball
   if (closedForm && (m === 2 || m === 3) && topProjection(q, m, G, r)) return;
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) G[u0 + i * m + j] = i === j ? 1 : 0;
   for (let sweep = 0; sweep < 12; sweep++) {
     let off = 0;
     for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) off += G[i * m + j] * G[i * m + j];
@@ -46,8 +47,8 @@ export function projectSpectralBall(q: Float64Array, m: number, r: number, work:
         G[i * m + k] = c * gik - s * gjk; G[j * m + k] = s * gik + c * gjk;
       }
       for (let k = 0; k < m; k++) {
-        const uki = U[k * m + i], ukj = U[k * m + j];
-        U[k * m + i] = c * uki - s * ukj; U[k * m + j] = s * uki + c * ukj;
+        const uki = G[u0 + k * m + i], ukj = G[u0 + k * m + j];
+        G[u0 + k * m + i] = c * uki - s * ukj; G[u0 + k * m + j] = s * uki + c * ukj;
       }
     }
   }
@@ -57,8 +58,8 @@ export function projectSpectralBall(q: Float64Array, m: number, r: number, work:
     const s2 = G[k * m + k], f = s2 > r * r ? r / Math.sqrt(s2) : 1;
     for (let c = 0; c < 3; c++) {
       let a = 0;
-      for (let l = 0; l < m; l++) a += U[l * m + k] * q[3 * l + c];
-      for (let i = 0; i < m; i++) out[3 * i + c] += U[i * m + k] * a * f;
+      for (let l = 0; l < m; l++) a += G[u0 + l * m + k] * q[3 * l + c];
+      for (let i = 0; i < m; i++) out[3 * i + c] += G[u0 + i * m + k] * a * f;
     }
   }
   for (let i = 0; i < 3 * m; i++) q[i] = out[i];

@@ -165,7 +165,7 @@ parentPort.on('message', (m) => {
       const z0 = s * m.slab;
       f(m.args, z0, Math.min(m.nz, z0 + m.slab), s);
     }
-  } else run(m.op, vol, ts, counter);
+  } else run(m.op, m.vol ?? vol, m.ts ?? ts, counter);
   parentPort.postMessage({ id: m.id });
 });`;
 
@@ -226,9 +226,13 @@ export class RayTableOperator implements ProjectionOperator, SlabRunner {
       return;
     }
     this.startPool();
-    if (op === 'f') this.vol!.set(vol); else this.ts!.set(ts);
-    await this.dispatch(() => ({ op }));
-    if (op === 'f') ts.set(this.ts!); else vol.set(this.vol!);
+    // arrays already in shared memory (sharedFloat32: the joint engine's) go to the workers as they are; others through the pool's buffers
+    const sv = vol.buffer instanceof SharedArrayBuffer, st = ts.buffer instanceof SharedArrayBuffer;
+    if (op === 'f' && !sv) this.vol!.set(vol);
+    if (op === 'b' && !st) this.ts!.set(ts);
+    await this.dispatch(() => ({ op, ...(sv ? { vol } : {}), ...(st ? { ts } : {}) }));
+    if (op === 'f' && !st) ts.set(this.ts!);
+    if (op === 'b' && !sv) vol.set(this.vol!);
   }
 
   private startPool(): void {
