@@ -8,6 +8,7 @@ import { readMrc, readTlt } from './mrc.ts';
 import { readImageStack } from './imagestack.ts';
 import { writeTiffStack } from './tiff.ts';
 import { FormatError, channelName, detectFormat, parseChannelFiles, readChannelFiles, readTiltStack } from './index.ts';
+import { assertFormatError } from './testing/assert-format-error.ts';
 import { readMat5 } from './mat5.ts';
 import { readFileSync } from 'node:fs';
 
@@ -124,17 +125,5 @@ test('TIFF calibration: written ImageJ metadata reads back, and tifffile\'s read
   writeTiffStack(p, data, [2, 3, 4]);
   assert.is((await readImageStack(p)).pixelSizeNm, undefined);
 });
-
-async function assertFormatError(f: () => Promise<unknown>, re: RegExp): Promise<void> {
-  try {
-    await f();
-  } catch (e) {
-    assert.instance(e, FormatError, String(e));
-    assert.match((e as Error).message, re);
-    assert.not.match((e as Error).message, /HDF5-DIAG|\n/);
-    return;
-  }
-  assert.unreachable(`no error (expected ${re})`);
-}
 
 test.run();
