@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { stream } from '../core/random.ts';
 import { writeMrc, writeTlt } from '../datasets/formats/mrc.ts';
 import { readTiltStack } from '../datasets/formats/index.ts';
-import { estimateCountScale, heldOutViews, userTrainingData } from './user-data.ts';
+import { heldOutViews, userTrainingData } from './user-data.ts';
+import { estimateCountScale } from '../datasets/user-counts.ts';
 import type { MapSource, MultiMapSource } from './sources.ts';
 
 const FX = fileURLToPath(new URL('../datasets/formats/testing/fixtures/', import.meta.url));

@@ -24,6 +24,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../core/validate.ts';
+import { framesFromAngles, estimateCountScale, intTol } from '../../datasets/user-counts.ts';
 import { stream } from '../../core/random.ts';
 import { writeFileAtomic, checkWritable } from '../../core/atomic.ts';
 import { BASELINES, denoiseBaseline, parseBaselineSpec, tuneBaselineByThinning, type Baseline } from '../baselines/index.ts';
@@ -163,7 +164,6 @@ export async function evaluateUserFile(o: HeldOutEvalOptions): Promise<HeldOutRe
     if (o.tlt !== undefined && t.length !== images) throw new ConfigError('tlt', `${o.tlt} lists ${t.length} angles; ${o.data} has ${images} images`);
     if (t.length === images) { angles = t; anglesFrom = tltPath; }
   }
-  const { framesFromAngles, estimateCountScale } = await import('../../training/user-data.ts');
   let K = 1, framesFrom = 'one image per view';
   if (o.frames !== undefined) {
     K = o.frames;
@@ -191,7 +191,7 @@ export async function evaluateUserFile(o: HeldOutEvalOptions): Promise<HeldOutRe
     const S = o.countScale ?? 1, y = new Float32Array(c.data.length);
     for (let i = 0; i < y.length; i++) {
       const v = c.data[i] * S, n = Math.round(v);
-      if (v >= 0 && Math.abs(v - n) <= 1e-3 + 1e-6 * Math.abs(v)) { y[i] = n; continue; }
+      if (v >= 0 && Math.abs(v - n) <= intTol(v)) { y[i] = n; continue; }
       const at = unravel(i, st.shape);
       if (!(v >= 0)) throw new ConfigError('data', `${src} has a negative value ${c.data[i]} at [image ${at[0]}, row ${at[1]}, col ${at[2]}]; held-out scoring takes counts >= 0`);
       const est = o.countScale === undefined ? estimateCountScale(c.data) : undefined;

@@ -11,7 +11,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { readTlt } from '../../datasets/formats/mrc.ts';
-import { estimateCountScale, framesFromAngles } from '../../training/user-data.ts';
+import { estimateCountScale, framesFromAngles } from '../../datasets/user-counts.ts';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 
