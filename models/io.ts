@@ -153,3 +153,14 @@ export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; m
 export function rebuildFromMetadata(metadata: ModelMetadata): tf.LayersModel {
   return buildModel(validateModelSpec(metadata.spec, 'metadata.spec'));
 }
+
+/**
+ * Names of a model's output channels: the input channels' names when there are as many outputs as
+ * inputs; else `metadata.outputChannels` when recorded; else the last `outC` inputs (a HAADF-guided
+ * model lists its guide first). Used by `denoise` and `eval --data` to label what a model returns.
+ */
+export function outputChannelNames(metadata: ModelMetadata | undefined, inC: number, outC: number): string[] {
+  const mChans = metadata?.channels ?? [];
+  const oc = (metadata as { outputChannels?: unknown } | undefined)?.outputChannels;
+  return outC === inC ? mChans.slice(0, inC) : Array.isArray(oc) ? oc.map(String) : mChans.slice(inC - outC);
+}

@@ -216,8 +216,7 @@ export async function evaluateUserFile(o: HeldOutEvalOptions): Promise<HeldOutRe
       }
       const spec = models.validateModelSpec(r.metadata.spec, `${m.path} metadata.spec`);
       const mChans = r.metadata.channels ?? [], inC = spec.inChannels ?? 1, outC = spec.outChannels ?? 1;
-      const oc = (r.metadata as { outputChannels?: unknown }).outputChannels;
-      const outNames = outC === inC ? mChans.slice(0, inC) : Array.isArray(oc) ? oc.map(String) : mChans.slice(inC - outC);
+      const outNames = models.outputChannelNames(r.metadata, inC, outC);
       if (inC > 1) {
         const miss = mChans.filter((c) => !names.includes(c));
         if (mChans.length !== inC || miss.length) throw new ConfigError('methods', `${m.label}: the model takes channels ${mChans.join(', ') || '(unnamed)'}; ${o.data} has ${names.join(', ')}`);

@@ -134,9 +134,7 @@ export const command: CommandModule<object, Args> = {
       const tile = a.tile ?? tiling?.DEFAULT_TILE ?? 0;
       const overlap = a.overlap ?? minOv + (tiling?.DEFAULT_BLEND ?? 0);
       const mChans = metadata?.channels ?? [];
-      // Output channel names: the inputs' when as many; else metadata.outputChannels, else the last inputs (HAADF first).
-      const oc = (metadata as { outputChannels?: unknown } | undefined)?.outputChannels;
-      const outNames = outC === inC ? mChans.slice(0, inC) : Array.isArray(oc) ? oc.map(String) : mChans.slice(inC - outC);
+      const outNames = models ? models.outputChannelNames(metadata, inC, outC) : [];
 
       // --- the input: jobs (one tilt series each), geometry, metadata
       let jobs: Job[] = [];
