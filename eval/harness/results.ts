@@ -51,7 +51,7 @@ export function openResults(path: string): ResultRow[] {
     } catch {
       rec = {};
     }
-    if (!(typeof rec.size === 'number' && Number.isInteger(rec.size) && rec.size >= 0)) throw new Error(`${pending}: not a nanodose append record (expected {"size": bytes, "bytes": n}); remove it and the last block of ${path} to resume`);
+    if (!(typeof rec.size === 'number' && Number.isInteger(rec.size) && rec.size >= 0)) throw new ConfigError(pending, `not a nanodose append record (expected {"size": bytes, "bytes": n}); remove it and the last block of ${path} to resume`);
     if (existsSync(path) && statSync(path).size > rec.size) truncateSync(path, rec.size);
     rmSync(pending);
   }
