@@ -43,7 +43,7 @@ export function smoothRadius(sigma: number): number {
 /**
  * The fixed smoothing layer: output k = G_sigma * input[smoothChannels[k]], a truncated Gaussian
  * g(i) = exp(-i^2 / (2 sigma^2)) / sum_|j|<=R exp(-j^2 / (2 sigma^2)), |i| <= R = ceil(3 sigma),
- * applied separably as one (R x R) 'same' conv with zero padding (the same border rule as every
+ * applied as one (2R + 1) x (2R + 1) 'same' conv whose weights are the outer product g(i) g(j), zero padding (the same border rule as every
  * other layer, so tiling stays exact). Not trainable; its weights are saved with the model.
  * Giving a network a smoothed copy of its noisy input (and optionally adding it to the output, so
  * the network learns the correction to a Gaussian filter) is the classical baseline as a prior:
