@@ -39,6 +39,7 @@
  * ISO 9276-6:2008); no closed-form reference, so the test is a simulated series with known settings.
  */
 import { gaussianFilter } from '../baselines/index.ts';
+import { gramEigenvalues } from '../recon/joint/prox.ts';
 
 export interface LikeInput {
   /** Channels [angle, row, col]; HAADF (by name) is the footprint reference when present. */
@@ -127,21 +128,11 @@ function feret(mask: Uint8Array, R: number, C: number, phi: number): number {
   return hi >= lo ? hi - lo + 1 : 0;
 }
 
-/** Eigenvalues of a symmetric 3 x 3 matrix (cyclic Jacobi rotations), largest first. */
+/** Eigenvalues of a symmetric 3 x 3 matrix, largest first (the closed form of eval/recon/joint/prox.ts gramEigenvalues). */
 export function symmetricEigenvalues3(m: number[][]): [number, number, number] {
-  const a = m.map((r) => [...r]);
-  for (let sweep = 0; sweep < 50; sweep++) {
-    const off = a[0][1] ** 2 + a[0][2] ** 2 + a[1][2] ** 2;
-    if (off < 1e-24 * (a[0][0] ** 2 + a[1][1] ** 2 + a[2][2] ** 2 + 1e-300)) break;
-    for (const [p, q] of [[0, 1], [0, 2], [1, 2]]) {
-      if (a[p][q] === 0) continue;
-      const th = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-      const t = Math.sign(th || 1) / (Math.abs(th) + Math.sqrt(th * th + 1)), c = 1 / Math.sqrt(t * t + 1), s = t * c;
-      for (let k = 0; k < 3; k++) { const akp = a[k][p], akq = a[k][q]; a[k][p] = c * akp - s * akq; a[k][q] = s * akp + c * akq; }
-      for (let k = 0; k < 3; k++) { const apk = a[p][k], aqk = a[q][k]; a[p][k] = c * apk - s * aqk; a[q][k] = s * apk + c * aqk; }
-    }
-  }
-  return [a[0][0], a[1][1], a[2][2]].sort((x, y) => y - x) as [number, number, number];
+  const out = new Float64Array(3);
+  gramEigenvalues(m.flat(), 3, out);
+  return [out[0], out[1], out[2]];
 }
 
 /**
