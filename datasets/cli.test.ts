@@ -87,7 +87,7 @@ test('inspect describes what denoise writes (EMD /data/tilt_denoised with model 
   assert.equal(j.arrays.map((x) => [x.path, x.shape]), [['/data/tilt_denoised/data', [1, 2, 3, 6, 8]]]);
   assert.equal([j.channels, j.angles, j.model.scheme, j.model.spec.depth], [['Au', 'Pd'], [-60, 0, 60], 'n2n-binomial', 2]);
   // An EMD file from another writer, and a plain HDF5 file: listed, not refused.
-  const { h5ready } = await import('./formats/emd.ts');
+  const { h5ready } = await import('./formats/hdf5/emd.ts');
   const h5 = await h5ready();
   const emd = join(root, 'other.emd');
   const f = new h5.File(emd, 'w');

@@ -8,8 +8,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeTiffStack } from './formats/tiff.ts';
-import { writeMrc, writeTlt } from './formats/mrc.ts';
+import { writeTiffStack } from './formats/tiff/tiff.ts';
+import { writeMrc, writeTlt } from './formats/mrc/mrc.ts';
 import { centralSlices, writePngGrey } from './preview.ts';
 import type { DatasetReader } from './reader.ts';
 

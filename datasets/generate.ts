@@ -1,6 +1,6 @@
 /**
  * `generateDataset`: a sharded, resumable dataset directory (manifest.json + one HDF5 file per
- * shard; layout in formats/emd.ts). Sample i depends only on (seed, i), so any split into jobs
+ * shard; layout in formats/hdf5/emd.ts). Sample i depends only on (seed, i), so any split into jobs
  * (`shard: [i, k]`) or worker threads gives the same samples. Each shard file is written under a
  * temporary name and renamed when complete; its sha256 goes into a done record and the manifest.
  * `resume` keeps shards whose file matches the recorded sha256 and redoes the others.
@@ -15,7 +15,7 @@ import { progress } from '../core/progress.ts';
 import type { Seed } from '../core/random.ts';
 import { resolveThreads } from '../core/threads.ts';
 import { ConfigError, checkNumber } from '../core/validate.ts';
-import { GENERATOR, H5WASM_URL } from './formats/emd.ts';
+import { GENERATOR, H5WASM_URL } from './formats/hdf5/emd.ts';
 import { MANIFEST, MANIFEST_FORMAT, readDoneRecord, readManifest, sha256File, writeManifest, type Manifest, type ShardRecord } from './manifest.ts';
 import type { DatasetFileOptions } from './options.ts';
 import { jobFiles, parseShardSpec, shardFiles, type ShardFile } from './shards.ts';
@@ -164,7 +164,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<Manifest> 
 
 /**
  * The shard queue: `n` piscina workers (core/pool.ts taskQueue: datasets/generate-worker.ts, h5wasm
- * loaded before tsx at the URL datasets/formats/emd.ts loads it from, so it is the same module), each writing whole shard files with its own sample source and gzip. A free
+ * loaded before tsx at the URL datasets/formats/hdf5/emd.ts loads it from, so it is the same module), each writing whole shard files with its own sample source and gzip. A free
  * worker takes the next shard; after the first failure no new shard starts, the ones under way are
  * finished (each is written under a temporary name, so nothing is half-written), and the failure is
  * thrown (a ConfigError keeps its field: exit 2).

@@ -9,9 +9,9 @@
 export { openDataset, type DatasetReader, type SampleData, type PatchOptions, type PatchBatch } from './reader.ts';
 export { generateDataset, generatorVersion, type GenerateOptions } from './generate.ts';
 export { readImageStack, type ImageStack } from './formats/imagestack.ts';
-export { writeTiffStack } from './formats/tiff.ts';
-export { writeMrc, readMrc, writeTlt, readTlt, parseMrcHeader, mrcHeader, arrayStats, type MrcHeader, type MrcWriteOptions } from './formats/mrc.ts';
-export { ShardReader, ShardWriter, h5ready, GENERATOR, type ShardLayout, type ShardInfo, type SampleRecord, type SampleField, type ShardSampleMeta } from './formats/emd.ts';
+export { writeTiffStack } from './formats/tiff/tiff.ts';
+export { writeMrc, readMrc, writeTlt, readTlt, parseMrcHeader, mrcHeader, arrayStats, type MrcHeader, type MrcWriteOptions } from './formats/mrc/mrc.ts';
+export { ShardReader, ShardWriter, h5ready, GENERATOR, type ShardLayout, type ShardInfo, type SampleRecord, type SampleField, type ShardSampleMeta } from './formats/hdf5/emd.ts';
 export { readManifest, sha256File, MANIFEST, type Manifest, type ShardRecord } from './manifest.ts';
 export { shardFiles, shardFileName, shardFileCount, jobFiles, parseShardSpec, assignSplit, SPLITS, type Split, type ShardFile } from './shards.ts';
 export { defaultFileOptions, validateFileOptions, FILE_OPTION_DOCS, COUNT_FILTERS, type DatasetFileOptions, type StoreOptions, type SplitFractions, type CompressionOptions } from './options.ts';

@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RandomStream, stream, type Seed } from '../core/random.ts';
-import { ShardReader, type SampleField, type ShardSampleMeta } from './formats/emd.ts';
+import { ShardReader, type SampleField, type ShardSampleMeta } from './formats/hdf5/emd.ts';
 import { Hdf5FileError, readingHdf5, readingHdf5Async } from './h5-file.ts';
 import { readManifest, type Manifest } from './manifest.ts';
 import type { Split } from './shards.ts';

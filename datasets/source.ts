@@ -4,7 +4,7 @@
  * datasets/simulated.ts (the simulator); tests use a fast synthetic source with the same contract.
  */
 import type { Seed } from '../core/random.ts';
-import type { SampleRecord, ShardLayout } from './formats/emd.ts';
+import type { SampleRecord, ShardLayout } from './formats/hdf5/emd.ts';
 import type { DatasetFileOptions } from './options.ts';
 
 export interface SampleSource {

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { temporaryPath, writeFileAtomic } from '../core/atomic.ts';
 import type { Seed } from '../core/random.ts';
 import { ConfigError } from '../core/validate.ts';
-import { ShardReader, ShardWriter } from './formats/emd.ts';
+import { ShardReader, ShardWriter } from './formats/hdf5/emd.ts';
 import { doneRecordPath, sha256File, type ShardRecord } from './manifest.ts';
 import type { DatasetFileOptions } from './options.ts';
 import { assignSplit, type ShardFile } from './shards.ts';
@@ -51,7 +51,7 @@ export async function writeShard(job: ShardJob, source: SampleSource, onSample: 
       await guardWrite(final, () => w.append({ ...rec, split }));
       onSample();
     }
-    // Same seed and config, same bytes: closing clears HDF5's object times (formats/emd.ts closeHdf5).
+    // Same seed and config, same bytes: closing clears HDF5's object times (formats/hdf5/emd.ts closeHdf5).
     await guardWrite(final, () => w.close());
     // HDF5 may defer a failed write to close (metadata flush) and still report success: a shard
     // is renamed to its final name only after it reopens with every sample.

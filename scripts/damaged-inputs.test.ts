@@ -11,7 +11,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeMrc, writeTlt } from '../datasets/formats/mrc.ts';
+import { writeMrc, writeTlt } from '../datasets/formats/mrc/mrc.ts';
 
 const PRELOAD = fileURLToPath(new URL('../datasets/testing/preload.mjs', import.meta.url));
 const CLI_TS = fileURLToPath(new URL('./cli.ts', import.meta.url));
@@ -101,7 +101,7 @@ test('one NaN pixel in an MRC or HDF5 tilt series: denoise and reconstruct name 
   const mrc = join(root, 'nan.mrc');
   writeMrc(mrc, data, [3, 8, 8], { voxelSizeAngstrom: 2, kind: 'stack' });
   writeTlt(join(root, 'nan.tlt'), [-60, 0, 60]);
-  const { h5ready } = await import('../datasets/formats/emd.ts');
+  const { h5ready } = await import('../datasets/formats/hdf5/emd.ts');
   const h5 = await h5ready();
   const h5path = join(root, 'nan.h5');
   const f = new h5.File(h5path, 'w');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stream } from '../core/random.ts';
-import { writeMrc, writeTlt } from '../datasets/formats/mrc.ts';
+import { writeMrc, writeTlt } from '../datasets/formats/mrc/mrc.ts';
 import { readTiltStack } from '../datasets/formats/index.ts';
 import { heldOutViews, userTrainingData } from './user-data.ts';
 import { estimateCountScale } from '../datasets/user-counts.ts';

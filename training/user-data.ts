@@ -135,7 +135,7 @@ export async function userTrainingData(o: UserDataOptions): Promise<UserData> {
   const tltPath = o.tlt ?? (perFile ? fm.parseChannelFiles(o.data)[0][1] : o.data).replace(/\.[^./]+$/, '') + '.tlt';
   if (o.tlt !== undefined && !existsSync(o.tlt)) throw new ConfigError('tlt', `${o.tlt}: no such file`);
   if ((o.tlt !== undefined || !angles) && existsSync(tltPath)) {
-    const { readTlt } = await import('../datasets/formats/mrc.ts');
+    const { readTlt } = await import('../datasets/formats/mrc/mrc.ts');
     const t = readTlt(tltPath);
     if (t.length === images || o.tlt !== undefined) {
       angles = Array.from(t);

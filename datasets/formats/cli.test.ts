@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readMrc } from './mrc.ts';
+import { readMrc } from './mrc/mrc.ts';
 
 const PRELOAD = fileURLToPath(new URL('../testing/preload.mjs', import.meta.url));
 const CLI_TS = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));

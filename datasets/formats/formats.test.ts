@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readMrc, readTlt } from './mrc.ts';
+import { readMrc, readTlt } from './mrc/mrc.ts';
 import { readImageStack } from './imagestack.ts';
-import { writeTiffStack } from './tiff.ts';
+import { writeTiffStack } from './tiff/tiff.ts';
 import { FormatError, channelName, detectFormat, parseChannelFiles, readChannelFiles, readTiltStack } from './index.ts';
 import { assertFormatError } from './testing/assert-format-error.ts';
-import { readMat5 } from './mat5.ts';
+import { readMat5 } from './matlab/mat5.ts';
 import { readFileSync } from 'node:fs';
 
 // Fixtures made by the reference writers (testing/make-fixtures.py: mrcfile, scipy.io.savemat, h5py, hyperspy, tifffile).

@@ -1,11 +1,11 @@
 /**
- * Reading user image stacks (tilt series or volumes) from MRC, TIFF (multi-page, formats/tiff.ts) or
+ * Reading user image stacks (tilt series or volumes) from MRC, TIFF (multi-page, formats/tiff/tiff.ts) or
  * HDF5 (a named dataset; EMD files are understood).
  */
 import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
-import { readMrc, readTlt } from './mrc.ts';
-import { readTiff } from './tiff.ts';
+import { readMrc, readTlt } from './mrc/mrc.ts';
+import { readTiff } from './tiff/tiff.ts';
 
 export interface ImageStack {
   /** float32, C-order over `shape` (for a stack: [image, row, col]). */
@@ -49,7 +49,7 @@ async function readTiffStack(path: string): Promise<ImageStack> {
 }
 
 async function readHdf5Stack(path: string, dataset?: string): Promise<ImageStack> {
-  const { h5ready } = await import('./emd.ts');
+  const { h5ready } = await import('./hdf5/emd.ts');
   const h5 = await h5ready();
   const f = new h5.File(path, 'r');
   try {

@@ -16,7 +16,7 @@ import { extname } from 'node:path';
 import { FormatError, type FormatName, type TiltStack } from './types.ts';
 
 export { FormatError, channelName, type FormatName, type TiltStack } from './types.ts';
-export { readMat5, isMat5, type MatVariable } from './mat5.ts';
+export { readMat5, isMat5, type MatVariable } from './matlab/mat5.ts';
 
 export const MRC_EXT = ['.mrc', '.mrcs', '.st', '.ali', '.rec', '.map'] as const;
 export const TIFF_EXT = ['.tif', '.tiff'] as const;
@@ -59,10 +59,10 @@ export async function detectFormat(path: string): Promise<FormatName | 'nanodose
   const ext = extname(path).toLowerCase();
   const h = head(path, 128);
   if (h.length >= 4 && ((h[0] === 0x49 && h[1] === 0x49 && h[2] === 42) || (h[0] === 0x4d && h[1] === 0x4d && h[3] === 42))) return 'tiff';
-  const { isMat5 } = await import('./mat5.ts');
+  const { isMat5 } = await import('./matlab/mat5.ts');
   if (isMat5(h)) return 'mat-v5';
   if (isHdf5File(path)) {
-    const { hdf5Layout } = await import('./hdf5.ts');
+    const { hdf5Layout } = await import('./hdf5/hdf5.ts');
     const layout = await hdf5Layout(path);
     return layout === 'hdf5' && ext === '.mat' ? 'mat-v7.3' : layout;
   }
@@ -87,14 +87,14 @@ export async function readTiltStack(path: string, o: { channels?: string[]; data
   let s: TiltStack;
   if (o.dataset !== undefined && fmt !== 'hdf5') {
     // A named array: read as plain HDF5 whatever the layout around it.
-    const { readHdf5Channels } = await import('./hdf5.ts');
+    const { readHdf5Channels } = await import('./hdf5/hdf5.ts');
     return pick({ ...(await readHdf5Channels(path, { dataset: o.dataset })), format: fmt as FormatName }, o.channels);
   }
   switch (fmt) {
     case 'nanodose-dataset':
       throw new FormatError(path, fmt, 'is a nanodose dataset; read it with openDataset (datasets/reader.ts)');
     case 'mrc': {
-      const { readMrc } = await import('./mrc.ts');
+      const { readMrc } = await import('./mrc/mrc.ts');
       let m: ReturnType<typeof readMrc>;
       try {
         m = readMrc(path);
@@ -117,28 +117,28 @@ export async function readTiltStack(path: string, o: { channels?: string[]; data
       break;
     }
     case 'mat-v5': {
-      const { readMat5File } = await import('./matlab.ts');
+      const { readMat5File } = await import('./matlab/matlab.ts');
       s = await readMat5File(path, o.channels);
       break;
     }
     case 'mat-v7.3': {
-      const { readMat73 } = await import('./hdf5.ts');
-      const { matToStack } = await import('./matlab.ts');
+      const { readMat73 } = await import('./hdf5/hdf5.ts');
+      const { matToStack } = await import('./matlab/matlab.ts');
       s = matToStack(path, 'mat-v7.3', await readMat73(path), o.channels);
       break;
     }
     case 'emd-velox': {
-      const { readVelox } = await import('./hdf5.ts');
+      const { readVelox } = await import('./hdf5/hdf5.ts');
       s = await readVelox(path, o.channels);
       break;
     }
     case 'hspy': {
-      const { readHspy } = await import('./hdf5.ts');
+      const { readHspy } = await import('./hdf5/hdf5.ts');
       s = await readHspy(path, o.channels);
       break;
     }
     default: {
-      const { readHdf5Channels } = await import('./hdf5.ts');
+      const { readHdf5Channels } = await import('./hdf5/hdf5.ts');
       s = await readHdf5Channels(path, o);
     }
   }

@@ -1,5 +1,5 @@
 /**
- * Partial reads of TIFF (formats/tiff.ts) and MATLAB v5 (formats/mat5.ts, formats/matlab.ts), the
+ * Partial reads of TIFF (formats/tiff/tiff.ts) and MATLAB v5 (formats/matlab/mat5.ts, formats/matlab/matlab.ts), the
  * reads `inspect` makes: the first pages / rows equal the same values of the whole read on the
  * committed fixtures (made by tifffile and scipy.io.savemat: testing/make-fixtures.py); a compressed
  * MAT array is inflated only as far as the projection needs (a checksum error past it is not met);
@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
-import { readTiff, writeTiffStack } from './tiff.ts';
-import { Mat5File } from './mat5.ts';
-import { probeMat5 } from './matlab.ts';
+import { readTiff, writeTiffStack } from './tiff/tiff.ts';
+import { Mat5File } from './matlab/mat5.ts';
+import { probeMat5 } from './matlab/matlab.ts';
 import { readTiltStack } from './index.ts';
 import { assertFormatError } from './testing/assert-format-error.ts';
 import { probeTiltStack } from './probe.ts';

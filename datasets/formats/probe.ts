@@ -4,16 +4,16 @@
  * of the values (one projection per channel, at most SAMPLE_VALUES) to tell integer counts from
  * scaled or processed data. HDF5 files (Velox .emd, HyperSpy .hspy, MATLAB v7.3, named-channel
  * HDF5) are read through h5wasm slices, MRC files by sections, TIFF files by the byte ranges of
- * their IFDs and first page (formats/tiff.ts), MATLAB v5 files by element headers and a stream of
- * each channel cut after projection 0 (formats/mat5.ts), so memory stays bounded whatever the
+ * their IFDs and first page (formats/tiff/tiff.ts), MATLAB v5 files by element headers and a stream of
+ * each channel cut after projection 0 (formats/matlab/mat5.ts), so memory stays bounded whatever the
  * file's size (`npm run bench -- inspect-rss`).
  *
- * The HDF5 layouts follow the readers of formats/hdf5.ts and formats/matlab.ts (same channel names,
+ * The HDF5 layouts follow the readers of formats/hdf5/hdf5.ts and formats/matlab/matlab.ts (same channel names,
  * axis order, angle and pixel-size sources); formats/probe.test.ts checks that the probe and the
  * readers agree on every fixture, so the two cannot drift apart unnoticed.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { isElement } from './hdf5.ts';
+import { isElement } from './hdf5/hdf5.ts';
 import { FormatError, channelName, type FormatName } from './types.ts';
 
 /** Most values read per channel for the sample (16 MB of float32). */
@@ -88,8 +88,8 @@ export async function probeTiltStack(path: string, o: { dataset?: string } = {})
   const bytes = statSync(path).size;
   if (fmt === 'nanodose-dataset') throw new FormatError(path, fmt, 'is a nanodose dataset (inspect describes it)');
   if (fmt === 'mrc' && o.dataset === undefined) {
-    // The header and the first projection only (formats/mrc.ts reads sections from an offset).
-    const { readMrc } = await import('./mrc.ts');
+    // The header and the first projection only (formats/mrc/mrc.ts reads sections from an offset).
+    const { readMrc } = await import('./mrc/mrc.ts');
     let m: ReturnType<typeof readMrc>;
     try {
       m = readMrc(path, { sections: 1 });
@@ -100,8 +100,8 @@ export async function probeTiltStack(path: string, o: { dataset?: string } = {})
     return { file: path, format: 'mrc', shape: m.shape, bytes, channels: [{ name: 'stack', dtype: mrcDtype(path), sample: m.data.slice(0, Math.min(plane, SAMPLE_VALUES)), sampleOf: 'projection 0' }], ...(m.voxelSizeAngstrom > 0 && m.header.cella[0] > 0 ? { pixelSizeNm: m.voxelSizeAngstrom / 10 } : {}) };
   }
   if (fmt === 'tiff' && o.dataset === undefined) {
-    // The IFD chain and the strips of the first page's first rows only (formats/tiff.ts reads by range).
-    const { readTiff } = await import('./tiff.ts');
+    // The IFD chain and the strips of the first page's first rows only (formats/tiff/tiff.ts reads by range).
+    const { readTiff } = await import('./tiff/tiff.ts');
     let t: Awaited<ReturnType<typeof readTiff>>;
     try {
       t = await readTiff(path, { pages: 1, values: SAMPLE_VALUES });
@@ -111,8 +111,8 @@ export async function probeTiltStack(path: string, o: { dataset?: string } = {})
     return { file: path, format: 'tiff', shape: [t.pages, t.rows, t.shape[2]], bytes, channels: [{ name: 'stack', dtype: t.dtype, sample: t.data, sampleOf: 'projection 0' }], ...(t.pixelSizeNm ? { pixelSizeNm: t.pixelSizeNm } : {}) };
   }
   if (fmt === 'mat-v5' && o.dataset === undefined) {
-    // Headers of every variable, then each channel's values streamed up to projection 0's last one (formats/matlab.ts).
-    const { probeMat5, MAT_DTYPE } = await import('./matlab.ts');
+    // Headers of every variable, then each channel's values streamed up to projection 0's last one (formats/matlab/matlab.ts).
+    const { probeMat5, MAT_DTYPE } = await import('./matlab/matlab.ts');
     const first = await probeMat5(path, SAMPLE_VALUES);
     const L = first.layout;
     return { file: path, format: 'mat-v5', shape: L.shape, bytes, channels: L.channels.map((v, k) => ({ name: channelName(v.name), dtype: MAT_DTYPE[v.class] ?? v.class, sample: first.samples[k], sampleOf: 'projection 0' })), ...(L.angles ? { angles: L.angles, anglesFrom: L.anglesFrom } : {}), ...(L.pixelSizeNm ? { pixelSizeNm: L.pixelSizeNm } : {}) };
@@ -123,7 +123,7 @@ export async function probeTiltStack(path: string, o: { dataset?: string } = {})
     const plane = s.shape[1] * s.shape[2];
     return { file: path, format: s.format, shape: s.shape, bytes, channels: s.channels.map((c) => ({ name: c.name, dtype: 'float32 (as read)', sample: c.data.slice(0, Math.min(plane, SAMPLE_VALUES)), sampleOf: 'projection 0' })), ...(s.angles ? { angles: s.angles, anglesFrom: s.anglesFrom } : {}), ...(s.pixelSizeNm ? { pixelSizeNm: s.pixelSizeNm } : {}) };
   }
-  const { h5ready } = await import('./emd.ts');
+  const { h5ready } = await import('./hdf5/emd.ts');
   const lib: H5 = await h5ready();
   let f: InstanceType<H5['File']>;
   try {
@@ -230,7 +230,7 @@ function probeHspy(f: Group, path: string): Probe {
   return { channels, shape, ...(angles ? { angles, anglesFrom: `${path} (navigation axis)` } : {}), ...(pixelSizeNm ? { pixelSizeNm } : {}) };
 }
 
-/** MATLAB v7.3: as formats/matlab.ts, from the datasets' shapes (MATLAB size = HDF5 shape reversed). */
+/** MATLAB v7.3: as formats/matlab/matlab.ts, from the datasets' shapes (MATLAB size = HDF5 shape reversed). */
 function probeMat73(f: Group, path: string): Probe {
   const F = 'mat-v7.3';
   const vars = f.keys().map((k) => [k, f.get(k)] as const).filter((e): e is readonly [string, Dataset] => isDataset(e[1]));

@@ -159,7 +159,7 @@ export async function evaluateUserFile(o: HeldOutEvalOptions): Promise<HeldOutRe
   const tltPath = o.tlt ?? (perFile ? fm.parseChannelFiles(o.data)[0][1] : o.data).replace(/\.[^./]+$/, '') + '.tlt';
   if (o.tlt !== undefined && !existsSync(o.tlt)) throw new ConfigError('tlt', `${o.tlt}: no such file`);
   if ((o.tlt !== undefined || !angles) && existsSync(tltPath)) {
-    const { readTlt } = await import('../../datasets/formats/mrc.ts');
+    const { readTlt } = await import('../../datasets/formats/mrc/mrc.ts');
     const t = Array.from(readTlt(tltPath));
     if (o.tlt !== undefined && t.length !== images) throw new ConfigError('tlt', `${o.tlt} lists ${t.length} angles; ${o.data} has ${images} images`);
     if (t.length === images) { angles = t; anglesFrom = tltPath; }

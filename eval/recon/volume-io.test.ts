@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readMrc, writeMrc } from '../../datasets/formats/mrc.ts';
+import { readMrc, writeMrc } from '../../datasets/formats/mrc/mrc.ts';
 import { readTiltSeries } from './volume-io.ts';
 import { sirtFast } from './sirt/slices.ts';
 

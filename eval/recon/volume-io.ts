@@ -101,7 +101,7 @@ export async function writeVolumes(prefix: string, volumes: Float32Array[], chan
     writeMrc(p, v, shape, { voxelSizeAngstrom: o.voxelSizeAngstrom || 1, kind: 'volume', labels: [`nanodose reconstruct: ${channels[k]} ${o.attrs?.method ?? ''}`] });
     written.push(p);
   });
-  const { writeEmdRoot, writeEmdDataGroup, spatialDim, writeHdf5File } = await import('../../datasets/formats/emd.ts');
+  const { writeEmdRoot, writeEmdDataGroup, spatialDim, writeHdf5File } = await import('../../datasets/formats/hdf5/emd.ts');
   const h5path = `${prefix}.h5`;
   const nm = (o.voxelSizeAngstrom || 1) / 10;
   // The one HDF5 writer path (temporary name, reproducible bytes) and EMD data-group writer (centred coordinates, units '[n_m]').

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateDataset } from '../../datasets/generate.ts';
-import { h5ready, ShardWriter, type SampleRecord } from '../../datasets/formats/emd.ts';
+import { h5ready, ShardWriter, type SampleRecord } from '../../datasets/formats/hdf5/emd.ts';
 import { loadSource } from '../../datasets/source.ts';
 
 const quick = !!process.env.BENCH_QUICK;

@@ -424,7 +424,7 @@ interface H5Layout {
  */
 async function writeH5(path: string, L: H5Layout, runAll: (put: (s: number, k: number, map: Float32Array) => void) => Promise<void>): Promise<string> {
   const { generatorVersion } = await import('../../datasets/index.ts');
-  const { writeEmdRoot, writeEmdDataGroup, spatialDim, writeHdf5File } = await import('../../datasets/formats/emd.ts');
+  const { writeEmdRoot, writeEmdDataGroup, spatialDim, writeHdf5File } = await import('../../datasets/formats/hdf5/emd.ts');
   // the one HDF5 writer path: temporary name, reproducible bytes (no object times), rename
   await writeHdf5File(path, async (f) => {
     writeEmdRoot(f, { generator: 'nanodose denoise', generator_version: generatorVersion(), ...L.attrs });

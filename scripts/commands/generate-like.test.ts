@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeMrc, writeTlt } from '../../datasets/formats/mrc.ts';
+import { writeMrc, writeTlt } from '../../datasets/formats/mrc/mrc.ts';
 import { validateDatasetConfig } from '../../datasets/config.ts';
 import { simulateSample, validateSimulationConfig } from '../../generators/simulate.ts';
 

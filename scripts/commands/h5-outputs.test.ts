@@ -1,5 +1,5 @@
 /**
- * Every HDF5 file nanodose writes goes through one writer path (datasets/formats/emd.ts
+ * Every HDF5 file nanodose writes goes through one writer path (datasets/formats/hdf5/emd.ts
  * createHdf5/closeHdf5/writeHdf5File), which clears HDF5's object times: `denoise` and `reconstruct`
  * run twice on the same input write byte-identical .h5 files, and their object headers hold no
  * times (clearing again finds headers and nothing to rewrite; HDF5 stamps times by the second, so

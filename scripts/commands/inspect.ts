@@ -10,7 +10,7 @@
  * the tiling), else every dataset in the file.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readTlt } from '../../datasets/formats/mrc.ts';
+import { readTlt } from '../../datasets/formats/mrc/mrc.ts';
 import { estimateCountScale, framesFromAngles } from '../../datasets/user-counts.ts';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -55,7 +55,7 @@ export const command: CommandModule<object, Args> = {
         `  size      ${(Number(out.bytes) / 1e6).toFixed(1)} MB on disk`,
       );
       if (done.length) {
-        const { ShardReader } = await import('../../datasets/formats/emd.ts');
+        const { ShardReader } = await import('../../datasets/formats/hdf5/emd.ts');
         const r = await ShardReader.open(join(a.file, done[0].file));
         lines.push(...describeShard(r, '  first finished shard: '));
         r.close();
@@ -65,7 +65,7 @@ export const command: CommandModule<object, Args> = {
       const fm = await import('../../datasets/formats/index.ts');
       const fmt = await fm.detectFormat(a.file);
       if (fmt === 'nanodose-dataset') {
-        const { ShardReader } = await import('../../datasets/formats/emd.ts');
+        const { ShardReader } = await import('../../datasets/formats/hdf5/emd.ts');
         const r = await ShardReader.open(a.file);
         Object.assign(out, { kind: 'shard', attrs: { ...r.attrs, config: undefined }, samples: r.count, channels: r.channels, elements: r.elements, angles: Array.from(r.angles) });
         lines.push(`shard ${a.file}: ${(statSync(a.file).size / 1e6).toFixed(2)} MB`, ...describeShard(r, '  '));
@@ -73,7 +73,7 @@ export const command: CommandModule<object, Args> = {
       } else {
         if (fmt === 'hdf5') {
           // Other HDF5 (nanodose denoise output, other EMD writers, a lab's own file): its structure first.
-          const { h5ready } = await import('../../datasets/formats/emd.ts');
+          const { h5ready } = await import('../../datasets/formats/hdf5/emd.ts');
           const h5 = await h5ready();
           const f = new h5.File(a.file, 'r');
           try {
@@ -83,7 +83,7 @@ export const command: CommandModule<object, Args> = {
           }
         }
         if (fmt === 'mrc') {
-          const { readMrc } = await import('../../datasets/formats/mrc.ts');
+          const { readMrc } = await import('../../datasets/formats/mrc/mrc.ts');
           const { header: h, voxelSizeAngstrom } = readMrc(a.file, { sections: 0 });
           Object.assign(out, { kind: 'mrc', header: h, voxelSizeAngstrom });
           lines.push(
@@ -113,7 +113,7 @@ export const command: CommandModule<object, Args> = {
   },
 };
 
-function describeShard(r: import('../../datasets/formats/emd.ts').ShardReader, pre: string): string[] {
+function describeShard(r: import('../../datasets/formats/hdf5/emd.ts').ShardReader, pre: string): string[] {
   const at = r.attrs;
   const lines = [
     `${pre}EMD ${at.version_major}.${at.version_minor}, ${at.generator} ${at.generator_version}, shard ${at.shard_index} of ${at.shard_count}, samples ${at.first_sample}..${Number(at.first_sample) + r.count - 1}`,
@@ -135,7 +135,7 @@ function describeShard(r: import('../../datasets/formats/emd.ts').ShardReader, p
 }
 
 /** The acquisition config a shard was made with ({} when none is recorded). */
-function shardAcquisition(r: import('../../datasets/formats/emd.ts').ShardReader): Record<string, unknown> {
+function shardAcquisition(r: import('../../datasets/formats/hdf5/emd.ts').ShardReader): Record<string, unknown> {
   try {
     const cfg = JSON.parse(String(r.attrs.config ?? '{}')) as { simulation?: { acquisition?: Record<string, unknown> } };
     return cfg.simulation?.acquisition ?? {};
@@ -162,7 +162,7 @@ export function doseLine(acq: Record<string, unknown>, doses: number[], pre: str
  * linear-legacy) and the expected HAADF and EDX counts per pixel inside the first sample's particle
  * (pixels whose summed EDX expectation is above 10 % of its maximum), against the incident electrons.
  */
-function describeHaadf(r: import('../../datasets/formats/emd.ts').ShardReader, pre: string): string[] {
+function describeHaadf(r: import('../../datasets/formats/hdf5/emd.ts').ShardReader, pre: string): string[] {
   const acq = shardAcquisition(r);
   const model = (acq.haadfModel as string | undefined) ?? (acq.haadfEfficiency !== undefined ? 'linear-legacy' : 'unknown');
   const out = [`${pre}HAADF model: ${model}${model === 'linear-legacy' ? ' (made before the physical HAADF model: its HAADF counts are not bounded by the incident electrons)' : ''}`];
@@ -188,7 +188,7 @@ function describeHaadf(r: import('../../datasets/formats/emd.ts').ShardReader, p
   return out;
 }
 
-type H5Module = Awaited<ReturnType<typeof import('../../datasets/formats/emd.ts').h5ready>>;
+type H5Module = Awaited<ReturnType<typeof import('../../datasets/formats/hdf5/emd.ts').h5ready>>;
 type H5Group = import('h5wasm/node').Group;
 type H5Dataset = import('h5wasm/node').Dataset;
 

@@ -21,7 +21,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readMrc } from '../../datasets/formats/mrc.ts';
+import { readMrc } from '../../datasets/formats/mrc/mrc.ts';
 
 const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
 const CLI_TS = fileURLToPath(new URL('../cli.ts', import.meta.url));

@@ -115,11 +115,11 @@ import tifffile  # noqa: E402
 tifffile.imwrite(os.path.join(OUT, "tilt_Au_imagej.tif"), au.astype(np.float32), imagej=True,
                  resolution=(1 / PIXEL_NM, 1 / PIXEL_NM), metadata={"unit": "nm", "axes": "ZYX"})
 # TIFF as other writers store it: big-endian uint16, Deflate with the horizontal predictor, 5 rows per
-# strip (formats/tiff.ts decodes strips through utif2 and reads only the strips of the rows asked for).
+# strip (formats/tiff/tiff.ts decodes strips through utif2 and reads only the strips of the rows asked for).
 tifffile.imwrite(os.path.join(OUT, "tilt_Au_deflate_be.tif"), au.astype(np.uint16), byteorder=">",
                  compression="zlib", predictor=True, rowsperstrip=5)
 # MATLAB v5 with the angle axis first, X(angle, row, col): projection 0 is strided over the whole array,
-# so a partial read (formats/mat5.ts) must pick values across the compressed stream.
+# so a partial read (formats/matlab/mat5.ts) must pick values across the compressed stream.
 scipy.io.savemat(os.path.join(OUT, "tilt_v5_anglefirst.mat"), {"Au": au, "angles": angles}, do_compression=True)
 print("wrote", sorted(os.listdir(OUT)))
 

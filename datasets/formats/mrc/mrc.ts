@@ -13,7 +13,7 @@
  * Data: nz sections of ny rows of nx values, so an array in [z, y, x] order is written as is.
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { writeFileAtomic } from '../../core/atomic.ts';
+import { writeFileAtomic } from '../../../core/atomic.ts';
 
 export const MRC_HEADER_BYTES = 1024;
 

@@ -20,7 +20,7 @@
  */
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 
-import type { CompressionOptions } from '../options.ts';
+import type { CompressionOptions } from '../../options.ts';
 
 type H5 = typeof import('h5wasm/node').default;
 
@@ -73,9 +73,9 @@ export interface SampleRecord {
   frames?: Uint32Array;
 }
 
-import { withCheckedOpen } from '../h5-file.ts';
-import { clearObjectTimes } from '../h5-reproducible.ts';
-import { withAtomicPath } from '../../core/atomic.ts';
+import { withCheckedOpen } from '../../h5-file.ts';
+import { clearObjectTimes } from '../../h5-reproducible.ts';
+import { withAtomicPath } from '../../../core/atomic.ts';
 
 let ready: Promise<H5> | null = null;
 /**

@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readImageStack } from './imagestack.ts';
-import { writeTiffStack } from './tiff.ts';
+import { readImageStack } from '../imagestack.ts';
+import { writeTiffStack } from '../tiff/tiff.ts';
 import { readMrc, readTlt, writeMrc, writeTlt } from './mrc.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nanodose-mrc-'));

@@ -1,5 +1,5 @@
 /**
- * MATLAB .mat tilt series (v5 through formats/mat5.ts, v7.3 through HDF5): variables to channels.
+ * MATLAB .mat tilt series (v5 through formats/matlab/mat5.ts, v7.3 through HDF5): variables to channels.
  *
  * Channels are the 2-D/3-D numeric variables of one size (or those named by `channels`); a vector
  * named angles/tilts/tilt_angles/theta/alpha gives the tilt angles (degrees), a scalar named
@@ -9,7 +9,7 @@
  * X(r, c, a) sits at r + R c + R C a.
  */
 import { Mat5File, type MatVariable } from './mat5.ts';
-import { FormatError, channelName, type TiltStack } from './types.ts';
+import { FormatError, channelName, type TiltStack } from '../types.ts';
 
 const ANGLES = /^(angles?|tilts?|tilt_?angles?|theta|alpha)$/i;
 

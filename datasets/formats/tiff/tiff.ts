@@ -12,7 +12,7 @@
  * integers or 32/64-bit floats, all pages the same size; classic TIFF (not BigTIFF), stripped.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { writeFileAtomic } from '../../core/atomic.ts';
+import { writeFileAtomic } from '../../../core/atomic.ts';
 
 export interface TiffStack {
   /** float32, [page, row, col] C-order (only the pages and rows read). */

@@ -11,12 +11,12 @@
  *   navigate) in array order; the navigation axis of a tilt series in deg (or rad) gives the
  *   angles, the signal axes' scale and units the pixel size.
  * - MATLAB v7.3: each variable a root dataset with a MATLAB_class attribute; the HDF5 shape is the
- *   MATLAB size reversed, so the values are MATLAB's column-major order as is (formats/matlab.ts
+ *   MATLAB size reversed, so the values are MATLAB's column-major order as is (formats/matlab/matlab.ts
  *   orders the axes).
  */
-import type { MatVariable } from './mat5.ts';
-import { FormatError, type TiltStack, channelName } from './types.ts';
-import { Hdf5FileError } from '../h5-file.ts';
+import type { MatVariable } from '../matlab/mat5.ts';
+import { FormatError, type TiltStack, channelName } from '../types.ts';
+import { Hdf5FileError } from '../../h5-file.ts';
 
 type H5 = typeof import('h5wasm/node').default;
 type Dataset = import('h5wasm/node').Dataset;
@@ -80,7 +80,7 @@ export async function hdf5Layout(path: string): Promise<'nanodose-dataset' | 'em
   }
 }
 
-/** MATLAB v7.3 variables (numeric datasets at the root), as formats/matlab.ts expects them. */
+/** MATLAB v7.3 variables (numeric datasets at the root), as formats/matlab/matlab.ts expects them. */
 export async function readMat73(path: string): Promise<MatVariable[]> {
   const f = await open(path, 'mat-v7.3');
   try {

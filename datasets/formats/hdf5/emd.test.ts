@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShardReader, ShardWriter, type ShardLayout, type SampleRecord } from './emd.ts';
-import { readImageStack } from './imagestack.ts';
+import { readImageStack } from '../imagestack.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nanodose-emd-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
