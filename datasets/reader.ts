@@ -10,6 +10,7 @@ import { ShardReader, type SampleField, type ShardSampleMeta } from './formats/h
 import { Hdf5FileError, readingHdf5, readingHdf5Async } from './h5-file.ts';
 import { readManifest, type Manifest } from './manifest.ts';
 import type { Split } from './shards.ts';
+import { ConfigError } from '../core/validate.ts';
 
 export interface SampleData {
   index: number;
@@ -164,9 +165,9 @@ class Reader implements DatasetReader {
     const channels = opts.channels ?? this.channels.map((_, c) => c);
     for (const c of channels) if (!(c >= 0 && c < this.channels.length)) throw new RangeError(`channel ${c} out of range [0, ${this.channels.length - 1}]`);
     const fields = (opts.fields ?? (['noisy', 'clean'] as const).filter((f) => this.stored[f])) as ('noisy' | 'clean')[];
-    for (const f of fields) if (!this.stored[f]) throw new Error(`${this.path} does not store '${f}'`);
+    for (const f of fields) if (!this.stored[f]) throw new ConfigError(this.path, `does not store '${f}'`);
     const pool = this.indices(opts.split);
-    if (pool.length === 0) throw new Error(`${this.path}: no samples in split ${opts.split ?? '(any)'}`);
+    if (pool.length === 0) throw new ConfigError(this.path, `no samples in split ${opts.split ?? '(any)'}`);
     const rng = opts.rng ?? stream(opts.seed ?? 0, opts.step ?? 0, 'patches');
     const C = channels.length, P = size * size;
     const batch: PatchBatch = { shape: [count, C, size, size], origins: [], dose: new Float64Array(count) };
@@ -200,13 +201,13 @@ class Reader implements DatasetReader {
  * left out), or a single shard .h5 file.
  */
 export async function openDataset(path: string): Promise<DatasetReader> {
-  if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
+  if (!existsSync(path)) throw new ConfigError(path, `no such file or directory`);
   let files: { path: string; first: number; count: number; bytes?: number | null }[];
   let manifest: Manifest | null = null;
   if (statSync(path).isDirectory()) {
     manifest = readManifest(path);
     files = manifest.shards.filter((s) => s.sha256).map((s) => ({ path: join(path, s.file), first: s.first, count: s.count, bytes: s.bytes }));
-    if (files.length === 0) throw new Error(`${path}: no finished shards yet (see manifest.json)`);
+    if (files.length === 0) throw new ConfigError(path, `no finished shards yet (see manifest.json)`);
   } else files = [{ path, first: -1, count: -1 }];
   const parts: Part[] = [];
   let head: ShardReader | null = null;

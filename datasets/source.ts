@@ -6,6 +6,7 @@
 import type { Seed } from '../core/random.ts';
 import type { SampleRecord, ShardLayout } from './formats/hdf5/emd.ts';
 import type { DatasetFileOptions } from './options.ts';
+import { InternalError } from '../core/validate.ts';
 
 export interface SampleSource {
   /** Everything of the shard layout that the samples fix (store and compression come from the config). */
@@ -32,7 +33,7 @@ export async function loadSource(url: string = DEFAULT_SOURCE): Promise<SourceMo
   } catch (e) {
     const err = e as { code?: string; message: string };
     if (url === DEFAULT_SOURCE && err.code === 'ERR_MODULE_NOT_FOUND') {
-      throw new Error(`the simulator is not available in this checkout (${err.message.split('\n')[0]}); datasets/simulated.ts needs generators/simulate.ts, generators/projection and generators/phantoms`);
+      throw new InternalError(`the simulator is not available in this checkout (${err.message.split('\n')[0]}); datasets/simulated.ts needs generators/simulate.ts, generators/projection and generators/phantoms`);
     }
     throw e;
   }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import { readMrc, readTlt } from './mrc/mrc.ts';
 import { readTiff } from './tiff/tiff.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export interface ImageStack {
   /** float32, C-order over `shape` (for a stack: [image, row, col]). */
@@ -30,7 +31,7 @@ function tltBeside(path: string): Float64Array | undefined {
  * (default: the first of /data/*\/data in EMD files); angles from an EMD dim with units [deg].
  */
 export async function readImageStack(path: string, opts: { dataset?: string } = {}): Promise<ImageStack> {
-  if (!existsSync(path)) throw new Error(`${path}: no such file`);
+  if (!existsSync(path)) throw new ConfigError(path, `no such file`);
   const ext = extname(path).toLowerCase();
   if (['.mrc', '.mrcs', '.st', '.ali', '.rec', '.map'].includes(ext)) {
     const m = readMrc(path);
@@ -39,7 +40,7 @@ export async function readImageStack(path: string, opts: { dataset?: string } = 
   }
   if (ext === '.tif' || ext === '.tiff') return readTiffStack(path);
   if (['.h5', '.hdf5', '.emd', '.hdf'].includes(ext)) return readHdf5Stack(path, opts.dataset);
-  throw new Error(`${path}: unknown image format ${ext || '(no extension)'}; readable: .mrc/.mrcs/.st/.ali/.rec, .tif/.tiff, .h5/.hdf5/.emd`);
+  throw new ConfigError(path, `unknown image format ${ext || '(no extension)'}; readable: .mrc/.mrcs/.st/.ali/.rec, .tif/.tiff, .h5/.hdf5/.emd`);
 }
 
 async function readTiffStack(path: string): Promise<ImageStack> {
@@ -58,14 +59,14 @@ async function readHdf5Stack(path: string, dataset?: string): Promise<ImageStack
       const data = f.get('data');
       const groups = data && 'keys' in data ? (data as { keys(): string[] }).keys() : [];
       const pick = ['tilt_noisy', 'tilt_clean', 'phantom', ...groups].find((g) => f.get(`data/${g}/data`));
-      if (!pick) throw new Error(`${path}: name the dataset to read (e.g. { dataset: '/data/tilt/data' }); no /data/*/data found`);
+      if (!pick) throw new ConfigError(path, `name the dataset to read (e.g. { dataset: '/data/tilt/data' }); no /data/*/data found`);
       name = `data/${pick}/data`;
     }
     const ds = f.get(name) as import('h5wasm/node').Dataset | null;
-    if (!ds || !('shape' in ds)) throw new Error(`${path}: no dataset ${name}`);
+    if (!ds || !('shape' in ds)) throw new ConfigError(path, `no dataset ${name}`);
     const shape = ds.shape ?? [];
     const n = shape.reduce((a, b) => a * b, 1);
-    if (n * 4 > 1.5e9) throw new Error(`${path}: ${name} is ${shape.join('x')}, too large to read whole (h5wasm heap is about 2 GB)`);
+    if (n * 4 > 1.5e9) throw new ConfigError(path, `${name} is ${shape.join('x')}, too large to read whole (h5wasm heap is about 2 GB)`);
     const v = ds.value as ArrayLike<number | bigint>;
     const data = v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>, (x) => Number(x));
     // Angles: a sibling dimN with units [deg] (EMD).

@@ -14,6 +14,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { alignTiltSeries, applyAlignment, fixGauge, formatShifts, parseShifts, type Alignment } from './index.ts';
 import { checkAlignArgs, type AlignArgs } from './options.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export { alignOptions, checkAlignArgs, type AlignArgs } from './options.ts';
 
@@ -46,7 +47,7 @@ export function alignSeries(a: AlignArgs, t: { series: Float32Array[]; haadf?: F
   let al: Alignment | undefined, shiftsFile: string | undefined, message: string | undefined;
   if (a.shifts) {
     let text: string;
-    try { text = readFileSync(a.shifts, 'utf8'); } catch { throw new Error(`shifts: ${a.shifts}: cannot be read`); }
+    try { text = readFileSync(a.shifts, 'utf8'); } catch { throw new ConfigError('shifts', `${a.shifts}: cannot be read`); }
     al = parseShifts(text, nA, a.shifts);
     message = `applied ${a.shifts}: tilt-axis offset ${al.axisOffset.toFixed(2)} px, rotation ${(al.rotationDeg ?? 0).toFixed(2)} deg`;
   } else if (a.align) {
@@ -60,7 +61,7 @@ export function alignSeries(a: AlignArgs, t: { series: Float32Array[]; haadf?: F
         writeFileSync(`${shiftsFile}.tmp`, formatShifts(t.angles, al));
         renameSync(`${shiftsFile}.tmp`, shiftsFile);
       } catch (e) {
-        throw new Error(`write-shifts: ${shiftsFile}: cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        throw new ConfigError('write-shifts', `${shiftsFile}: cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
     }
     message = `aligned on ${t.haadf ? 'the HAADF' : 'the sum of the channels'}: tilt-axis offset ${al.axisOffset.toFixed(2)} px, shifts (rms) rows ${rms(al.rows).toFixed(2)} px, cols ${rms(al.cols).toFixed(2)} px${a['align-rotation'] ? `, rotation ${(al.rotationDeg ?? 0).toFixed(2)} deg` : ''}${shiftsFile ? `; wrote ${shiftsFile}` : ''}`;
@@ -106,7 +107,7 @@ interface SourceLike {
  */
 export function alignedSource<S extends SourceLike>(src: S, a: AlignArgs, o: { log?: (line: string) => void } = {}): S {
   checkAlignArgs(a, src.shape.nCols);
-  if (a['write-shifts'] !== undefined) throw new Error('write-shifts: eval aligns every sample on its own; it writes no shifts file');
+  if (a['write-shifts'] !== undefined) throw new ConfigError('write-shifts', 'eval aligns every sample on its own; it writes no shifts file');
   const N = src.shape.size, nCols = src.shape.nCols, nA = src.angles.length, plane = nA * N * nCols;
   const hk = src.channels.findIndex((c) => /^haadf$/i.test(c));
   // The alignment of each sample, estimated once (the harness reads a sample several times).

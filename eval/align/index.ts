@@ -38,6 +38,7 @@
  * dc sin, dr sin + dc cos)) about the frame centre before it was shifted; `applyAlignment` undoes both.
  */
 import { forwardProjectSlice, backProjectSlice } from '../../generators/projection/index.ts';
+import { ConfigError, InternalError } from '../../core/validate.ts';
 
 export interface Alignment {
   /** Per-projection row shifts (content moved by +rows[a]). */
@@ -138,8 +139,8 @@ export interface AlignOptions {
 /** Estimates the shifts and the axis offset of a tilt series [angle, row, col] (see the module comment). */
 export function alignTiltSeries(ts: Float32Array, nRows: number, nCols: number, angles: ArrayLike<number>, o: AlignOptions = {}): Alignment {
   const nA = angles.length, img = nRows * nCols;
-  if (ts.length !== nA * img) throw new Error(`align: tilt series has ${ts.length} values, expected ${nA} x ${nRows} x ${nCols}`);
-  for (let i = 0; i < ts.length; i++) if (!Number.isFinite(ts[i])) throw new Error(`align: the tilt series has a non-finite value at index ${i}`);
+  if (ts.length !== nA * img) throw new InternalError(`align: tilt series has ${ts.length} values, expected ${nA} x ${nRows} x ${nCols}`);
+  for (let i = 0; i < ts.length; i++) if (!Number.isFinite(ts[i])) throw new ConfigError('align', `the tilt series has a non-finite value at index ${i}`);
   const M = o.maxShift ?? 8, rounds = o.iterations ?? 12, sIt = o.sirtIterations ?? 20;
   let rotationDeg = 0;
   if (o.maxRotationDeg) {
@@ -244,8 +245,8 @@ export function rotationCriterion(ts: Float32Array, nRows: number, nCols: number
  */
 export function estimateRotation(ts: Float32Array, nRows: number, nCols: number, angles: ArrayLike<number>, o: { maxDeg?: number; step?: number; maxShift?: number } = {}): { rotationDeg: number; grid: number[]; criterion: number[] } {
   const nA = angles.length, maxDeg = o.maxDeg ?? 5, step = o.step ?? 0.5;
-  if (!(maxDeg > 0 && maxDeg <= 45)) throw new Error(`align: the largest rotation must be in (0, 45] degrees, got ${maxDeg}`);
-  if (ts.length !== nA * nRows * nCols) throw new Error(`align: tilt series has ${ts.length} values, expected ${nA} x ${nRows} x ${nCols}`);
+  if (!(maxDeg > 0 && maxDeg <= 45)) throw new ConfigError('align', `the largest rotation must be in (0, 45] degrees, got ${maxDeg}`);
+  if (ts.length !== nA * nRows * nCols) throw new InternalError(`align: tilt series has ${ts.length} values, expected ${nA} x ${nRows} x ${nCols}`);
   const n = Math.round(maxDeg / step), grid: number[] = [], crit: number[] = [];
   for (let k = -n; k <= n; k++) { grid.push(k * step); crit.push(rotationCriterion(ts, nRows, nCols, nA, k * step, o.maxShift)); }
   let b = 0;
@@ -269,7 +270,7 @@ export function applyAlignment(ts: Float32Array, nRows: number, nCols: number, a
   const cols = o.centreAxis ? Float64Array.from(al.cols, (c) => c + al.axisOffset) : al.cols;
   const phi = al.rotationDeg ?? 0;
   if (phi === 0) return applyShifts(ts, nRows, nCols, al.rows, cols);
-  if (ts.length !== nA * img || cols.length !== nA) throw new Error(`applyAlignment: ${ts.length} values and ${nA}/${cols.length} shifts do not fit ${nRows} x ${nCols} projections`);
+  if (ts.length !== nA * img || cols.length !== nA) throw new InternalError(`applyAlignment: ${ts.length} values and ${nA}/${cols.length} shifts do not fit ${nRows} x ${nCols} projections`);
   const t = (phi * Math.PI) / 180, co = Math.cos(t), si = Math.sin(t), rc = (nRows - 1) / 2, cc = (nCols - 1) / 2;
   const out = new Float32Array(ts.length);
   for (let a = 0; a < nA; a++) {
@@ -293,7 +294,7 @@ export function applyAlignment(ts: Float32Array, nRows: number, nCols: number, a
  */
 export function applyShifts(ts: Float32Array, nRows: number, nCols: number, rows: ArrayLike<number>, cols: ArrayLike<number>): Float32Array {
   const nA = rows.length, img = nRows * nCols, out = new Float32Array(ts.length);
-  if (ts.length !== nA * img || cols.length !== nA) throw new Error(`applyShifts: ${ts.length} values and ${rows.length}/${cols.length} shifts do not fit ${nRows} x ${nCols} projections`);
+  if (ts.length !== nA * img || cols.length !== nA) throw new InternalError(`applyShifts: ${ts.length} values and ${rows.length}/${cols.length} shifts do not fit ${nRows} x ${nCols} projections`);
   for (let a = 0; a < nA; a++) {
     const o = a * img, ri = Math.floor(rows[a]), rt = rows[a] - ri, ci = Math.floor(cols[a]), ct = cols[a] - ci;
     const at = (r: number, c: number) => (r >= 0 && r < nRows && c >= 0 && c < nCols ? ts[o + r * nCols + c] : 0);
@@ -325,11 +326,11 @@ export function parseShifts(text: string, nAngles: number, file: string): Alignm
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
     const v = line.split(/[\s,]+/).map(Number);
-    if (v.length !== 3 || v.some((x) => !Number.isFinite(x))) throw new Error(`${file}:${i + 1}: expected 'angle row_shift col_shift', got '${raw}'`);
+    if (v.length !== 3 || v.some((x) => !Number.isFinite(x))) throw new ConfigError(`${file}:${i + 1}`, `expected 'angle row_shift col_shift', got '${raw}'`);
     rows.push(v[1]); cols.push(v[2]);
   }
-  if (rows.length !== nAngles) throw new Error(`${file}: ${rows.length} shift lines but the tilt series has ${nAngles} projections`);
-  if (!Number.isFinite(axisOffset)) throw new Error(`${file}: axis_offset is not a number`);
-  if (!(Number.isFinite(rotationDeg) && Math.abs(rotationDeg) <= 45)) throw new Error(`${file}: rotation_deg must be a number of degrees in [-45, 45], got ${rotationDeg}`);
+  if (rows.length !== nAngles) throw new ConfigError(file, `${rows.length} shift lines but the tilt series has ${nAngles} projections`);
+  if (!Number.isFinite(axisOffset)) throw new ConfigError(file, `axis_offset is not a number`);
+  if (!(Number.isFinite(rotationDeg) && Math.abs(rotationDeg) <= 45)) throw new ConfigError(file, `rotation_deg must be a number of degrees in [-45, 45], got ${rotationDeg}`);
   return { rows: Float64Array.from(rows), cols: Float64Array.from(cols), axisOffset, rotationDeg };
 }

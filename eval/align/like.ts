@@ -40,6 +40,7 @@
  */
 import { gaussianFilter } from '../baselines/index.ts';
 import { gramEigenvalues } from '../recon/joint/prox.ts';
+import { ConfigError, InternalError } from '../../core/validate.ts';
 
 export interface LikeInput {
   /** Channels [angle, row, col]; HAADF (by name) is the footprint reference when present. */
@@ -220,10 +221,10 @@ function momentTensor(ref: Float32Array, masks: Uint8Array[], angles: ArrayLike<
 /** Estimates the acquisition and the particle from a tilt series (module comment). */
 export function inferFromTiltSeries(t: LikeInput): LikeEstimate {
   const { nRows: R, nCols: C } = t, nA = t.angles.length, img = R * C;
-  if (nA < 1) throw new Error('like: the tilt series has no projections');
+  if (nA < 1) throw new ConfigError('like', 'the tilt series has no projections');
   for (const ch of t.channels) {
-    if (ch.data.length !== nA * img) throw new Error(`like: channel ${ch.name} has ${ch.data.length} values, expected ${nA} x ${R} x ${C}`);
-    for (let i = 0; i < ch.data.length; i++) if (!Number.isFinite(ch.data[i])) throw new Error(`like: channel ${ch.name} has a non-finite value at index ${i}`);
+    if (ch.data.length !== nA * img) throw new InternalError(`like: channel ${ch.name} has ${ch.data.length} values, expected ${nA} x ${R} x ${C}`);
+    for (let i = 0; i < ch.data.length; i++) if (!Number.isFinite(ch.data[i])) throw new ConfigError('like', `channel ${ch.name} has a non-finite value at index ${i}`);
   }
   const isSymbol = (n: string) => /^[A-Z][a-z]?$/.test(n);
   const haadf = t.channels.find((c) => c.name === 'HAADF');
@@ -247,7 +248,7 @@ export function inferFromTiltSeries(t: LikeInput): LikeEstimate {
     for (let k = 0; k < 90; k++) extentPx = Math.max(extentPx, feret(g, R, C, (k * Math.PI) / 90));
     lz.push(feret(g, R, C, 0)); w.push(feret(g, R, C, Math.PI / 2));
   }
-  if (area === 0) throw new Error(`like: no particle found in the ${haadf ? 'HAADF' : 'sum of the channels'} (flat projections)`);
+  if (area === 0) throw new ConfigError('like', `no particle found in the ${haadf ? 'HAADF' : 'sum of the channels'} (flat projections)`);
   // Net counts per footprint pixel: background from outside the dilated footprint.
   const outside = masks.map((m) => {
     const o = new Uint8Array(img).fill(1);

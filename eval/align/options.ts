@@ -4,6 +4,7 @@
  * the work is in cli.ts.
  */
 import type { Argv } from 'yargs';
+import { ConfigError } from '../../core/validate.ts';
 
 export interface AlignArgs {
   align?: boolean;
@@ -25,11 +26,11 @@ export function alignOptions<T>(y: Argv<T>, o: { offsetMeaning: string }): Argv<
 
 /** Checks the alignment options before any work; throws one line naming the option. */
 export function checkAlignArgs(a: AlignArgs, nCols?: number): void {
-  if (a.align && a.shifts) throw new Error('shifts: give either --shifts FILE or --align, not both');
-  if (a['write-shifts'] !== undefined && !a.align) throw new Error('write-shifts: only with --align (it names the file --align writes)');
+  if (a.align && a.shifts) throw new ConfigError('shifts', 'give either --shifts FILE or --align, not both');
+  if (a['write-shifts'] !== undefined && !a.align) throw new ConfigError('write-shifts', 'only with --align (it names the file --align writes)');
   const r = a['align-rotation'];
-  if (r !== undefined && (!a.align || !(Number.isFinite(r) && r > 0 && r <= 45))) throw new Error(`align-rotation: with --align, a largest rotation in (0, 45] degrees, got ${r}${a.align ? '' : ' without --align'}`);
+  if (r !== undefined && (!a.align || !(Number.isFinite(r) && r > 0 && r <= 45))) throw new ConfigError('align-rotation', `with --align, a largest rotation in (0, 45] degrees, got ${r}${a.align ? '' : ' without --align'}`);
   const off = a['axis-offset'];
-  if (off !== undefined && !(Number.isFinite(off) && (nCols === undefined || Math.abs(off) <= nCols / 2))) throw new Error(`axis-offset: must be a number of columns${nCols ? ` in [${-nCols / 2}, ${nCols / 2}]` : ''}, got ${off}`);
+  if (off !== undefined && !(Number.isFinite(off) && (nCols === undefined || Math.abs(off) <= nCols / 2))) throw new ConfigError('axis-offset', `must be a number of columns${nCols ? ` in [${-nCols / 2}, ${nCols / 2}]` : ''}, got ${off}`);
 }
 

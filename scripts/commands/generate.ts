@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { ConfigError } from '../../core/validate.ts';
 
 interface Args {
   config?: string;
@@ -54,9 +55,9 @@ export const command: CommandModule<object, Args> = {
       .check((a) => {
         if (a['print-config']) return true;
         if (a.like !== undefined && a.count === undefined && a.out === undefined) return true;
-        if (a.like === undefined && (a['like-out'] !== undefined || a.tlt !== undefined || a.dataset !== undefined || a.radians)) throw new Error('--like-out, --tlt, --dataset and --radians go with --like FILE');
-        if (a.count === undefined) throw new Error('--count is required (samples in the whole dataset)');
-        if (!a.out) throw new Error('--out is required (output directory)');
+        if (a.like === undefined && (a['like-out'] !== undefined || a.tlt !== undefined || a.dataset !== undefined || a.radians)) throw new ConfigError('like', '--like-out, --tlt, --dataset and --radians go with --like FILE');
+        if (a.count === undefined) throw new ConfigError('count', '--count is required (samples in the whole dataset)');
+        if (!a.out) throw new ConfigError('out', '--out is required (output directory)');
         return true;
       }),
   handler: async (a) => {
@@ -78,7 +79,6 @@ export const command: CommandModule<object, Args> = {
       }
       return;
     }
-    const { ConfigError } = await import('../../core/validate.ts');
     let raw: unknown = {};
     if (a.like !== undefined) {
       if (a.config) throw new ConfigError('config', 'give either --config FILE or --like FILE (edit the saved --like config, then pass it as --config)');
@@ -111,7 +111,6 @@ export const command: CommandModule<object, Args> = {
 
 /** `--like FILE`: reads the series, infers the config (eval/align/like.ts), checks it, prints and saves it. */
 async function inferLike(a: Args): Promise<unknown> {
-  const { ConfigError } = await import('../../core/validate.ts');
   const { basename } = await import('node:path');
   const { readTiltSeries } = await import('../../eval/recon/volume-io.ts');
   const { inferFromTiltSeries, likeConfig } = await import('../../eval/align/like.ts');

@@ -14,6 +14,7 @@ import { readTlt } from '../../datasets/formats/mrc/mrc.ts';
 import { estimateCountScale, framesFromAngles } from '../../datasets/user-counts.ts';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { ConfigError } from '../../core/validate.ts';
 
 interface Args {
   file: string;
@@ -31,7 +32,7 @@ export const command: CommandModule<object, Args> = {
     y.positional('file', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, or a file: .mrc .tif .mat .emd .hspy .h5 (denoise output or any HDF5)' }).option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
       .option('verify', { type: 'boolean', default: false, describe: 'dataset: also check each finished shard\'s sha256 against the manifest (sizes are always checked)' }),
   handler: async (a) => {
-    if (!existsSync(a.file)) throw new Error(`${a.file}: no such file or directory`);
+    if (!existsSync(a.file)) throw new ConfigError(a.file, `no such file or directory`);
     const out: Record<string, unknown> = { path: a.file };
     const lines: string[] = [];
     let damaged: string[] = [];

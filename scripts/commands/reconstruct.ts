@@ -10,6 +10,7 @@
  * the HAADF model volume (channel 'HAADF-model', sum_e mu_e a x_e per voxel) are written.
  */
 import type { CommandModule } from 'yargs';
+import { ConfigError } from '../../core/validate.ts';
 
 interface Args {
   input: string;
@@ -71,16 +72,16 @@ export const command: CommandModule<object, Args> = {
     const { progress } = await import('../../core/progress.ts');
     const { nrmseScaled } = await import('../../eval/metrics/index.ts');
     const spec = parseReconSpec(a.method);
-    if (a.size !== undefined && !(Number.isInteger(a.size) && a.size >= 1)) throw new Error(`size: must be an integer >= 1, got ${a.size}`);
-    if (a.sample !== undefined && !(Number.isInteger(a.sample) && a.sample >= 0)) throw new Error(`sample: must be an integer >= 0, got ${a.sample}`);
+    if (a.size !== undefined && !(Number.isInteger(a.size) && a.size >= 1)) throw new ConfigError('size', `must be an integer >= 1, got ${a.size}`);
+    if (a.sample !== undefined && !(Number.isInteger(a.sample) && a.sample >= 0)) throw new ConfigError('sample', `must be an integer >= 0, got ${a.sample}`);
     const joint = isJointSpec(spec) ? spec : null;
     const weight = a.weight === undefined || a.weight === null ? undefined : String(a.weight);
     if (weight !== undefined) {
-      if (!joint || joint.kind === 'bimodal') throw new Error(`weight: only for --method fused or tnv, got --method ${a.method}`);
-      if (joint.regularisation !== undefined) throw new Error(`weight: --method ${a.method} already gives the weight; give it once`);
+      if (!joint || joint.kind === 'bimodal') throw new ConfigError('weight', `only for --method fused or tnv, got --method ${a.method}`);
+      if (joint.regularisation !== undefined) throw new ConfigError('weight', `--method ${a.method} already gives the weight; give it once`);
       if (weight !== 'auto') {
         const w = Number(weight);
-        if (!(w >= 0) || !Number.isFinite(w) || weight.trim() === '') throw new Error(`weight: must be a number >= 0 or 'auto', got '${weight}'`);
+        if (!(w >= 0) || !Number.isFinite(w) || weight.trim() === '') throw new ConfigError('weight', `must be a number >= 0 or 'auto', got '${weight}'`);
         joint.regularisation = w;
       }
     }
@@ -93,7 +94,7 @@ export const command: CommandModule<object, Args> = {
     const jointSetup = joint ? await jointInputs(a.input, input, a.sample, joint.kind, a['mask-nonfinite'] ?? false, { dose: a.dose, gamma: a['haadf-gamma'], muAu: a['haadf-mu-au'] }) : null;
     if (weight === 'auto') (await import('../../eval/recon/joint/weight.ts')).checkEdxCounts(input.series, input.channels);
     const N = input.size;
-    if (input.nCols < N) throw new Error(`size: the volume edge ${N} exceeds the detector width ${input.nCols}`);
+    if (input.nCols < N) throw new ConfigError('size', `the volume edge ${N} exceeds the detector width ${input.nCols}`);
     // One resolver for --align/--shifts/--axis-offset (eval/align/cli.ts, shared with denoise and eval).
     const { alignSeries } = await import('../../eval/align/cli.ts');
     const aligned = alignSeries(a, { ...input, haadf: input.haadf }, { defaultShiftsFile: `${a.out}_shifts.txt` });
@@ -160,21 +161,21 @@ export const command: CommandModule<object, Args> = {
  * scattered-fraction model the weights come from).
  */
 async function jointInputs(path: string, input: import('../../eval/recon/volume-io.ts').TiltSeriesInput, sample: number | undefined, kind: string, mask: boolean, user: { dose?: number; gamma?: number; muAu?: number }) {
-  if (!input.haadf) throw new Error(`input: ${path} has no HAADF channel; ${kind} needs a HAADF tilt series beside the element channels (a dataset sample with a HAADF channel, an HDF5 file with named channels, or HAADF=FILE,Au=FILE,...)`);
+  if (!input.haadf) throw new ConfigError('input', `${path} has no HAADF channel; ${kind} needs a HAADF tilt series beside the element channels (a dataset sample with a HAADF channel, an HDF5 file with named channels, or HAADF=FILE,Au=FILE,...)`);
   const sig = await import('../../generators/signal/index.ts');
   if (user.dose !== undefined || user.gamma !== undefined || user.muAu !== undefined) return userJointInputs(path, input, kind, mask, user, sig);
   const { openDataset } = await import('../../datasets/index.ts');
   let r: Awaited<ReturnType<typeof openDataset>>;
   try { r = await openDataset(path); } catch {
-    throw new Error(`dose: ${path} is a user tilt series, not a dataset: ${kind} needs --dose D (e/A^2 per projection) to linearise its HAADF`);
+    throw new ConfigError('dose', `${path} is a user tilt series, not a dataset: ${kind} needs --dose D (e/A^2 per projection) to linearise its HAADF`);
   }
   try {
     const acq = (r.config as { simulation?: { acquisition?: Record<string, unknown> } })?.simulation?.acquisition ?? {};
     const model = (acq.haadfModel as string | undefined) ?? (acq.haadfEfficiency !== undefined ? 'linear-legacy' : undefined);
-    if (model !== 'scattered-fraction') throw new Error(`input: ${path}: HAADF model '${model ?? 'unknown'}'; ${kind} needs the 'scattered-fraction' HAADF model (regenerate the dataset)`);
+    if (model !== 'scattered-fraction') throw new ConfigError('input', `${path}: HAADF model '${model ?? 'unknown'}'; ${kind} needs the 'scattered-fraction' HAADF model (regenerate the dataset)`);
     const elements = input.channels.map((c) => {
       const el = r.elements.find((x) => x.symbol === c);
-      if (!el) throw new Error(`channels: '${c}' is not an element of ${path} (elements ${r.elements.map((x) => x.symbol).join(', ')}); ${kind} reconstructs element channels`);
+      if (!el) throw new ConfigError('channels', `'${c}' is not an element of ${path} (elements ${r.elements.map((x) => x.symbol).join(', ')}); ${kind} reconstructs element channels`);
       return el;
     });
     const idx = sample ?? r.indices()[0];
@@ -182,7 +183,7 @@ async function jointInputs(path: string, input: import('../../eval/recon/volume-
     const a = input.voxelSizeAngstrom;
     const N0 = sig.incidentElectronsPerPixel(dose, a);
     const mu = sig.haadfCoefficients(elements, { haadfGamma: Number(acq.haadfGamma), haadfMuAu: Number(acq.haadfMuAu) });
-    if (!(N0 > 0) || !Array.from(mu).every((v) => v > 0 && Number.isFinite(v))) throw new Error(`input: ${path}: cannot form the HAADF model (dose per projection ${dose}, pixel ${a} A, mu ${Array.from(mu).join(', ')})`);
+    if (!(N0 > 0) || !Array.from(mu).every((v) => v > 0 && Number.isFinite(v))) throw new ConfigError('input', `${path}: cannot form the HAADF model (dose per projection ${dose}, pixel ${a} A, mu ${Array.from(mu).join(', ')})`);
     const { checkFinite } = await import('../../core/finite.ts');
     const n = checkFinite(input.haadf, { source: `${path} (HAADF)`, shape: [input.angles.length, input.nRows, input.nCols], axes: ['angle', 'row', 'col'], mask });
     if (n) console.error(`${path} (HAADF): ${n} non-finite value(s) set to 0 (--mask-nonfinite)`);
@@ -202,18 +203,18 @@ async function userJointInputs(path: string, input: import('../../eval/recon/vol
   const { ELEMENTS } = await import('../../generators/phantoms/sampler.ts');
   const { DEFAULT_HAADF_MU_AU } = await import('../../generators/signal/haadf.ts');
   const dose = user.dose;
-  if (dose === undefined || !(Number.isFinite(dose) && dose > 0)) throw new Error(`dose: ${kind} on a user tilt series needs --dose D > 0 (e/A^2 per projection), got ${dose}`);
+  if (dose === undefined || !(Number.isFinite(dose) && dose > 0)) throw new ConfigError('dose', `${kind} on a user tilt series needs --dose D > 0 (e/A^2 per projection), got ${dose}`);
   const gamma = user.gamma ?? 1.7, muAu = user.muAu ?? DEFAULT_HAADF_MU_AU;
-  if (!(Number.isFinite(gamma) && gamma > 0 && gamma <= 3)) throw new Error(`haadf-gamma: must be in (0, 3], got ${gamma}`);
-  if (!(Number.isFinite(muAu) && muAu > 0 && muAu <= 0.1)) throw new Error(`haadf-mu-au: must be in (0, 0.1] per A, got ${muAu}`);
+  if (!(Number.isFinite(gamma) && gamma > 0 && gamma <= 3)) throw new ConfigError('haadf-gamma', `must be in (0, 3], got ${gamma}`);
+  if (!(Number.isFinite(muAu) && muAu > 0 && muAu <= 0.1)) throw new ConfigError('haadf-mu-au', `must be in (0, 0.1] per A, got ${muAu}`);
   // The HAADF is not an element channel: drop it from the element series.
   const keep = input.channels.map((c, i) => (c === 'HAADF' ? -1 : i)).filter((i) => i >= 0);
   input.series = keep.map((i) => input.series[i]);
   input.channels = keep.map((i) => input.channels[i]);
-  if (!input.channels.length) throw new Error(`channels: ${path} has only a HAADF channel; ${kind} needs element channels beside it (use quantify for HAADF alone)`);
+  if (!input.channels.length) throw new ConfigError('channels', `${path} has only a HAADF channel; ${kind} needs element channels beside it (use quantify for HAADF alone)`);
   const elements = input.channels.map((c) => {
     const Z = ELEMENTS[c];
-    if (Z === undefined) throw new Error(`channels: '${c}' of ${path} is not an element symbol nanodose knows (${Object.keys(ELEMENTS).join(', ')}); name the channels by element`);
+    if (Z === undefined) throw new ConfigError('channels', `'${c}' of ${path} is not an element symbol nanodose knows (${Object.keys(ELEMENTS).join(', ')}); name the channels by element`);
     return { symbol: c, Z };
   });
   const a = input.voxelSizeAngstrom;

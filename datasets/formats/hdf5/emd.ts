@@ -21,6 +21,7 @@
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 
 import type { CompressionOptions } from '../../options.ts';
+import { ConfigError, InternalError } from '../../../core/validate.ts';
 
 type H5 = typeof import('h5wasm/node').default;
 
@@ -187,7 +188,7 @@ export function writeEmdRoot(f: H5File, attrs: Record<string, AttrValue> = {}): 
  */
 export function writeEmdDataGroup(parent: Group, name: string, o: { shape: number[]; dims: EmdDim[]; data?: Float32Array; title?: string; chunks?: number[]; attrs?: Record<string, AttrValue> }): Dataset {
   if (o.dims.length !== o.shape.length || o.dims.some((d, k) => d.values.length !== o.shape[k])) {
-    throw new Error(`EMD group ${name}: dims ${o.dims.map((d) => d.values.length).join('x')} do not match shape ${o.shape.join('x')}`);
+    throw new InternalError(`EMD group ${name}: dims ${o.dims.map((d) => d.values.length).join('x')} do not match shape ${o.shape.join('x')}`);
   }
   const g = parent.create_group(name);
   attr(g, 'emd_group_type', 1, '<i4');
@@ -284,7 +285,7 @@ export class ShardWriter {
     if (L.store.clean) tiltDims(make('clean', 'tilt_clean', [C, A, R, U], [1, 1, R, U], '<f', 'expected counts'), false);
     if (L.store.noisy) tiltDims(make('noisy', 'tilt_noisy', [C, A, R, U], [1, 1, R, U], '<I', 'Poisson counts'), false);
     if (L.store.frames) {
-      if (!(L.nFrames > 0)) throw new Error('store.frames is set but the acquisition has no frames');
+      if (!(L.nFrames > 0)) throw new ConfigError('store.frames', 'is set but the acquisition has no frames');
       tiltDims(make('frames', 'tilt_frames', [C, A, L.nFrames, R, U], [1, 1, 1, R, U], '<I', 'Poisson counts per frame'), true);
     }
   }
@@ -300,16 +301,16 @@ export class ShardWriter {
 
   /** Appends one sample (the next index); arrays are checked against the layout's shapes. */
   append(rec: SampleRecord): void {
-    if (this.closed) throw new Error('ShardWriter: append after close');
-    if (this.n >= this.info.sampleCount) throw new Error(`ShardWriter: shard holds ${this.info.sampleCount} samples, got one more`);
-    if (rec.index !== this.info.firstSample + this.n) throw new Error(`ShardWriter: expected sample ${this.info.firstSample + this.n}, got ${rec.index}`);
+    if (this.closed) throw new InternalError('ShardWriter: append after close');
+    if (this.n >= this.info.sampleCount) throw new InternalError(`ShardWriter: shard holds ${this.info.sampleCount} samples, got one more`);
+    if (rec.index !== this.info.firstSample + this.n) throw new InternalError(`ShardWriter: expected sample ${this.info.firstSample + this.n}, got ${rec.index}`);
     const i = this.n;
     const put = (key: 'phantom' | 'clean' | 'noisy' | 'frames', arr: Float32Array | Uint32Array | undefined) => {
       const e = this.ds[key];
       if (!e) return;
-      if (!arr) throw new Error(`ShardWriter: sample ${rec.index} lacks '${key}' which this shard stores`);
+      if (!arr) throw new InternalError(`ShardWriter: sample ${rec.index} lacks '${key}' which this shard stores`);
       const len = e.tail.reduce((a, b) => a * b, 1);
-      if (arr.length !== len) throw new Error(`ShardWriter: '${key}' of sample ${rec.index} has ${arr.length} values, expected ${len} (${e.tail.join('x')})`);
+      if (arr.length !== len) throw new InternalError(`ShardWriter: '${key}' of sample ${rec.index} has ${arr.length} values, expected ${len} (${e.tail.join('x')})`);
       e.d.resize([i + 1, ...e.tail]);
       // Write in slices along the second axis so no single heap copy exceeds one element/channel.
       const per = len / e.tail[0];
@@ -347,7 +348,7 @@ export class ShardWriter {
     this.closed = true;
     let complete = false;
     try {
-      if (this.n !== this.info.sampleCount) throw new Error(`ShardWriter: ${this.n} of ${this.info.sampleCount} samples written`);
+      if (this.n !== this.info.sampleCount) throw new InternalError(`ShardWriter: ${this.n} of ${this.info.sampleCount} samples written`);
       const g = this.file.create_group('samples');
       const t = this.table;
       g.create_dataset({ name: 'index', data: Int32Array.from(t.index), shape: [t.index.length], dtype: '<i4' });
@@ -405,16 +406,16 @@ export class ShardReader {
       a[k] = typeof val === 'bigint' ? Number(val) : val;
     }
     this.attrs = a;
-    if (a.generator !== GENERATOR) throw new Error(`${path}: not a nanodose shard (root attribute generator = ${JSON.stringify(a.generator)})`);
+    if (a.generator !== GENERATOR) throw new ConfigError(path, `not a nanodose shard (root attribute generator = ${JSON.stringify(a.generator)})`);
     const get = (p: string) => file.get(p) as Dataset | null;
     const num = (p: string) => {
       const v = get(p)?.value;
-      if (v == null) throw new Error(`${path}: missing ${p}`);
+      if (v == null) throw new ConfigError(path, `missing ${p}`);
       return Array.from(v as ArrayLike<number | bigint>, (x) => Number(x));
     };
     const strs = (p: string) => {
       const v = get(p)?.value;
-      if (v == null) throw new Error(`${path}: missing ${p} (an unfinished shard?)`);
+      if (v == null) throw new ConfigError(path, `missing ${p} (an unfinished shard?)`);
       return v as string[];
     };
     const idx = num('samples/index');
@@ -465,7 +466,7 @@ export class ShardReader {
   private dataset(field: SampleField): Dataset {
     const p = { phantom: 'data/phantom/data', clean: 'data/tilt_clean/data', noisy: 'data/tilt_noisy/data', frames: 'data/tilt_frames/data' }[field];
     const d = this.file.get(p) as Dataset | null;
-    if (!d) throw new Error(`${this.path}: this dataset does not store '${field}' (set store.${field} when generating)`);
+    if (!d) throw new ConfigError(this.path, `this dataset does not store '${field}' (set store.${field} when generating)`);
     return d;
   }
 

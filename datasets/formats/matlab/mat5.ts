@@ -26,6 +26,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createInflate } from 'node:zlib';
+import { ConfigError } from '../../../core/validate.ts';
 
 export interface MatVariable {
   name: string;
@@ -119,7 +120,7 @@ export class Mat5File {
   private static async scan(src: Source, source: string): Promise<Mat5File> {
     try {
       const head = src.read(0, 128);
-      if (!isMat5(head)) throw new Error(`${source}: not a MATLAB Level 5 MAT-file (no 'MATLAB 5.0' header with version 0x0100)`);
+      if (!isMat5(head)) throw new ConfigError(source, `not a MATLAB Level 5 MAT-file (no 'MATLAB 5.0' header with version 0x0100)`);
       const le = head[126] === 0x49;
       const f = new Mat5File(src, source, le, []);
       let o = 128;
@@ -127,7 +128,7 @@ export class Mat5File {
         const t = src.read(o, 8);
         const tv = new DataView(t.buffer, t.byteOffset, 8);
         const type = tv.getUint32(0, le), n = tv.getUint32(4, le);
-        if (o + 8 + n > src.size) throw new Error(`${source}: data element at byte ${o} claims ${n} bytes, the file ends at ${src.size}`);
+        if (o + 8 + n > src.size) throw new ConfigError(source, `data element at byte ${o} claims ${n} bytes, the file ends at ${src.size}`);
         if (type === 15 || type === 14) {
           const loc: Omit<Loc, 'storage' | 'valuesAt' | 'valueBytes'> = { at: o, compressed: type === 15, bodyAt: o + 8, bodyBytes: n };
           const h = await f.header(loc);
@@ -155,7 +156,7 @@ export class Mat5File {
       try {
         return parseHeader(bytes, total, this.le, this.source);
       } catch (e) {
-        if (!(e instanceof NeedMore) || bytes.length >= total) throw e instanceof NeedMore ? new Error(`${this.source}: array element at byte ${loc.at} is truncated`) : e;
+        if (!(e instanceof NeedMore) || bytes.length >= total) throw e instanceof NeedMore ? new ConfigError(this.source, `array element at byte ${loc.at} is truncated`) : e;
       }
     }
   }
@@ -171,7 +172,7 @@ export class Mat5File {
       if (got >= want + 8) break;
     }
     const b = concat(parts, got);
-    if (b.length < 8) throw new Error(`${this.source}: compressed element at byte ${loc.at} inflates to ${b.length} bytes, no element tag`);
+    if (b.length < 8) throw new ConfigError(this.source, `compressed element at byte ${loc.at} inflates to ${b.length} bytes, no element tag`);
     const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
     if (v.getUint32(0, this.le) !== 14) return { total: 0 };
     return { bytes: b.subarray(8, 8 + Math.min(want, v.getUint32(4, this.le))), total: v.getUint32(4, this.le) };
@@ -188,7 +189,7 @@ export class Mat5File {
     try {
       for await (const c of inf) yield c as Uint8Array;
     } catch (e) {
-      throw new Error(`${this.source}: compressed element at byte ${loc.at} does not inflate (${(e as Error).message})`);
+      throw new ConfigError(this.source, `compressed element at byte ${loc.at} does not inflate (${(e as Error).message})`);
     } finally {
       feed.unpipe(inf);
       feed.destroy();
@@ -220,12 +221,12 @@ export class Mat5File {
    */
   async values(v: MatVariable, sink: (start: number, values: Float32Array) => boolean): Promise<void> {
     const loc = this.locs.get(v);
-    if (!loc || !v.numeric) throw new Error(`${this.source}: ${v.name} (${v.class}) holds no numeric values`);
+    if (!loc || !v.numeric) throw new ConfigError(this.source, `${v.name} (${v.class}) holds no numeric values`);
     const bytes = TYPE_BYTES[loc.storage];
     const where = `${this.source}: ${v.name}`;
-    if (!bytes) throw new Error(`${where}: unsupported storage type ${loc.storage}`);
+    if (!bytes) throw new ConfigError(where, `unsupported storage type ${loc.storage}`);
     const count = v.dims.reduce((p, d) => p * d, 1);
-    if (loc.valueBytes < count * bytes) throw new Error(`${where}: holds ${loc.valueBytes} bytes, ${count} values of type ${loc.storage} need ${count * bytes}`);
+    if (loc.valueBytes < count * bytes) throw new ConfigError(where, `holds ${loc.valueBytes} bytes, ${count} values of type ${loc.storage} need ${count * bytes}`);
     const need = count * bytes;
     let carry = new Uint8Array(0), start = 0, got = 0;
     const out = new Float32Array(CHUNK / bytes + 8);
@@ -238,7 +239,7 @@ export class Mat5File {
       if (k && !sink(start, out.subarray(0, k))) return;
       start += k;
     }
-    if (got < need) throw new Error(`${where}: the data ends after ${got} of ${need} bytes (the file is truncated or damaged)`);
+    if (got < need) throw new ConfigError(where, `the data ends after ${got} of ${need} bytes (the file is truncated or damaged)`);
   }
 
   /** Every value of a numeric variable. */
@@ -271,13 +272,13 @@ function concat(parts: Uint8Array[], n: number): Uint8Array {
 
 /** One sub-element: its type, where its data lies and where the next begins (NeedMore past the prefix). */
 function element(b: Uint8Array, o: number, total: number, le: boolean, source: string): { type: number; at: number; n: number; next: number } {
-  if (o + 8 > total) throw new Error(`${source}: array element truncated at byte ${o}`);
+  if (o + 8 > total) throw new ConfigError(source, `array element truncated at byte ${o}`);
   if (o + 8 > b.length) throw new NeedMore();
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const first = v.getUint32(o, le);
   if (first >>> 16 !== 0) return { type: first & 0xffff, at: o + 4, n: first >>> 16, next: o + 8 };
   const n = v.getUint32(o + 4, le);
-  if (o + 8 + n > total) throw new Error(`${source}: array sub-element at byte ${o} claims ${n} bytes, only ${total - o - 8} remain`);
+  if (o + 8 + n > total) throw new ConfigError(source, `array sub-element at byte ${o} claims ${n} bytes, only ${total - o - 8} remain`);
   return { type: first, at: o + 8, n, next: o + 8 + n + ((8 - (n % 8)) % 8) };
 }
 

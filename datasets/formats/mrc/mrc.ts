@@ -14,6 +14,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../../../core/atomic.ts';
+import { ConfigError, InternalError } from '../../../core/validate.ts';
 
 export const MRC_HEADER_BYTES = 1024;
 
@@ -66,9 +67,9 @@ export function arrayStats(data: ArrayLike<number>): { dmin: number; dmax: numbe
 /** The 1024-byte MRC 2014 header for a float32 array of `shape` = [nz, ny, nx]. */
 export function mrcHeader(data: Float32Array, shape: [number, number, number], opts: MrcWriteOptions): Uint8Array {
   const [nz, ny, nx] = shape;
-  if (![nz, ny, nx].every((n) => Number.isInteger(n) && n > 0)) throw new Error(`MRC shape must be three positive integers, got ${shape.join('x')}`);
-  if (data.length !== nz * ny * nx) throw new Error(`MRC data has ${data.length} values, shape ${nz}x${ny}x${nx} needs ${nz * ny * nx}`);
-  if (!(opts.voxelSizeAngstrom > 0)) throw new Error(`MRC voxelSizeAngstrom must be > 0, got ${opts.voxelSizeAngstrom}`);
+  if (![nz, ny, nx].every((n) => Number.isInteger(n) && n > 0)) throw new InternalError(`MRC shape must be three positive integers, got ${shape.join('x')}`);
+  if (data.length !== nz * ny * nx) throw new InternalError(`MRC data has ${data.length} values, shape ${nz}x${ny}x${nx} needs ${nz * ny * nx}`);
+  if (!(opts.voxelSizeAngstrom > 0)) throw new InternalError(`MRC voxelSizeAngstrom must be > 0, got ${opts.voxelSizeAngstrom}`);
   const buf = new ArrayBuffer(MRC_HEADER_BYTES);
   const v = new DataView(buf);
   const u8 = new Uint8Array(buf);
@@ -115,7 +116,7 @@ export function writeMrc(path: string, data: Float32Array, shape: [number, numbe
 
 /** Parses an MRC header (either endianness, judged from the machine stamp). */
 export function parseMrcHeader(bytes: Uint8Array): MrcHeader & { littleEndian: boolean } {
-  if (bytes.length < MRC_HEADER_BYTES) throw new Error(`not an MRC file: ${bytes.length} bytes, the header alone is 1024`);
+  if (bytes.length < MRC_HEADER_BYTES) throw new ConfigError('not an MRC file', `${bytes.length} bytes, the header alone is 1024`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, MRC_HEADER_BYTES);
   // machst 0x11 0x11 = big-endian; anything else (0x44 0x44, 0x44 0x41, zeros in old files) little.
   let le = bytes[212] !== 0x11;
@@ -162,20 +163,20 @@ export function readMrc(path: string, o: { sections?: number } = {}): { data: Fl
     const h = parseMrcHeader(head);
     for (const [k, v] of [['nx', h.nx], ['ny', h.ny], ['nz', h.nz]] as const) {
       // Dimensions the file could not hold (negative, zero, or past 2^31 voxels) mean a damaged header or not an MRC file.
-      if (!(Number.isInteger(v) && v >= 1 && v <= 2 ** 31)) throw new Error(`${path}: MRC header ${k} = ${v}; each dimension must be an integer in [1, 2^31] (damaged header, or not an MRC file)`);
+      if (!(Number.isInteger(v) && v >= 1 && v <= 2 ** 31)) throw new ConfigError(path, `MRC header ${k} = ${v}; each dimension must be an integer in [1, 2^31] (damaged header, or not an MRC file)`);
     }
-    if (h.nsymbt < 0 || h.nsymbt > fileBytes) throw new Error(`${path}: MRC header nsymbt (extended header bytes) = ${h.nsymbt}; must be in [0, ${fileBytes}] for this ${fileBytes}-byte file`);
+    if (h.nsymbt < 0 || h.nsymbt > fileBytes) throw new ConfigError(path, `MRC header nsymbt (extended header bytes) = ${h.nsymbt}; must be in [0, ${fileBytes}] for this ${fileBytes}-byte file`);
     const n = h.nx * h.ny * h.nz;
     const off = MRC_HEADER_BYTES + Math.max(0, h.nsymbt);
     const size: Record<number, number> = { 0: 1, 1: 2, 2: 4, 6: 2 };
     const bps = size[h.mode];
-    if (!bps) throw new Error(`${path}: MRC mode ${h.mode} is not supported (modes 0, 1, 2, 6 are)`);
-    if (fileBytes < off + n * bps) throw new Error(`${path}: truncated MRC: ${fileBytes} bytes, header says ${off + n * bps}`);
+    if (!bps) throw new ConfigError(path, `MRC mode ${h.mode} is not supported (modes 0, 1, 2, 6 are)`);
+    if (fileBytes < off + n * bps) throw new ConfigError(path, `truncated MRC: ${fileBytes} bytes, header says ${off + n * bps}`);
     const m = o.sections === undefined ? n : Math.min(h.nz, Math.max(0, Math.floor(o.sections))) * h.nx * h.ny;
     const body = Buffer.alloc(m * bps);
     for (let done = 0; done < body.length; ) {
       const got = readSync(fd, body, done, Math.min(body.length - done, 1 << 30), off + done);
-      if (got <= 0) throw new Error(`${path}: truncated MRC: could not read byte ${off + done}`);
+      if (got <= 0) throw new ConfigError(path, `truncated MRC: could not read byte ${off + done}`);
       done += got;
     }
     const v = new DataView(body.buffer, body.byteOffset, body.length);
@@ -207,7 +208,7 @@ export function readTlt(path: string): Float64Array {
     .filter((l) => l.length > 0)
     .map((l, k) => {
       const x = Number(l.split(/\s+/)[0]);
-      if (!Number.isFinite(x)) throw new Error(`${path}: line ${k + 1} is not an angle: ${JSON.stringify(l)}`);
+      if (!Number.isFinite(x)) throw new ConfigError(path, `line ${k + 1} is not an angle: ${JSON.stringify(l)}`);
       return x;
     });
   return Float64Array.from(vals);

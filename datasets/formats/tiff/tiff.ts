@@ -13,6 +13,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { writeFileAtomic } from '../../../core/atomic.ts';
+import { ConfigError, InternalError } from '../../../core/validate.ts';
 
 export interface TiffStack {
   /** float32, [page, row, col] C-order (only the pages and rows read). */
@@ -44,17 +45,17 @@ class TiffFile {
     this.size = fstatSync(fd).size;
     const h = this.bytes(0, 8, 'the header');
     const order = String.fromCharCode(h[0], h[1]);
-    if (order !== 'II' && order !== 'MM') throw new Error(`${path}: not a TIFF file (byte order mark ${JSON.stringify(order)})`);
+    if (order !== 'II' && order !== 'MM') throw new ConfigError(path, `not a TIFF file (byte order mark ${JSON.stringify(order)})`);
     this.le = order === 'II';
     const v = new DataView(h.buffer, h.byteOffset, 8);
     const magic = v.getUint16(2, this.le);
-    if (magic === 43) throw new Error(`${path}: BigTIFF is not read; save the stack as classic TIFF (under 4 GB) or MRC`);
-    if (magic !== 42) throw new Error(`${path}: not a TIFF file (version ${magic}, expected 42)`);
+    if (magic === 43) throw new ConfigError(path, `BigTIFF is not read; save the stack as classic TIFF (under 4 GB) or MRC`);
+    if (magic !== 42) throw new ConfigError(path, `not a TIFF file (version ${magic}, expected 42)`);
   }
 
   /** `n` bytes at `at`; a range past the end of the file is an error naming `what`. */
   bytes(at: number, n: number, what: string): Uint8Array {
-    if (at + n > this.size) throw new Error(`${this.path}: ${what} at byte ${at} (${n} bytes) runs past the end of the file (${this.size} bytes): the file is truncated or damaged`);
+    if (at + n > this.size) throw new ConfigError(this.path, `${what} at byte ${at} (${n} bytes) runs past the end of the file (${this.size} bytes): the file is truncated or damaged`);
     const b = new Uint8Array(n);
     let got = 0;
     while (got < n) {
@@ -62,7 +63,7 @@ class TiffFile {
       if (r === 0) break;
       got += r;
     }
-    if (got < n) throw new Error(`${this.path}: ${what} at byte ${at}: read ${got} of ${n} bytes`);
+    if (got < n) throw new ConfigError(this.path, `${what} at byte ${at}: read ${got} of ${n} bytes`);
     return b;
   }
 
@@ -72,7 +73,7 @@ class TiffFile {
     const out: number[] = [];
     const seen = new Set<number>();
     for (let at = v0.getUint32(0, this.le); at !== 0; ) {
-      if (seen.has(at)) throw new Error(`${this.path}: IFD ${out.length} at byte ${at} loops back to an earlier IFD: the file is damaged`);
+      if (seen.has(at)) throw new ConfigError(this.path, `IFD ${out.length} at byte ${at} loops back to an earlier IFD: the file is damaged`);
       seen.add(at);
       out.push(at);
       const n = new DataView(this.bytes(at, 2, `IFD ${out.length - 1}`).buffer).getUint16(0, this.le);
@@ -152,21 +153,21 @@ export async function readTiff(path: string, o: { pages?: number; values?: numbe
       const pw = num(t, 256)!, ph = num(t, 257, 0)!, spp = num(t, 277, 1)!;
       const pb = (t.get(258) as number[] | undefined) ?? [1];
       const pf = num(t, 339, 1)!;
-      if (spp !== 1) throw new Error(`${path}: page ${pages.length} has ${spp} samples per pixel; only greyscale stacks are read`);
+      if (spp !== 1) throw new ConfigError(path, `page ${pages.length} has ${spp} samples per pixel; only greyscale stacks are read`);
       if (pages.length === 0) {
         [w, h, bits, fmt] = [pw, ph, pb[0], pf];
-        if (!dtypeOf(bits, fmt)) throw new Error(`${path}: page 0 holds ${bits}-bit ${fmt === 3 ? 'floats' : fmt === 2 ? 'signed integers' : fmt === 1 ? 'unsigned integers' : `sample format ${fmt}`}; readable: 8/16/32-bit integers, 32/64-bit floats`);
-        if (!(w > 0 && h > 0)) throw new Error(`${path}: page 0 is ${w}x${h}`);
-      } else if (pw !== w || ph !== h) throw new Error(`${path}: page ${pages.length} is ${pw}x${ph}, page 0 is ${w}x${h}`);
-      else if (pb[0] !== bits || pf !== fmt) throw new Error(`${path}: page ${pages.length} holds ${dtypeOf(pb[0], pf) ?? `${pb[0]}-bit`} values, page 0 ${dtypeOf(bits, fmt)}`);
+        if (!dtypeOf(bits, fmt)) throw new ConfigError(path, `page 0 holds ${bits}-bit ${fmt === 3 ? 'floats' : fmt === 2 ? 'signed integers' : fmt === 1 ? 'unsigned integers' : `sample format ${fmt}`}; readable: 8/16/32-bit integers, 32/64-bit floats`);
+        if (!(w > 0 && h > 0)) throw new ConfigError(path, `page 0 is ${w}x${h}`);
+      } else if (pw !== w || ph !== h) throw new ConfigError(path, `page ${pages.length} is ${pw}x${ph}, page 0 is ${w}x${h}`);
+      else if (pb[0] !== bits || pf !== fmt) throw new ConfigError(path, `page ${pages.length} holds ${dtypeOf(pb[0], pf) ?? `${pb[0]}-bit`} values, page 0 ${dtypeOf(bits, fmt)}`);
       // every page's strips inside the file: a truncated stack is refused without reading its data
       const offs = (t.get(273) as number[] | undefined) ?? [], cnts = (t.get(279) as number[] | undefined) ?? [];
       let end = 0;
       offs.forEach((x, i) => { end = Math.max(end, x + (cnts[i] ?? 0)); });
-      if (end > f.size) throw new Error(`${path}: page ${pages.length}'s strips end at byte ${end}, the file ends at ${f.size}: the file is truncated`);
+      if (end > f.size) throw new ConfigError(path, `page ${pages.length}'s strips end at byte ${end}, the file ends at ${f.size}: the file is truncated`);
       pages.push({ at, k });
     }
-    if (pages.length === 0) throw new Error(`${path}: no images in this TIFF`);
+    if (pages.length === 0) throw new ConfigError(path, `no images in this TIFF`);
     const P = Math.min(pages.length, Math.max(0, Math.floor(o.pages ?? pages.length)));
     const R = o.values === undefined ? h : Math.min(h, Math.max(1, Math.floor(o.values / w)));
     const data = new Float32Array(P * R * w);
@@ -186,15 +187,15 @@ export async function readTiff(path: string, o: { pages?: number; values?: numbe
 function decodePage(UTIF: Utif, f: TiffFile, t: Tags, p: number, w: number, R: number, bits: number, fmt: number, out: Float32Array): void {
   const path = f.path;
   const cmpr = num(t, 259, 1)!;
-  if (!COMPRESSIONS[cmpr]) throw new Error(`${path}: page ${p} uses compression ${cmpr}; readable: ${Object.entries(COMPRESSIONS).map(([k, v]) => `${k} (${v})`).join(', ')}`);
-  if (t.has(322)) throw new Error(`${path}: page ${p} is tiled; only stripped TIFF is read (save it with strips, as Fiji and tifffile do by default)`);
+  if (!COMPRESSIONS[cmpr]) throw new ConfigError(path, `page ${p} uses compression ${cmpr}; readable: ${Object.entries(COMPRESSIONS).map(([k, v]) => `${k} (${v})`).join(', ')}`);
+  if (t.has(322)) throw new ConfigError(path, `page ${p} is tiled; only stripped TIFF is read (save it with strips, as Fiji and tifffile do by default)`);
   const offs = t.get(273) as number[] | undefined, cnts = t.get(279) as number[] | undefined;
-  if (!offs || offs.length === 0) throw new Error(`${path}: page ${p} has no StripOffsets`);
+  if (!offs || offs.length === 0) throw new ConfigError(path, `page ${p} has no StripOffsets`);
   const h = num(t, 257)!;
   const rps = Math.min(num(t, 278, h)!, h);
   const rowBytes = (w * bits) / 8;
   const nStrips = Math.ceil(R / rps);
-  if (offs.length < nStrips) throw new Error(`${path}: page ${p} has ${offs.length} strips, ${Math.ceil(h / rps)} needed for ${h} rows of ${rps}`);
+  if (offs.length < nStrips) throw new ConfigError(path, `page ${p} has ${offs.length} strips, ${Math.ceil(h / rps)} needed for ${h} rows of ${rps}`);
   // The strips needed, copied after a copy of the header into a compact buffer (offsets rewritten).
   const parts: Uint8Array[] = [f.bytes(0, 8, 'the header')];
   const newOffs: number[] = [], newCnts: number[] = [];
@@ -203,7 +204,7 @@ function decodePage(UTIF: Utif, f: TiffFile, t: Tags, p: number, w: number, R: n
     // uncompressed: only the bytes of the rows wanted; compressed: the whole strip
     const rowsHere = Math.min(rps, R - s * rps);
     const n = cmpr === 1 ? rowsHere * rowBytes : cnts?.[s];
-    if (n === undefined) throw new Error(`${path}: page ${p} has no StripByteCounts`);
+    if (n === undefined) throw new ConfigError(path, `page ${p} has no StripByteCounts`);
     parts.push(f.bytes(offs[s], n, `strip ${s} of page ${p}`));
     newOffs.push(at); newCnts.push(n);
     at += n;
@@ -223,7 +224,7 @@ function decodePage(UTIF: Utif, f: TiffFile, t: Tags, p: number, w: number, R: n
   // utif2 returns 16-bit samples little-endian whatever the file's order; other widths as stored
   const le = f.le || (cmpr !== 1 && bits === 16);
   const n = R * w, bps = bits / 8;
-  if (bytes.byteLength < n * bps) throw new Error(`${path}: page ${p} decodes to ${bytes.byteLength} bytes, ${w}x${R}x${bits}-bit needs ${n * bps}: the strips are damaged`);
+  if (bytes.byteLength < n * bps) throw new ConfigError(path, `page ${p} decodes to ${bytes.byteLength} bytes, ${w}x${R}x${bits}-bit needs ${n * bps}: the strips are damaged`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < n; i++) {
     const q = i * bps;
@@ -256,9 +257,9 @@ function imagejPixelNm(t: Tags): number | undefined {
  */
 export function writeTiffStack(path: string, data: Float32Array, shape: [number, number, number], opts: { pixelSizeNm?: number; kind?: 'volume' | 'stack' } = {}): void {
   const [P, h, w] = shape;
-  if (data.length !== P * h * w) throw new Error(`TIFF data has ${data.length} values, shape ${shape.join('x')} needs ${P * h * w}`);
+  if (data.length !== P * h * w) throw new InternalError(`TIFF data has ${data.length} values, shape ${shape.join('x')} needs ${P * h * w}`);
   const px = opts.pixelSizeNm;
-  if (px !== undefined && !(px > 0 && Number.isFinite(px))) throw new Error(`TIFF pixelSizeNm must be > 0, got ${px}`);
+  if (px !== undefined && !(px > 0 && Number.isFinite(px))) throw new InternalError(`TIFF pixelSizeNm must be > 0, got ${px}`);
   // Shared block after the header: the ImageJ description and the resolution rational.
   const desc = px ? `ImageJ=1.11a\nimages=${P}\nslices=${P}\nunit=nm\nspacing=${opts.kind === 'volume' ? px : 1}\nloop=false\n\0` : '';
   const descBytes = desc.length + (desc.length % 2);
