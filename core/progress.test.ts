@@ -109,4 +109,13 @@ test('phases: each lap names the time since the previous one', () => {
   assert.is(p.total(), 8.7);
 });
 
+test('fractional steps: 10 steps of 0.1 show as 1/1, not 0.9999999999999999/1', () => {
+  const { out, stream } = sink();
+  const bar = progress('sirt', 1, { stream, logEverySeconds: 0 });
+  for (let i = 0; i < 10; i++) bar.increment(0.1);
+  bar.stop();
+  assert.ok(out.some((l) => l.startsWith('sirt: 1/1 (100%)')), out.join(''));
+  assert.not.ok(out.some((l) => /0\.9999/.test(l)), out.join(''));
+});
+
 test.run();

@@ -235,6 +235,7 @@ export function progress(label: string, total: number, opts: ProgressOptions = {
   let fields: Record<string, string | number> = {};
   const job = active;
   job?.barStarted(total);
+  const shown = (v: number) => Number(v.toPrecision(6));
   const advance = (n: number) => { if (job && active === job) job.advance(n); };
   if (opts.quiet) return { increment: (n = 1) => { done += n; advance(n); }, stop: () => {} };
   activeStatus?.stop();
@@ -248,6 +249,8 @@ export function progress(label: string, total: number, opts: ProgressOptions = {
         format: `${label} [{bar}] {value}/{total} {percentage}% | {rate} ${unit}/s | eta {eta_formatted}{overall} {extra}`,
         hideCursor: true,
         etaBuffer: 20,
+        // fractional steps (a reconstruction's per-element share of an iteration) add up to 19.999...; show 6 digits
+        formatValue: (v: number, _o: unknown, type: string) => (type === 'value' || type === 'total' ? String(shown(v)) : String(v)),
       },
       cliProgress.Presets.shades_classic,
     );
@@ -272,7 +275,7 @@ export function progress(label: string, total: number, opts: ProgressOptions = {
   const line = () => {
     const left = done > 0 && done < total ? `, eta ${formatDuration(((total - done) * elapsed()) / done)}` : '';
     const all = overallText(total).replace(' | ', ', ');
-    stream.write(`${label}: ${done}/${total} (${((100 * done) / Math.max(1, total)).toFixed(0)}%), ${rate().toPrecision(3)} ${unit}/s${left}${all}${Object.keys(fields).length ? `, ${formatFields(fields)}` : ''}\n`);
+    stream.write(`${label}: ${shown(done)}/${total} (${((100 * done) / Math.max(1, total)).toFixed(0)}%), ${rate().toPrecision(3)} ${unit}/s${left}${all}${Object.keys(fields).length ? `, ${formatFields(fields)}` : ''}\n`);
   };
   return {
     increment(n = 1, f) {
