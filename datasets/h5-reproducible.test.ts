@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDataset } from './generate.ts';
 import { clearObjectTimes, lookup3 } from './h5-reproducible.ts';
+import { H5WASM_URL } from './formats/hdf5/emd.ts';
 
 const SOURCE = new URL('./testing/synthetic-source.ts', import.meta.url).href;
 const root = mkdtempSync(join(tmpdir(), 'nanodose-h5repro-'));
@@ -36,7 +37,7 @@ test('same seed and config: byte-identical shard files and manifests, 1 or 2 wor
 });
 
 test('a file with times: every header found and rewritten, arrays unchanged, second write identical', async () => {
-  const h5 = (await import('h5wasm/node')).default;
+  const h5 = ((await import(H5WASM_URL)) as typeof import('h5wasm/node')).default;
   await h5.ready;
   const write = (p: string) => {
     const f = new h5.File(p, 'w');

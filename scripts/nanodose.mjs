@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The `nanodose` command: registers tsx so the TypeScript sources run as they are, then the hook that
-// keeps h5wasm out of tsx's transform (scripts/plain-modules.mjs), then hands over to the CLI.
+// The `nanodose` command: registers tsx so the TypeScript sources run as they are, then hands over to
+// the CLI. h5wasm stays out of tsx's transform by the URL it is imported with (datasets/formats/hdf5/emd.ts H5WASM_URL).
 import { register } from 'tsx/esm/api';
 register();
-await import('./plain-modules.mjs');
 await import('./cli.ts');
