@@ -40,4 +40,32 @@ test('concurrent (phantom, dose) groups: results.csv, summary.json, warnings.jso
   }
 });
 
+test('a model applied outside its training dose range: every block at such a dose records the warning in warnings.json, the terminal shows it once', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nanodose-eval-doserange-'));
+  const warn = console.warn;
+  const said: string[] = [];
+  try {
+    (await import('@tensorflow/tfjs')).enableProdMode();
+    const { buildModel, saveModel, validateModelSpec, nanodoseVersion } = await import('../../models/index.ts');
+    const spec = validateModelSpec({ arch: 'tiny' });
+    const dir = join(root, 'model');
+    await saveModel(buildModel(spec), dir, { spec, normalisation: { kind: 'mean', floor: 1e-3 }, scheme: 'supervised', doseRange: [100, 1000], channels: ['Au'], nanodoseVersion: nanodoseVersion() });
+    const src = await coreShellSource({ size: 12, nAngles: 9, count: 3, splits: ['test', 'val'] });
+    console.warn = (...a: unknown[]) => { said.push(a.map(String).join(' ')); };
+    const out = join(root, 'eval');
+    await runEvaluation({ data: src, methods: `raw,m=model:${dir}`, doses: [20, 200, 5000], recon: 'sirt:5', quiet: false, bootstrap: 10, tunePhantoms: 1, rawExtraDecades: 0, report: false, out, threads: 2, blockWorkers: 2 });
+    console.warn = warn;
+    const w = JSON.parse(readFileSync(join(out, 'warnings.json'), 'utf8')) as Record<string, string[]>;
+    const keys = Object.keys(w).filter((k) => w[k].some((x) => /applied outside that range/.test(x)));
+    const doses = keys.map((k) => Number(k.split('|')[1]));
+    assert.ok(keys.length >= 2 && doses.filter((d) => d === 20).length === doses.filter((d) => d === 5000).length, `warned blocks: ${keys.join(', ')}`);
+    assert.ok(!doses.includes(200), `no warning at 200 (inside the range): ${keys.join(', ')}`);
+    assert.ok(keys.every((k) => k.endsWith('|m')), keys.join(', '));
+    assert.is(said.filter((l) => /method m: trained on inputs at 100-1.00e\+3/.test(l)).length, 1, said.join('\n'));
+  } finally {
+    console.warn = warn;
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test.run();

@@ -66,6 +66,21 @@ export function parseMethods(spec: string | string[]): MethodSpec[] {
   return out;
 }
 
+/** Whether `dose` lies outside a model's training dose range (0.1 % slack for the range's own rounding). */
+export function outsideDoseRange(range: [number, number], dose: number): boolean {
+  return dose < range[0] * 0.999 || dose > range[1] * 1.001;
+}
+
+/**
+ * The warning a block of a model method records when its dose is outside the model's training
+ * range: one text per method (the report adds the doses and blocks it applies to), or null.
+ */
+export function doseRangeWarning(info: Record<string, unknown>, dose: number): string | null {
+  const dr = info.doseRange as [number, number] | undefined;
+  if (!dr || !outsideDoseRange(dr, dose)) return null;
+  return `trained on inputs at ${dr[0].toPrecision(3)}-${dr[1].toPrecision(3)} e/A^2 per projection; applied outside that range (its figures there are extrapolation)`;
+}
+
 /** Builds the map denoiser of a method; baseline parameters come from `params` (tuned on validation). */
 export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baseline, number>>, opts: { quiet?: boolean; backend?: string; dose?: number } = {}): Promise<{ denoise: MapDenoiser; close: () => void; info: Record<string, unknown> }> {
   if (m.kind === 'raw') return { denoise: (c) => c, close: () => {}, info: {} };
@@ -87,7 +102,7 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
   const spec = metadata.spec;
   // A model trained over a dose range is warned about outside it (the evaluation still runs it).
   const dr = metadata.doseRange;
-  if (opts.dose !== undefined && dr && (opts.dose < dr[0] * 0.999 || opts.dose > dr[1] * 1.001)) {
+  if (opts.dose !== undefined && dr && outsideDoseRange(dr, opts.dose)) {
     console.warn(`[nanodose] warning: method ${m.name} was trained on inputs at ${dr[0].toPrecision(3)}-${dr[1].toPrecision(3)} e/A^2 per projection; applied at ${opts.dose.toPrecision(3)} (outside its range)`);
   }
   if (spec.inChannels > 1) {
@@ -111,7 +126,7 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
         return (await y).slice(o * h * w, (o + 1) * h * w);
       },
       close: () => model.dispose(),
-      info: { scheme: metadata.scheme, spec: metadata.spec, channels: chans, outputChannels: outs },
+      info: { scheme: metadata.scheme, spec: metadata.spec, channels: chans, outputChannels: outs, doseRange: dr },
     };
   }
   return {
@@ -121,7 +136,7 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
       return tiling.denoiseTiled(model, c, [1, h, w], { metadata });
     },
     close: () => model.dispose(),
-    info: { scheme: metadata.scheme, spec: metadata.spec },
+    info: { scheme: metadata.scheme, spec: metadata.spec, doseRange: dr },
   };
 }
 

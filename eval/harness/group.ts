@@ -15,7 +15,7 @@ import type { TiltGeometry } from '../../generators/projection/geometry.ts';
 import type { ProjectionOperator } from '../recon/operator.ts';
 import { reconstruct, makeOperator, type ChannelReconSpec } from '../recon/reconstruct.ts';
 import { psnr, ssim, valueRange, scaledScores, ssim3d, otsuDice, shellThicknessError } from '../metrics/index.ts';
-import { makeDenoiser, type MethodSpec, type MapDenoiser } from './denoise.ts';
+import { doseRangeWarning, makeDenoiser, type MethodSpec, type MapDenoiser } from './denoise.ts';
 import { VOLUME_METHODS, type Acquisition } from './methods.ts';
 import { incidentElectronsPerPixel, type AcquisitionConfig } from '../../generators/signal/index.ts';
 import { blockKey, doseKey, sliceName, type ResultRow } from './results.ts';
@@ -165,13 +165,14 @@ export class GroupEvaluator {
     const out: BlockResult[] = [];
     for (const name of methods) {
       const m = this.byName.get(name)!;
-      const key = `${m.name}@${doseKey(d)}`;
+      // One denoiser per (method, dose): baseline parameters depend on the dose. A model does not:
+      // it is loaded once per worker and kept for every dose (its dose-range warning goes with each block).
+      const key = m.kind === 'model' ? m.name : `${m.name}@${doseKey(d)}`;
       const tDn = performance.now();
       let dn = this.denoisers.get(key);
       if (!dn) {
-        // one denoiser per (method, dose): baseline parameters depend on the dose
         for (const [k, v] of this.denoisers) if (k.startsWith(m.name + '@')) { v.close(); this.denoisers.delete(k); }
-        dn = await times.time('start-up', () => makeDenoiser(m, ctx.tuning[doseKey(d)] ?? {}, { quiet: ctx.quiet, dose: d, ...(ctx.backend ? { backend: ctx.backend } : {}) }));
+        dn = await times.time('start-up', () => makeDenoiser(m, ctx.tuning[doseKey(d)] ?? {}, { quiet: ctx.quiet, ...(ctx.backend ? { backend: ctx.backend } : {}) }));
         this.denoisers.set(key, dn);
       }
       const rows: ResultRow[] = [];
@@ -252,6 +253,8 @@ export class GroupEvaluator {
       }
       times.add('metrics', performance.now() - tMet - tSl);
       times.add('slices', tSl);
+      const dw = m.kind === 'model' ? doseRangeWarning(dn.info, d) : null;
+      if (dw) warnings = [...(warnings ?? []), dw];
       out.push({ key: blockKey(p, d, m.name), rows, slices, ...(warnings ? { warnings } : {}) });
     }
     return out;

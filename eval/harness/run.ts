@@ -386,6 +386,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
   const bar = progress('eval', todo.length, { unit: 'blocks', quiet });
   const finished = new Map<number, BlockResult[]>();
   let nextWrite = 0, computed = 0;
+  const said = new Set<string>();
   const write = (g: number, blocks: BlockResult[]) => {
     finished.set(g, blocks);
     bar.increment(blocks.length, { phantom: groups[g].phantom, dose: doseKey(groups[g].dose), method: groups[g].methods[groups[g].methods.length - 1] });
@@ -394,7 +395,13 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
         times.start('slices');
         for (const sl of b.slices) writeFileAtomic(join(opts.out, 'slices', sl.name), new Uint8Array(sl.data.buffer, sl.data.byteOffset, sl.data.byteLength));
         times.stop('slices');
-        if (b.warnings) { warnings[b.key] = b.warnings; writeWarnings(opts.out, warnings); }
+        if (b.warnings) {
+          warnings[b.key] = b.warnings;
+          writeWarnings(opts.out, warnings);
+          // each method's warning once on the terminal (warnings.json and the report have every block)
+          const method = b.rows[0]?.method ?? b.key;
+          for (const w of b.warnings) if (!quiet && !said.has(`${method}\0${w}`)) { said.add(`${method}\0${w}`); console.warn(`[nanodose] warning: method ${method}: ${w}`); }
+        }
         appendBlock(resultsPath, b.rows);
         computed++;
       }
