@@ -55,57 +55,92 @@ export function ssim(ref: ArrayLike<number>, test: ArrayLike<number>, shape: num
   const [d, h, w] = dims;
   if (d * h * w !== ref.length) throw new ConfigError('ssim', `shape [${shape}] does not match length ${ref.length}`);
   for (const s of shape) if (s < win) throw new ConfigError('ssim', `every side must be >= winSize ${win}; shape [${shape}]`);
-  const n = ref.length;
-  const fields = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];
-  for (let i = 0; i < n; i++) {
-    const x = ref[i], y = test[i];
-    fields[0][i] = x; fields[1][i] = y; fields[2][i] = x * x; fields[3][i] = y * y; fields[4][i] = x * y;
-  }
   // Valid-window box sums: output extents shrink by win-1 along each filtered axis.
   const r = win - 1;
   const od = is3d ? d - r : 1, oh = h - r, ow = w - r;
-  const sums = fields.map((f) => boxSumValid(f, d, h, w, win, is3d));
+  const sums = boxSumsValid(ref, test, d, h, w, win, is3d);
   const NP = is3d ? win * win * win : win * win;
   const covNorm = NP / (NP - 1);
   const C1 = (K1 * dataRange) ** 2, C2 = (K2 * dataRange) ** 2;
   let total = 0;
   const m = od * oh * ow;
+  const [s0, s1, s2, s3, s4] = sums;
   for (let i = 0; i < m; i++) {
-    const ux = sums[0][i] / NP, uy = sums[1][i] / NP;
-    const vx = covNorm * (sums[2][i] / NP - ux * ux);
-    const vy = covNorm * (sums[3][i] / NP - uy * uy);
-    const vxy = covNorm * (sums[4][i] / NP - ux * uy);
+    const ux = s0[i] / NP, uy = s1[i] / NP;
+    const vx = covNorm * (s2[i] / NP - ux * ux);
+    const vy = covNorm * (s3[i] / NP - uy * uy);
+    const vxy = covNorm * (s4[i] / NP - ux * uy);
     total += ((2 * ux * uy + C1) * (2 * vxy + C2)) / ((ux * ux + uy * uy + C1) * (vx + vy + C2));
   }
   return total / m;
 }
 
-/** Sums over all fully-inside windows, separable along x, y (and z when is3d). Returns [od, oh, ow]. */
-function boxSumValid(f: Float64Array, d: number, h: number, w: number, win: number, is3d: boolean): Float64Array {
+/**
+ * Scratch buffers of the box sums, kept between calls (grown, never shrunk): an evaluation scores
+ * thousands of maps and volumes of a few sizes, and allocating (and zeroing) some 30 MB of
+ * Float64Arrays per 64^3 volume cost more than the sums themselves.
+ */
+const scratch: Float64Array[] = [];
+function buffer(k: number, n: number): Float64Array {
+  if (!scratch[k] || scratch[k].length < n) scratch[k] = new Float64Array(n);
+  return scratch[k].length === n ? scratch[k] : scratch[k].subarray(0, n);
+}
+
+/**
+ * Sums over all fully-inside windows of the five SSIM fields x, y, x^2, y^2, xy, separable along
+ * x, y (and z when is3d), each [od, oh, ow]. The fields are formed on the fly in float64 and every
+ * sum is a running sum taken in the same order as a plain per-field pass (window start, then add
+ * the entering and drop the leaving value), so the result is the same to the bit; the y and z
+ * passes run along rows (contiguous) with a row of running sums. The arrays returned are scratch:
+ * valid until the next call.
+ */
+function boxSumsValid(ref: ArrayLike<number>, test: ArrayLike<number>, d: number, h: number, w: number, win: number, is3d: boolean): Float64Array[] {
   const ow = w - win + 1, oh = h - win + 1, od = is3d ? d - win + 1 : d;
-  const a = new Float64Array(d * h * ow);
+  // x pass: fields -> a_q [d, h, ow]
+  const A = [0, 1, 2, 3, 4].map((q) => buffer(q, d * h * ow));
+  const [a0, a1, a2, a3, a4] = A;
   for (let z = 0; z < d; z++) for (let y = 0; y < h; y++) {
     const base = (z * h + y) * w, ob = (z * h + y) * ow;
-    let s = 0;
-    for (let x = 0; x < win; x++) s += f[base + x];
-    a[ob] = s;
-    for (let x = 1; x < ow; x++) { s += f[base + x + win - 1] - f[base + x - 1]; a[ob + x] = s; }
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+    for (let x = 0; x < win; x++) {
+      const u = +ref[base + x], v = +test[base + x];
+      s0 += u; s1 += v; s2 += u * u; s3 += v * v; s4 += u * v;
+    }
+    a0[ob] = s0; a1[ob] = s1; a2[ob] = s2; a3[ob] = s3; a4[ob] = s4;
+    for (let x = 1; x < ow; x++) {
+      const u = +ref[base + x + win - 1], v = +test[base + x + win - 1];
+      const p = +ref[base + x - 1], q = +test[base + x - 1];
+      s0 += u - p; s1 += v - q; s2 += u * u - p * p; s3 += v * v - q * q; s4 += u * v - p * q;
+      a0[ob + x] = s0; a1[ob + x] = s1; a2[ob + x] = s2; a3[ob + x] = s3; a4[ob + x] = s4;
+    }
   }
-  const b = new Float64Array(d * oh * ow);
-  for (let z = 0; z < d; z++) for (let x = 0; x < ow; x++) {
-    let s = 0;
-    for (let y = 0; y < win; y++) s += a[(z * h + y) * ow + x];
-    b[(z * oh) * ow + x] = s;
-    for (let y = 1; y < oh; y++) { s += a[(z * h + y + win - 1) * ow + x] - a[(z * h + y - 1) * ow + x]; b[(z * oh + y) * ow + x] = s; }
+  // y pass: a_q -> b_q [d, oh, ow], a row of running sums per field
+  const B = [0, 1, 2, 3, 4].map((q) => buffer(5 + q, d * oh * ow));
+  for (let q = 0; q < 5; q++) {
+    const a = A[q], b = B[q];
+    for (let z = 0; z < d; z++) {
+      const row = b.subarray((z * oh) * ow, (z * oh) * ow + ow);
+      row.fill(0);
+      for (let y = 0; y < win; y++) { const o = (z * h + y) * ow; for (let x = 0; x < ow; x++) row[x] += a[o + x]; }
+      for (let y = 1; y < oh; y++) {
+        const prev = (z * oh + y - 1) * ow, out = (z * oh + y) * ow, add = (z * h + y + win - 1) * ow, sub = (z * h + y - 1) * ow;
+        for (let x = 0; x < ow; x++) b[out + x] = b[prev + x] + (a[add + x] - a[sub + x]);
+      }
+    }
   }
-  if (!is3d) return b;
-  const c = new Float64Array(od * oh * ow);
+  if (!is3d) return B;
+  // z pass: b_q -> c_q [od, oh, ow]
   const plane = oh * ow;
-  for (let p = 0; p < plane; p++) {
-    let s = 0;
-    for (let z = 0; z < win; z++) s += b[z * plane + p];
-    c[p] = s;
-    for (let z = 1; z < od; z++) { s += b[(z + win - 1) * plane + p] - b[(z - 1) * plane + p]; c[z * plane + p] = s; }
+  const C = [0, 1, 2, 3, 4].map((q) => buffer(10 + q, od * plane));
+  for (let q = 0; q < 5; q++) {
+    const b = B[q], c = C[q];
+    const first = c.subarray(0, plane);
+    first.fill(0);
+    for (let z = 0; z < win; z++) { const o = z * plane; for (let p = 0; p < plane; p++) first[p] += b[o + p]; }
+    for (let z = 1; z < od; z++) {
+      const prev = (z - 1) * plane, out = z * plane, add = (z + win - 1) * plane, sub = (z - 1) * plane;
+      for (let p = 0; p < plane; p++) c[out + p] = c[prev + p] + (b[add + p] - b[sub + p]);
+    }
   }
-  return c;
+  return C;
 }

@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { psnr, ssim, otsuThreshold, scaledScores, dice, shellThickness, lsScale, poissonDeviance } from './index.ts';
 import { stream } from '../../core/random.ts';
+import { ssimReference } from './ssim-reference.ts';
+import { ssim3d } from './volume.ts';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/skimage_metrics.json', import.meta.url), 'utf8'));
 
@@ -14,6 +16,24 @@ test('PSNR and SSIM agree with scikit-image (2D and 3D) to 1e-3', () => {
     assert.ok(Math.abs(p - c.psnr) < 1e-3, `psnr ${p} vs ${c.psnr} (${c.kind} ${c.shape})`);
     assert.ok(Math.abs(s - c.ssim) < 1e-3, `ssim ${s} vs ${c.ssim} (${c.kind} ${c.shape})`);
   }
+});
+
+test('SSIM equals the plain per-field formulation to the bit: 2D and 3D, float32 and float64 inputs, sizes from the window up, calls of different sizes interleaved (scratch reuse)', () => {
+  const rng = stream('ssim-bit-identity', 1);
+  const shapes = [[64, 64, 64], [20, 17, 9], [7, 7, 7], [64, 64], [13, 29], [7, 7], [64, 64, 64]];
+  for (const sh of shapes) {
+    const n = sh.reduce((a, b) => a * b, 1);
+    const a = new Float32Array(n), b = new Float64Array(n);
+    for (let i = 0; i < n; i++) { a[i] = 5 * rng.uniform(); b[i] = a[i] + rng.uniform() - 0.5; }
+    assert.is(ssim(a, b, sh, 5), ssimReference(a, b, sh, 5), `shape [${sh}]`);
+    assert.is(ssim(b, a, sh, 5, { winSize: 5 }), ssimReference(b, a, sh, 5, 5), `shape [${sh}], window 5`);
+  }
+  // ssim3d's scaled copy is a kept buffer too: a smaller volume after a larger one scores as alone
+  const small = Float32Array.from({ length: 9 ** 3 }, () => rng.uniform());
+  const big = Float32Array.from({ length: 12 ** 3 }, () => rng.uniform());
+  const alone = ssim3d(small, small.map((v) => v * 0.5), [9, 9, 9]);
+  ssim3d(big, big, [12, 12, 12]);
+  assert.is(ssim3d(small, small.map((v) => v * 0.5), [9, 9, 9]), alone);
 });
 
 test('SSIM of an image with itself is 1 and falls with noise', () => {
