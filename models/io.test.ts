@@ -14,6 +14,7 @@ import { validateModelSpec } from './networks/spec.ts';
 import { loadModel, nanodoseVersion, saveModel, type ModelMetadata } from './io.ts';
 import { MemoryError, checkMemory, estimateMemory } from './memory.ts';
 import { randomValues } from './testing.ts';
+import { ConfigError } from '../core/validate.ts';
 
 await initBackend({ backend: 'wasm', quiet: true });
 const dir = mkdtempSync(join(tmpdir(), 'nanodose-models-'));
@@ -62,6 +63,8 @@ test('a truncated weights.bin is refused naming the file, its size and the size 
     await loadModel(out);
     assert.unreachable('should refuse');
   } catch (e) {
+    // The user's file (exit 2 at the CLI), not a bug.
+    assert.instance(e, ConfigError);
     assert.match((e as Error).message, new RegExp(`weights\\.bin: ${full - 6} bytes, model\\.json's \\d+ weights need ${full} \\(truncated`));
   }
 });
@@ -84,10 +87,16 @@ test('a training run folder (out/best, out/last) loads its best model', async ()
   for (const m of [model, best, last]) m.dispose();
 });
 
-test('loading a folder without a model says so', async () => {
-  let msg = '';
-  await loadModel(join(dir, 'nothing')).catch((e: Error) => (msg = e.message));
-  assert.match(msg, /model\.json/);
+test('loading a folder without a model says so, as the user\'s mistake (ConfigError naming the folder)', async () => {
+  let err: unknown;
+  await loadModel(join(dir, 'nothing')).catch((e: Error) => (err = e));
+  assert.instance(err, ConfigError);
+  assert.match((err as Error).message, /nothing: no such model folder .*model\.json/);
+  // A folder that holds something else: not a model folder.
+  err = undefined;
+  await loadModel(dir).catch((e: Error) => (err = e));
+  assert.instance(err, ConfigError);
+  assert.match((err as Error).message, /not a model folder \(no model\.json/);
 });
 
 test('checkMemory refuses a batch that would not fit the 32-bit wasm heap, with the batch that fits', () => {

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withAtomicPath } from '../core/atomic.ts';
+import { ConfigError } from '../core/validate.ts';
 import { type ModelSpec, validateModelSpec } from './networks/spec.ts';
 import { buildModel } from './networks/build.ts';
 
@@ -78,26 +79,26 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
   return {
     load: async (): Promise<tf.io.ModelArtifacts> => {
       const jsonPath = join(dir, 'model.json');
-      if (!existsSync(jsonPath)) throw new Error(`no model at ${dir}: ${jsonPath} is missing`);
+      if (!existsSync(jsonPath)) throw new ConfigError(jsonPath, `missing: no model at ${dir} (give a folder with model.json + weights.bin)`);
       let modelJSON: tf.io.ModelJSON;
       try {
         modelJSON = JSON.parse(readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
       } catch (e) {
-        throw new Error(`${jsonPath}: not a readable model.json (${(e as Error).message})`);
+        throw new ConfigError(jsonPath, `not a readable model.json (${(e as Error).message})`);
       }
       return tf.io.getModelArtifactsForJSON(modelJSON, async (manifest) => {
         const specs = manifest.flatMap((g) => g.weights);
         const paths = manifest.flatMap((g) => g.paths);
         const buffers = paths.map((p) => {
           const f = join(dir, p);
-          if (!existsSync(f)) throw new Error(`${f}: missing (model.json names it as weights)`);
+          if (!existsSync(f)) throw new ConfigError(f, 'missing (model.json names it as weights)');
           const b = readFileSync(f);
           return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
         });
         // A truncated or padded weights file otherwise fails deep inside tfjs ("byte length of Float32Array...").
         const want = specs.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * storedBytes(w), 0);
         const got = buffers.reduce((a, b) => a + b.byteLength, 0);
-        if (got !== want) throw new Error(`${paths.map((p) => join(dir, p)).join(', ')}: ${got} bytes, model.json's ${specs.length} weights need ${want} (truncated or damaged; save the model again)`);
+        if (got !== want) throw new ConfigError(paths.map((p) => join(dir, p)).join(', '), `${got} bytes, model.json's ${specs.length} weights need ${want} (truncated or damaged; save the model again)`);
         return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
       });
     },
@@ -119,23 +120,23 @@ export async function saveModel(model: tf.LayersModel, dir: string, metadata: Mo
 export function checkModelFolder(dir: string): { dir: string; metadata: ModelMetadata } {
   if (!existsSync(join(dir, 'model.json')) && existsSync(join(dir, 'best', 'model.json'))) dir = join(dir, 'best');
   const jsonPath = join(dir, 'model.json');
-  if (!existsSync(dir)) throw new Error(`${dir}: no such model folder (give a train --out folder or a folder with model.json + weights.bin)`);
-  if (!existsSync(jsonPath)) throw new Error(`${dir}: not a model folder (no model.json, nor best/model.json of a train --out folder)`);
+  if (!existsSync(dir)) throw new ConfigError(dir, `no such model folder (give a train --out folder or a folder with model.json + weights.bin)`);
+  if (!existsSync(jsonPath)) throw new ConfigError(dir, `not a model folder (no model.json, nor best/model.json of a train --out folder)`);
   let modelJSON: tf.io.ModelJSON;
   try {
     modelJSON = JSON.parse(readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
   } catch (e) {
-    throw new Error(`${jsonPath}: not a readable model.json (${(e as Error).message})`);
+    throw new ConfigError(jsonPath, `not a readable model.json (${(e as Error).message})`);
   }
   const metadata = (modelJSON.userDefinedMetadata as { nanodose?: ModelMetadata } | undefined)?.nanodose;
-  if (!metadata) throw new Error(`${jsonPath} has no nanodose metadata (userDefinedMetadata.nanodose): not saved by nanodose's saveModel`);
+  if (!metadata) throw new ConfigError(jsonPath, `has no nanodose metadata (userDefinedMetadata.nanodose): not saved by nanodose's saveModel`);
   const manifest = modelJSON.weightsManifest ?? [];
   const specs = manifest.flatMap((g) => g.weights);
   const files = manifest.flatMap((g) => g.paths).map((p) => join(dir, p));
-  for (const f of files) if (!existsSync(f)) throw new Error(`${f}: missing (model.json names it as weights)`);
+  for (const f of files) if (!existsSync(f)) throw new ConfigError(f, 'missing (model.json names it as weights)');
   const want = specs.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * storedBytes(w), 0);
   const got = files.reduce((a, f) => a + statSync(f).size, 0);
-  if (got !== want) throw new Error(`${files.join(', ')}: ${got} bytes, model.json's ${specs.length} weights need ${want} (truncated or damaged; save the model again)`);
+  if (got !== want) throw new ConfigError(files.join(', '), `${got} bytes, model.json's ${specs.length} weights need ${want} (truncated or damaged; save the model again)`);
   return { dir, metadata };
 }
 

@@ -11,6 +11,7 @@
  *
  *   x_norm = x / s_c,   y = f(x_norm) * s_c,   s_c = max((1 / HW) sum_ij x_cij, floor)
  */
+import { ConfigError, InternalError } from '../core/validate.ts';
 
 export interface Normalisation {
   kind: 'mean';
@@ -26,7 +27,7 @@ export function defaultNormalisation(): Normalisation {
 /** Checks a normalisation record read from a model's metadata. */
 export function checkNormalisation(n: { kind: string; [k: string]: unknown } | undefined): Normalisation {
   if (!n) return defaultNormalisation();
-  if (n.kind !== 'mean') throw new Error(`model metadata: normalisation kind '${n.kind}' is not known to this nanodose; known: mean`);
+  if (n.kind !== 'mean') throw new ConfigError('model metadata normalisation.kind', `'${n.kind}' is not known to this nanodose; known: mean`);
   const floor = typeof n.floor === 'number' && n.floor > 0 ? n.floor : defaultNormalisation().floor;
   return { ...n, kind: 'mean', floor };
 }
@@ -37,7 +38,7 @@ export function checkNormalisation(n: { kind: string; [k: string]: unknown } | u
  */
 export function channelScales(x: ArrayLike<number>, channels: number, h: number, w: number, norm: Normalisation = defaultNormalisation(), batch = 1): Float64Array {
   const P = h * w;
-  if (x.length !== batch * channels * P) throw new Error(`channelScales: ${x.length} values, expected ${batch} x ${channels} x ${h} x ${w}`);
+  if (x.length !== batch * channels * P) throw new InternalError(`channelScales: ${x.length} values, expected ${batch} x ${channels} x ${h} x ${w}`);
   const s = new Float64Array(batch * channels);
   for (let k = 0; k < batch * channels; k++) {
     let sum = 0;

@@ -15,6 +15,7 @@ import { channelScales, defaultNormalisation } from './normalise.ts';
 import { randomValues } from './testing.ts';
 import { axisWeights, contextExtent, denoiseTiled, highCountParts, minimumOverlap, splitCounts, tileStarts } from './tiling.ts';
 import { stream } from '../core/random.ts';
+import { ConfigError } from '../core/validate.ts';
 
 await initBackend({ backend: 'wasm', quiet: true });
 
@@ -69,6 +70,8 @@ async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
   try {
     await fn();
   } catch (e) {
+    // A caller's mistake (a bad argument or option): ConfigError, exit 2 at the CLI.
+    assert.instance(e, ConfigError, `${(e as Error).name}: ${(e as Error).message}`);
     assert.match((e as Error).message, re);
     return;
   }
@@ -97,7 +100,7 @@ test('tileStarts: origins on the pad multiple, overlaps >= requested, last tile 
     for (let i = 1; i < t.length; i++) assert.ok(t[i - 1][1] - t[i][0] >= o, `L=${L} T=${T}: overlap ${t[i - 1][1] - t[i][0]} >= ${o}`);
   }
   assert.equal(tileStarts(77, 128, 50, 4), [[0, 77]]);
-  assert.throws(() => tileStarts(200, 50, 46, 4), /tile: 50 px is too small for an overlap of 46 px/);
+  assert.throws(() => tileStarts(200, 50, 46, 4), (e: Error) => e instanceof ConfigError && /tile: 50 px is too small for an overlap of 46 px/.test(e.message));
 });
 
 test('axisWeights: zero in the guard bands, raised cosine over the blend zone, two tiles sum to 1 over the overlap', () => {

@@ -43,6 +43,7 @@ import { padMultiple, predictPadded, receptiveField, smoothRadius } from './netw
 import type { ModelSpec } from './networks/spec.ts';
 import { channelScales, checkNormalisation } from './normalise.ts';
 import { stream } from '../core/random.ts';
+import { ConfigError, InternalError } from '../core/validate.ts';
 
 /** Default tile edge (pixels): a map that fits in DEFAULT_TILE x DEFAULT_TILE runs as one tile. */
 export const DEFAULT_TILE = 256;
@@ -186,7 +187,7 @@ export function tileStarts(length: number, tile: number, overlap: number, multip
   if (length <= tile) return [[0, length]];
   const T = Math.floor(tile / multiple) * multiple;
   const step = Math.floor((T - overlap) / multiple) * multiple;
-  if (step < multiple) throw new Error(`tile: ${tile} px is too small for an overlap of ${overlap} px (needs tile >= overlap + ${multiple}, tiles start on multiples of ${multiple})`);
+  if (step < multiple) throw new ConfigError('tile', `${tile} px is too small for an overlap of ${overlap} px (needs tile >= overlap + ${multiple}, tiles start on multiples of ${multiple})`);
   const last = Math.floor((length - T) / multiple) * multiple;
   if (last === 0) return [[0, length]];
   const u = last / multiple;
@@ -248,13 +249,13 @@ function outputScaleIndex(spec: ModelSpec, metadata: ModelMetadata): number[] {
   const names = (metadata as { outputChannels?: unknown }).outputChannels;
   if (Array.isArray(names)) {
     const idx = names.map((n) => (metadata.channels ?? []).indexOf(String(n)));
-    if (names.length !== cout || !idx.every((i) => i >= 0 && i < cin)) throw new Error(`denoiseTiled: metadata.outputChannels ${JSON.stringify(names)} must name ${cout} of the input channels ${JSON.stringify(metadata.channels)}`);
+    if (names.length !== cout || !idx.every((i) => i >= 0 && i < cin)) throw new ConfigError('metadata.outputChannels', `${JSON.stringify(names)} must name ${cout} of the input channels ${JSON.stringify(metadata.channels)}`);
     return idx;
   }
   if (cout === cin) return Array.from({ length: cout }, (_, o) => o);
   // Channel order is HAADF then the elements: fewer outputs are the last inputs (e.g. HAADF+Au+Pd -> Au+Pd).
   if (cout < cin) return Array.from({ length: cout }, (_, o) => cin - cout + o);
-  throw new Error(`denoiseTiled: the model has ${cin} input and ${cout} output channels; metadata.outputChannels must name which input channel each output is scaled by`);
+  throw new ConfigError('metadata.outputChannels', `missing: the model has ${cin} input and ${cout} output channels, so the metadata must name which input channel each output is scaled by`);
 }
 
 const isCountMap = (a: Float32Array, from: number, to: number) => {
@@ -295,7 +296,7 @@ export function highCountParts(metadata: ModelMetadata, image: Float32Array, sha
  * by its own mean, so only its noise level differs. Deterministic: the stream is seeded by m only.
  */
 export function splitCounts(image: Float32Array, shape: [number, number, number], m: number): Float32Array[] {
-  if (!(Number.isInteger(m) && m >= 1)) throw new Error(`splitCounts: m must be an integer >= 1, got ${m}`);
+  if (!(Number.isInteger(m) && m >= 1)) throw new InternalError(`splitCounts: m must be an integer >= 1, got ${m}`);
   const [C, h, w] = shape, P = h * w;
   const rng = stream('nanodose-high-count-split', m);
   const parts = Array.from({ length: m }, () => new Float32Array(image.length));
@@ -335,7 +336,7 @@ export function splitCounts(image: Float32Array, shape: [number, number, number]
  */
 export async function denoiseTiled(model: tf.LayersModel, image: Float32Array, shape: [number, number, number], opts: TileOptions = {}): Promise<Float32Array> {
   const mode = opts.highCounts ?? (opts.metadata?.highCounts === 'split' ? 'split' : 'extrapolate');
-  if (mode !== 'split' && mode !== 'extrapolate') throw new Error(`highCounts: must be 'split' or 'extrapolate', got ${String(mode)}`);
+  if (mode !== 'split' && mode !== 'extrapolate') throw new ConfigError('highCounts', `must be 'split' or 'extrapolate', got ${String(mode)}`);
   const m = mode === 'split' && opts.metadata?.spec && image.length === shape[0] * shape[1] * shape[2] ? highCountParts(opts.metadata, image, shape) : 1;
   if (m <= 1) return denoiseOnce(model, image, shape, opts);
   let sum: Float32Array | undefined;
@@ -349,28 +350,28 @@ export async function denoiseTiled(model: tf.LayersModel, image: Float32Array, s
 
 async function denoiseOnce(model: tf.LayersModel, image: Float32Array, shape: [number, number, number], opts: TileOptions): Promise<Float32Array> {
   const metadata = opts.metadata;
-  if (!metadata?.spec) throw new Error("denoiseTiled: opts.metadata (with the model's spec) is required; loadModel(dir) returns it");
+  if (!metadata?.spec) throw new ConfigError('denoiseTiled: opts.metadata', "missing: the model's metadata (with its spec) is required; loadModel(dir) returns it");
   const spec = metadata.spec;
   const [C, h, w] = shape;
-  if (![C, h, w].every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`denoiseTiled: shape must be three positive integers [channels, h, w], got [${shape.join(', ')}]`);
-  if (image.length !== C * h * w) throw new Error(`denoiseTiled: image has ${image.length} values, shape [${shape.join(', ')}] needs ${C * h * w}`);
+  if (![C, h, w].every((n) => Number.isInteger(n) && n >= 1)) throw new ConfigError('denoiseTiled: shape', `must be three positive integers [channels, h, w], got [${shape.join(', ')}]`);
+  if (image.length !== C * h * w) throw new ConfigError('denoiseTiled: image', `${image.length} values, shape [${shape.join(', ')}] needs ${C * h * w}`);
   if (C !== spec.inChannels) {
-    throw new Error(`denoiseTiled: the image has ${C} channel(s) but the model takes ${spec.inChannels} (${metadata.channels?.join(', ') || 'channels unnamed'})`);
+    throw new ConfigError('denoiseTiled: image', `the image has ${C} channel(s) but the model takes ${spec.inChannels} (${metadata.channels?.join(', ') || 'channels unnamed'})`);
   }
   const modelIn = model.inputs[0]?.shape?.[3];
-  if (typeof modelIn === 'number' && modelIn !== C) throw new Error(`denoiseTiled: the model's input has ${modelIn} channels but its metadata.spec says ${spec.inChannels}`);
+  if (typeof modelIn === 'number' && modelIn !== C) throw new ConfigError('metadata.spec.inChannels', `the model's input has ${modelIn} channels but its metadata.spec says ${spec.inChannels}`);
   const norm = checkNormalisation(metadata.normalisation);
   const m = padMultiple(spec);
   const { before, after } = contextExtent(spec);
   const minOverlap = Math.max(receptiveField(spec), before + after);
   const overlap = opts.overlap ?? minOverlap + DEFAULT_BLEND;
   if (!(Number.isInteger(overlap) && overlap >= minOverlap)) {
-    throw new Error(`overlap: must be an integer >= ${minOverlap} for this ${spec.arch} (receptive field ${receptiveField(spec)} px; an output pixel sees ${before} px before and ${after} px after it), got ${overlap}`);
+    throw new ConfigError('overlap', `must be an integer >= ${minOverlap} for this ${spec.arch} (receptive field ${receptiveField(spec)} px; an output pixel sees ${before} px before and ${after} px after it), got ${overlap}`);
   }
   const tile = opts.tile ?? DEFAULT_TILE;
-  if (!(Number.isInteger(tile) && tile >= 1)) throw new Error(`tile: must be an integer >= 1, got ${tile}`);
+  if (!(Number.isInteger(tile) && tile >= 1)) throw new ConfigError('tile', `must be an integer >= 1, got ${tile}`);
   const batchWanted = opts.batch ?? DEFAULT_BATCH;
-  if (!(Number.isInteger(batchWanted) && batchWanted >= 1)) throw new Error(`batch: must be an integer >= 1, got ${batchWanted}`);
+  if (!(Number.isInteger(batchWanted) && batchWanted >= 1)) throw new ConfigError('batch', `must be an integer >= 1, got ${batchWanted}`);
   const blend = overlap - before - after;
   const Cout = spec.outChannels;
   const P = h * w;
@@ -449,7 +450,7 @@ async function denoiseOnce(model: tf.LayersModel, image: Float32Array, shape: [n
     const share = 1 / transforms.length;
     for (let i = 0; i < P; i++) {
       const ws = wsum[i];
-      if (!(ws > 0)) throw new Error(`denoiseTiled: internal error: pixel ${i} is covered by no tile's valid region (tile ${tile}, overlap ${overlap})`);
+      if (!(ws > 0)) throw new InternalError(`denoiseTiled: pixel ${i} is covered by no tile's valid region (tile ${tile}, overlap ${overlap})`);
       for (let c = 0; c < Cout; c++) {
         const v = acc[c * P + i] / ws;
         if (acc === result) result[c * P + i] = v;
@@ -474,6 +475,6 @@ function fittingBatch(spec: ModelSpec, wanted: number, th: number, tw: number): 
     if (!(e instanceof MemoryError)) throw e;
     const fit = e.maxBatch;
     if (fit >= 1) return Math.min(wanted, fit);
-    throw new Error(`tile: one ${hp}x${wp} tile does not fit in the backend's memory (${e.message}); use a smaller --tile`);
+    throw new ConfigError('tile', `one ${hp}x${wp} tile does not fit in the backend's memory (${e.message}); use a smaller --tile`);
   }
 }

@@ -9,6 +9,7 @@
  *   k = 0: (r, c)   k = 1: (c, n-1-r)   k = 2: (n-1-r, n-1-c)   k = 3: (n-1-c, r)
  * (of the transposed patch when t >= 4).
  */
+import { InternalError } from '../core/validate.ts';
 
 /** Index map of transform t on an n x n patch: out[i] = in[map[i]]. */
 export function dihedralMap(n: number, t: number): Int32Array {
@@ -33,7 +34,7 @@ const cache = new Map<string, Int32Array>();
 
 /** Applies transform t to an n x n patch (returns a new array; t = 0 returns a copy). */
 export function dihedral(src: Float32Array, n: number, t: number): Float32Array {
-  if (src.length !== n * n) throw new Error(`dihedral: patch has ${src.length} values, expected ${n} x ${n}`);
+  if (src.length !== n * n) throw new InternalError(`dihedral: patch has ${src.length} values, expected ${n} x ${n}`);
   const key = `${n}/${t}`;
   let map = cache.get(key);
   if (!map) {

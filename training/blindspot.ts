@@ -19,6 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RandomStream } from '../core/random.ts';
+import { InternalError } from '../core/validate.ts';
 
 export interface BlindSpotMask {
   /** Patch height and width. */
@@ -74,7 +75,7 @@ export function blindSpotMask(h: number, w: number, rng: RandomStream, opts: Bli
       }
     }
     // A 5x5 window holds at most a few masked pixels (one per 7x7 cell), so candidates always exist.
-    if (cand.length === 0) throw new Error(`blind-spot: no unmasked neighbour for pixel ${i} (patch ${h}x${w} too small)`);
+    if (cand.length === 0) throw new InternalError(`blind-spot: no unmasked neighbour for pixel ${i} (patch ${h}x${w} too small)`);
     src[i] = cand[rng.int(cand.length)];
   }
   return { h, w, src, mask, masked: Int32Array.from(list) };
@@ -82,7 +83,7 @@ export function blindSpotMask(h: number, w: number, rng: RandomStream, opts: Bli
 
 /** x'_i = x_{src_i}: the blind-spot input of one patch. */
 export function applyBlindSpot(x: Float32Array, m: BlindSpotMask): Float32Array {
-  if (x.length !== m.src.length) throw new Error(`applyBlindSpot: ${x.length} values, mask is ${m.h}x${m.w}`);
+  if (x.length !== m.src.length) throw new InternalError(`applyBlindSpot: ${x.length} values, mask is ${m.h}x${m.w}`);
   const out = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = x[m.src[i]];
   return out;
@@ -100,7 +101,7 @@ export function blindSpotTensor(x: tf.Tensor4D, m: BlindSpotMask, radius = 2): t
   for (const i of m.masked) {
     const j = m.src[i];
     const dr = Math.floor(j / w) - Math.floor(i / w), dc = (j % w) - (i % w);
-    if (Math.abs(dr) > radius || Math.abs(dc) > radius) throw new Error(`blindSpotTensor: source offset (${dr}, ${dc}) outside radius ${radius}`);
+    if (Math.abs(dr) > radius || Math.abs(dc) > radius) throw new InternalError(`blindSpotTensor: source offset (${dr}, ${dc}) outside radius ${radius}`);
     const key = `${dr},${dc}`;
     let s = sel.get(key);
     if (!s) sel.set(key, (s = new Float32Array(h * w)));

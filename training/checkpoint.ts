@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { withAtomicPath } from '../core/atomic.ts';
 import { loadModel, saveModel, type ModelMetadata } from '../models/index.ts';
 import { stream } from '../core/random.ts';
+import { ConfigError } from '../core/validate.ts';
 
 export interface TrainState {
   format: 'nanodose-train-state';
@@ -73,7 +74,7 @@ export async function saveLast(dir: string, model: tf.LayersModel, meta: ModelMe
 export async function loadLast(dir: string): Promise<{ model: tf.LayersModel; metadata: ModelMetadata; state: TrainState; bin: Uint8Array } | null> {
   if (!existsSync(join(dir, 'optimizer.json')) || !existsSync(join(dir, 'model.json'))) return null;
   const state = JSON.parse(readFileSync(join(dir, 'optimizer.json'), 'utf8')) as TrainState;
-  if (state.format !== 'nanodose-train-state') throw new Error(`${dir}/optimizer.json is not a nanodose training state`);
+  if (state.format !== 'nanodose-train-state') throw new ConfigError(join(dir, 'optimizer.json'), `format '${String(state.format)}', not a nanodose training state (expected 'nanodose-train-state'); resume needs the out/last folder that train wrote, or start a new folder`);
   const bin = new Uint8Array(readFileSync(join(dir, 'optimizer.bin')));
   const { model, metadata } = await loadModel(dir);
   return { model, metadata, state, bin };

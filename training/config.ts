@@ -16,6 +16,7 @@ import { LOSSES, type LossKind } from './losses.ts';
 import { SCHEMES, type NoiseMode, type Scheme, type SchemeParams } from './schemes.ts';
 import { datasetData, mapData, multiMapData, type MapSource, type MultiMapSource, type TrainingData } from './sources.ts';
 import type { ChannelRole } from './guided.ts';
+import { SELF_SUPERVISED_VAL_PROJECTIONS } from './criterion.ts';
 
 export interface TrainOptions {
   /** Dataset dir / shard .h5, or in-memory maps (real data; multi-maps for a multi-channel network). */
@@ -79,8 +80,8 @@ export interface TrainConfig {
   outputs: string[] | null;
   /**
    * Checkpoint criterion: 'val-loss' (the scheme's loss on the validation pairs; supervised) or
-   * 'heldout-deviance' (self-supervised: Poisson deviance against an independent held-out thinned
-   * half, training/criterion.ts).
+   * 'heldout-deviance' (self-supervised: Poisson deviance against independent held-out thinned
+   * counts, averaged over several splits, training/criterion.ts).
    */
   criterion: 'val-loss' | 'heldout-deviance';
   epochs: number;
@@ -140,7 +141,8 @@ export async function resolveConfig(opts: TrainOptions): Promise<ResolvedTrainin
   const stepsPerEpoch = checkNumber('stepsPerEpoch', opts.stepsPerEpoch ?? TRAIN_DEFAULTS.stepsPerEpoch, 1, 1e7, { integer: true });
   const batch = checkNumber('batch', opts.batch ?? TRAIN_DEFAULTS.batch, 1, 4096, { integer: true });
   const lr = checkNumber('lr', opts.lr ?? TRAIN_DEFAULTS.lr, 1e-9, 1e12);
-  const valProjectionsAsked = checkNumber('valProjections', opts.valProjections ?? TRAIN_DEFAULTS.valProjections, 1, 10000, { integer: true });
+  // Self-supervised runs choose their checkpoint on held-out counts: more maps (training/criterion.ts).
+  const valProjectionsAsked = checkNumber('valProjections', opts.valProjections ?? (scheme === 'supervised' ? TRAIN_DEFAULTS.valProjections : SELF_SUPERVISED_VAL_PROJECTIONS), 1, 10000, { integer: true });
   const patience = checkNumber('patience', opts.patience ?? TRAIN_DEFAULTS.patience, 1, 1e6, { integer: true });
   const thinning = checkRange('thinning', opts.thinning ?? TRAIN_DEFAULTS.thinning, 0.05, 0.95);
   const seed = opts.seed ?? TRAIN_DEFAULTS.seed;

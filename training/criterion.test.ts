@@ -10,7 +10,7 @@ import { stream } from '../core/random.ts';
 import { poissonNoise } from '../generators/signal/noise.ts';
 import { gaussianFilter } from '../eval/baselines/index.ts';
 import { psnr, valueRange } from '../eval/metrics/index.ts';
-import { heldoutDeviance, heldoutSplit, isCounts } from './criterion.ts';
+import { HELDOUT_FRACTION, heldoutDeviance, heldoutSplit, isCounts } from './criterion.ts';
 import { applicabilityWarnings } from '../models/normalise.ts';
 
 test('heldoutSplit: halves sum to the counts, each Poisson(lambda / 2), uncorrelated (4 sigma bounds)', () => {
@@ -31,7 +31,26 @@ test('heldoutSplit: halves sum to the counts, each Poisson(lambda / 2), uncorrel
   // Independent halves: covariance 0 (its standard error is lambda/2 / sqrt(n)).
   assert.ok(Math.abs(cab) < (4 * lam) / 2 / Math.sqrt(n), `covariance ${cab}`);
   assert.throws(() => heldoutSplit([1.5], stream('x')), /integer counts/);
+  assert.throws(() => heldoutSplit([1], stream('x'), 1), /input fraction/);
   assert.not.ok(isCounts([1, 0.5]));
+});
+
+test('heldoutSplit at the criterion\'s input fraction p: parts Poisson(p lambda) and Poisson((1 - p) lambda) (mean = variance), uncorrelated (4 sigma bounds)', () => {
+  const n = 200000, lam = 2.5, p = HELDOUT_FRACTION;
+  const y = poissonNoise(new Float32Array(n).fill(lam), stream('crit', 5));
+  const { input, heldout } = heldoutSplit(y, stream('crit', 6), p);
+  const m = (a: Float32Array) => a.reduce((x, v) => x + v, 0) / n;
+  const v = (a: Float32Array, mu: number) => a.reduce((x, t) => x + (t - mu) ** 2, 0) / n;
+  const ma = m(input), mb = m(heldout);
+  let cab = 0;
+  for (let i = 0; i < n; i++) cab += (input[i] - ma) * (heldout[i] - mb);
+  cab /= n;
+  for (const [mean, varc, want] of [[ma, v(input, ma), p * lam], [mb, v(heldout, mb), (1 - p) * lam]]) {
+    assert.ok(Math.abs(mean - want) < 4 * Math.sqrt(want / n), `mean ${mean} vs ${want}`);
+    // Var of the sample variance of a Poisson(m): (m + 2 m^2) / n (fourth central moment m + 3 m^2).
+    assert.ok(Math.abs(varc - want) < 4 * Math.sqrt((want + 2 * want * want) / n), `variance ${varc} vs ${want}`);
+  }
+  assert.ok(Math.abs(cab) < (4 * Math.sqrt(p * (1 - p)) * lam) / Math.sqrt(n), `covariance ${cab}`);
 });
 
 test('selecting a Gaussian sigma by the held-out deviance picks the estimate closest to the truth in Poisson KL', () => {

@@ -95,12 +95,15 @@ test('guided beats unguided at the same budget (supervised, map PSNR on the same
   U.model.dispose();
 });
 
-for (const [scheme, extra] of [['n2n-thinning', { noise: 'fixed' }], ['n2n-frames', { noise: 'fixed' }], ['blind-spot', {}], ['n2n-thinning', {}]] as [TrainOptions['scheme'], Partial<TrainOptions>][]) {
+// Blind-spot learns from ~2 % of the pixels per patch: 2 x 6 steps leave it untrained (clean PSNR 7.6 -> 8.2 dB, a held-out
+// deviance within noise of the untrained one, and it first gets worse); 4 x 15 steps train it (measured: deviance 0.116 -> 0.082
+// as the clean PSNR rises 7.6 -> 10.0 dB).
+for (const [scheme, extra] of [['n2n-thinning', { noise: 'fixed' }], ['n2n-frames', { noise: 'fixed' }], ['blind-spot', { epochs: 4, stepsPerEpoch: 15 }], ['n2n-thinning', {}]] as [TrainOptions['scheme'], Partial<TrainOptions>][]) {
   test(`${scheme} (${extra.noise ?? 'fresh'} noise) trains with the HAADF guide; checkpoints on the held-out deviance`, async () => {
     const out = join(root, `${scheme}-${extra.noise ?? 'fresh'}`);
     const r = await train(base({ scheme, out, inputs: ['HAADF', 'Au', 'Ag'], epochs: 2, stepsPerEpoch: 6, ...extra }));
     const log = lines(out);
-    assert.is(log.length, 3);
+    assert.is(log.length, (extra.epochs ?? 2) + 1);
     for (const e of log) assert.ok(Number.isFinite(e.heldoutDeviance) && e.heldoutDeviance > 0, `held-out deviance ${e.heldoutDeviance}`);
     const best = log.reduce((b, e) => (e.heldoutDeviance < b.heldoutDeviance ? e : b));
     assert.is(r.bestEpoch, best.epoch, 'the best epoch is the lowest held-out deviance');

@@ -27,6 +27,7 @@
  */
 import { poissonNoise } from '../generators/signal/noise.ts';
 import type { RandomStream } from '../core/random.ts';
+import { InternalError } from '../core/validate.ts';
 import { makePair, mapSum, storedCounts, type Crop, type PairOptions, type Projection, type SchemeParams } from './schemes.ts';
 
 export type ChannelRole = 'guide' | 'element';
@@ -59,7 +60,7 @@ export function guideInput(p: Projection, sp: SchemeParams, rng: RandomStream, c
   const { h, w } = p;
   let y: Float32Array, total: number;
   if (sp.noise === 'fresh') {
-    if (!p.clean) throw new Error('fresh noise needs the clean HAADF');
+    if (!p.clean) throw new InternalError('guideInput: fresh noise needs the clean HAADF (resolveConfig refuses noise fresh without clean data)');
     const k = dose / p.dose;
     const lam = cropScaled(p.clean, w, c, k);
     let lamCrop = 0;

@@ -19,6 +19,7 @@
  * This file is also the data-parallel loss module: it exports `createLoss(options)`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { InternalError } from '../core/validate.ts';
 
 export type LossKind = 'mse' | 'mae' | 'poisson';
 export const LOSSES: readonly LossKind[] = ['mse', 'mae', 'poisson'];
@@ -69,6 +70,6 @@ export function packedLossPerSample(kind: LossKind, yTrue: tf.Tensor, yPred: tf.
 
 /** Data-parallel loss-module contract (models/parallel/engine.ts): options { kind }. */
 export function createLoss(options: { kind: LossKind }): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar {
-  if (!LOSSES.includes(options.kind)) throw new Error(`loss: unknown kind ${options.kind}; known: ${LOSSES.join(', ')}`);
+  if (!LOSSES.includes(options.kind)) throw new InternalError(`createLoss: unknown loss kind ${options.kind}; known: ${LOSSES.join(', ')}`);
   return (yTrue, yPred) => packedLoss(options.kind, yTrue, yPred);
 }

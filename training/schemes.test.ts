@@ -13,7 +13,9 @@ import { initBackend, buildModel, validateModelSpec } from '../models/index.ts';
 import { dihedral, dihedralMap } from './augment.ts';
 import { applyBlindSpot, blindSpotMask, blindSpotTensor } from './blindspot.ts';
 import { packedLoss, pixelLoss } from './losses.ts';
-import { makePair, type Projection, type SchemeParams } from './schemes.ts';
+import { makePair, storedCounts, type Projection, type SchemeParams } from './schemes.ts';
+import { createLoss } from './losses.ts';
+import { InternalError } from '../core/validate.ts';
 
 await initBackend({ backend: 'wasm', quiet: true });
 
@@ -203,6 +205,16 @@ test('losses: weighted per-sample means; Poisson deviance is 0 at f = t and mini
   const tot = (v: number) => pixelLoss('poisson', tf.tensor1d([v, v]), tf.tensor1d([0, 4])).sum().dataSync()[0];
   assert.ok(tot(2) < tot(1.8) && tot(2) < tot(2.2));
   tf.dispose([t, w, f, y]);
+});
+
+test('broken invariants inside training are InternalErrors (a bug: exit 1 with "report it"), not the user\'s mistake', () => {
+  const bug = (f: () => unknown, re: RegExp) => assert.throws(f, (e: Error) => e instanceof InternalError && re.test(e.message));
+  bug(() => dihedral(new Float32Array(5), 2, 1), /dihedral: patch has 5 values, expected 2 x 2/);
+  bug(() => applyBlindSpot(new Float32Array(3), blindSpotMask(8, 8, stream('bug'))), /applyBlindSpot: 3 values, mask is 8x8/);
+  bug(() => storedCounts({ h: 2, w: 2, dose: 1 }), /no stored counts/);
+  const sp: SchemeParams = { scheme: 'supervised', noise: 'fixed', doseRange: [1, 2], thinning: [0.3, 0.7], frames: 2, floor: 1e-3 };
+  bug(() => makePair({ h: 2, w: 2, dose: 1, noisy: new Float32Array(4) }, sp, stream('bug'), { row: 0, col: 0, h: 2, w: 2 }), /supervised training needs the clean/);
+  bug(() => createLoss({ kind: 'bogus' as 'mse' }), /unknown loss kind bogus/);
 });
 
 test.run();

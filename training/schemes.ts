@@ -33,6 +33,7 @@
  */
 import { poissonNoise, binomialThin } from '../generators/signal/noise.ts';
 import type { RandomStream } from '../core/random.ts';
+import { InternalError } from '../core/validate.ts';
 
 export type Scheme = 'supervised' | 'n2n-thinning' | 'n2n-frames' | 'blind-spot';
 export const SCHEMES: readonly Scheme[] = ['supervised', 'n2n-thinning', 'n2n-frames', 'blind-spot'];
@@ -125,7 +126,7 @@ export function storedCounts(p: Projection): Float32Array {
     p.noisy = out;
     return out;
   }
-  throw new Error('projection has no stored counts (noisy or frames)');
+  throw new InternalError('storedCounts: projection has no stored counts (noisy or frames); resolveConfig reads them for every scheme without fresh noise');
 }
 
 /** Scale of the whole input map from the crop's input counts and the total of the rest. */
@@ -146,7 +147,7 @@ export function makePair(p: Projection, sp: SchemeParams, rng: RandomStream, c: 
   const { h, w } = p;
   const P = c.h * c.w;
   if (sp.noise === 'fresh') {
-    if (!p.clean) throw new Error('fresh noise needs the clean expected counts');
+    if (!p.clean) throw new InternalError('makePair: fresh noise needs the clean expected counts (resolveConfig refuses noise fresh without clean data)');
     const d = opts.dose ?? rng.logUniform(sp.doseRange[0], sp.doseRange[1]);
     const k = d / p.dose;
     const lam = cropOf(p.clean, w, c, k);
@@ -185,7 +186,7 @@ export function makePair(p: Projection, sp: SchemeParams, rng: RandomStream, c: 
   // Stored counts only.
   if (sp.scheme === 'n2n-frames') {
     const fr = p.frames;
-    if (!fr || fr.length < 2) throw new Error('n2n-frames with fixed noise needs at least 2 stored frames');
+    if (!fr || fr.length < 2) throw new InternalError('makePair: n2n-frames with fixed noise needs at least 2 stored frames (resolveConfig checks the frame count)');
     const F = fr.length;
     const nA = Math.ceil(F / 2), nB = Math.floor(F / 2);
     const swap = opts.swap ?? rng.uniform() < 0.5;
@@ -206,7 +207,7 @@ export function makePair(p: Projection, sp: SchemeParams, rng: RandomStream, c: 
   const y = cropOf(counts, w, c);
   const restY = mapSum(counts) - sum(y);
   if (sp.scheme === 'supervised') {
-    if (!p.clean) throw new Error('supervised training needs the clean expected counts');
+    if (!p.clean) throw new InternalError('makePair: supervised training needs the clean expected counts (resolveConfig refuses supervised without clean data)');
     const s = Math.max(mapSum(counts) / (h * w), sp.floor);
     return { input: scaled(y, 1 / s), target: cropOf(p.clean, w, c, 1 / s), s, dose: p.dose };
   }

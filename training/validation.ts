@@ -1,7 +1,7 @@
 /**
  * Validation of a training run: `buildValidation` fixes, once per run, a seeded choice of whole
  * validation projections with their scheme pairs, full-dose noisy inputs, clean references and (for
- * the self-supervised schemes) independent held-out thinned halves; `validate` scores a model on
+ * the self-supervised schemes) HELDOUT_SPLITS independent thinnings of the counts into input and held-out parts; `validate` scores a model on
  * them each epoch (the scheme's loss, map PSNR/SSIM against the clean reference, held-out Poisson
  * deviance, training/criterion.ts); `criterionOf` is the checkpoint criterion's value.
  */
@@ -13,7 +13,7 @@ import { channelScales } from '../models/normalise.ts';
 import { applyBlindSpot, blindSpotMask } from './blindspot.ts';
 import { interleave, masked, outScaleIndex, pack, pairOf, partsOf } from './batch.ts';
 import type { Field, TrainConfig } from './config.ts';
-import { heldoutDeviance, heldoutSplit, isCounts } from './criterion.ts';
+import { HELDOUT_FRACTION, HELDOUT_SPLITS, heldoutDeviance, heldoutSplit, isCounts } from './criterion.ts';
 import { packedLossPerSample } from './losses.ts';
 import { inferenceInput, type SchemeParams } from './schemes.ts';
 import type { ProjectionRef, TrainingData } from './sources.ts';
@@ -32,8 +32,8 @@ export interface ValMap {
   reference: (Float32Array | undefined)[];
   range: number[];
   noisyPsnr: (number | undefined)[];
-  /** Held-out criterion (self-supervised): thinned-half inputs [h, w, C], scales, held-out halves per output. */
-  held?: { x: Float32Array; s: number[]; heldout: Float32Array[] };
+  /** Held-out criterion (self-supervised), per split j: thinned inputs [h, w, C] (fraction p), their scales, held-out counts per output. */
+  held?: { p: number; splits: { x: Float32Array; s: number[]; heldout: Float32Array[] }[] };
 }
 
 /**
@@ -84,13 +84,18 @@ export async function buildValidation(cfg: TrainConfig, data: TrainingData, sp: 
     const reference = outIdx.map((c) => inf[c].reference);
     const range = reference.map((r) => (r ? valueRange(r) : 0));
     const noisyPsnr = outIdx.map((c, q) => (reference[q] && range[q] > 0 ? psnr(reference[q]!, inf[c].counts, range[q]) : undefined));
-    // Held-out criterion: every element channel's full-dose counts split into independent halves;
-    // the model sees one half (with the guide whole), the other half scores its prediction.
+    // Held-out criterion: every element channel's full-dose counts split HELDOUT_SPLITS times into
+    // independent parts (fraction p in, 1 - p held out); the model sees the input part (with the
+    // guide whole), the held-out part scores its prediction (training/criterion.ts).
     let held: ValMap['held'];
     if (cfg.criterion === 'heldout-deviance' && inf.every((v, c) => !masked(cfg, c) || isCounts(v.counts))) {
-      const hs = inf.map((v, c) => (masked(cfg, c) ? heldoutSplit(v.counts, stream(cfg.seed, 'val', k, 'heldout', c)) : { input: v.counts, heldout: v.counts }));
-      const { x: xh, s: sH } = normalisedInput(hs.map((v) => v.input), h, w, sp.floor);
-      held = { x: xh, s: sH, heldout: outIdx.map((c) => hs[c].heldout) };
+      const p = HELDOUT_FRACTION;
+      const splits = Array.from({ length: HELDOUT_SPLITS }, (_, j) => {
+        const hs = inf.map((v, c) => (masked(cfg, c) ? heldoutSplit(v.counts, stream(cfg.seed, 'val', k, 'heldout', c, j), p) : { input: v.counts, heldout: v.counts }));
+        const { x: xh, s: sH } = normalisedInput(hs.map((v) => v.input), h, w, sp.floor);
+        return { x: xh, s: sH, heldout: outIdx.map((c) => hs[c].heldout) };
+      });
+      held = { p, splits };
     }
     out.push({ h, w, x, y, xInf, sInf, reference, range, noisyPsnr, held });
   }
@@ -108,7 +113,7 @@ export interface ValScores {
 
 /**
  * The model on every validation map: the scheme's loss on the pair, the denoised full-dose map's
- * PSNR/SSIM against the clean reference, and the held-out deviance on the thinned half.
+ * PSNR/SSIM against the clean reference, and the held-out deviance (mean over the splits and pixels).
  */
 export function validate(cfg: TrainConfig, model: tf.LayersModel, valMaps: ValMap[]): ValScores {
   const spec = cfg.spec;
@@ -137,14 +142,18 @@ export function validate(cfg: TrainConfig, model: tf.LayersModel, valMaps: ValMa
         }
       }
       if (v.held) {
-        const xh = tf.tensor4d(v.held.x, [1, v.h, v.w, C]);
-        const d = predictPadded(model, spec, xh).dataSync() as Float32Array;
-        for (let k = 0; k < K; k++) {
-          const sk = v.held.s[outScaleIndex(cfg, k)];
-          const mu = new Float32Array(n);
-          for (let i = 0; i < n; i++) mu[i] = d[i * K + k] * sk;
-          devSum += heldoutDeviance(v.held.heldout[k], mu) * n;
-          devN += n;
+        // The model's estimate of the input part's expected counts, rescaled to the held-out part: x (1 - p) / p.
+        const r = (1 - v.held.p) / v.held.p;
+        for (const sp of v.held.splits) {
+          const xh = tf.tensor4d(sp.x, [1, v.h, v.w, C]);
+          const d = predictPadded(model, spec, xh).dataSync() as Float32Array;
+          for (let k = 0; k < K; k++) {
+            const sk = sp.s[outScaleIndex(cfg, k)] * r;
+            const mu = new Float32Array(n);
+            for (let i = 0; i < n; i++) mu[i] = d[i * K + k] * sk;
+            devSum += heldoutDeviance(sp.heldout[k], mu) * n;
+            devN += n;
+          }
         }
       }
     });

@@ -90,7 +90,7 @@ export const command: CommandModule<object, Args> = {
       .option('channels', { type: 'string', describe: "comma list of element channels (default all elements; one pooled network); a user file: the one channel to train on, or one file per channel NAME=FILE,..." })
       .option('inputs', { type: 'string', describe: 'multi-channel network: input channels by name, e.g. HAADF,Au,Ag (the HAADF is a guide, given whole)' })
       .option('outputs', { type: 'string', describe: 'multi-channel network: output element channels, e.g. Au,Ag (default: every element input)' })
-      .option('val-projections', { type: 'number', describe: 'validation projections (default 8)' })
+      .option('val-projections', { type: 'number', describe: 'validation projections (default 8; 32 for the self-supervised schemes, whose checkpoint criterion needs more held-out counts)' })
       .option('patience', { type: 'number', describe: 'early-stopping patience in epochs (default 10)' })
       .option('quiet', { type: 'boolean', default: false }),
   handler: async (a) => {
