@@ -5,18 +5,18 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifyError } from './errors.ts';
 import { ConfigError, InternalError, isInternalError } from '../core/validate.ts';
 import { TFJS_BANNER, glueNegativeValues, hideLibraryBanners } from './cli-args.ts';
+import { runCli } from './testing/cli.ts';
 
 const root = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'nanodose-exit-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
-const cli = (...args: string[]) => spawnSync(process.execPath, ['scripts/nanodose.mjs', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NANODOSE_DEBUG: '' } });
+const cli = (...args: string[]) => runCli(args, { entry: true, cwd: root, env: { NANODOSE_DEBUG: '' } });
 // Informational lines (`[nanodose] threads ...`) are not part of the error message.
 const lines = (s: string) => s.trim().split('\n').filter((l) => l && !l.startsWith('[nanodose]'));
 
