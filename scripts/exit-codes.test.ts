@@ -83,11 +83,17 @@ test('exit 1: an internal failure asks for a report; the stack only with --debug
 });
 
 test("eval/: a user's mistake is one line naming the field, exit 2, nothing written", () => {
+  // A real (tiny) dataset, so that eval gets past --data and the option checks themselves are asserted.
+  const cfg = join(tmp, 'tiny.json'), ds = join(tmp, 'tiny-ds');
+  writeFileSync(cfg, JSON.stringify({ simulation: { phantom: { size: 32 }, geometry: { angles: '-60:60:7' } } }));
+  const g = cli('generate', '--config', cfg, '--count', '2', '--out', ds, '--workers', '1', '--quiet');
+  assert.is(g.status, 0, g.stderr);
   const out = join(tmp, 'ev');
   const cases: [string[], RegExp][] = [
-    [['eval', '--data', join(tmp, 'no-data'), '--out', out, '--methods', 'raw,bogus'], /^nanodose: (methods: unknown method 'bogus'; allowed: raw, gaussian|.*no-data: input: no such file or directory)/],
-    [['eval', '--data', join(tmp, 'no-data'), '--out', out, '--doses', '1e3:1e2:3'], /^nanodose: (doses: need 0 < lo <= hi, got '1e3:1e2:3'|.*no-data: input: no such file or directory)/],
-    [['eval', '--data', join(tmp, 'no-data'), '--out', out, '--recon', 'fbp:cosine'], /^nanodose: (recon: FBP filter must be one of ram-lak|.*no-data: input: no such file or directory)/],
+    [['eval', '--data', ds, '--out', out, '--methods', 'raw,bogus'], /^nanodose: methods: unknown method 'bogus'; allowed: raw, gaussian/],
+    [['eval', '--data', ds, '--out', out, '--doses', '1e3:1e2:3'], /^nanodose: doses: need 0 < lo <= hi, got '1e3:1e2:3'/],
+    [['eval', '--data', ds, '--out', out, '--recon', 'fbp:cosine'], /^nanodose: recon: FBP filter must be one of ram-lak, shepp-logan, hann, got 'cosine'/],
+    [['eval', '--data', join(tmp, 'no-data'), '--out', out], /^nanodose: .*no-data: input: no such file or directory/],
     [['report', join(tmp, 'not-a-part'), '--out', out], /^nanodose: .*not-a-part: no eval\.json/],
   ];
   mkdirSync(join(tmp, 'not-a-part'));
