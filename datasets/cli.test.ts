@@ -1,24 +1,20 @@
 /** The generate / inspect / export commands end to end (synthetic source, so no simulation cost). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode } from 'fast-png';
+import { runCli } from '../scripts/testing/cli.ts';
 
-const CLI = fileURLToPath(new URL('../scripts/nanodose.mjs', import.meta.url));
 const SRC = fileURLToPath(new URL('./testing/synthetic-source.ts', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'nanodose-cli-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 // Most calls go through scripts/cli.ts behind testing/preload.mjs (h5wasm loaded before tsx: saves
 // seconds per call); the first goes through the real `nanodose` entry.
-const PRELOAD = fileURLToPath(new URL('./testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../scripts/cli.ts', import.meta.url));
-const env = { ...process.env, FORCE_COLOR: '0' };
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env });
-const runEntry = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });
+const run = (...args: string[]) => runCli(args);
+const runEntry = (...args: string[]) => runCli(args, { entry: true });
 
 const out = join(root, 'ds');
 const cfgPath = join(root, 'cfg.json');

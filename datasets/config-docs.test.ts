@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/validate.ts';
 import { CONFIG_DOCS, datasetConfigJsonSchema, defaultDatasetConfig, validateDatasetConfig } from './config.ts';
 import { README_FILE, SCHEMA_FILE, readmeWithTable, schemaText } from '../scripts/config-docs.ts';
+import { runCli } from '../scripts/testing/cli.ts';
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 type JsonSchema = { type?: string; properties?: Record<string, JsonSchema>; minimum?: number; maximum?: number; prefixItems?: JsonSchema[]; default?: unknown };
@@ -185,8 +186,7 @@ for b in json.loads(sys.stdin.read()):
 });
 
 test('`nanodose generate --print-config` prints the default config on stdout and every field on stderr', () => {
-  const cli = fileURLToPath(new URL('../scripts/nanodose.mjs', import.meta.url));
-  const r = spawnSync(process.execPath, [cli, 'generate', '--print-config'], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  const r = runCli(['generate', '--print-config'], { entry: true });
   assert.is(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout), defaultDatasetConfig());
   const lines = r.stderr.split('\n');

@@ -10,13 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCli } from '../scripts/testing/cli.ts';
 
 const SRC = fileURLToPath(new URL('./testing/synthetic-source.ts', import.meta.url));
-const PRELOAD = fileURLToPath(new URL('./testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../scripts/cli.ts', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'nanodose-robust-'));
-const env = { ...process.env, FORCE_COLOR: '0' };
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env });
+const run = (...args: string[]) => runCli(args);
 const lines = (s: string) => s.trim().split('\n').filter(Boolean);
 let tmpfs: string | null = null;
 test.after(() => {

@@ -1,20 +1,16 @@
 /** `nanodose reconstruct` and `nanodose eval` end to end through the CLI. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeMrc, writeTlt, readMrc, generateDataset, h5ready } from '../datasets/index.ts';
 import { SliceMatrixOperator } from './recon/joseph-matrix.ts';
 import { nrmseScaled } from './metrics/index.ts';
+import { runCli } from '../scripts/testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../scripts/cli.ts', import.meta.url));
 const SRC = new URL('../datasets/testing/synthetic-source.ts', import.meta.url).href;
-const env = { ...process.env, FORCE_COLOR: '0' };
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env });
+const run = (...args: string[]) => runCli(args);
 const root = mkdtempSync(join(tmpdir(), 'nanodose-evalcli-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 

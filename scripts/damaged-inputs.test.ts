@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeMrc, writeTlt } from '../datasets/formats/mrc/mrc.ts';
+import { runCli } from './testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('./cli.ts', import.meta.url));
 const SRC = fileURLToPath(new URL('../datasets/testing/synthetic-source.ts', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'nanodose-damaged-'));
 let mounted: string | null = null;
@@ -29,7 +28,7 @@ async function savedModel(dir: string): Promise<void> {
   const spec = validateModelSpec({ arch: 'tiny' });
   await saveModel(buildModel(spec), dir, { spec, normalisation: { kind: 'scale', scale: 1 }, scheme: 'supervised', doseRange: [1, 1000], channels: ['Au'], nanodoseVersion: nanodoseVersion() });
 }
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const run = (...args: string[]) => runCli(args);
 
 /** Exit 2, exactly one line on stderr matching `re`, no HDF5 diagnostics, and `out` not created. */
 function refused(r: ReturnType<typeof run>, re: RegExp, out?: string): void {

@@ -5,18 +5,18 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifyError } from './errors.ts';
 import { ConfigError, InternalError, isInternalError } from '../core/validate.ts';
 import { TFJS_BANNER, glueNegativeValues, hideLibraryBanners } from './cli-args.ts';
+import { runCli } from './testing/cli.ts';
 
 const root = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'nanodose-exit-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
-const cli = (...args: string[]) => spawnSync(process.execPath, ['scripts/nanodose.mjs', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NANODOSE_DEBUG: '' } });
+const cli = (...args: string[]) => runCli(args, { entry: true, cwd: root, env: { NANODOSE_DEBUG: '' } });
 // Informational lines (`[nanodose] threads ...`) are not part of the error message.
 const lines = (s: string) => s.trim().split('\n').filter((l) => l && !l.startsWith('[nanodose]'));
 
@@ -83,11 +83,17 @@ test('exit 1: an internal failure asks for a report; the stack only with --debug
 });
 
 test("eval/: a user's mistake is one line naming the field, exit 2, nothing written", () => {
+  // A real (tiny) dataset, so that eval gets past --data and the option checks themselves are asserted.
+  const cfg = join(tmp, 'tiny.json'), ds = join(tmp, 'tiny-ds');
+  writeFileSync(cfg, JSON.stringify({ simulation: { phantom: { size: 32 }, geometry: { angles: '-60:60:7' } } }));
+  const g = cli('generate', '--config', cfg, '--count', '2', '--out', ds, '--workers', '1', '--quiet');
+  assert.is(g.status, 0, g.stderr);
   const out = join(tmp, 'ev');
   const cases: [string[], RegExp][] = [
-    [['eval', '--data', join(tmp, 'no-data'), '--out', out, '--methods', 'raw,bogus'], /^nanodose: (methods: unknown method 'bogus'; allowed: raw, gaussian|.*no-data: input: no such file or directory)/],
-    [['eval', '--data', join(tmp, 'no-data'), '--out', out, '--doses', '1e3:1e2:3'], /^nanodose: (doses: need 0 < lo <= hi, got '1e3:1e2:3'|.*no-data: input: no such file or directory)/],
-    [['eval', '--data', join(tmp, 'no-data'), '--out', out, '--recon', 'fbp:cosine'], /^nanodose: (recon: FBP filter must be one of ram-lak|.*no-data: input: no such file or directory)/],
+    [['eval', '--data', ds, '--out', out, '--methods', 'raw,bogus'], /^nanodose: methods: unknown method 'bogus'; allowed: raw, gaussian/],
+    [['eval', '--data', ds, '--out', out, '--doses', '1e3:1e2:3'], /^nanodose: doses: need 0 < lo <= hi, got '1e3:1e2:3'/],
+    [['eval', '--data', ds, '--out', out, '--recon', 'fbp:cosine'], /^nanodose: recon: FBP filter must be one of ram-lak, shepp-logan, hann, got 'cosine'/],
+    [['eval', '--data', join(tmp, 'no-data'), '--out', out], /^nanodose: .*no-data: input: no such file or directory/],
     [['report', join(tmp, 'not-a-part'), '--out', out], /^nanodose: .*not-a-part: no eval\.json/],
   ];
   mkdirSync(join(tmp, 'not-a-part'));

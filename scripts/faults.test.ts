@@ -9,27 +9,25 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stream } from '../core/random.ts';
+import { runCli, startCli } from './testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('./cli.ts', import.meta.url));
 const SRC = fileURLToPath(new URL('../datasets/testing/synthetic-source.ts', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'nanodose-faults-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 const SEED = process.env.NANODOSE_FAULT_SEED ?? '16';
 const rng = stream(SEED, 'fault-moments');
-const env = { ...process.env, FORCE_COLOR: '0', NANODOSE_LOG_EVERY: '0', NANODOSE_THREADS: '2' };
-const cli = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env });
+const env = { NANODOSE_LOG_EVERY: '0', NANODOSE_THREADS: '2' };
+const cli = (...args: string[]) => runCli(args, { env });
 
 /** Runs the CLI and SIGKILLs it right after its k-th line matching `event`; resolves with what happened. */
 function killAt(args: string[], event: RegExp, k: number): Promise<{ killed: boolean; seen: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PRELOAD, CLI_TS, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = startCli(args, { env });
     let seen = 0, killed = false, stderr = '', pending = '';
     const onData = (d: Buffer) => {
       pending += d;

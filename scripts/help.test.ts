@@ -5,19 +5,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runCliAsync } from './testing/cli.ts';
 
-const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
 const commands = readdirSync(join(root, 'scripts', 'commands')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => f.slice(0, -3)).sort();
 
 async function help(cmd: string | undefined, columns: number): Promise<string> {
-  const args = ['scripts/nanodose.mjs', ...(cmd ? [cmd] : []), '--help'];
-  const { stdout } = await run(process.execPath, args, { cwd: root, env: { ...process.env, COLUMNS: String(columns) } });
-  return stdout;
+  const r = await runCliAsync([...(cmd ? [cmd] : []), '--help'], { entry: true, cwd: root, env: { COLUMNS: String(columns) } });
+  if (r.status !== 0) throw new Error(`nanodose ${cmd ?? ''} --help exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
 }
 
 const helps = new Map<string, Record<number, string>>();

@@ -1,14 +1,12 @@
 /** `nanodose train` through the CLI: --help lists the options; a bad option exits non-zero and writes nothing. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runCli } from '../scripts/testing/cli.ts';
 
-const CLI = fileURLToPath(new URL('../scripts/nanodose.mjs', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const run = (...args: string[]) => runCli(args, { entry: true });
 const root = mkdtempSync(join(tmpdir(), 'nanodose-traincli-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 

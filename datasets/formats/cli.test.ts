@@ -5,18 +5,15 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMrc } from './mrc/mrc.ts';
+import { runCli } from '../../scripts/testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
 const FX = fileURLToPath(new URL('./testing/fixtures/', import.meta.url));
-const env = { ...process.env, FORCE_COLOR: '0' };
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env });
+const run = (...args: string[]) => runCli(args);
 const root = mkdtempSync(join(tmpdir(), 'nanodose-formats-cli-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -60,7 +57,7 @@ test('reconstruct: bad and incomplete files exit 2 with one line naming the file
   ];
   for (const [args, re] of cases) {
     const out = join(root, 'bad');
-    const r = spawnSync(process.execPath, [PRELOAD, CLI_TS, 'reconstruct', ...args, '--out', out, '--quiet'], { encoding: 'utf8', env });
+    const r = runCli(['reconstruct', ...args, '--out', out, '--quiet']);
     assert.is(r.status, 2, `${args.join(' ')}: status ${r.status}, ${r.stderr}`);
     assert.match(r.stderr, re);
     assert.not.match(r.stderr, /HDF5-DIAG/);

@@ -4,7 +4,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +12,10 @@ import { stream } from '../../core/random.ts';
 import { gaussianFilter } from '../baselines/index.ts';
 import { frameSplit, thinningSplit, scoreHeldOut, sigmaByFrameCv, meanWithInterval } from './index.ts';
 import { evaluateUserFile, parseHeldOutMethods } from './run.ts';
+import { runCli } from '../../scripts/testing/cli.ts';
 
 const FIX = fileURLToPath(new URL('../../datasets/formats/testing/fixtures/', import.meta.url));
-const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../../scripts/cli.ts', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const run = (...args: string[]) => runCli(args);
 const root = mkdtempSync(join(tmpdir(), 'nanodose-heldout-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -1,10 +1,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { quaternionToMatrix, stream, type Quaternion } from '../../core/random.ts';
+import { quaternionToMatrix, stream, type Quaternion, type RandomStream } from '../../core/random.ts';
 import { SHAPE_CLASSES, buildShape, maxRounding, type ShapeClass, type ShapeParams } from './shapes.ts';
 import { Ellipsoid, Intersection, Polytope, type ConvexSolid } from './solids.ts';
 import { cubeFraction, voxelise } from './voxelise.ts';
 import type { Phantom } from './types.ts';
+
+/** A random line: unit direction d (isotropic, from three normals) through a point p uniform in [-h, h]^3. */
+function randomLine(rng: RandomStream, h: number): { p: number[]; d: number[] } {
+  const dir = [rng.normal(), rng.normal(), rng.normal()];
+  const n = Math.hypot(...dir);
+  const d = dir.map((v) => v / n);
+  return { p: [rng.uniformIn(-h, h), rng.uniformIn(-h, h), rng.uniformIn(-h, h)], d };
+}
 
 const ROT: Quaternion = (() => {
   const q = { w: 0.9, x: 0.3, y: -0.2, z: 0.25 };
@@ -135,10 +143,7 @@ test('exact chord lengths match brute-force scans for every class, rounded and t
   for (const sp of variants) {
     const s = buildShape(sp);
     for (let k = 0; k < 6; k++) {
-      const dir = [rng.normal(), rng.normal(), rng.normal()];
-      const n = Math.hypot(...dir);
-      const d = dir.map((v) => v / n);
-      const p = [rng.uniformIn(-6, 6), rng.uniformIn(-6, 6), rng.uniformIn(-6, 6)];
+      const { p, d } = randomLine(rng, 6);
       const want = bruteChord(s, p, d, 30, 0.02);
       const got = s.chord(p[0], p[1], p[2], d[0], d[1], d[2]);
       // A scan with step 0.02 cannot see a grazing chord shorter than its step.
@@ -156,10 +161,7 @@ test('a cut core (intersection) has the chord of the overlap and lies inside its
   const cut = new Intersection(core, shell);
   const rng = stream(10, 0, 'cut');
   for (let k = 0; k < 20; k++) {
-    const dir = [rng.normal(), rng.normal(), rng.normal()];
-    const n = Math.hypot(...dir);
-    const d = dir.map((v) => v / n);
-    const p = [rng.uniformIn(-5, 5), rng.uniformIn(-5, 5), rng.uniformIn(-5, 5)];
+    const { p, d } = randomLine(rng, 5);
     const want = bruteChord(cut, p, d, 30, 0.02);
     assert.ok(Math.abs(cut.chord(p[0], p[1], p[2], d[0], d[1], d[2]) - want) < 1e-6);
     assert.ok(cut.chord(p[0], p[1], p[2], d[0], d[1], d[2]) <= shell.chord(p[0], p[1], p[2], d[0], d[1], d[2]) + 1e-9);

@@ -7,7 +7,7 @@ import { ConfigError } from '../../core/validate.ts';
 import { SharedPool, kernelSource } from '../../core/pool.ts';
 import { resolveThreads } from '../../core/threads.ts';
 import type { TiltGeometry } from './geometry.ts';
-import { forwardProjectSlice, backProjectSlice, forwardRange, backRange } from './kernels.ts';
+import { forwardProjectSlice, backProjectSlice, forwardRange, backRange, rayRange } from './kernels.ts';
 
 export type { TiltGeometry } from './geometry.ts';
 export { forwardProjectSlice, backProjectSlice } from './kernels.ts';
@@ -68,7 +68,7 @@ let workerSource: string | null = null;
 /** Worker source: the kernels' own transpiled JavaScript (core/pool.ts kernelSource), so no tsx per thread. */
 function WORKER_SOURCE(): string {
   workerSource ??= kernelSource(
-    { forwardProjectSlice, backProjectSlice, forwardRange, backRange },
+    { rayRange, forwardProjectSlice, backProjectSlice, forwardRange, backRange },
     'const { vol, ts, nz, ny, nx, angles, nCols, axisOffset } = workerData;',
     "if (m.op === 'f') forwardRange(vol, ts, nz, ny, nx, angles, nCols, m.z0, m.z1, axisOffset); else backRange(ts, vol, nz, ny, nx, angles, nCols, m.z0, m.z1, axisOffset);",
   );

@@ -21,8 +21,22 @@
  * same order as the plain loop (angle, then line, then u ascending), so the output is byte-identical to it.
  *
  * These functions are self-contained (no imports, no closures over module state) because worker threads run
- * their source text; the one-line loops are nested function declarations for that reason.
+ * their source text; the one-line loops are nested function declarations for that reason, and `rayRange`
+ * (the clipped rays of one line, shared by both directions) is passed to the workers beside them.
  */
+
+/**
+ * The rays u of one sampled line that meet the slice: those whose sample position x0 + u d lies in
+ * [-1, nS] (the interpolation's voxel or its neighbour inside the line; the padding makes the other zero),
+ * clipped to the detector [0, nCols - 1]. Writes lo to r[j] and hi to r[j + 1] (lo > hi: no ray).
+ * Shared by the projector and its transpose so both walk exactly the same rays.
+ */
+export function rayRange(x0: number, d: number, nS: number, nCols: number, r: Int32Array, j: number): void {
+  let lo: number, hi: number;
+  if (d > 0) { lo = Math.ceil((-1 - x0) / d); hi = Math.floor((nS - x0) / d); } else { lo = Math.ceil((nS - x0) / d); hi = Math.floor((-1 - x0) / d); }
+  r[j] = lo < 0 ? 0 : lo;
+  r[j + 1] = hi > nCols - 1 ? nCols - 1 : hi;
+}
 
 /**
  * Forward projection of one slice: `out[a * nCols + u] = sum_samples w * interp(slice)`.
@@ -43,6 +57,7 @@ export function forwardProjectSlice(slice: Float32Array, ny: number, nx: number,
   const buf = scratch && scratch.length >= need ? scratch : new Float64Array(need);
   const pad = buf.subarray(0, W * H);
   const acc = buf.subarray(W * H, need);
+  const R = new Int32Array(8); // rayRange's [lo, hi] of up to four lines (integers: the loops stay on small integers)
   pad.fill(0);
   acc.fill(0);
   for (let iy = 0; iy < ny; iy++) {
@@ -64,16 +79,8 @@ export function forwardProjectSlice(slice: Float32Array, ny: number, nx: number,
     for (; il + 4 <= nL; il += 4) {
       // Four lines: clipped ray ranges [lo_r, hi_r]; rays LO..HI meet all four.
       const x0 = (-cu - (il - cL) * q) / p + cS, x1 = (-cu - (il + 1 - cL) * q) / p + cS, x2 = (-cu - (il + 2 - cL) * q) / p + cS, x3 = (-cu - (il + 3 - cL) * q) / p + cS;
-      let lo0: number, hi0: number, lo1: number, hi1: number, lo2: number, hi2: number, lo3: number, hi3: number;
-      if (d > 0) {
-        lo0 = Math.ceil((-1 - x0) / d); hi0 = Math.floor((nS - x0) / d); lo1 = Math.ceil((-1 - x1) / d); hi1 = Math.floor((nS - x1) / d);
-        lo2 = Math.ceil((-1 - x2) / d); hi2 = Math.floor((nS - x2) / d); lo3 = Math.ceil((-1 - x3) / d); hi3 = Math.floor((nS - x3) / d);
-      } else {
-        lo0 = Math.ceil((nS - x0) / d); hi0 = Math.floor((-1 - x0) / d); lo1 = Math.ceil((nS - x1) / d); hi1 = Math.floor((-1 - x1) / d);
-        lo2 = Math.ceil((nS - x2) / d); hi2 = Math.floor((-1 - x2) / d); lo3 = Math.ceil((nS - x3) / d); hi3 = Math.floor((-1 - x3) / d);
-      }
-      if (lo0 < 0) lo0 = 0; if (lo1 < 0) lo1 = 0; if (lo2 < 0) lo2 = 0; if (lo3 < 0) lo3 = 0;
-      if (hi0 > nCols - 1) hi0 = nCols - 1; if (hi1 > nCols - 1) hi1 = nCols - 1; if (hi2 > nCols - 1) hi2 = nCols - 1; if (hi3 > nCols - 1) hi3 = nCols - 1;
+      rayRange(x0, d, nS, nCols, R, 0); rayRange(x1, d, nS, nCols, R, 2); rayRange(x2, d, nS, nCols, R, 4); rayRange(x3, d, nS, nCols, R, 6);
+      const lo0 = R[0], hi0 = R[1], lo1 = R[2], hi1 = R[3], lo2 = R[4], hi2 = R[5], lo3 = R[6], hi3 = R[7];
       const b0 = (il + 2) * LS, b1 = b0 + LS, b2 = b1 + LS, b3 = b2 + LS;
       const LO = Math.max(lo0, lo1, lo2, lo3), HI = Math.min(hi0, hi1, hi2, hi3);
       if (LO > HI) {
@@ -117,11 +124,8 @@ export function forwardProjectSlice(slice: Float32Array, ny: number, nx: number,
     }
     for (; il < nL; il++) {
       const x0 = (-cu - (il - cL) * q) / p + cS;
-      let lo: number, hi: number;
-      if (d > 0) { lo = Math.ceil((-1 - x0) / d); hi = Math.floor((nS - x0) / d); } else { lo = Math.ceil((nS - x0) / d); hi = Math.floor((-1 - x0) / d); }
-      if (lo < 0) lo = 0;
-      if (hi > nCols - 1) hi = nCols - 1;
-      fSeg(acc, pad, o, x0, d, w, lo, hi, (il + 2) * LS, L);
+      rayRange(x0, d, nS, nCols, R, 0);
+      fSeg(acc, pad, o, x0, d, w, R[0], R[1], (il + 2) * LS, L);
     }
   }
   for (let j = 0; j < nA * nCols; j++) out[j] = acc[j];
@@ -148,6 +152,7 @@ export function backProjectSlice(sino: Float32Array, ny: number, nx: number, ang
   const buf = scratch && scratch.length >= need ? scratch : new Float64Array(need);
   const pad = buf.subarray(0, W * H);
   pad.fill(0);
+  const R = new Int32Array(8); // rayRange's [lo, hi] of up to four lines (integers: the loops stay on small integers)
   const cx = (nx - 1) / 2, cy = (ny - 1) / 2, cu = (nCols - 1) / 2 + axisOffset;
   for (let a = 0; a < nA; a++) {
     const th = (angles[a] * Math.PI) / 180;
@@ -160,16 +165,8 @@ export function backProjectSlice(sino: Float32Array, ny: number, nx: number, ang
     let il = 0;
     for (; il + 4 <= nL; il += 4) {
       const x0 = (-cu - (il - cL) * q) / p + cS, x1 = (-cu - (il + 1 - cL) * q) / p + cS, x2 = (-cu - (il + 2 - cL) * q) / p + cS, x3 = (-cu - (il + 3 - cL) * q) / p + cS;
-      let lo0: number, hi0: number, lo1: number, hi1: number, lo2: number, hi2: number, lo3: number, hi3: number;
-      if (d > 0) {
-        lo0 = Math.ceil((-1 - x0) / d); hi0 = Math.floor((nS - x0) / d); lo1 = Math.ceil((-1 - x1) / d); hi1 = Math.floor((nS - x1) / d);
-        lo2 = Math.ceil((-1 - x2) / d); hi2 = Math.floor((nS - x2) / d); lo3 = Math.ceil((-1 - x3) / d); hi3 = Math.floor((nS - x3) / d);
-      } else {
-        lo0 = Math.ceil((nS - x0) / d); hi0 = Math.floor((-1 - x0) / d); lo1 = Math.ceil((nS - x1) / d); hi1 = Math.floor((-1 - x1) / d);
-        lo2 = Math.ceil((nS - x2) / d); hi2 = Math.floor((-1 - x2) / d); lo3 = Math.ceil((nS - x3) / d); hi3 = Math.floor((-1 - x3) / d);
-      }
-      if (lo0 < 0) lo0 = 0; if (lo1 < 0) lo1 = 0; if (lo2 < 0) lo2 = 0; if (lo3 < 0) lo3 = 0;
-      if (hi0 > nCols - 1) hi0 = nCols - 1; if (hi1 > nCols - 1) hi1 = nCols - 1; if (hi2 > nCols - 1) hi2 = nCols - 1; if (hi3 > nCols - 1) hi3 = nCols - 1;
+      rayRange(x0, d, nS, nCols, R, 0); rayRange(x1, d, nS, nCols, R, 2); rayRange(x2, d, nS, nCols, R, 4); rayRange(x3, d, nS, nCols, R, 6);
+      const lo0 = R[0], hi0 = R[1], lo1 = R[2], hi1 = R[3], lo2 = R[4], hi2 = R[5], lo3 = R[6], hi3 = R[7];
       const b0 = (il + 2) * LS, b1 = b0 + LS, b2 = b1 + LS, b3 = b2 + LS;
       const LO = Math.max(lo0, lo1, lo2, lo3), HI = Math.min(hi0, hi1, hi2, hi3);
       if (LO > HI) {
@@ -209,11 +206,8 @@ export function backProjectSlice(sino: Float32Array, ny: number, nx: number, ang
     }
     for (; il < nL; il++) {
       const x0 = (-cu - (il - cL) * q) / p + cS;
-      let lo: number, hi: number;
-      if (d > 0) { lo = Math.ceil((-1 - x0) / d); hi = Math.floor((nS - x0) / d); } else { lo = Math.ceil((nS - x0) / d); hi = Math.floor((-1 - x0) / d); }
-      if (lo < 0) lo = 0;
-      if (hi > nCols - 1) hi = nCols - 1;
-      bSeg(sino, pad, o, x0, d, w, lo, hi, (il + 2) * LS, L);
+      rayRange(x0, d, nS, nCols, R, 0);
+      bSeg(sino, pad, o, x0, d, w, R[0], R[1], (il + 2) * LS, L);
     }
   }
   for (let iy = 0; iy < ny; iy++) {

@@ -2,14 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Projector, parseTiltAngles } from './index.ts';
-
-function randomArray(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 2 ** 31; }
-  return a;
-}
-const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+import { bytes, randomArray } from '../../core/testing/arrays.ts';
 
 test('forward and back projection are byte-identical for 1, 2, 3 and 4 workers (odd nz, axis offset)', async () => {
   const geom = { angles: parseTiltAngles('-60:60:15'), nz: 7, ny: 13, nx: 11, nCols: 17, axisOffset: 0.75 };

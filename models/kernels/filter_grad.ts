@@ -59,20 +59,31 @@ function f32(backend: WasmHeapBackend, t: Info): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
-export interface FilterGradGeometry {
+/**
+ * A strided 2-D convolution's shape, NHWC: x [N, H, W, Ci] -> y [N, OH, OW, Co] with strides sH, sW and
+ * top/left padding pT, pL. Shared by the filter gradient (here) and the transposed convolution
+ * (transposed_conv.ts, where x is the output dx and y the input dy).
+ */
+export interface ConvGeometry {
   N: number;
+  /** x's rows, columns and channels */
   H: number;
   W: number;
   Ci: number;
+  /** y's rows, columns and channels */
   OH: number;
   OW: number;
   Co: number;
-  KH: number;
-  KW: number;
   sH: number;
   sW: number;
   pT: number;
   pL: number;
+}
+
+/** The filter gradient's geometry: the convolution's and the kernel's KH x KW. */
+export interface FilterGradGeometry extends ConvGeometry {
+  KH: number;
+  KW: number;
 }
 
 /** Default cap of the reduction chunk (see `chunking`). */

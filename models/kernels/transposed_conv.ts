@@ -24,25 +24,12 @@
  * floats in a U-Net) once per call; it changes every training step anyway.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmHeapBackend } from './filter_grad.ts';
+import type { ConvGeometry, WasmHeapBackend } from './filter_grad.ts';
 
 type Info = tf.TensorInfo;
 
-export interface TransposedGeometry {
-  N: number;
-  /** output (dx) rows, columns and channels */
-  H: number;
-  W: number;
-  Ci: number;
-  /** input (dy) rows, columns and channels */
-  OH: number;
-  OW: number;
-  Co: number;
-  sH: number;
-  sW: number;
-  pT: number;
-  pL: number;
-}
+/** The transposed convolution's geometry: H, W, Ci are the output's (dx), OH, OW, Co the input's (dy); the kernel equals the stride. */
+export type TransposedGeometry = ConvGeometry;
 
 interface HeapBackend extends WasmHeapBackend {
   wasm: WasmHeapBackend['wasm'] & { HEAPU8: Uint8Array };

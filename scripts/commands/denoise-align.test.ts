@@ -5,7 +5,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { readMrc } from '../../datasets/index.ts';
 import { gaussianFilter } from '../../eval/baselines/index.ts';
 import { applyAlignment, parseShifts } from '../../eval/align/index.ts';
+import { runCli } from '../testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../cli.ts', import.meta.url));
 const FX = fileURLToPath(new URL('../../datasets/formats/testing/fixtures/', import.meta.url));
-const env = { ...process.env, FORCE_COLOR: '0' };
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, 'denoise', ...args], { encoding: 'utf8', env });
+const run = (...args: string[]) => runCli(['denoise', ...args]);
 const root = mkdtempSync(join(tmpdir(), 'nanodose-denoise-align-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -5,20 +5,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateDataset, h5ready, openDataset, readImageStack, readMrc, writeMrc, writeTlt } from '../../datasets/index.ts';
 import { buildModel, initBackend, loadModel, saveModel, validateModelSpec } from '../../models/index.ts';
 import { defaultNormalisation } from '../../models/normalise.ts';
 import { denoiseTiled } from '../../models/tiling.ts';
+import { runCli } from '../testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../cli.ts', import.meta.url));
-const env = { ...process.env, FORCE_COLOR: '0' };
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, 'denoise', ...args, '--backend', 'wasm'], { encoding: 'utf8', env });
+const run = (...args: string[]) => runCli(['denoise', ...args, '--backend', 'wasm']);
 
 const root = mkdtempSync(join(tmpdir(), 'nanodose-denoise-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));

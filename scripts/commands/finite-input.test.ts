@@ -1,18 +1,15 @@
 /** A NaN pixel in a user's tilt series: refused with the file and index (exit 2, nothing written), or masked and reported. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readMrc, writeMrc, writeTlt } from '../../datasets/formats/mrc/mrc.ts';
+import { runCli } from '../testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../cli.ts', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'nanodose-finite-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const run = (...args: string[]) => runCli(args);
 
 const A = 5, R = 4, C = 8;
 const input = join(root, 'tilt.mrc');

@@ -6,20 +6,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeMrc, writeTlt } from '../../datasets/formats/mrc/mrc.ts';
 import { validateDatasetConfig } from '../../datasets/config.ts';
 import { simulateSample, validateSimulationConfig } from '../../generators/simulate.ts';
+import { runCli } from '../testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../cli.ts', import.meta.url));
-const env = { ...process.env, FORCE_COLOR: '0' };
 const root = mkdtempSync(join(tmpdir(), 'nanodose-like-'));
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, 'generate', ...args], { encoding: 'utf8', env, cwd: root });
+const run = (...args: string[]) => runCli(['generate', ...args], { cwd: root });
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
 test('--like recovers the angles exactly and the counts per particle pixel and the extent within 10 %', async () => {

@@ -7,17 +7,15 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clearObjectTimes } from '../../datasets/h5-reproducible.ts';
+import { runCli } from '../testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../cli.ts', import.meta.url));
 const FX = fileURLToPath(new URL('../../datasets/formats/testing/fixtures/', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const run = (...args: string[]) => runCli(args);
 const root = mkdtempSync(join(tmpdir(), 'nanodose-h5-outputs-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -6,18 +6,15 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateDataset, h5ready, openDataset, readMrc, writeMrc, writeTlt } from '../../datasets/index.ts';
+import { runCli } from '../testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../cli.ts', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'nanodose-quantify-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, 'quantify', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const run = (...args: string[]) => runCli(['quantify', ...args]);
 
 const ds = join(root, 'ds');
 const phantom = { size: 32, elements: ['Au', 'Ag'], classWeights: { sphere: 1 }, coreClassWeights: { sphere: 1 }, composition: { 'core-shell': 1 }, coreScale: [0.6, 0.6], diffuseProbability: 0, sizeFraction: [0.7, 0.7] };
@@ -61,7 +58,7 @@ test('a user MRC tilt series of HAADF counts with --dose, and its reconstruction
   assert.ok(d < 1e-4, `largest difference ${d}`);
   // the HAADF reconstruction (of the counts: 'pure' calibrates on relative levels, the few % non-linearity
   // of 1 - exp(-x) aside) through --volume: close to the dataset result
-  const rec = spawnSync(process.execPath, [PRELOAD, CLI_TS, 'reconstruct', ds, '--channels', 'HAADF', '--out', join(root, 'rec'), '--method', 'sirt:100', '--workers', '1', '--quiet'], { encoding: 'utf8' });
+  const rec = runCli(['reconstruct', ds, '--channels', 'HAADF', '--out', join(root, 'rec'), '--method', 'sirt:100', '--workers', '1', '--quiet']);
   assert.is(rec.status, 0, rec.stderr);
   const rv = run(join(root, 'rec_HAADF.mrc'), '--volume', '--elements', 'Au,Ag', '--out', join(root, 'vol'), '--quiet');
   assert.is(rv.status, 0, rv.stderr);

@@ -1,18 +1,15 @@
 /** `nanodose reconstruct --method fused|bimodal|tnv` end to end through the CLI on a small dataset sample. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateDataset, openDataset, writeMrc, writeTlt, h5ready } from '../../datasets/index.ts';
 import { haadfCoefficients } from '../../generators/signal/index.ts';
 import { nrmseScaled } from '../../eval/metrics/index.ts';
+import { runCli } from '../testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../cli.ts', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const run = (...args: string[]) => runCli(args);
 const root = mkdtempSync(join(tmpdir(), 'nanodose-joint-cli-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 const ds = join(root, 'ds');

@@ -16,22 +16,19 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMrc } from '../../datasets/formats/mrc/mrc.ts';
+import { runCli } from '../testing/cli.ts';
 
-const PRELOAD = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
-const CLI_TS = fileURLToPath(new URL('../cli.ts', import.meta.url));
 const FX = fileURLToPath(new URL('../../datasets/formats/testing/fixtures/', import.meta.url));
-const env = { ...process.env, FORCE_COLOR: '0', NANODOSE_THREADS: '1' };
 const root = mkdtempSync(join(tmpdir(), 'nanodose-userdata-e2e-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
 const run = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [PRELOAD, CLI_TS, ...args], { encoding: 'utf8', env });
+  const r = runCli(args, { env: { NANODOSE_THREADS: '1' } });
   assert.is(r.status, 0, `nanodose ${args.join(' ')}:\n${r.stderr}`);
   return r;
 };

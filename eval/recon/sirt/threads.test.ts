@@ -3,14 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sirtFast, type SirtKernel } from './slices.ts';
 import { wasmSimdAvailable } from './wasm.ts';
-
-function randomArray(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 2 ** 31; }
-  return a;
-}
-const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+import { bytes, randomArray } from '../../../core/testing/arrays.ts';
 
 test('SIRT volumes are byte-identical for 1, 2, 3 and 4 workers (9 chunks of 2 slices, min constraint)', async () => {
   const angles = Float64Array.from({ length: 9 }, (_, i) => -80 + 20 * i);
