@@ -131,15 +131,32 @@ export async function probeTiltStack(path: string, o: { dataset?: string } = {})
   } catch (e) {
     throw new FormatError(path, fmt, `cannot be opened as HDF5 (${String((e as Error).message).split('\n')[0]})`);
   }
+  let withStream = false, imageTypes: Map<string, string> | undefined;
   try {
     const base = { file: path, format: fmt as FormatName, bytes };
-    if (fmt === 'emd-velox') return { ...base, ...probeVelox(f as unknown as Group, path) };
+    if (fmt === 'emd-velox') {
+      const { hasSpectrumStream } = await import('./hdf5/velox-si.ts');
+      if (!hasSpectrumStream(f as unknown as Group)) return { ...base, ...probeVelox(f as unknown as Group, path) };
+      withStream = true;
+      if (isGroup(f.get('Data/Image'))) imageTypes = new Map(probeVelox(f as unknown as Group, path).channels.map((c) => [c.name, c.dtype]));
+    }
     if (fmt === 'hspy') return { ...base, ...probeHspy(f as unknown as Group, path) };
     if (fmt === 'mat-v7.3') return { ...base, ...probeMat73(f as unknown as Group, path) };
-    return { ...base, ...probeHdf5(f as unknown as Group, path, o.dataset) };
+    if (!withStream) return { ...base, ...probeHdf5(f as unknown as Group, path, o.dataset) };
   } finally {
     f.close();
   }
+  // A Velox EDX spectrum stream (formats/hdf5/velox-si.ts): its element maps exist only once decoded,
+  // so the whole stream is read (in 32 MB slices); the channels say which energy window each counts.
+  const s = await readTiltStack(path);
+  const plane = s.shape[1] * s.shape[2];
+  const win = new Map((s.spectrum?.windows ?? []).map((w) => [w.name, w]));
+  const keV = (i: number) => (s.spectrum!.offsetKeV + i * s.spectrum!.dispersionKeV).toFixed(2);
+  const channels = s.channels.map((c) => {
+    const w = win.get(c.name);
+    return { name: c.name, dtype: w ? `EDX stream counts, ${w.line} ${keV(w.lo)}-${keV(w.hi)} keV` : imageTypes?.get(c.name) ?? 'image', sample: c.data.slice(0, Math.min(plane, SAMPLE_VALUES)), sampleOf: 'frame 0' };
+  });
+  return { file: path, format: s.format, shape: s.shape, bytes, channels, ...(s.angles ? { angles: s.angles, anglesFrom: s.anglesFrom } : {}), ...(s.pixelSizeNm ? { pixelSizeNm: s.pixelSizeNm } : {}) };
 }
 
 function mrcDtype(path: string): string {

@@ -16,6 +16,8 @@ export interface TiltStack {
   anglesFrom?: string;
   /** Pixel size in nm when the file records one. */
   pixelSizeNm?: number;
+  /** An EDX spectrum image the element channels were mapped from (Velox spectrum streams): its energy axis and windows. */
+  spectrum?: import('./hdf5/velox-si.ts').VeloxSpectrum;
 }
 
 /** Bad input in a file: one line `FILE: FORMAT: what was found and what is allowed` (the CLI exits 2). */

@@ -3,7 +3,8 @@
  * `.hspy`, MATLAB v7.3 `.mat`, and any other HDF5 file with named channels (HAADF and element maps
  * as 2-D/3-D arrays anywhere in the file) or one array named by `dataset`.
  *
- * - Velox: /Data/Image/<uuid>/Data is (rows, cols, frames); /Data/Image/<uuid>/Metadata is JSON text
+ * - Velox: /Data/Image/<uuid>/Data is (rows, cols, frames), an EDX spectrum image /Data/SpectrumStream
+ *   (formats/hdf5/velox-si.ts, velox-stream.ts) gives element maps; /Data/Image/<uuid>/Metadata is JSON text
  *   per frame (uint8, (length, frames)): the channel name from BinaryResult.Detector, the pixel
  *   size from BinaryResult.PixelSize.width with PixelUnitX (m, nm, A), the tilt from Stage.AlphaTilt
  *   (radians) when every frame gives one.
@@ -101,22 +102,34 @@ export async function readMat73(path: string): Promise<MatVariable[]> {
 
 const LENGTH_NM: Record<string, number> = { m: 1e9, mm: 1e6, um: 1e3, 'µm': 1e3, nm: 1, a: 0.1, 'å': 0.1, angstrom: 0.1, pm: 1e-3 };
 
-/** Velox .emd: one channel per /Data/Image/<uuid>. */
+/**
+ * Velox .emd: one channel per /Data/Image/<uuid>, and with an EDX spectrum image
+ * (/Data/SpectrumStream) one channel per element mapped from it (formats/hdf5/velox-si.ts: the
+ * elements of `want` with a line in the table, or without `want` those whose line stands out of the
+ * spectrum). A stream map replaces an image channel of the same name (the stream holds the raw
+ * counts). Per-frame data stays per frame: [frame, row, col], the tilt repeated per frame.
+ */
 export async function readVelox(path: string, want?: string[]): Promise<TiltStack> {
   const F = 'emd-velox';
   const f = await open(path, F);
   try {
     const img = f.get('Data/Image');
-    if (!isGroup(img)) throw new FormatError(path, F, `no /Data/Image group (found ${f.keys().join(', ') || 'nothing'} at the root); spectrum images are not read`);
+    const { hasSpectrumStream, readVeloxSpectrum } = await import('./velox-si.ts');
+    const withStream = hasSpectrumStream(f as unknown as Group);
+    if (!isGroup(img) && !withStream) throw new FormatError(path, F, `no /Data/Image or /Data/SpectrumStream group (found ${f.keys().join(', ') || 'nothing'} at the root)`);
     const channels: TiltStack['channels'] = [];
-    let shape: [number, number, number] | undefined, pixelSizeNm: number | undefined, angles: Float64Array | undefined;
-    for (const uuid of img.keys()) {
-      const g = img.get(uuid);
+    let shape: [number, number, number] | undefined, pixelSizeNm: number | undefined, angles: Float64Array | undefined, anglesFrom: string | undefined;
+    let frame: [number, number] | undefined;
+    // With a stream, element names are the stream's to map; without `want`, it maps what it detects.
+    const fromStream = withStream ? (want ?? []).filter((n) => isElement(n)) : [];
+    for (const uuid of isGroup(img) ? img.keys() : []) {
+      const g = (img as Group).get(uuid);
       const d = isGroup(g) ? g.get('Data') : null;
       if (!isDataset(d)) continue;
       const sh = d.shape ?? [];
       if (sh.length !== 2 && sh.length !== 3) throw new FormatError(path, F, `/Data/Image/${uuid}/Data has shape [${sh.join(', ')}]; expected (rows, cols[, frames])`);
       const [R, C, A] = [sh[0], sh[1], sh[2] ?? 1];
+      frame ??= [R, C];
       const meta = (g as Group).get('Metadata');
       const frames: Record<string, any>[] = [];
       if (isDataset(meta)) {
@@ -136,6 +149,7 @@ export async function readVelox(path: string, want?: string[]): Promise<TiltStac
       const br = frames[0]?.BinaryResult ?? {};
       const name = channelName(String(br.Detector ?? uuid));
       if (want && !want.includes(name)) continue;
+      if (fromStream.includes(name)) continue;
       const raw = values(d, path, F, `/Data/Image/${uuid}/Data`);
       // (rows, cols, frames) -> [frame, row, col]
       const data = new Float32Array(A * R * C);
@@ -145,11 +159,23 @@ export async function readVelox(path: string, want?: string[]): Promise<TiltStac
       const w = Number(br.PixelSize?.width), unit = String(br.PixelUnitX ?? 'm').toLowerCase();
       if (pixelSizeNm === undefined && w > 0 && LENGTH_NM[unit]) pixelSizeNm = w * LENGTH_NM[unit];
       const tilts = frames.map((fr) => Number(fr?.Stage?.AlphaTilt));
-      if (!angles && tilts.length === A && tilts.every(Number.isFinite)) angles = Float64Array.from(tilts, (t) => (t * 180) / Math.PI);
+      if (!angles && tilts.length === A && tilts.every(Number.isFinite)) { angles = Float64Array.from(tilts, (t) => (t * 180) / Math.PI); anglesFrom = `${path} (Stage.AlphaTilt)`; }
       channels.push({ name, data });
     }
-    if (!shape) throw new FormatError(path, F, want ? `no image channel named ${want.join(', ')}` : 'no image data under /Data/Image');
-    return { file: path, format: F, channels, shape, ...(angles ? { angles, anglesFrom: `${path} (Stage.AlphaTilt)` } : {}), ...(pixelSizeNm ? { pixelSizeNm } : {}) };
+    let spectrum: TiltStack['spectrum'];
+    if (withStream && (!want || fromStream.length > 0)) {
+      const si = readVeloxSpectrum(f as unknown as Group, path, { want: want ? fromStream : undefined, frame });
+      spectrum = si.spectrum;
+      if (shape && si.channels.length && (shape[0] !== si.shape[0] || shape[1] !== si.shape[1] || shape[2] !== si.shape[2])) {
+        throw new FormatError(path, F, `channel ${channels[0].name} is ${shape.join('x')} (frames x rows x cols), the spectrum stream's maps ${si.shape.join('x')}; read them apart (--channels ${channels.map((c) => c.name).join(',')} or --channels ${si.channels.map((c) => c.name).join(',')})`);
+      }
+      if (si.channels.length) shape ??= si.shape;
+      channels.push(...si.channels);
+      pixelSizeNm ??= si.pixelSizeNm;
+      if (!angles && si.angles && si.channels.length) { angles = si.angles; anglesFrom = `${path} (spectrum stream Stage.AlphaTilt)`; }
+    }
+    if (!shape) throw new FormatError(path, F, want ? `no image channel named ${want.join(', ')}${withStream ? ' (element maps come from the spectrum stream by name: Au, Ag, ...)' : ''}` : withStream ? 'no image data under /Data/Image, and no element line stands out of the spectrum stream (name the elements: --channels Au,Ag)' : 'no image data under /Data/Image');
+    return { file: path, format: F, channels, shape, ...(angles ? { angles, anglesFrom } : {}), ...(pixelSizeNm ? { pixelSizeNm } : {}), ...(spectrum ? { spectrum } : {}) };
   } finally {
     f.close();
   }
