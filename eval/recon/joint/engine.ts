@@ -26,6 +26,7 @@ import type { Progress } from '../../../core/progress.ts';
 import { isSlabRunner, localSlabs } from '../operator.ts';
 import type { Shape3 } from '../tv.ts';
 import { FgpProx, regulariserValueLocal } from './fgp.ts';
+import { InternalError } from '../../../core/validate.ts';
 
 export interface EngineInput {
   edx: Float32Array[];
@@ -83,7 +84,7 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   const reg = inp.regWeight > 0 ? inp.regulariser : 'none';
   const lam = hasEdx ? inp.lambdaEdx : 0;
   const proxIt = inp.proxIterations ?? (reg === 'tnv' || reg === 'tnv-haadf' ? 4 : 10);
-  if (!Number.isInteger(proxIt) || proxIt < 1) throw new Error(`joint: proxIterations must be an integer >= 1, got ${proxIt}`);
+  if (!Number.isInteger(proxIt) || proxIt < 1) throw new InternalError(`joint: proxIterations must be an integer >= 1, got ${proxIt}`);
   const rowP = await op.rowSums(), colP = await op.colSums();
   let cSum = 0; for (const v of inp.c) cSum += v;
   const vE = inp.edx.map((b) => (poisson ? 1 : edxVarianceWeight(b)));

@@ -30,6 +30,7 @@
 import type { SlabKernel, SlabRunner } from '../operator.ts';
 import type { Shape3 } from '../tv.ts';
 // the kernel calls these in this thread; workers get their source in PROX_PRELUDE
+import { InternalError } from '../../../core/validate.ts';
 import { PROX_PRELUDE, projectSpectralBall, gramEigenvalues } from './prox.ts';
 
 export type ProxKind = 'tv' | 'tnv' | 'tnv-haadf';
@@ -239,7 +240,7 @@ export class FgpProx {
   private L: number;
   private base: Omit<FgpArgs, 'mode' | 'u' | 'R' | 'P' | 'Pn' | 'Rn' | 't' | 'step' | 'mom'>;
   constructor(private runner: SlabRunner, kind: ProxKind, c: number[], shape: Shape3, private iterations: number, sh: number) {
-    if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`joint prox: iterations must be an integer >= 1, got ${iterations}`);
+    if (!Number.isInteger(iterations) || iterations < 1) throw new InternalError(`joint prox: iterations must be an integer >= 1, got ${iterations}`);
     const nE = c.length, n = shape[0] * shape[1] * shape[2];
     this.rows = kind === 'tnv-haadf' ? nE + 1 : nE;
     const mk = (len: number, k: number) => Array.from({ length: k }, () => runner.sharedFloat32(len));

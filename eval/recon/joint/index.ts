@@ -48,6 +48,7 @@ import type { ProjectionOperator, IterationRecord } from '../operator.ts';
 import { checkTiltSeries } from '../operator.ts';
 import type { Progress } from '../../../core/progress.ts';
 import { jointSolve } from './engine.ts';
+import { ConfigError } from '../../../core/validate.ts';
 
 export const JOINT_METHODS = ['fused', 'bimodal', 'tnv'] as const;
 export type JointMethod = (typeof JOINT_METHODS)[number];
@@ -72,19 +73,19 @@ const DEFAULTS = { fused: { iterations: 100 }, bimodal: { iterations: 100, p: 0.
 /** 'fused[:iterations[:tv]]', 'bimodal[:iterations[:alpha]]', 'tnv[:iterations[:weight]]'. */
 export function parseJointSpec(spec: string): JointSpec {
   const [kind, a, b, extra] = spec.split(':');
-  if (!(JOINT_METHODS as readonly string[]).includes(kind)) throw new Error(`recon: unknown joint method '${kind}'; allowed: ${JOINT_METHODS.join(', ')}`);
+  if (!(JOINT_METHODS as readonly string[]).includes(kind)) throw new ConfigError('recon', `unknown joint method '${kind}'; allowed: ${JOINT_METHODS.join(', ')}`);
   const k = kind as JointMethod;
-  if (extra !== undefined) throw new Error(`recon: ${k} takes at most 2 parameters (${k}:iterations:${k === 'bimodal' ? 'alpha' : 'weight'}), got '${spec}'`);
+  if (extra !== undefined) throw new ConfigError('recon', `${k} takes at most 2 parameters (${k}:iterations:${k === 'bimodal' ? 'alpha' : 'weight'}), got '${spec}'`);
   const it = a === undefined || a === '' ? DEFAULTS[k].iterations : Number(a);
-  if (!Number.isInteger(it) || it < 1 || it > 10000) throw new Error(`recon: ${k} iterations must be an integer in [1, 10000], got '${a}'`);
+  if (!Number.isInteger(it) || it < 1 || it > 10000) throw new ConfigError('recon', `${k} iterations must be an integer in [1, 10000], got '${a}'`);
   if (k === 'bimodal') {
     const p = b === undefined || b === '' ? DEFAULTS.bimodal.p : Number(b);
-    if (!(p >= 0 && p <= 1)) throw new Error(`recon: bimodal alpha (HAADF weight) must be in [0, 1], got '${b}'`);
+    if (!(p >= 0 && p <= 1)) throw new ConfigError('recon', `bimodal alpha (HAADF weight) must be in [0, 1], got '${b}'`);
     return { kind: k, iterations: it, alpha: p };
   }
   if (b === undefined || b === '') return { kind: k, iterations: it };
   const p = Number(b);
-  if (!(p >= 0) || !Number.isFinite(p)) throw new Error(`recon: ${k} ${k === 'fused' ? 'TV' : 'TNV'} weight must be a finite number >= 0, got '${b}'`);
+  if (!(p >= 0) || !Number.isFinite(p)) throw new ConfigError('recon', `${k} ${k === 'fused' ? 'TV' : 'TNV'} weight must be a finite number >= 0, got '${b}'`);
   return { kind: k, iterations: it, regularisation: p };
 }
 
@@ -128,25 +129,25 @@ export function defaultRegularisation(edx: Float32Array[]): number {
 }
 
 function checkFinite(a: Float32Array, what: string): void {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new Error(`${what}: value ${a[i]} at index ${i}; every value must be finite`);
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new ConfigError(what, `value ${a[i]} at index ${i}; every value must be finite`);
 }
 
 /** Validates the data, derives c_e and the HAADF weights, runs the engine. */
 export async function reconstructJoint(op: ProjectionOperator, data: JointTiltSeries, spec: JointSpec, o: { progress?: Progress; onIteration?: (r: IterationRecord) => void } = {}): Promise<JointVolumes> {
   const nE = data.haadfWeights.length;
-  if (nE < 1) throw new Error(`${spec.kind}: need at least one element`);
-  if (data.elements.length !== nE) throw new Error(`${spec.kind}: ${data.elements.length} element names for ${nE} HAADF weights`);
-  if (data.edx.length !== 0 && data.edx.length !== nE) throw new Error(`${spec.kind}: ${data.edx.length} EDX tilt series for ${nE} elements`);
-  if (data.haadfWeights.some((r) => !(r > 0) || !Number.isFinite(r))) throw new Error(`${spec.kind}: HAADF weights must be finite and > 0, got ${data.haadfWeights.join(', ')}`);
-  if (!(data.incident > 0) || !Number.isFinite(data.incident)) throw new Error(`${spec.kind}: incident electrons per pixel must be > 0, got ${data.incident}`);
+  if (nE < 1) throw new ConfigError(`${spec.kind}.haadfWeights`, 'empty; need one HAADF weight per element, at least one element');
+  if (data.elements.length !== nE) throw new ConfigError(`${spec.kind}.elements`, `${data.elements.length} element names for ${nE} HAADF weights; need one name per weight`);
+  if (data.edx.length !== 0 && data.edx.length !== nE) throw new ConfigError(`${spec.kind}.edx`, `${data.edx.length} EDX tilt series for ${nE} elements; need ${nE} (one per element) or none`);
+  if (data.haadfWeights.some((r) => !(r > 0) || !Number.isFinite(r))) throw new ConfigError(`${spec.kind}.haadfWeights`, `got ${data.haadfWeights.join(', ')}; each must be finite and > 0`);
+  if (!(data.incident > 0) || !Number.isFinite(data.incident)) throw new ConfigError(`${spec.kind}.incident`, `incident electrons per pixel ${data.incident}; must be finite and > 0`);
   checkTiltSeries(op, data.haadf, `${spec.kind} HAADF`);
   checkFinite(data.haadf, `${spec.kind} HAADF`);
-  data.edx.forEach((b, e) => { checkTiltSeries(op, b, `${spec.kind} EDX ${data.elements[e]}`); checkFinite(b, `${spec.kind} EDX ${data.elements[e]}`); for (let i = 0; i < b.length; i++) if (b[i] < 0) throw new Error(`${spec.kind} EDX ${data.elements[e]}: negative count ${b[i]} at index ${i}`); });
+  data.edx.forEach((b, e) => { checkTiltSeries(op, b, `${spec.kind} EDX ${data.elements[e]}`); checkFinite(b, `${spec.kind} EDX ${data.elements[e]}`); for (let i = 0; i < b.length; i++) if (b[i] < 0) throw new ConfigError(`${spec.kind} EDX ${data.elements[e]}`, `negative count ${b[i]} at index ${i}; counts must be >= 0`); });
   const rho = data.edxRelativeScale ?? new Array(nE).fill(1);
-  if (rho.length !== nE || rho.some((r) => !(r > 0))) throw new Error(`${spec.kind}: edxRelativeScale needs ${nE} values > 0`);
+  if (rho.length !== nE || rho.some((r) => !(r > 0))) throw new ConfigError(`${spec.kind}.edxRelativeScale`, `got ${rho.join(', ')}; need ${nE} values > 0 (one per element)`);
   const it = spec.iterations, warm = spec.warmStart ?? 10;
-  if (!Number.isInteger(it) || it < 0) throw new Error(`${spec.kind}: iterations must be an integer >= 0, got ${it}`);
-  if (!Number.isInteger(warm) || warm < 0) throw new Error(`${spec.kind}: warmStart must be an integer >= 0, got ${warm}`);
+  if (!Number.isInteger(it) || it < 0) throw new ConfigError(`${spec.kind}.iterations`, `got ${it}; must be an integer >= 0`);
+  if (!Number.isInteger(warm) || warm < 0) throw new ConfigError(`${spec.kind}.warmStart`, `got ${warm}; must be an integer >= 0`);
   let k = data.edxScale;
   if (k === undefined) {
     if (data.edx.length === 0) k = 1;
@@ -154,11 +155,11 @@ export async function reconstructJoint(op: ProjectionOperator, data: JointTiltSe
       let sH = 0, sE = 0;
       for (let i = 0; i < data.haadf.length; i++) sH += data.haadf[i];
       data.edx.forEach((b, e) => { let s = 0; for (let i = 0; i < b.length; i++) s += b[i]; sE += (data.haadfWeights[e] / rho[e]) * s; });
-      if (!(sH > 0) || !(sE > 0)) throw new Error(`${spec.kind}: cannot fit the EDX scale: HAADF sum ${sH}, weighted EDX sum ${sE} (need signal in both)`);
+      if (!(sH > 0) || !(sE > 0)) throw new ConfigError(`${spec.kind}.edxScale`, `cannot fit it by conservation of mass: HAADF sum ${sH}, weighted EDX sum ${sE}; need signal (> 0) in both, or give edxScale`);
       k = sE / sH;
     }
   }
-  if (!(k > 0) || !Number.isFinite(k)) throw new Error(`${spec.kind}: edxScale must be > 0, got ${k}`);
+  if (!(k > 0) || !Number.isFinite(k)) throw new ConfigError(`${spec.kind}.edxScale`, `got ${k}; must be finite and > 0`);
   const c = data.haadfWeights.map((r, e) => r / (k! * rho[e]));
   // HAADF noise weights: Var(-ln(1 - I/N0)) = (e^{b} - 1)/N0 to first order, floored at one electron's worth.
   const N0 = data.incident;
@@ -167,9 +168,9 @@ export async function reconstructJoint(op: ProjectionOperator, data: JointTiltSe
   const kind = spec.kind;
   const alphaH = kind === 'bimodal' ? (spec.alpha ?? 0.5) : (spec.alpha ?? 1);
   const lambdaEdx = kind === 'bimodal' ? 1 - alphaH : (spec.lambdaChem ?? 1);
-  if (!(alphaH >= 0) || !(lambdaEdx >= 0)) throw new Error(`${kind}: data-term weights must be >= 0 (alpha ${alphaH}, lambdaChem ${lambdaEdx})`);
+  if (!(alphaH >= 0) || !(lambdaEdx >= 0)) throw new ConfigError(`${kind}.${alphaH >= 0 ? 'lambdaChem' : 'alpha'}`, `data-term weights alpha ${alphaH}, lambdaChem ${lambdaEdx}; each must be >= 0`);
   const reg = kind === 'bimodal' ? 0 : (spec.regularisation ?? defaultRegularisation(data.edx));
-  if (!(reg >= 0) || !Number.isFinite(reg)) throw new Error(`${kind}: regularisation must be >= 0, got ${reg}`);
+  if (!(reg >= 0) || !Number.isFinite(reg)) throw new ConfigError(`${kind}.regularisation`, `got ${reg}; must be finite and >= 0`);
   const r = await jointSolve(op, {
     edx: data.edx, haadf: data.haadf, c, haadfWeight: wH, alphaH, lambdaEdx,
     edxModel: kind === 'bimodal' ? 'least-squares' : 'poisson',

@@ -7,6 +7,7 @@ import { nrmseScaled } from '../../metrics/index.ts';
 import { projectSpectralBall, gramEigenvalues } from './prox.ts';
 import { jointObjective, type EngineInput } from './engine.ts';
 import { parseJointSpec, type JointTiltSeries } from './index.ts';
+import { ConfigError } from '../../../core/validate.ts';
 
 /** Two-element core-shell slice stack: Au core (r < 0.18 n), Ag shell (0.18 n < r < 0.33 n). */
 function coreShell(nz: number, n: number): [Float32Array, Float32Array] {
@@ -123,6 +124,13 @@ test('joint specs and data are validated with the field named', async () => {
   await reconstruct(op, d, parseJointSpec('fused:2')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /EDX Ag/));
   d.edx[1] = new Float32Array(16); d.haadf[3] = NaN;
   await reconstruct(op, d, parseJointSpec('fused:2')).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /HAADF.*finite/));
+  // the user's mistakes are ConfigErrors (exit 2) naming the field, what was found and what is allowed
+  const isConfig = (field: string, re: RegExp) => (e: unknown) => e instanceof ConfigError && e.field === field && re.test(e.message);
+  assert.throws(() => parseJointSpec('fused:0'), isConfig('recon', /fused iterations must be an integer in \[1, 10000\], got '0'/));
+  assert.throws(() => parseJointSpec('bimodal:10:1.5'), isConfig('recon', /alpha.*\[0, 1\].*'1\.5'/));
+  d.haadf[3] = 0.1;
+  await reconstruct(op, { ...d, edxScale: 1 }, { ...parseJointSpec('fused:2'), regularisation: -1 }).then(() => assert.unreachable(), (e: unknown) => assert.ok(isConfig('fused.regularisation', /got -1; must be finite and >= 0/)(e), String(e)));
+  await reconstruct(op, { ...d, haadfWeights: [1, 0] }, parseJointSpec('fused:2')).then(() => assert.unreachable(), (e: unknown) => assert.ok(isConfig('fused.haadfWeights', /got 1, 0; each must be finite and > 0/)(e), String(e)));
 });
 
 test('noise-free core-shell: fused, bimodal and TNV at 100 iterations recover both elements with lower NRMSE than 100-iteration SIRT of the same EDX', async () => {

@@ -79,7 +79,8 @@ export function gramEigenvalues(G: ArrayLike<number>, m: number, out: Float64Arr
     out[0] = h + w; out[1] = h - w;
     return;
   }
-  if (m !== 3) throw new Error(`gramEigenvalues: m must be 1, 2 or 3, got ${m}`);
+  // RangeError, not InternalError: this function is inlined into workers (no imports); a built-in class reads as a bug (exit 1)
+  if (m !== 3) throw new RangeError(`gramEigenvalues: m must be 1, 2 or 3, got ${m}`);
   const a00 = G[0], a11 = G[4], a22 = G[8], a01 = G[1], a02 = G[2], a12 = G[5];
   const p1 = a01 * a01 + a02 * a02 + a12 * a12, qq = (a00 + a11 + a22) / 3;
   const d0 = a00 - qq, d1 = a11 - qq, d2 = a22 - qq, p2 = d0 * d0 + d1 * d1 + d2 * d2 + 2 * p1;

@@ -20,6 +20,7 @@ import type { ProjectionOperator } from '../operator.ts';
 import type { Progress } from '../../../core/progress.ts';
 import { defaultRegularisation, type JointSpec, type JointTiltSeries, type JointVolumes } from './index.ts';
 import { reconstruct } from '../reconstruct.ts';
+import { ConfigError } from '../../../core/validate.ts';
 
 /** Candidate factors on the default weight (the evaluation's tuning grid for fused and TNV). */
 export const AUTO_WEIGHT_GRID: readonly number[] = [1 / 3, 1, 3, 10, 30, 100];
@@ -68,7 +69,7 @@ export function poissonDevianceExpectation(m: number): number {
 export function checkEdxCounts(edx: Float32Array[], elements: string[]): void {
   edx.forEach((b, e) => {
     for (let i = 0; i < b.length; i++) if (!(b[i] >= 0) || Math.abs(b[i] - Math.round(b[i])) > 1e-3) {
-      throw new Error(`weight auto: EDX ${elements[e]} value ${b[i]} at index ${i} is not a count; the discrepancy principle needs raw (integer) EDX counts, not denoised or scaled maps`);
+      throw new ConfigError('weight', `auto: EDX ${elements[e]} value ${b[i]} at index ${i} is not a count; the discrepancy principle needs raw (integer, >= 0) EDX counts, not denoised or scaled maps`);
     }
   });
 }
@@ -78,10 +79,10 @@ export function checkEdxCounts(edx: Float32Array[], elements: string[]): void {
  * default). Deterministic (no random split).
  */
 export async function chooseJointWeight(op: ProjectionOperator, data: JointTiltSeries, spec: JointSpec, o: { grid?: readonly number[]; progress?: Progress; workers?: number } = {}): Promise<WeightChoice> {
-  if (spec.kind === 'bimodal') throw new Error('weight auto: bimodal has no TV/TNV weight to choose (its alpha is a data-term balance)');
-  if (data.edx.length === 0) throw new Error('weight auto: needs the EDX tilt series (the discrepancy is measured on them)');
+  if (spec.kind === 'bimodal') throw new ConfigError('weight', "auto with bimodal: bimodal has no TV/TNV weight to choose (its alpha is a data-term balance); allowed with fused or tnv");
+  if (data.edx.length === 0) throw new ConfigError('weight', 'auto with no EDX tilt series: the discrepancy is measured on them; give the element channels');
   const grid = [...(o.grid ?? AUTO_WEIGHT_GRID)].sort((a, b) => a - b);
-  if (grid.length < 2 || grid.some((f) => !(f > 0) || !Number.isFinite(f))) throw new Error(`weight auto: grid needs at least 2 factors > 0, got ${grid.join(', ')}`);
+  if (grid.length < 2 || grid.some((f) => !(f > 0) || !Number.isFinite(f))) throw new ConfigError('weight.grid', `got ${grid.join(', ')}; need at least 2 finite factors > 0`);
   checkEdxCounts(data.edx, data.elements);
   const base = defaultRegularisation(data.edx), mu = new Float32Array(op.tiltSeriesSize);
   const scores: WeightChoice['scores'] = [], results: JointVolumes[] = [];

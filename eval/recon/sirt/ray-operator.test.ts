@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import seedrandom from 'seedrandom';
 import { RayTableOperator } from './ray-operator.ts';
+import { ConfigError, InternalError } from '../../../core/validate.ts';
 import { Projector, makeGeometry } from '../../../generators/projection/index.ts';
 
 // 20 slices: two full chunks of 8 and a partial one of 4 (both kernel paths).
@@ -44,6 +45,15 @@ test('ray-table operator: identical for 1 and 3 workers', async () => {
     assert.ok(Buffer.from((await a.forward(x)).buffer).equals(Buffer.from((await b.forward(x)).buffer)), 'forward differs');
     assert.ok(Buffer.from((await a.back(y)).buffer).equals(Buffer.from((await b.back(y)).buffer)), 'back differs');
   } finally { await b.close(); }
+});
+
+test('ray-table operator: bad options and input sizes are ConfigErrors naming the field; a wrong output buffer is a bug', async () => {
+  const isConfig = (field: string, re: RegExp) => (e: unknown) => e instanceof ConfigError && e.field === field && re.test(e.message);
+  assert.throws(() => new RayTableOperator(geom, { chunk: 0 }), isConfig('projector.chunk', /got 0; must be an integer in \[1, 64\]/));
+  assert.throws(() => new RayTableOperator(geom, { workers: 1.5 }), isConfig('workers', /got 1\.5; must be an integer >= 1/));
+  const op = new RayTableOperator(geom);
+  await op.forward(new Float32Array(5)).then(() => assert.unreachable(), (e: unknown) => assert.ok(isConfig('volume', /5 values; the projector expects 6460/)(e), String(e)));
+  await op.back(new Float32Array(op.tiltSeriesSize), new Float32Array(3)).then(() => assert.unreachable(), (e: unknown) => assert.ok(e instanceof InternalError, String(e)));
 });
 
 test.run();

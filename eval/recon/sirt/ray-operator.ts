@@ -24,6 +24,7 @@ import type { TiltGeometry } from '../../../generators/projection/geometry.ts';
 import type { ProjectionOperator, SlabKernel, SlabRunner } from '../operator.ts';
 import { josephRayTable, type RayTable } from './rays.ts';
 import { sirtWasmModule, wasmSimdAvailable } from './wasm.ts';
+import { ConfigError, InternalError } from '../../../core/validate.ts';
 
 export type ProjectKernel = 'wasm' | 'rays';
 
@@ -196,15 +197,15 @@ export class RayTableOperator implements ProjectionOperator, SlabRunner {
   constructor(geom: TiltGeometry, opts: { workers?: number; chunk?: number; kernel?: ProjectKernel } = {}) {
     this.geom = geom;
     const chunk = opts.chunk ?? 8;
-    if (!Number.isInteger(chunk) || chunk < 1 || chunk > 64) throw new Error(`RayTableOperator: chunk must be an integer in [1, 64], got ${chunk}`);
+    if (!Number.isInteger(chunk) || chunk < 1 || chunk > 64) throw new ConfigError('projector.chunk', `got ${chunk}; must be an integer in [1, 64]`);
     const w = opts.workers ?? 1;
-    if (!Number.isInteger(w) || w < 1) throw new Error(`RayTableOperator: workers must be an integer >= 1, got ${w}`);
+    if (!Number.isInteger(w) || w < 1) throw new ConfigError('workers', `got ${w}; must be an integer >= 1`);
     this.workers = Math.max(1, Math.min(w, Math.ceil(geom.nz / chunk)));
     this.table = josephRayTable(geom.ny, geom.nx, geom.angles, geom.nCols, geom.axisOffset ?? 0);
     const lanes = chunk + (chunk % 2);
     this.o = { nz: geom.nz, nA: geom.angles.length, nCols: geom.nCols, chunk, nVox: geom.ny * geom.nx, lanes };
     this.kernel = opts.kernel ?? (wasmSimdAvailable() ? 'wasm' : 'rays');
-    if (this.kernel !== 'wasm' && this.kernel !== 'rays') throw new Error(`RayTableOperator: kernel must be 'wasm' or 'rays', got ${String(this.kernel)}`);
+    if (this.kernel !== 'wasm' && this.kernel !== 'rays') throw new ConfigError('projector.kernel', `got ${String(this.kernel)}; must be 'wasm' or 'rays'`);
     this.mod = this.kernel === 'wasm' ? new WebAssembly.Module(sirtWasmModule(lanes)) : null;
     this.counter = new Int32Array(this.workers > 1 ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
   }
@@ -270,7 +271,7 @@ export class RayTableOperator implements ProjectionOperator, SlabRunner {
    * Its typed arrays must come from sharedFloat32 (or other SharedArrayBuffers) where there are workers.
    */
   async runSlabs<A>(k: SlabKernel<A>, args: A, slab: number): Promise<void> {
-    if (!Number.isInteger(slab) || slab < 1) throw new Error(`RayTableOperator.runSlabs: slab must be an integer >= 1, got ${slab}`);
+    if (!Number.isInteger(slab) || slab < 1) throw new InternalError(`RayTableOperator.runSlabs: slab must be an integer >= 1, got ${slab}`);
     const nz = this.geom.nz, nSlabs = Math.ceil(nz / slab);
     if (this.workers === 1) { for (let s = 0; s < nSlabs; s++) k.fn(args, s * slab, Math.min(nz, (s + 1) * slab), s); return; }
     this.startPool();
@@ -289,18 +290,18 @@ export class RayTableOperator implements ProjectionOperator, SlabRunner {
 
   /** Forward projection: tilt series [angle, z, col] = A volume [z, y, x]. */
   async forward(volume: Float32Array, out?: Float32Array): Promise<Float32Array> {
-    if (volume.length !== this.volumeSize) throw new Error(`RayTableOperator.forward: volume has ${volume.length} values, expected ${this.volumeSize}`);
+    if (volume.length !== this.volumeSize) throw new ConfigError('volume', `${volume.length} values; the projector expects ${this.volumeSize} (${this.geom.nz} x ${this.geom.ny} x ${this.geom.nx})`);
     const res = out ?? new Float32Array(this.tiltSeriesSize);
-    if (res.length !== this.tiltSeriesSize) throw new Error(`RayTableOperator.forward: out has ${res.length} values, expected ${this.tiltSeriesSize}`);
+    if (res.length !== this.tiltSeriesSize) throw new InternalError(`RayTableOperator.forward: out has ${res.length} values, expected ${this.tiltSeriesSize}`);
     await this.run('f', volume, res);
     return res;
   }
 
   /** Back projection (exact adjoint): volume [z, y, x] = A^T tilt series [angle, z, col]. */
   async back(tiltSeries: Float32Array, out?: Float32Array): Promise<Float32Array> {
-    if (tiltSeries.length !== this.tiltSeriesSize) throw new Error(`RayTableOperator.back: tilt series has ${tiltSeries.length} values, expected ${this.tiltSeriesSize}`);
+    if (tiltSeries.length !== this.tiltSeriesSize) throw new ConfigError('tilt series', `${tiltSeries.length} values; the projector expects ${this.tiltSeriesSize} (${this.geom.angles.length} tilts x ${this.geom.nz} x ${this.geom.nCols})`);
     const res = out ?? new Float32Array(this.volumeSize);
-    if (res.length !== this.volumeSize) throw new Error(`RayTableOperator.back: out has ${res.length} values, expected ${this.volumeSize}`);
+    if (res.length !== this.volumeSize) throw new InternalError(`RayTableOperator.back: out has ${res.length} values, expected ${this.volumeSize}`);
     await this.run('b', res, tiltSeries);
     return res;
   }
