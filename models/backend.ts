@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { registerWasmTrainingKernels } from './kernels/register.ts';
+import { ConfigError, InternalError } from '../core/validate.ts';
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -73,7 +74,7 @@ async function initWasm(threads: number): Promise<{ simd: boolean; threads: numb
     wasmLoaded = true;
   }
   const ok = await tf.setBackend('wasm');
-  if (!ok) throw new Error(`the WebAssembly backend did not initialise (binaries looked for in ${wasmBinaryDir()})`);
+  if (!ok) throw new InternalError(`the WebAssembly backend did not initialise (binaries looked for in ${wasmBinaryDir()})`);
   await tf.ready();
   // After initialisation, so the native kernels' setup (cwrap) has run and they stay usable as fallbacks.
   registerWasmTrainingKernels();
@@ -107,9 +108,9 @@ function hideCpuBanner(): void {
 
 export async function initBackend(opts: BackendOptions = {}): Promise<BackendResult> {
   const choice = opts.backend ?? 'auto';
-  if (!BACKEND_CHOICES.includes(choice)) throw new Error(`backend: must be one of ${BACKEND_CHOICES.join(', ')}; got ${JSON.stringify(choice)}`);
+  if (!BACKEND_CHOICES.includes(choice)) throw new ConfigError('backend', `must be one of ${BACKEND_CHOICES.join(', ')}; got ${JSON.stringify(choice)}`);
   const threads = opts.threads ?? 1;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new Error(`threads: must be an integer in [1, 256], got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new ConfigError('threads', `must be an integer in [1, 256], got ${threads}`);
   let result: BackendResult;
   const why: string[] = [];
 
@@ -121,7 +122,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendRes
   } else if (choice === 'tensorflow-gpu' || choice === 'tensorflow') {
     const pkg = choice === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
     const err = await tryNative(pkg);
-    if (err) throw new Error(`backend ${choice} was asked for but ${pkg} ${err}; install it with \`npm install ${pkg}\` or use --backend auto`);
+    if (err) throw new ConfigError('backend', `${choice} was asked for but ${pkg} ${err}; install it with \`npm install ${pkg}\` or use --backend auto`);
     result = { backend: 'tensorflow', provider: pkg, threads: 0, reason: `${pkg} forced with --backend ${choice}` };
   } else {
     if (choice === 'auto') {

@@ -21,6 +21,7 @@
 import { gaussianFilter } from '../baselines/index.ts';
 import { poissonDeviance, psnr, mse, valueRange } from '../metrics/index.ts';
 import type { RandomStream } from '../../core/random.ts';
+import { ConfigError, InternalError } from '../../core/validate.ts';
 
 /** One view's input and held-out counts, h x w each, with the weights of their expected counts. */
 export interface HeldOutSplit {
@@ -46,7 +47,7 @@ function withRef(s: Omit<HeldOutSplit, 'ref'>): HeldOutSplit {
 /** Input = the sum of frames `inputIdx`, held out = the sum of the others (each frame h x w). */
 export function frameSplit(frames: ArrayLike<number>[], inputIdx: number[], h: number, w: number): HeldOutSplit {
   const P = h * w, F = frames.length;
-  if (inputIdx.length === 0 || inputIdx.length >= F || inputIdx.some((k) => !(Number.isInteger(k) && k >= 0 && k < F))) throw new Error(`frameSplit: input frames ${inputIdx.join(',')} must be some but not all of 0..${F - 1}`);
+  if (inputIdx.length === 0 || inputIdx.length >= F || inputIdx.some((k) => !(Number.isInteger(k) && k >= 0 && k < F))) throw new InternalError(`frameSplit: input frames ${inputIdx.join(',')} must be some but not all of 0..${F - 1}`);
   const input = new Float32Array(P), heldout = new Float32Array(P);
   frames.forEach((fr, f) => {
     const dst = inputIdx.includes(f) ? input : heldout;
@@ -58,11 +59,11 @@ export function frameSplit(frames: ArrayLike<number>[], inputIdx: number[], h: n
 
 /** Input y1 ~ Binomial(y, p) per pixel, held out y - y1; `y` must hold non-negative integer counts. */
 export function thinningSplit(y: ArrayLike<number>, h: number, w: number, p: number, rng: RandomStream): HeldOutSplit {
-  if (!(p > 0 && p < 1)) throw new Error(`thinningSplit: p must be in (0, 1), got ${p}`);
+  if (!(p > 0 && p < 1)) throw new InternalError(`thinningSplit: p must be in (0, 1), got ${p}`);
   const P = h * w, input = new Float32Array(P), heldout = new Float32Array(P);
   for (let i = 0; i < P; i++) {
     const v = y[i];
-    if (!(v >= 0 && Number.isInteger(v))) throw new Error(`thinningSplit: pixel ${i} is ${v}; binomial thinning needs integer counts >= 0`);
+    if (!(v >= 0 && Number.isInteger(v))) throw new ConfigError('thinningSplit', `pixel ${i} is ${v}; binomial thinning needs integer counts >= 0`);
     input[i] = rng.binomial(v, p);
     heldout[i] = v - input[i];
   }
@@ -96,7 +97,7 @@ export const CV_SIGMAS = [0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 16, 
  */
 export function sigmaByFrameCv(views: Float32Array[][], h: number, w: number, sigmas: number[] = CV_SIGMAS): number {
   const P = h * w;
-  if (views.length === 0 || views.some((f) => f.length < 2)) throw new Error('sigmaByFrameCv: every view needs at least 2 input frames');
+  if (views.length === 0 || views.some((f) => f.length < 2)) throw new InternalError('sigmaByFrameCv: every view needs at least 2 input frames');
   let best = sigmas[0], bestD = Infinity;
   for (const s of sigmas) {
     let dev = 0;

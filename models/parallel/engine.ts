@@ -31,6 +31,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ModelSpec } from '../networks/spec.ts';
 import type { DoneReply, InitMessage, PredictedReply, ReadyReply, StepMessage } from './protocol.ts';
+import { ConfigError, InternalError } from '../../core/validate.ts';
 
 export interface DataParallelOptions {
   spec: ModelSpec;
@@ -68,7 +69,7 @@ function asArray(b: Batch): { data: Float32Array; shape: number[] } {
 function lossUrl(m: string | URL): string {
   if (m instanceof URL) return m.href;
   if (/^[a-z]+:\/\//.test(m)) return m;
-  if (!isAbsolute(m)) throw new Error(`lossModule: give an absolute path or a file:// URL, got ${m}`);
+  if (!isAbsolute(m)) throw new ConfigError('lossModule', `give an absolute path or a file:// URL, got ${m}`);
   return pathToFileURL(m).href;
 }
 
@@ -95,9 +96,9 @@ export class DataParallel {
   /** Starts the workers, builds the model in each, loads the loss module. */
   static async create(opts: DataParallelOptions): Promise<DataParallel> {
     const n = resolveThreads(opts.workers, 'workers');
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`workers: must be an integer in [1, 64], got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError('workers', `must be an integer in [1, 64], got ${n}`);
     const nShards = opts.shards ?? n;
-    if (!Number.isInteger(nShards) || nShards < 1 || nShards > 1024) throw new Error(`shards: must be an integer in [1, 1024], got ${nShards}`);
+    if (!Number.isInteger(nShards) || nShards < 1 || nShards > 1024) throw new ConfigError('shards', `must be an integer in [1, 1024], got ${nShards}`);
     // Sizes and order of the weights, from a throw-away build on the main thread's backend.
     const { buildModel } = await import('../networks/build.ts');
     const probe = buildModel(opts.spec);
@@ -125,11 +126,11 @@ export class DataParallel {
 
   private broadcast(model: tf.LayersModel): void {
     const ws = model.weights;
-    if (ws.length !== this.sizes.length) throw new Error('model does not match the spec the workers were built from');
+    if (ws.length !== this.sizes.length) throw new InternalError('model does not match the spec the workers were built from');
     let off = 0;
     for (let i = 0; i < ws.length; i++) {
       const v = ws[i].read().dataSync() as Float32Array;
-      if (v.length !== this.sizes[i]) throw new Error(`weight ${ws[i].name}: ${v.length} values, workers expect ${this.sizes[i]}`);
+      if (v.length !== this.sizes[i]) throw new InternalError(`weight ${ws[i].name}: ${v.length} values, workers expect ${this.sizes[i]}`);
       this.weightBuf.set(v, off);
       off += v.length;
     }
@@ -147,7 +148,7 @@ export class DataParallel {
     const Y = asArray(yTrue);
     const W = weights ? asArray(weights) : undefined;
     const N = X.shape[0];
-    if (Y.shape[0] !== N || (W && W.shape[0] !== N)) throw new Error(`batch sizes differ: x ${N}, y ${Y.shape[0]}${W ? `, weights ${W.shape[0]}` : ''}`);
+    if (Y.shape[0] !== N || (W && W.shape[0] !== N)) throw new InternalError(`batch sizes differ: x ${N}, y ${Y.shape[0]}${W ? `, weights ${W.shape[0]}` : ''}`);
     const k = Math.min(this.gradBufs.length, N);
     const bounds = Array.from({ length: k + 1 }, (_, i) => Math.round((i * N) / k));
     const shard = (a: { data: Float32Array; shape: number[] }, i: number) => {

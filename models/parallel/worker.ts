@@ -10,6 +10,7 @@ import { buildModel } from '../networks/build.ts';
 import { autoMicroBatch, gradientsInMicroBatches } from '../microbatch.ts';
 import type { ModelSpec } from '../networks/spec.ts';
 import type { WorkerReply, WorkerRequest } from './protocol.ts';
+import { ConfigError, InternalError } from '../../core/validate.ts';
 
 type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor, weights?: tf.Tensor) => tf.Scalar;
 
@@ -32,15 +33,15 @@ serve<WorkerRequest, WorkerReply>(async (msg) => {
     const r = await initBackend({ backend: msg.backend, threads: 1, quiet: true });
     const mod = (await import(msg.lossModule)) as { loss?: LossFn; createLoss?: (options: unknown) => LossFn; default?: LossFn | { loss?: LossFn } };
     if (msg.lossOptions !== undefined) {
-      if (typeof mod.createLoss !== 'function') throw new Error(`loss module ${msg.lossModule} does not export createLoss(options), needed for lossOptions`);
+      if (typeof mod.createLoss !== 'function') throw new ConfigError('lossModule', `loss module ${msg.lossModule} does not export createLoss(options), needed for lossOptions`);
       loss = mod.createLoss(msg.lossOptions);
     } else loss = mod.loss ?? (typeof mod.default === 'function' ? mod.default : mod.default?.loss);
-    if (typeof loss !== 'function') throw new Error(`loss module ${msg.lossModule} does not export a function named loss`);
+    if (typeof loss !== 'function') throw new ConfigError('lossModule', `loss module ${msg.lossModule} does not export a function named loss`);
     spec = msg.spec;
     model = buildModel(msg.spec);
     const ws = model.weights;
     if (ws.length !== msg.sizes.length || ws.some((w, i) => tf.util.sizeFromShape(w.shape as number[]) !== msg.sizes[i] || w.trainable !== msg.trainable[i])) {
-      throw new Error('the model built in the worker does not match the main thread model (spec or weight order differ)');
+      throw new InternalError('the model built in the worker does not match the main thread model (spec or weight order differ)');
     }
     let off = 0;
     weightViews = msg.sizes.map((n) => {

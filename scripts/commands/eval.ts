@@ -10,6 +10,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { alignOptions, type AlignArgs } from '../../eval/align/options.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 interface Args extends AlignArgs {
   data: string;
@@ -87,14 +88,14 @@ export const command: CommandModule<object, Args> = {
     const { formatDrf } = await import('../../eval/report/summary.ts');
     const doses = a.doses.includes(':') ? a.doses : a.doses.split(',').map((s) => {
       const v = Number(s);
-      if (!(v > 0)) throw new Error(`doses: '${s}' is not a dose > 0`);
+      if (!(v > 0)) throw new ConfigError('doses', `'${s}' is not a dose > 0`);
       return v;
     });
-    if (a.phantoms !== undefined && !(Number.isInteger(a.phantoms) && a.phantoms >= 1)) throw new Error(`phantoms: must be an integer >= 1, got ${a.phantoms}`);
+    if (a.phantoms !== undefined && !(Number.isInteger(a.phantoms) && a.phantoms >= 1)) throw new ConfigError('phantoms', `must be an integer >= 1, got ${a.phantoms}`);
     const { parseThreads } = await import('../../core/threads.ts');
     if (a['block-workers'] !== undefined) parseThreads('--block-workers', a['block-workers']);
     if (a.workers !== undefined) parseThreads('--workers', a.workers);
-    if (!(Number.isInteger(a.bootstrap) && a.bootstrap >= 10 && a.bootstrap <= 100000)) throw new Error(`bootstrap: must be an integer in [10, 100000], got ${a.bootstrap}`);
+    if (!(Number.isInteger(a.bootstrap) && a.bootstrap >= 10 && a.bootstrap <= 100000)) throw new ConfigError('bootstrap', `must be an integer in [10, 100000], got ${a.bootstrap}`);
     // every method is parsed (and a bad one refused) before any work
     const { parseMethods } = await import('../../eval/harness/denoise.ts');
     const listed = parseMethods(methods).some((m) => m.name === a.reference);
@@ -108,7 +109,7 @@ export const command: CommandModule<object, Args> = {
       const { parseShard } = await import('../../eval/report/merge.ts');
       const shard = parseShard(a.shard);
       if (shard.count > 1) {
-        if (a.protocols) throw new Error('shard: protocol mode is not sharded; run it in one process');
+        if (a.protocols) throw new ConfigError('shard', 'protocol mode is not sharded; run it in one process');
         const { evaluateShard } = await import('../../eval/harness/run.ts');
         await evaluateShard({ data, split: a.split as 'test', methods, doses, recon: a.recon, out: a.out, seed: a.seed, maxPhantoms: a.phantoms, workers: a.workers, blockWorkers: a['block-workers'], bootstrap: a.bootstrap, drfMetric: a.metric, rawExtraDecades: a['raw-extra-decades'], quiet: a.quiet, backend: a.backend, reference, shard });
         return;
@@ -141,11 +142,11 @@ async function isUserFile(a: Args): Promise<boolean> {
   const user = fm.isChannelFileSpec(a.data) || (await fm.detectFormat(a.data)) !== 'nanodose-dataset';
   if (user) {
     const bad = DATASET_ONLY.find((k) => a[k] !== undefined) ?? (a.protocols ? 'protocols' : a.align ? 'align' : undefined);
-    if (bad) throw new Error(`${bad}: applies to a nanodose dataset; ${a.data} is a user's tilt series (scored by held-out counts: denoisers only, no reconstruction)`);
-    if (a.seed !== undefined && !/^-?\d+$/.test(a.seed)) throw new Error(`seed: on a user's file an integer (the thinning and bootstrap seed), got '${a.seed}'`);
+    if (bad) throw new ConfigError(bad, `applies to a nanodose dataset; ${a.data} is a user's tilt series (scored by held-out counts: denoisers only, no reconstruction)`);
+    if (a.seed !== undefined && !/^-?\d+$/.test(a.seed)) throw new ConfigError('seed', `on a user's file an integer (the thinning and bootstrap seed), got '${a.seed}'`);
   } else {
     const bad = USER_ONLY.find((k) => a[k] !== undefined);
-    if (bad) throw new Error(`${bad}: applies to a user's tilt-series file; ${a.data} is a nanodose dataset`);
+    if (bad) throw new ConfigError(bad, `applies to a user's tilt-series file; ${a.data} is a nanodose dataset`);
   }
   return user;
 }
