@@ -38,13 +38,36 @@ test('ray-table operator: the wasm and JavaScript kernels are bit-identical (chu
   }
 });
 
-test('ray-table operator: identical for 1 and 3 workers', async () => {
-  const a = new RayTableOperator(geom, { workers: 1, chunk: 4 }), b = new RayTableOperator(geom, { workers: 3, chunk: 4 });
-  const x = rand(a.volumeSize), y = rand(a.tiltSeriesSize);
+test('ray-table operator on the core/pool.ts SharedPool: forward and back byte-identical for 1, 2 and 3 workers (wasm and JavaScript kernels)', async () => {
+  const x = rand(geom.nz * geom.ny * geom.nx), y = rand(geom.angles.length * geom.nz * geom.nCols);
+  for (const kernel of ['wasm', 'rays'] as const) {
+    const a = new RayTableOperator(geom, { workers: 1, chunk: 4, kernel });
+    const fa = Buffer.from((await a.forward(x)).buffer), ba = Buffer.from((await a.back(y)).buffer);
+    assert.ok(fa.some((v) => v !== 0) && ba.some((v) => v !== 0), 'non-trivial projections');
+    for (const workers of [2, 3]) {
+      const b = new RayTableOperator(geom, { workers, chunk: 4, kernel });
+      try {
+        assert.is(b.workers, workers);
+        assert.ok(fa.equals(Buffer.from((await b.forward(x)).buffer)), `${kernel}, ${workers} workers: forward differs`);
+        assert.ok(ba.equals(Buffer.from((await b.back(y)).buffer)), `${kernel}, ${workers} workers: back differs`);
+        // shared-memory inputs and outputs (the joint engine's path) give the same bytes
+        const xs = b.sharedFloat32(x.length); xs.set(x);
+        const out = b.sharedFloat32(y.length);
+        await b.forward(xs, out);
+        assert.ok(fa.equals(Buffer.from(out.buffer)), `${kernel}, ${workers} workers: forward on shared memory differs`);
+      } finally { await b.close(); }
+    }
+  }
+});
+
+test('ray-table operator: a slab kernel runs on the pool over every slab once, and a kernel that throws rejects as an error naming the pool', async () => {
+  const op = new RayTableOperator(geom, { workers: 2, chunk: 4 });
   try {
-    assert.ok(Buffer.from((await a.forward(x)).buffer).equals(Buffer.from((await b.forward(x)).buffer)), 'forward differs');
-    assert.ok(Buffer.from((await a.back(y)).buffer).equals(Buffer.from((await b.back(y)).buffer)), 'back differs');
-  } finally { await b.close(); }
+    const seen = op.sharedFloat32(geom.nz);
+    await op.runSlabs({ name: 'mark', fn: (a: { seen: Float32Array }, z0: number, z1: number) => { for (let z = z0; z < z1; z++) a.seen[z] += z + 1; } }, { seen }, 3);
+    assert.equal(Array.from(seen), Array.from({ length: geom.nz }, (_, z) => z + 1));
+    await op.runSlabs({ name: 'bad', fn: () => { throw new RangeError('kernel bug'); } }, {}, 3).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /ray projector worker \d: RangeError: kernel bug/));
+  } finally { await op.close(); }
 });
 
 test('ray-table operator: bad options and input sizes are ConfigErrors naming the field; a wrong output buffer is a bug', async () => {

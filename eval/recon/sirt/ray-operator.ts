@@ -11,7 +11,8 @@
  *    float32 numbers is exact in float64), rounded to float32.
  * Chunks of `chunk` slices are interleaved ([voxel][z], [ray][z]) so each table entry, read once,
  * serves all slices of the chunk in a contiguous inner loop, and the chunks are handed out by an
- * atomic counter to a persistent pool of worker_threads (SharedArrayBuffer in and out). Each slice is
+ * atomic counter to a persistent pool of worker_threads (core/pool.ts SharedPool, a kernelSource worker;
+ * SharedArrayBuffer in and out). Each slice is
  * computed by the same sequential code in the same order, so results are identical for any number of
  * workers. Kernels: 'wasm' (default where WebAssembly SIMD runs): the `project` and `backproject`
  * functions of the SIRT kernel's module (sirt-kernel.wat, the forward and back halves of its fused
@@ -19,12 +20,12 @@
  * reference; the two are bit-identical, tested). The kernels are self-contained (workers get their
  * source text, as slices.ts does).
  */
-import { Worker } from 'node:worker_threads';
 import type { TiltGeometry } from '../../../generators/projection/geometry.ts';
 import type { ProjectionOperator, SlabKernel, SlabRunner } from '../operator.ts';
 import { josephRayTable, type RayTable } from './rays.ts';
 import { sirtWasmModule, wasmSimdAvailable } from './wasm.ts';
 import { ConfigError, InternalError } from '../../../core/validate.ts';
+import { SharedPool, kernelSource } from '../../../core/pool.ts';
 
 export type ProjectKernel = 'wasm' | 'rays';
 
@@ -146,29 +147,24 @@ export function wasmRayProjector(mod: WebAssembly.Module, t: RayTable, o: RayPro
   };
 }
 
-const WORKER_SOURCE = () => `const { parentPort, workerData } = require('node:worker_threads');
-const __name = (f) => f;
-const rayProjectChunks = ${rayProjectChunks.toString()};
-const wasmRayProjector = ${wasmRayProjector.toString()};
+/** The pool's kernel worker (core/pool.ts kernelSource): the two projector kernels inlined, the wasm runner or the JavaScript scratch made once. */
+const WORKER_SOURCE = () => kernelSource({ rayProjectChunks, wasmRayProjector }, `
 const { mod, table, vol, ts, o, counter } = workerData;
 let run;
 if (mod) run = wasmRayProjector(mod, table, o);
 else { const xi = new Float32Array((table.nVox + table.pad) * o.chunk), acc = new Float64Array((table.nVox + table.pad) * o.chunk); run = (op, v, t, c) => rayProjectChunks(op, table, v, t, o, c, xi, acc); }
-const kernels = new Map();
-parentPort.on('message', (m) => {
-  if (m.op === 't') {
-    // a slab kernel (operator.ts SlabKernel): compiled once from its source, then slabs drawn from the counter
-    let f = kernels.get(m.name);
-    if (!f) { f = new Function('__name', m.src)(__name); kernels.set(m.name, f); }
-    for (;;) {
-      const s = Atomics.add(counter, 0, 1);
-      if (s >= m.nSlabs) break;
-      const z0 = s * m.slab;
-      f(m.args, z0, Math.min(m.nz, z0 + m.slab), s);
-    }
-  } else run(m.op, m.vol ?? vol, m.ts ?? ts, counter);
-  parentPort.postMessage({ id: m.id });
-});`;
+const kernels = new Map();`, `
+if (m.op === 't') {
+  // a slab kernel (operator.ts SlabKernel): compiled once from its source, then slabs drawn from the counter
+  let f = kernels.get(m.name);
+  if (!f) { f = new Function('__name', m.src)(__name); kernels.set(m.name, f); }
+  for (;;) {
+    const s = Atomics.add(counter, 0, 1);
+    if (s >= m.nSlabs) break;
+    const z0 = s * m.slab;
+    f(m.args, z0, Math.min(m.nz, z0 + m.slab), s);
+  }
+} else run(m.op, m.vol ?? vol, m.ts ?? ts, counter);`);
 
 function shared<T extends Int32Array | Float32Array>(a: T): T {
   const s = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
@@ -185,11 +181,10 @@ export class RayTableOperator implements ProjectionOperator, SlabRunner {
   readonly kernel: ProjectKernel;
   private mod: WebAssembly.Module | null;
   private local: ((op: 'f' | 'b', vol: Float32Array, ts: Float32Array, counter: Int32Array) => void) | null = null;
-  private pool: Worker[] = [];
+  private pool: SharedPool | null = null;
   private vol: Float32Array | null = null;
   private ts: Float32Array | null = null;
   private counter: Int32Array;
-  private nextId = 1;
   private sent: Set<string>[] = [];
   private rowCache: Float32Array | null = null;
   private colCache: Float32Array | null = null;
@@ -237,32 +232,20 @@ export class RayTableOperator implements ProjectionOperator, SlabRunner {
   }
 
   private startPool(): void {
-    if (this.pool.length) return;
+    if (this.pool) return;
     const t = this.table;
     const table = { ...t, rayPtr: shared(t.rayPtr), stride: shared(t.stride), idx: shared(t.idx), w0: shared(t.w0), w1: shared(t.w1) };
     this.vol = new Float32Array(new SharedArrayBuffer(this.volumeSize * 4));
     this.ts = new Float32Array(new SharedArrayBuffer(this.tiltSeriesSize * 4));
-    for (let k = 0; k < this.workers; k++) {
-      const wk = new Worker(WORKER_SOURCE(), { eval: true, workerData: { mod: this.mod, table, vol: this.vol, ts: this.ts, o: this.o, counter: this.counter } });
-      wk.unref();
-      this.pool.push(wk);
-      this.sent.push(new Set());
-    }
+    const data = { mod: this.mod, table, vol: this.vol, ts: this.ts, o: this.o, counter: this.counter };
+    this.pool = new SharedPool(this.workers, { kernel: WORKER_SOURCE() }, () => data, 'ray projector');
+    this.sent = Array.from({ length: this.workers }, () => new Set<string>());
   }
 
-  /** Sends every worker its message (one per worker, `id` added) and resolves when all have answered. */
-  private dispatch(msg: (k: number) => Record<string, unknown>): Promise<void> {
+  /** Sends every worker its message (one per worker) with the work counter reset, and resolves when all have answered. */
+  private async dispatch(msg: (k: number) => Record<string, unknown>): Promise<void> {
     this.counter[0] = 0;
-    return Promise.all(this.pool.map((wk, k) => new Promise<void>((resolve, reject) => {
-      const id = this.nextId++;
-      const onMsg = (m: { id: number }) => { if (m.id === id) { cleanup(); resolve(); } };
-      const onErr = (e: Error) => { cleanup(); reject(e); };
-      const onExit = (c: number) => { cleanup(); reject(new Error(`ray projector worker exited with code ${c}`)); };
-      const cleanup = () => { wk.off('message', onMsg); wk.off('error', onErr); wk.off('exit', onExit); wk.unref(); };
-      wk.ref();
-      wk.on('message', onMsg); wk.on('error', onErr); wk.on('exit', onExit);
-      wk.postMessage({ ...msg(k), id });
-    }))).then(() => undefined);
+    await this.pool!.all(msg);
   }
 
   /**
@@ -319,8 +302,8 @@ export class RayTableOperator implements ProjectionOperator, SlabRunner {
   /** Stops the worker threads. */
   async close(): Promise<void> {
     const p = this.pool;
-    this.pool = [];
+    this.pool = null;
     this.sent = [];
-    await Promise.all(p.map((w) => w.terminate()));
+    await p?.close();
   }
 }
