@@ -16,6 +16,7 @@ import { packedLoss, pixelLoss } from './losses.ts';
 import { makePair, storedCounts, type Projection, type SchemeParams } from './schemes.ts';
 import { createLoss } from './losses.ts';
 import { InternalError } from '../core/validate.ts';
+import { pearson as corr } from '../eval/metrics/correlation.ts';
 
 await initBackend({ backend: 'wasm', quiet: true });
 
@@ -26,16 +27,6 @@ function cleanMap(): Float32Array {
   return c;
 }
 const params = (scheme: SchemeParams['scheme'], noise: SchemeParams['noise']): SchemeParams => ({ scheme, noise, doseRange: [100, 400], thinning: [0.3, 0.7], frames: 4, floor: 1e-3 });
-
-function corr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
-  ma /= n; mb /= n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { const x = a[i] - ma, y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
-  return sab / Math.sqrt(saa * sbb);
-}
 
 test('thinned halves sum to the counts and are independent (residual correlation within 4/sqrt(n))', () => {
   const lam = new Float32Array(40000);

@@ -4,3 +4,4 @@ export type { SsimOptions } from './image.ts';
 export { lsScale, scaledScores, nrmseScaled, ssim3d, otsuThreshold, thresholdMask, dice, otsuDice, shellThickness, shellThicknessError } from './volume.ts';
 export type { ScaledScores } from './volume.ts';
 export { poissonDeviance } from './counts.ts';
+export { pearson } from './correlation.ts';

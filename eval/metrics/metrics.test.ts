@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { psnr, ssim, otsuThreshold, scaledScores, dice, shellThickness, lsScale, poissonDeviance } from './index.ts';
 import { stream } from '../../core/random.ts';
 import { ssimReference } from './ssim-reference.ts';
+import { pearson } from './correlation.ts';
 import { ssim3d } from './volume.ts';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/skimage_metrics.json', import.meta.url), 'utf8'));
@@ -34,6 +35,14 @@ test('SSIM equals the plain per-field formulation to the bit: 2D and 3D, float32
   const alone = ssim3d(small, small.map((v) => v * 0.5), [9, 9, 9]);
   ssim3d(big, big, [12, 12, 12]);
   assert.is(ssim3d(small, small.map((v) => v * 0.5), [9, 9, 9]), alone);
+});
+
+test('Pearson r: hand-computed 0.8 for (1,2,3,4) vs (1,3,2,4), +-1 for affine maps, NaN for a constant array', () => {
+  // means 2.5; centred (-1.5,-0.5,0.5,1.5) and (-1.5,0.5,-0.5,1.5): sab 4, saa = sbb = 5, r = 4/5
+  assert.ok(Math.abs(pearson([1, 2, 3, 4], [1, 3, 2, 4]) - 0.8) < 1e-15);
+  assert.ok(Math.abs(pearson([1, 2, 5, 9], [3, 5, 11, 19]) - 1) < 1e-15);
+  assert.ok(Math.abs(pearson([1, 2, 5, 9], [-1, -2, -5, -9]) + 1) < 1e-15);
+  assert.ok(Number.isNaN(pearson([1, 2, 3], [4, 4, 4])));
 });
 
 test('SSIM of an image with itself is 1 and falls with noise', () => {

@@ -15,6 +15,7 @@ import type { StageTimes } from '../stage-times.ts';
 import { writeFileAtomic } from '../../core/atomic.ts';
 import { formatDrf, headlineSentence, metricOrder, primaryElements, METRICS, DOSE_UNIT, type Summary } from './summary.ts';
 import { sliceName } from '../harness/results.ts';
+import { pearson } from '../metrics/correlation.ts';
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const fmt = (v: number, p = 3) => (Number.isFinite(v) ? Number(v.toPrecision(p)).toString() : '-');
@@ -88,15 +89,8 @@ function whiteLevel(a: Float32Array): number {
   return hi > 0 ? hi : v[v.length - 1];
 }
 
-/** Pearson correlation of two panels; NaN when either is constant. */
-export function correlation(a: Float32Array, b: Float32Array): number {
-  let ma = 0, mb = 0;
-  for (let i = 0; i < a.length; i++) { ma += a[i]; mb += b[i]; }
-  ma /= a.length; mb /= b.length;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < a.length; i++) { const x = a[i] - ma, y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
-}
+/** Pearson correlation of two panels; NaN when either is constant (eval/metrics/correlation.ts). */
+export const correlation: (a: Float32Array, b: Float32Array) => number = pearson;
 
 /** Below this correlation with the phantom a panel is flagged: noise or artefacts, not the particle. */
 export const ARTEFACT_R = 0.5;

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMrc } from '../../datasets/formats/mrc/mrc.ts';
 import { runCli } from '../testing/cli.ts';
+import { pearson } from '../../eval/metrics/correlation.ts';
 
 const FX = fileURLToPath(new URL('../../datasets/formats/testing/fixtures/', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'nanodose-userdata-e2e-'));
@@ -60,16 +61,6 @@ function voxelise(nz: number, ny: number, nx: number): Float64Array {
     out[(k * ny + j) * nx + i] = hit / S ** 3;
   }
   return out;
-}
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
-  ma /= n; mb /= n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { const x = a[i] - ma, y = b[i] - mb; sab += x * y; saa += x * x; sbb += y * y; }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 /** Pearson r of the Au volume PREFIX_Au.mrc with the phantom. */
