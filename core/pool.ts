@@ -169,7 +169,7 @@ export class SharedPool {
    * copied). `name` says whose workers they are in errors.
    */
   constructor(n: number, source: PoolSource, workerData: (k: number) => unknown, readonly name: string) {
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: worker count must be an integer >= 1, got ${n}`);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(name, `worker count must be an integer >= 1, got ${n}`);
     this.workers = [];
     this.pending = [];
     for (let k = 0; k < n; k++) {
@@ -240,7 +240,7 @@ export function serve<M extends object, R extends object | void>(
   handler: (message: M, tick: (n: number) => void) => R | Promise<R>,
   transfer?: (result: R) => TransferListItem[],
 ): void {
-  if (!parentPort) throw new Error('core/pool.ts serve(): not in a worker thread');
+  if (!parentPort) throw new InternalError('core/pool.ts serve(): not in a worker thread');
   const port = parentPort;
   const tick = (n: number) => port.postMessage({ tick: n });
   let queue = Promise.resolve();

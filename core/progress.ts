@@ -15,6 +15,7 @@
  *   untrained network's validation pass).
  */
 import cliProgress from 'cli-progress';
+import { InternalError } from './validate.ts';
 
 export interface Progress {
   /** Advances by `n` and updates the extra fields shown after the bar (e.g. loss). */
@@ -88,7 +89,7 @@ export function startOverall(label: string, stages: OverallStage[], clock: () =>
   const st: StageState[] = stages.map((s) => ({ ...s, state: 'waiting', begun: 0, done: 0 }));
   const find = (name: string) => {
     const s = st.find((x) => x.name === name);
-    if (!s) throw new Error(`progress: no stage '${name}' in ${label} (stages ${st.map((x) => x.name).join(', ')})`);
+    if (!s) throw new InternalError(`progress: no stage '${name}' in ${label} (stages ${st.map((x) => x.name).join(', ')})`);
     return s;
   };
   const running = () => st.find((s) => s.state === 'running');

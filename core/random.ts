@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import seedrandom from 'seedrandom';
+import { InternalError } from './validate.ts';
 
 export type Seed = number | string;
 
@@ -62,7 +63,7 @@ export class RandomStream {
     }
     // Round-off: the last index with non-zero weight.
     for (let i = weights.length - 1; i >= 0; i--) if (weights[i] > 0) return i;
-    throw new Error('choice: all weights are zero');
+    throw new InternalError('choice: all weights are zero');
   }
 
   /** Standard normal by Marsaglia's polar method (pairs; the spare is cached in the stream). */

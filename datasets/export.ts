@@ -12,6 +12,7 @@ import { writeTiffStack } from './formats/tiff/tiff.ts';
 import { writeMrc, writeTlt } from './formats/mrc/mrc.ts';
 import { centralSlices, writePngGrey } from './preview.ts';
 import type { DatasetReader } from './reader.ts';
+import { ConfigError } from '../core/validate.ts';
 
 export type ExportWhat = 'phantom' | 'clean' | 'noisy' | 'frames';
 
@@ -26,7 +27,7 @@ export async function exportSample(
   const vs = opts.voxelSizeAngstrom ?? r.shape.pixelSizeNm * 10;
   const tag = `sample-${String(index).padStart(5, '0')}`;
   const written: string[] = [];
-  for (const c of opts.channels ?? []) if (!r.channels.includes(c)) throw new Error(`channel: ${JSON.stringify(c)} is not a channel of ${r.path}; allowed: ${r.channels.join(', ')}`);
+  for (const c of opts.channels ?? []) if (!r.channels.includes(c)) throw new ConfigError('channel', `${JSON.stringify(c)} is not a channel of ${r.path}; allowed: ${r.channels.join(', ')}`);
   const keep = (name: string) => !opts.channels || opts.channels.includes(name);
   const s = await r.readSample(index, opts.what);
   const label = `nanodose sample ${index} of ${r.path}`;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
 import type { Seed } from '../core/random.ts';
 import type { ShardFile } from './shards.ts';
+import { ConfigError } from '../core/validate.ts';
 
 export const MANIFEST = 'manifest.json';
 export const MANIFEST_FORMAT = 'nanodose-dataset';
@@ -69,9 +70,9 @@ export function readDoneRecord(dir: string, file: string): ShardRecord | null {
 
 export function readManifest(dir: string): Manifest {
   const p = join(dir, MANIFEST);
-  if (!existsSync(p)) throw new Error(`${dir}: no ${MANIFEST} (not a nanodose dataset directory)`);
+  if (!existsSync(p)) throw new ConfigError(dir, `no ${MANIFEST} (not a nanodose dataset directory)`);
   const m = JSON.parse(readFileSync(p, 'utf8')) as Manifest;
-  if (m.format !== MANIFEST_FORMAT) throw new Error(`${p}: format is ${JSON.stringify(m.format)}, expected ${MANIFEST_FORMAT}`);
+  if (m.format !== MANIFEST_FORMAT) throw new ConfigError(p, `format is ${JSON.stringify(m.format)}, expected ${MANIFEST_FORMAT}`);
   return m;
 }
 

@@ -20,7 +20,7 @@
  */
 import { z } from 'zod';
 import { choice, doc, num, object, parseConfig } from '../core/schema.ts';
-import { ConfigError } from '../core/validate.ts';
+import { ConfigError, InternalError } from '../core/validate.ts';
 import { stream, type Seed } from '../core/random.ts';
 import { ELEMENTS, checkPhantomConfig, phantomSchema, samplePhantom, voxelise, type PhantomConfig, type Phantom, type PhantomParams } from './phantoms/index.ts';
 import { MAX_DETECTOR_COLUMNS, Projector, makeGeometry, parseTiltAngles, projectPhantom } from './projection/index.ts';
@@ -131,7 +131,7 @@ export async function simulateSample(cfg: SimulationConfig, seed: Seed, index: n
   const projector = opts.projector ?? new Projector(geom, { workers: 1 });
   const pg = projector.geom;
   if (pg.nz !== N || pg.ny !== N || pg.nx !== N || pg.nCols !== geom.nCols || pg.angles.length !== angles.length || pg.angles.some((a, i) => a !== angles[i])) {
-    throw new Error('simulateSample: the given projector was made for a different geometry');
+    throw new InternalError('simulateSample: the given projector was made for a different geometry');
   }
   let projected: Float32Array[] = [];
   let projection: SimulatedSample['params']['projection'];

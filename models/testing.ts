@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from './backend.ts';
+import { InternalError } from '../core/validate.ts';
 
 /** Backends available in this process: always 'cpu' and 'wasm'; 'tensorflow' when tfjs-node loads. */
 export async function availableBackends(): Promise<string[]> {
@@ -45,7 +46,7 @@ export async function runOn(name: string, fn: () => tf.Tensor | tf.Tensor[]): Pr
 
 /** max |a - b| / max |b| (0 when both are all zero). */
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
+  if (a.length !== b.length) throw new InternalError(`length mismatch: ${a.length} vs ${b.length}`);
   let num = 0;
   let den = 0;
   for (let i = 0; i < a.length; i++) {

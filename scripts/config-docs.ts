@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { datasetConfigJsonSchema, datasetConfigTable } from '../datasets/config.ts';
+import { InternalError } from '../core/validate.ts';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../datasets/config.schema.json', import.meta.url));
 export const README_FILE = fileURLToPath(new URL('../datasets/README.md', import.meta.url));
@@ -20,7 +21,7 @@ export function schemaText(): string {
 
 export function readmeWithTable(readme: string): string {
   const a = readme.indexOf(TABLE_START), b = readme.indexOf(TABLE_END);
-  if (a < 0 || b < a) throw new Error(`${README_FILE}: no config-table markers`);
+  if (a < 0 || b < a) throw new InternalError(`${README_FILE}: no config-table markers`);
   return readme.slice(0, a + TABLE_START.length) + '\n' + datasetConfigTable() + '\n' + readme.slice(b);
 }
 

@@ -128,6 +128,27 @@ test('classification: system errors, ConfigError-like messages, built-in error c
   assert.ok(isInternalError(new InternalError('x')) && isInternalError(new RangeError('x')) && !isInternalError(new ConfigError('f', 'x')) && !isInternalError(new Error('x')));
 });
 
+test('outside eval/: a user\'s file or option is a ConfigError, a caller\'s wrong array a bug (InternalError)', async () => {
+  const { readManifest } = await import('../datasets/manifest.ts');
+  const { getPreset } = await import('./pipeline/presets.ts');
+  const { Projector, parseTiltAngles } = await import('../generators/projection/index.ts');
+  const empty = join(tmp, 'empty-dir');
+  mkdirSync(empty);
+  for (const [f, re] of [[() => readManifest(empty), /empty-dir: no manifest\.json/], [() => getPreset('nope'), /^preset: unknown preset 'nope'/]] as const) {
+    try { f(); assert.unreachable(); } catch (e) { assert.ok(e instanceof ConfigError, String(e)); assert.match((e as Error).message, re); assert.is(classifyError(e).exitCode, 2); }
+  }
+  const p = new Projector({ angles: parseTiltAngles('-60:60:5'), nz: 2, ny: 4, nx: 4, nCols: 6 }, { workers: 1 });
+  try {
+    await p.forward(new Float32Array(3));
+    assert.unreachable();
+  } catch (e) {
+    assert.ok(e instanceof InternalError, String(e));
+    assert.is(classifyError(e).exitCode, 1);
+  } finally {
+    await p.close();
+  }
+});
+
 test('negative values are glued to their option', () => {
   assert.equal(glueNegativeValues(['eval', '--doses', '-5,10', '--seed', '-3']), ['eval', '--doses=-5,10', '--seed=-3']);
   assert.equal(glueNegativeValues(['--quiet', 'x', '-h']), ['--quiet', 'x', '-h']);

@@ -41,6 +41,7 @@ import type { Phantom, Region, Solid } from '../phantoms/types.ts';
 import { Capsule, ChordFromInterval, Ellipsoid, Intersection, intersectionInterval, Polytope, slab, type ConvexSolid, type IntervalSolid } from '../phantoms/solids.ts';
 import { voxelise } from '../phantoms/voxelise.ts';
 import type { Projector } from './index.ts';
+import { InternalError } from '../../core/validate.ts';
 
 /** True for the solids whose chord is exact (convex: one interval per line). */
 export function isConvexSolid(s: Solid): s is ConvexSolid {
@@ -258,7 +259,7 @@ export interface AnalyticProjection {
 
 function checkPhantomGeometry(phantom: Phantom, geom: TiltGeometry, who: string): void {
   const N = phantom.size;
-  if (geom.nz !== N || geom.ny !== N || geom.nx !== N) throw new Error(`${who}: the geometry (${geom.nz} x ${geom.ny} x ${geom.nx}) is not the phantom's ${N}^3 grid`);
+  if (geom.nz !== N || geom.ny !== N || geom.nx !== N) throw new InternalError(`${who}: the geometry (${geom.nz} x ${geom.ny} x ${geom.nx}) is not the phantom's ${N}^3 grid`);
 }
 
 /**

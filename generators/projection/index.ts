@@ -3,7 +3,7 @@
  * (generators/projection/kernels.ts) split over worker_threads by z-slice with SharedArrayBuffer, and the
  * analytic (exact chord-length, detector super-sampled) projector of phantoms (generators/projection/analytic.ts).
  */
-import { ConfigError } from '../../core/validate.ts';
+import { ConfigError, InternalError } from '../../core/validate.ts';
 import { SharedPool, kernelSource } from '../../core/pool.ts';
 import { resolveThreads } from '../../core/threads.ts';
 import type { TiltGeometry } from './geometry.ts';
@@ -118,9 +118,9 @@ export class Projector {
   /** Forward projection: tilt series [angle, z, col] = A volume [z, y, x]. */
   async forward(volume: Float32Array, out?: Float32Array): Promise<Float32Array> {
     const g = this.geom;
-    if (volume.length !== this.volumeSize) throw new Error(`Projector.forward: volume has ${volume.length} values, expected ${g.nz} x ${g.ny} x ${g.nx} = ${this.volumeSize}`);
+    if (volume.length !== this.volumeSize) throw new InternalError(`Projector.forward: volume has ${volume.length} values, expected ${g.nz} x ${g.ny} x ${g.nx} = ${this.volumeSize}`);
     const res = out ?? new Float32Array(this.tiltSeriesSize);
-    if (res.length !== this.tiltSeriesSize) throw new Error(`Projector.forward: out has ${res.length} values, expected ${this.tiltSeriesSize}`);
+    if (res.length !== this.tiltSeriesSize) throw new InternalError(`Projector.forward: out has ${res.length} values, expected ${this.tiltSeriesSize}`);
     if (this.workers === 1) { forwardRange(volume, res, g.nz, g.ny, g.nx, g.angles, g.nCols, 0, g.nz, g.axisOffset ?? 0); return res; }
     this.ensurePool();
     this.vol!.set(volume);
@@ -132,9 +132,9 @@ export class Projector {
   /** Back-projection (exact adjoint): volume [z, y, x] = A^T tilt series [angle, z, col]. */
   async back(tiltSeries: Float32Array, out?: Float32Array): Promise<Float32Array> {
     const g = this.geom;
-    if (tiltSeries.length !== this.tiltSeriesSize) throw new Error(`Projector.back: tilt series has ${tiltSeries.length} values, expected ${g.angles.length} x ${g.nz} x ${g.nCols} = ${this.tiltSeriesSize}`);
+    if (tiltSeries.length !== this.tiltSeriesSize) throw new InternalError(`Projector.back: tilt series has ${tiltSeries.length} values, expected ${g.angles.length} x ${g.nz} x ${g.nCols} = ${this.tiltSeriesSize}`);
     const res = out ?? new Float32Array(this.volumeSize);
-    if (res.length !== this.volumeSize) throw new Error(`Projector.back: out has ${res.length} values, expected ${this.volumeSize}`);
+    if (res.length !== this.volumeSize) throw new InternalError(`Projector.back: out has ${res.length} values, expected ${this.volumeSize}`);
     if (this.workers === 1) { backRange(tiltSeries, res, g.nz, g.ny, g.nx, g.angles, g.nCols, 0, g.nz, g.axisOffset ?? 0); return res; }
     this.ensurePool();
     this.ts!.set(tiltSeries);

@@ -26,7 +26,7 @@
  */
 import { z } from 'zod';
 import { choice, doc, num, object, parseConfig } from '../../core/schema.ts';
-import { ConfigError } from '../../core/validate.ts';
+import { ConfigError, InternalError } from '../../core/validate.ts';
 import type { RandomStream } from '../../core/random.ts';
 import type { Element } from '../phantoms/types.ts';
 import { addReadNoise, poissonNoise } from './noise.ts';
@@ -123,7 +123,7 @@ export function dosePerProjection(cfg: AcquisitionConfig, nAngles: number): numb
  * (formulas in the module comment). `projected[e]` is [angle, row, col] in voxel-lengths.
  */
 export function expectedCounts(projected: Float32Array[], elements: Element[], cfg: AcquisitionConfig, dosePerProj: number): Float32Array {
-  if (projected.length !== elements.length) throw new Error(`expectedCounts: ${projected.length} projected maps for ${elements.length} elements`);
+  if (projected.length !== elements.length) throw new InternalError(`expectedCounts: ${projected.length} projected maps for ${elements.length} elements`);
   if (!(dosePerProj >= 0) || !Number.isFinite(dosePerProj)) throw new ConfigError('acquisition.dose', `dose per projection must be a finite number >= 0 e/A^2, got ${dosePerProj}`);
   const n = projected[0]?.length ?? 0;
   const out = new Float32Array((elements.length + 1) * n);

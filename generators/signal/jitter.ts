@@ -8,6 +8,7 @@
  * so shifting again by (-dr, -dc) undoes it, except for the rows/columns pushed off the detector.
  */
 import type { RandomStream } from '../../core/random.ts';
+import { InternalError } from '../../core/validate.ts';
 
 /** Per-tilt integer shifts in pixels, as plain arrays (recorded in a sample's params). */
 export interface TiltShifts {
@@ -36,9 +37,9 @@ export function drawTiltShifts(nAngles: number, max: number, rng: RandomStream):
  */
 export function shiftTiltSeries(ts: Float32Array, nRows: number, nCols: number, shifts: TiltShifts, out?: Float32Array): Float32Array {
   const img = nRows * nCols, nA = shifts.rows.length;
-  if (ts.length !== nA * img) throw new Error(`shiftTiltSeries: tilt series has ${ts.length} values, expected ${nA} x ${nRows} x ${nCols}`);
+  if (ts.length !== nA * img) throw new InternalError(`shiftTiltSeries: tilt series has ${ts.length} values, expected ${nA} x ${nRows} x ${nCols}`);
   const res = out ?? new Float32Array(ts.length);
-  if (res === ts) throw new Error('shiftTiltSeries: out must be a different array from the input');
+  if (res === ts) throw new InternalError('shiftTiltSeries: out must be a different array from the input');
   res.fill(0);
   for (let a = 0; a < nA; a++) {
     const dr = shifts.rows[a], dc = shifts.cols[a], o = a * img;

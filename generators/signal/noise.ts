@@ -3,6 +3,7 @@
  * the HAADF detector, and binomial thinning.
  */
 import type { RandomStream } from '../../core/random.ts';
+import { InternalError } from '../../core/validate.ts';
 
 /**
  * Poisson counts y_i ~ Poisson(expected_i), drawn in index order from `rng` (deterministic for a given
@@ -10,7 +11,7 @@ import type { RandomStream } from '../../core/random.ts';
  */
 export function poissonNoise(expected: Float32Array, rng: RandomStream, out?: Uint32Array): Uint32Array {
   const res = out ?? new Uint32Array(expected.length);
-  if (res.length !== expected.length) throw new Error(`poissonNoise: out has ${res.length} values, expected ${expected.length}`);
+  if (res.length !== expected.length) throw new InternalError(`poissonNoise: out has ${res.length} values, expected ${expected.length}`);
   for (let i = 0; i < expected.length; i++) {
     const m = expected[i];
     if (!(m >= 0) || m === Infinity) throw new RangeError(`poissonNoise: expected count at index ${i} must be finite and >= 0, got ${m}`);

@@ -27,6 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import { depthToSpaceWasm } from './copies.ts';
 import { conv2DBackpropFilterGemm, type WasmHeapBackend } from './filter_grad.ts';
 import { conv2DTransposeKernelEqStride } from './transposed_conv.ts';
+import { InternalError } from '../../core/validate.ts';
 
 type Info = tf.TensorInfo;
 // The wasm backend type is not exported from the package root in a usable way; kernels only need
@@ -38,7 +39,7 @@ type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [num
 
 function call(name: string, backend: WasmBackendLike, inputs: Record<string, Info>, attrs: Record<string, unknown> = {}): Info {
   const k = tf.getKernel(name, 'wasm');
-  if (!k) throw new Error(`wasm kernel ${name} is not registered`);
+  if (!k) throw new InternalError(`wasm kernel ${name} is not registered`);
   return k.kernelFunc({ inputs, backend: backend as never, attrs: attrs as never }) as Info;
 }
 function free(backend: WasmBackendLike, ...infos: Info[]): void {
@@ -78,7 +79,7 @@ export function conv2DBackpropFilterWasm(args: { inputs: { x: Info; dy: Info }; 
     dimRoundingMode?: 'floor' | 'round' | 'ceil';
     filterShape: [number, number, number, number];
   };
-  if (dataFormat && dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter (wasm): only NHWC is supported, got ${dataFormat}`);
+  if (dataFormat && dataFormat !== 'NHWC') throw new InternalError(`Conv2DBackpropFilter (wasm): only NHWC is supported, got ${dataFormat}`);
   const info = convInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode);
   const [KH, KW] = [info.filterHeight, info.filterWidth];
   const [sH, sW] = [info.strideHeight, info.strideWidth];
@@ -91,7 +92,7 @@ export function conv2DBackpropFilterWasm(args: { inputs: { x: Info; dy: Info }; 
   const deepLevel = KH * KW * x.shape[3] >= 2048 && OH * OW <= 512;
   if (filterGradMethod === 'gemm' && !deepLevel) {
     const mm = tf.getKernel('BatchMatMul', 'wasm');
-    if (!mm) throw new Error('wasm kernel BatchMatMul is not registered');
+    if (!mm) throw new InternalError('wasm kernel BatchMatMul is not registered');
     const g = { N: x.shape[0], H, W, Ci: x.shape[3], OH, OW, Co: dy.shape[3], KH, KW, sH, sW, pT, pL };
     return conv2DBackpropFilterGemm(backend as unknown as WasmHeapBackend, x, dy, g, mm.kernelFunc);
   }
@@ -178,7 +179,7 @@ export function conv2DBackpropInputWasm(args: { inputs: { dy: Info; filter: Info
     dimRoundingMode?: 'floor' | 'round' | 'ceil';
     inputShape: [number, number, number, number];
   };
-  if (dataFormat && dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropInput (wasm): only NHWC is supported, got ${dataFormat}`);
+  if (dataFormat && dataFormat !== 'NHWC') throw new InternalError(`Conv2DBackpropInput (wasm): only NHWC is supported, got ${dataFormat}`);
   const info = convInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
   const [KH, KW] = [info.filterHeight, info.filterWidth];
   const [sH, sW] = [info.strideHeight, info.strideWidth];
@@ -193,7 +194,7 @@ export function conv2DBackpropInputWasm(args: { inputs: { dy: Info; filter: Info
   // a 1x1 conv to s*s*Ci channels + depth-to-space, exact tiling only.
   if (KH === sH && KW === sW && sH * sW > 1 && pT >= 0 && pL >= 0 && transposedMethod === 'gemm') {
     const mm = tf.getKernel('BatchMatMul', 'wasm');
-    if (!mm) throw new Error('wasm kernel BatchMatMul is not registered');
+    if (!mm) throw new InternalError('wasm kernel BatchMatMul is not registered');
     const g = { N: B, H, W, Ci, OH, OW, Co, sH, sW, pT, pL };
     return conv2DTransposeKernelEqStride(backend as unknown as WasmHeapBackend, dy, filter, g, mm.kernelFunc);
   }
@@ -215,7 +216,7 @@ export function conv2DBackpropInputWasm(args: { inputs: { dy: Info; filter: Info
   const qB = H + KH - 1 - upH - qT;
   const qR = W + KW - 1 - upW - qL;
   if (qT < 0 || qL < 0 || qB < 0 || qR < 0) {
-    if (!nativeBackpropInput) throw new Error('Conv2DBackpropInput (wasm): padding larger than the kernel is not supported');
+    if (!nativeBackpropInput) throw new InternalError('Conv2DBackpropInput (wasm): padding larger than the kernel is not supported');
     return nativeBackpropInput({ inputs: inputs as never, backend: backend as never, attrs: attrs as never }) as Info;
   }
   const temps: Info[] = [];

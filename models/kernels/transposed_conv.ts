@@ -25,6 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ConvGeometry, WasmHeapBackend } from './filter_grad.ts';
+import { InternalError } from '../../core/validate.ts';
 
 type Info = tf.TensorInfo;
 
@@ -39,7 +40,7 @@ interface HeapBackend extends WasmHeapBackend {
 export function conv2DTransposeKernelEqStride(backend: WasmHeapBackend, dy: Info, filter: Info, g: TransposedGeometry, matMul: tf.KernelFunc): Info {
   const be = backend as HeapBackend;
   const { N, H, W, Ci, OH, OW, Co, sH, pT, pL } = g;
-  if (pT < 0 || pL < 0) throw new Error('conv2DTransposeKernelEqStride: negative padding');
+  if (pT < 0 || pL < 0) throw new InternalError('conv2DTransposeKernelEqStride: negative padding');
   const M = N * OH * OW;
   const out = be.makeOutput([N, H, W, Ci], 'float32');
   const a = be.makeOutput([1, M, Co], 'float32', be.dataIdMap.get(dy.dataId).memoryOffset); // view of dy

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { generateDataset } from '../../datasets/generate.ts';
 import { h5ready, ShardWriter, type SampleRecord } from '../../datasets/formats/hdf5/emd.ts';
 import { loadSource } from '../../datasets/source.ts';
+import { InternalError } from '../../core/validate.ts';
 
 const quick = !!process.env.BENCH_QUICK;
 const root = mkdtempSync(join(tmpdir(), 'nanodose-bench-ds-'));
@@ -88,9 +89,9 @@ function peakMemory(n: number, source: 'simulated' | 'synthetic', preload = true
   const pre = fileURLToPath(new URL('../../datasets/testing/preload.mjs', import.meta.url));
   const out = join(root, `mem-${n}`);
   const r = spawnSync(process.execPath, [...(preload ? [pre] : ['--import', 'tsx']), script, out, String(n), source], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`memory child failed: ${r.stdout}`);
+  if (r.status !== 0) throw new InternalError(`memory child failed: ${r.stdout}`);
   const m = /maxRSS_kB (\d+) seconds ([\d.]+)/.exec(r.stdout);
-  if (!m) throw new Error(`memory child printed ${r.stdout}`);
+  if (!m) throw new InternalError(`memory child printed ${r.stdout}`);
   console.log(`peak memory, ${n} ${source} samples at 64^3 (61 tilts, 2 workers, 16 samples/shard, ${preload ? 'h5wasm loaded before tsx' : 'node --import tsx'}): max RSS ${(Number(m[1]) / 1024).toFixed(0)} MB in ${Number(m[2]).toFixed(0)} s (${(n / Number(m[2])).toFixed(2)} samples/s)`);
   rmSync(out, { recursive: true, force: true });
   return Number(m[1]) / 1024;

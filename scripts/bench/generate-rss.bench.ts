@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InternalError } from '../../core/validate.ts';
 
 const N = Number(process.env.BENCH_RSS_N ?? 1000);
 const SIZE = Number(process.env.BENCH_RSS_SIZE ?? 64);
@@ -27,7 +28,7 @@ try {
   const t0 = performance.now();
   const r = spawnSync(TIME, ['-v', process.execPath, cli, 'generate', '--config', cfg, '--count', String(N), '--out', join(root, 'ds'), '--workers', '2', '--quiet'], { encoding: 'utf8' });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`generate failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  if (r.status !== 0) throw new InternalError(`generate failed (${r.status}): ${r.stderr.slice(-2000)}`);
   const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
   const mib = kb / 1024;
   console.log(`generate ${N} samples at ${SIZE}^3 (default config, 29 tilts), 2 workers: peak RSS ${mib.toFixed(0)} MiB, ${seconds.toFixed(0)} s (${(N / seconds).toFixed(2)} samples/s); target < 1024 MiB: ${mib < 1024 ? 'met' : 'NOT met'}`);

@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InternalError } from '../../core/validate.ts';
 
 const MB = Number(process.env.BENCH_INSPECT_MB ?? 400);
 const TIME = '/usr/bin/time', PY = '/usr/bin/python3';
@@ -32,7 +33,7 @@ function inspect(file: string): { mib: number; s: number } {
   const t0 = performance.now();
   const r = spawnSync(TIME, ['-v', process.execPath, cli, 'inspect', file], { encoding: 'utf8' });
   const s = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`inspect ${file} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  if (r.status !== 0) throw new InternalError(`inspect ${file} failed (${r.status}): ${r.stderr.slice(-2000)}`);
   return { mib: Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]) / 1024, s };
 }
 

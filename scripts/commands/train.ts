@@ -12,6 +12,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { readFileSync, existsSync } from 'node:fs';
+import { ConfigError } from '../../core/validate.ts';
 
 interface Args {
   data?: string;
@@ -51,7 +52,7 @@ interface Args {
 
 function pair(field: string, s: string): [number, number] {
   const parts = s.split(':').map(Number);
-  if (parts.length !== 2 || parts.some((v) => !Number.isFinite(v))) throw new Error(`${field}: give 'low:high', got '${s}'`);
+  if (parts.length !== 2 || parts.some((v) => !Number.isFinite(v))) throw new ConfigError(field, `give 'low:high', got '${s}'`);
   return [parts[0], parts[1]];
 }
 
@@ -105,9 +106,9 @@ export const command: CommandModule<object, Args> = {
       try {
         parsed = JSON.parse(text);
       } catch (e) {
-        throw new Error(`model-config: not JSON (${(e as Error).message})`);
+        throw new ConfigError('model-config', `not JSON (${(e as Error).message})`);
       }
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('model-config: must be a JSON object (a partial model spec)');
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('model-config', 'must be a JSON object (a partial model spec)');
       model = { ...model, ...(parsed as Record<string, unknown>) };
     }
     const seed = a.seed === undefined ? undefined : /^-?\d+$/.test(a.seed) ? Number(a.seed) : a.seed;

@@ -19,6 +19,7 @@
  *   plumbing, not the science.
  */
 import type { Scheme } from '../../training/index.ts';
+import { ConfigError } from '../../core/validate.ts';
 
 export interface TrainStep {
   /** Name of the method in the report (and the model's folder under models/). */
@@ -144,6 +145,6 @@ export const PRESET_NAMES = Object.keys(PRESETS);
 
 export function getPreset(name: string): Preset {
   const p = PRESETS[name];
-  if (!p) throw new Error(`preset: unknown preset '${name}'; allowed: ${PRESET_NAMES.join(', ')}`);
+  if (!p) throw new ConfigError('preset', `unknown preset '${name}'; allowed: ${PRESET_NAMES.join(', ')}`);
   return structuredClone(p);
 }

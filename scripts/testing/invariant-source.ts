@@ -4,10 +4,11 @@
  * eval/recon/fft.ts throws an InternalError and the CLI must read it as a bug (exit 1), not as the user's mistake.
  */
 import { fft } from '../../eval/recon/fft.ts';
+import { InternalError } from '../../core/validate.ts';
 
 export function validateConfig(): never {
   fft(new Float64Array(3), new Float64Array(3));
-  throw new Error('unreachable: fft accepted a length of 3');
+  throw new InternalError('unreachable: fft accepted a length of 3');
 }
 
 export const defaultConfig = validateConfig;
