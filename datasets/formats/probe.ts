@@ -14,6 +14,7 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isElement } from './hdf5/hdf5.ts';
+import { attr, hspyExperiment, isDataset, isGroup, LENGTH_NM, str } from './hdf5/h5-meta.ts';
 import { FormatError, channelName, type FormatName } from './types.ts';
 
 /** Most values read per channel for the sample (16 MB of float32). */
@@ -45,11 +46,6 @@ type H5 = typeof import('h5wasm/node').default;
 type Dataset = import('h5wasm/node').Dataset;
 type Group = import('h5wasm/node').Group;
 
-const isDataset = (x: unknown): x is Dataset => !!x && typeof x === 'object' && 'shape' in (x as object) && 'dtype' in (x as object);
-const isGroup = (x: unknown): x is Group => !!x && typeof x === 'object' && 'keys' in (x as object) && !isDataset(x);
-const attr = (o: { attrs?: Record<string, { value: unknown }> } | null | undefined, k: string): unknown => o?.attrs?.[k]?.value;
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v).replace(/\0+$/, '') : undefined);
-const LENGTH_NM: Record<string, number> = { m: 1e9, mm: 1e6, um: 1e3, 'µm': 1e3, nm: 1, a: 0.1, 'å': 0.1, angstrom: 0.1, pm: 1e-3 };
 const ANGLES = /^(angles?|tilts?|tilt_?angles?|theta|alpha)$/i;
 
 function dtypeName(d: Dataset): string {
@@ -228,18 +224,10 @@ function probeHspy(f: Group, path: string): Probe {
     if (!isGroup(g) || !isDataset(g.get('data'))) continue;
     const d = g.get('data') as Dataset;
     const sh = d.shape ?? [];
-    if (sh.length !== 2 && sh.length !== 3) throw new FormatError(path, F, `/Experiments/${title}/data has shape [${sh.join(', ')}]; expected [tilt, y, x] or [y, x]`);
-    const s3: [number, number, number] = sh.length === 2 ? [1, sh[0], sh[1]] : [sh[0], sh[1], sh[2]];
-    shape ??= s3;
-    const axes = sh.map((_, k) => g.get(`axis-${k}`) as Group | null);
-    if (sh.length === 3 && axes[0]) {
-      const units = String(str(attr(axes[0], 'units')) ?? '').toLowerCase(), scale = Number(attr(axes[0], 'scale')), offset = Number(attr(axes[0], 'offset'));
-      const toDeg = units.startsWith('deg') || units === '°' ? 1 : units.startsWith('rad') ? 180 / Math.PI : undefined;
-      if (toDeg && Number.isFinite(scale) && Number.isFinite(offset)) angles = Float64Array.from({ length: sh[0] }, (_, i) => (offset + i * scale) * toDeg);
-    }
-    const sig = axes.at(-1);
-    const unit = String(str(attr(sig, 'units')) ?? '').toLowerCase(), scale = Number(attr(sig, 'scale'));
-    if (pixelSizeNm === undefined && LENGTH_NM[unit] && scale > 0) pixelSizeNm = scale * LENGTH_NM[unit];
+    const exp = hspyExperiment(g, d, path, F, title);
+    shape ??= exp.shape;
+    if (exp.angles) angles = exp.angles;
+    if (pixelSizeNm === undefined && exp.pixelSizeNm !== undefined) pixelSizeNm = exp.pixelSizeNm;
     const sample = slab(d, sh.length === 3 ? [[0, 1], [0, sh[1]], [0, sh[2]]] : [[0, sh[0]], [0, sh[1]]], sh.length === 3 ? 1 : 0);
     channels.push({ name: channelName(title), dtype: dtypeName(d), sample, sampleOf: 'projection 0' });
   }

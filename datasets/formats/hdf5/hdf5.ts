@@ -18,6 +18,7 @@
 import type { MatVariable } from '../matlab/mat5.ts';
 import { FormatError, type TiltStack, channelName } from '../types.ts';
 import { Hdf5FileError } from '../../h5-file.ts';
+import { attr, hspyExperiment, isDataset, isGroup, LENGTH_NM, str } from './h5-meta.ts';
 
 type H5 = typeof import('h5wasm/node').default;
 type Dataset = import('h5wasm/node').Dataset;
@@ -40,10 +41,6 @@ async function open(path: string, format: string): Promise<InstanceType<H5['File
   }
 }
 
-const isDataset = (x: unknown): x is Dataset => !!x && typeof x === 'object' && 'shape' in (x as object) && 'dtype' in (x as object);
-const isGroup = (x: unknown): x is Group => !!x && typeof x === 'object' && 'keys' in (x as object) && !isDataset(x);
-const attr = (o: { attrs?: Record<string, { value: unknown }> } | null | undefined, k: string): unknown => o?.attrs?.[k]?.value;
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v).replace(/\0+$/, '') : undefined);
 
 function values(d: Dataset, path: string, format: string, name: string): Float32Array {
   const n = (d.shape ?? []).reduce((a, b) => a * b, 1);
@@ -100,7 +97,6 @@ export async function readMat73(path: string): Promise<MatVariable[]> {
   }
 }
 
-const LENGTH_NM: Record<string, number> = { m: 1e9, mm: 1e6, um: 1e3, 'µm': 1e3, nm: 1, a: 0.1, 'å': 0.1, angstrom: 0.1, pm: 1e-3 };
 
 /**
  * Velox .emd: one channel per /Data/Image/<uuid>, and with an EDX spectrum image
@@ -196,20 +192,11 @@ export async function readHspy(path: string, want?: string[]): Promise<TiltStack
       const name = channelName(title);
       if (want && !want.includes(name)) continue;
       const d = g.get('data') as Dataset;
-      const sh = d.shape ?? [];
-      if (sh.length !== 2 && sh.length !== 3) throw new FormatError(path, F, `/Experiments/${title}/data has shape [${sh.join(', ')}]; expected [tilt, y, x] or [y, x]`);
-      const s3: [number, number, number] = sh.length === 2 ? [1, sh[0], sh[1]] : [sh[0], sh[1], sh[2]];
-      if (shape && shape.join() !== s3.join()) throw new FormatError(path, F, `channel ${name} is ${s3.join('x')}, channel ${channels[0].name} is ${shape.join('x')}`);
-      shape = s3;
-      const axes = sh.map((_, k) => g.get(`axis-${k}`) as Group | null);
-      if (sh.length === 3 && axes[0]) {
-        const units = String(str(attr(axes[0], 'units')) ?? '').toLowerCase(), scale = Number(attr(axes[0], 'scale')), offset = Number(attr(axes[0], 'offset'));
-        const toDeg = units.startsWith('deg') || units === '°' ? 1 : units.startsWith('rad') ? 180 / Math.PI : undefined;
-        if (toDeg && Number.isFinite(scale) && Number.isFinite(offset)) angles = Float64Array.from({ length: sh[0] }, (_, i) => (offset + i * scale) * toDeg);
-      }
-      const sig = axes.at(-1);
-      const unit = String(str(attr(sig, 'units')) ?? '').toLowerCase(), scale = Number(attr(sig, 'scale'));
-      if (pixelSizeNm === undefined && LENGTH_NM[unit] && scale > 0) pixelSizeNm = scale * LENGTH_NM[unit];
+      const exp = hspyExperiment(g, d, path, F, title);
+      if (shape && shape.join() !== exp.shape.join()) throw new FormatError(path, F, `channel ${name} is ${exp.shape.join('x')}, channel ${channels[0].name} is ${shape.join('x')}`);
+      shape = exp.shape;
+      if (exp.angles) angles = exp.angles;
+      if (pixelSizeNm === undefined && exp.pixelSizeNm !== undefined) pixelSizeNm = exp.pixelSizeNm;
       channels.push({ name, data: values(d, path, F, `/Experiments/${title}/data`) });
     }
     if (!shape) throw new FormatError(path, F, want ? `no experiment named ${want.join(', ')} (channels are /Experiments/<title>)` : 'no /Experiments/<title>/data');
