@@ -40,7 +40,7 @@ test('concurrent (phantom, dose) groups: results.csv, summary.json, warnings.jso
   }
 });
 
-test('a model applied outside its training dose range: every block at such a dose records the warning in warnings.json, the terminal shows it once', async () => {
+test('a model applied outside its training dose range: every block at such a dose records the warning in warnings.json, the terminal shows the method\'s first warning once', async () => {
   const root = mkdtempSync(join(tmpdir(), 'nanodose-eval-doserange-'));
   const warn = console.warn;
   const said: string[] = [];

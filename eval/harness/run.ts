@@ -398,9 +398,9 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
         if (b.warnings) {
           warnings[b.key] = b.warnings;
           writeWarnings(opts.out, warnings);
-          // each method's warning once on the terminal (warnings.json and the report have every block)
+          // a method's first warning on the terminal, once (warnings.json and the report have every block's)
           const method = b.rows[0]?.method ?? b.key;
-          for (const w of b.warnings) if (!quiet && !said.has(`${method}\0${w}`)) { said.add(`${method}\0${w}`); console.warn(`[nanodose] warning: method ${method}: ${w}`); }
+          if (!quiet && !said.has(method)) { said.add(method); console.warn(`[nanodose] warning: method ${method}: ${b.warnings[0]} (every block's warnings: warnings.json and the report)`); }
         }
         appendBlock(resultsPath, b.rows);
         computed++;
