@@ -14,7 +14,7 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isElement } from './hdf5/hdf5.ts';
-import { attr, hspyExperiment, isDataset, isGroup, LENGTH_NM, str } from './hdf5/h5-meta.ts';
+import { attr, hspyExperiment, isDataset, isGroup, str, veloxImageMeta } from './hdf5/h5-meta.ts';
 import { FormatError, channelName, type FormatName } from './types.ts';
 
 /** Most values read per channel for the sample (16 MB of float32). */
@@ -184,27 +184,11 @@ function probeVelox(f: Group, path: string): Probe {
     if (sh.length !== 2 && sh.length !== 3) throw new FormatError(path, F, `/Data/Image/${uuid}/Data has shape [${sh.join(', ')}]; expected (rows, cols[, frames])`);
     const [R, C, A] = [sh[0], sh[1], sh[2] ?? 1];
     const meta = (g as Group).get('Metadata');
-    const frames: Record<string, any>[] = [];
-    if (isDataset(meta)) {
-      const m = small(meta, path, F, `/Data/Image/${uuid}/Metadata`) as Uint8Array, ms = meta.shape ?? [];
-      const L = ms[0], nF = ms[1] ?? 1;
-      for (let j = 0; j < nF; j++) {
-        const bytes = new Uint8Array(L);
-        for (let i = 0; i < L; i++) bytes[i] = m[i * nF + j];
-        try {
-          frames.push(JSON.parse(new TextDecoder().decode(bytes).replace(/\0[\s\S]*$/, '')));
-        } catch {
-          throw new FormatError(path, F, `/Data/Image/${uuid}/Metadata frame ${j} is not JSON`);
-        }
-      }
-    }
-    const br = frames[0]?.BinaryResult ?? {};
-    const name = channelName(String(br.Detector ?? uuid));
+    const vm = isDataset(meta) ? veloxImageMeta(small(meta, path, F, `/Data/Image/${uuid}/Metadata`) as Uint8Array, meta.shape ?? [], A, path, F, uuid) : {};
+    const name = channelName(vm.detector ?? uuid);
     shape ??= [A, R, C];
-    const w = Number(br.PixelSize?.width), unit = String(br.PixelUnitX ?? 'm').toLowerCase();
-    if (pixelSizeNm === undefined && w > 0 && LENGTH_NM[unit]) pixelSizeNm = w * LENGTH_NM[unit];
-    const tilts = frames.map((fr) => Number(fr?.Stage?.AlphaTilt));
-    if (!angles && tilts.length === A && tilts.every(Number.isFinite)) angles = Float64Array.from(tilts, (t) => (t * 180) / Math.PI);
+    pixelSizeNm ??= vm.pixelSizeNm;
+    if (!angles && vm.angles) angles = vm.angles;
     // (rows, cols, frames): frame 0 is a strided slab, rows cut to the sample budget.
     const sample = slab(d, sh.length === 3 ? [[0, R], [0, C], [0, 1]] : [[0, R], [0, C]], 0);
     channels.push({ name, dtype: dtypeName(d), sample, sampleOf: 'frame 0' });

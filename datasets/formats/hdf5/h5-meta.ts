@@ -1,7 +1,7 @@
 /**
  * What the full readers (hdf5.ts) and `inspect`'s partial reader (../probe.ts) both need from an
  * HDF5 file's metadata, written once: h5wasm object tests, attribute and string access, length
- * units, and HyperSpy's per-experiment layout (shape and axes: tilt angles from the navigation
+ * units, Velox images' per-frame JSON metadata, and HyperSpy's per-experiment layout (shape and axes: tilt angles from the navigation
  * axis, pixel size from the signal axis).
  */
 import { FormatError } from '../types.ts';
@@ -37,4 +37,38 @@ export function hspyExperiment(g: Group, d: Dataset, path: string, format: strin
   const unit = String(str(attr(sig, 'units')) ?? '').toLowerCase(), scale = Number(attr(sig, 'scale'));
   if (LENGTH_NM[unit] && scale > 0) pixelSizeNm = scale * LENGTH_NM[unit];
   return { shape, rank: sh.length, ...(angles ? { angles } : {}), ...(pixelSizeNm !== undefined ? { pixelSizeNm } : {}) };
+}
+
+/** Column `j` of a uint8 array of shape (length, n) as text, cut at its first NUL (Velox stores JSON this way). */
+export function columnText(m: Uint8Array, shape: readonly number[], j: number): string {
+  const L = shape[0], n = shape[1] ?? 1;
+  const bytes = new Uint8Array(L);
+  for (let i = 0; i < L; i++) bytes[i] = m[i * n + j];
+  return new TextDecoder().decode(bytes).replace(/\0[\s\S]*$/, '');
+}
+
+/**
+ * A Velox image's /Data/Image/<uuid>/Metadata values (uint8, (length, frames): one JSON text per
+ * frame) read as the detector name (BinaryResult.Detector), the pixel size in nm
+ * (BinaryResult.PixelSize.width in PixelUnitX, metres when absent) and the tilt per frame in degrees
+ * (Stage.AlphaTilt, radians in the file) when all `nFrames` give one. A frame that is not JSON is
+ * one FormatError line naming the file.
+ */
+export function veloxImageMeta(m: Uint8Array, shape: readonly number[], nFrames: number, path: string, format: string, uuid: string): { detector?: string; pixelSizeNm?: number; angles?: Float64Array } {
+  const frames: Record<string, any>[] = [];
+  for (let j = 0; j < (shape[1] ?? 1); j++) {
+    try {
+      frames.push(JSON.parse(columnText(m, shape, j)));
+    } catch {
+      throw new FormatError(path, format, `/Data/Image/${uuid}/Metadata frame ${j} is not JSON`);
+    }
+  }
+  const br = frames[0]?.BinaryResult ?? {};
+  const w = Number(br.PixelSize?.width), unit = String(br.PixelUnitX ?? 'm').toLowerCase();
+  const tilts = frames.map((fr) => Number(fr?.Stage?.AlphaTilt));
+  return {
+    ...(br.Detector !== undefined ? { detector: String(br.Detector) } : {}),
+    ...(w > 0 && LENGTH_NM[unit] ? { pixelSizeNm: w * LENGTH_NM[unit] } : {}),
+    ...(tilts.length === nFrames && tilts.every(Number.isFinite) ? { angles: Float64Array.from(tilts, (t) => (t * 180) / Math.PI) } : {}),
+  };
 }

@@ -18,7 +18,7 @@
 import type { MatVariable } from '../matlab/mat5.ts';
 import { FormatError, type TiltStack, channelName } from '../types.ts';
 import { Hdf5FileError } from '../../h5-file.ts';
-import { attr, hspyExperiment, isDataset, isGroup, LENGTH_NM, str } from './h5-meta.ts';
+import { attr, hspyExperiment, isDataset, isGroup, str, veloxImageMeta } from './h5-meta.ts';
 
 type H5 = typeof import('h5wasm/node').default;
 type Dataset = import('h5wasm/node').Dataset;
@@ -127,23 +127,8 @@ export async function readVelox(path: string, want?: string[]): Promise<TiltStac
       const [R, C, A] = [sh[0], sh[1], sh[2] ?? 1];
       frame ??= [R, C];
       const meta = (g as Group).get('Metadata');
-      const frames: Record<string, any>[] = [];
-      if (isDataset(meta)) {
-        const m = meta.value as Uint8Array, ms = meta.shape ?? [];
-        const L = ms[0], nF = ms[1] ?? 1;
-        for (let j = 0; j < nF; j++) {
-          const bytes = new Uint8Array(L);
-          for (let i = 0; i < L; i++) bytes[i] = m[i * nF + j];
-          const text = new TextDecoder().decode(bytes).replace(/\0[\s\S]*$/, '');
-          try {
-            frames.push(JSON.parse(text));
-          } catch {
-            throw new FormatError(path, F, `/Data/Image/${uuid}/Metadata frame ${j} is not JSON`);
-          }
-        }
-      }
-      const br = frames[0]?.BinaryResult ?? {};
-      const name = channelName(String(br.Detector ?? uuid));
+      const vm = isDataset(meta) ? veloxImageMeta(meta.value as Uint8Array, meta.shape ?? [], A, path, F, uuid) : {};
+      const name = channelName(vm.detector ?? uuid);
       if (want && !want.includes(name)) continue;
       if (fromStream.includes(name)) continue;
       const raw = values(d, path, F, `/Data/Image/${uuid}/Data`);
@@ -152,10 +137,8 @@ export async function readVelox(path: string, want?: string[]): Promise<TiltStac
       for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) for (let a = 0; a < A; a++) data[(a * R + r) * C + c] = raw[(r * C + c) * A + a];
       if (shape && (shape[0] !== A || shape[1] !== R || shape[2] !== C)) throw new FormatError(path, F, `channel ${name} is ${A}x${R}x${C}, channel ${channels[0].name} is ${shape.join('x')}`);
       shape = [A, R, C];
-      const w = Number(br.PixelSize?.width), unit = String(br.PixelUnitX ?? 'm').toLowerCase();
-      if (pixelSizeNm === undefined && w > 0 && LENGTH_NM[unit]) pixelSizeNm = w * LENGTH_NM[unit];
-      const tilts = frames.map((fr) => Number(fr?.Stage?.AlphaTilt));
-      if (!angles && tilts.length === A && tilts.every(Number.isFinite)) { angles = Float64Array.from(tilts, (t) => (t * 180) / Math.PI); anglesFrom = `${path} (Stage.AlphaTilt)`; }
+      pixelSizeNm ??= vm.pixelSizeNm;
+      if (!angles && vm.angles) { angles = vm.angles; anglesFrom = `${path} (Stage.AlphaTilt)`; }
       channels.push({ name, data });
     }
     let spectrum: TiltStack['spectrum'];

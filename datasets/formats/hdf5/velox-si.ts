@@ -16,15 +16,13 @@
  * their sum over a view is the summed map).
  */
 import { FormatError } from '../types.ts';
+import { columnText, isDataset, isGroup, LENGTH_NM } from './h5-meta.ts';
 import { type EnergyWindow, SpectrumStreamDecoder, XRAY_LINES, elementWindow, lineDetected } from './velox-stream.ts';
 
 type Dataset = import('h5wasm/node').Dataset;
 type Group = import('h5wasm/node').Group;
 
 const F = 'emd-velox';
-const isDataset = (x: unknown): x is Dataset => !!x && typeof x === 'object' && 'shape' in (x as object) && 'dtype' in (x as object);
-const isGroup = (x: unknown): x is Group => !!x && typeof x === 'object' && 'keys' in (x as object) && !isDataset(x);
-const LENGTH_NM: Record<string, number> = { m: 1e9, mm: 1e6, um: 1e3, 'µm': 1e3, nm: 1, a: 0.1, 'å': 0.1, angstrom: 0.1, pm: 1e-3 };
 /** Stream values read per HDF5 slice (32 MB of uint16). */
 const CHUNK = 1 << 24;
 
@@ -35,13 +33,8 @@ function json(d: unknown, path: string, where: string): Record<string, any> {
   const v = d.value as unknown;
   if (typeof v === 'string') text = v;
   else if (Array.isArray(v) && typeof v[0] === 'string') text = v[0];
-  else if (v instanceof Uint8Array) {
-    const sh = d.shape ?? [v.length];
-    const n = sh[1] ?? 1;
-    const b = new Uint8Array(sh[0]);
-    for (let i = 0; i < sh[0]; i++) b[i] = v[i * n];
-    text = new TextDecoder().decode(b);
-  } else throw new FormatError(path, F, `${where} is not JSON text (dtype ${JSON.stringify(d.dtype)})`);
+  else if (v instanceof Uint8Array) text = columnText(v, d.shape ?? [v.length], 0);
+  else throw new FormatError(path, F, `${where} is not JSON text (dtype ${JSON.stringify(d.dtype)})`);
   try {
     return JSON.parse(text.replace(/\0[\s\S]*$/, ''));
   } catch {
