@@ -66,23 +66,19 @@ export function parseMethods(spec: string | string[]): MethodSpec[] {
   return out;
 }
 
-/** Whether `dose` lies outside a model's training dose range (0.1 % slack for the range's own rounding). */
-export function outsideDoseRange(range: [number, number], dose: number): boolean {
-  return dose < range[0] * 0.999 || dose > range[1] * 1.001;
-}
-
 /**
  * The warning a block of a model method records when its dose is outside the model's training
- * range: one text per method (the report adds the doses and blocks it applies to), or null.
+ * range (0.1 % slack for the range's own rounding): one text per method (the report adds the doses
+ * and blocks it applies to), or null.
  */
 export function doseRangeWarning(info: Record<string, unknown>, dose: number): string | null {
   const dr = info.doseRange as [number, number] | undefined;
-  if (!dr || !outsideDoseRange(dr, dose)) return null;
+  if (!dr || !(dose < dr[0] * 0.999 || dose > dr[1] * 1.001)) return null;
   return `trained on inputs at ${dr[0].toPrecision(3)}-${dr[1].toPrecision(3)} e/A^2 per projection; applied outside that range (its figures there are extrapolation)`;
 }
 
 /** Builds the map denoiser of a method; baseline parameters come from `params` (tuned on validation). */
-export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baseline, number>>, opts: { quiet?: boolean; backend?: string; dose?: number } = {}): Promise<{ denoise: MapDenoiser; close: () => void; info: Record<string, unknown> }> {
+export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baseline, number>>, opts: { quiet?: boolean; backend?: string } = {}): Promise<{ denoise: MapDenoiser; close: () => void; info: Record<string, unknown> }> {
   if (m.kind === 'raw') return { denoise: (c) => c, close: () => {}, info: {} };
   if (m.kind === 'baseline') {
     const p = params[m.baseline!];
@@ -100,11 +96,8 @@ export async function makeDenoiser(m: MethodSpec, params: Partial<Record<Baselin
   const { model, metadata } = await models.loadModel(m.path!);
   const chans = metadata.channels;
   const spec = metadata.spec;
-  // A model trained over a dose range is warned about outside it (the evaluation still runs it).
+  // A model trained over a dose range: every evaluated block outside it records doseRangeWarning (group.ts).
   const dr = metadata.doseRange;
-  if (opts.dose !== undefined && dr && outsideDoseRange(dr, opts.dose)) {
-    console.warn(`[nanodose] warning: method ${m.name} was trained on inputs at ${dr[0].toPrecision(3)}-${dr[1].toPrecision(3)} e/A^2 per projection; applied at ${opts.dose.toPrecision(3)} (outside its range)`);
-  }
   if (spec.inChannels > 1) {
     // Guided / multi-channel model: inputs by name from `all`, every output computed once per projection.
     const outs = (metadata.outputChannels as string[] | undefined) ?? chans.slice(chans.length - spec.outChannels);

@@ -308,7 +308,7 @@ async function evaluate(opts: EvaluationOptions): Promise<Omit<EvaluationResult,
       if (!vm.tune || m.volume!.fixed !== undefined || tuning[key][m.name] !== undefined) continue;
       tuningChanged = true;
       if (jointVal.length === 0) { tuning[key][m.name] = vm.tune.default; continue; }
-      const dn = await makeDenoiser(m, tuning[key], { quiet: true, dose: d, ...(opts.backend ? { backend: opts.backend } : {}) });
+      const dn = await makeDenoiser(m, tuning[key], { quiet: true, ...(opts.backend ? { backend: opts.backend } : {}) });
       tuneOp ??= await (opts.operator ? opts.operator(geom) : makeOperator(geom, opts.workers));
       try {
         const cases: { acq: Acquisition; truth: Float32Array[] }[] = [];
