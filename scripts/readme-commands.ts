@@ -28,7 +28,7 @@ const SKIPS: Array<[RegExp, string]> = [
   [/SLURM|sbatch|\/scratch\//, 'needs a SLURM cluster and /scratch; the one-machine block below runs the same commands small'],
 ];
 
-export function readmeBlocks(markdown: string): Block[] {
+function readmeBlocks(markdown: string): Block[] {
   const out: Block[] = [];
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -77,4 +77,4 @@ function main(): void {
   process.exit(failed ? 1 : 0);
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() as string)) main();
+main();

@@ -76,12 +76,15 @@ export function ssim(ref: ArrayLike<number>, test: ArrayLike<number>, shape: num
 }
 
 /**
- * Scratch buffers of the box sums, kept between calls (grown, never shrunk): an evaluation scores
+ * Scratch buffers of the box sums, kept between calls (grown up to KEEP, never shrunk): an evaluation scores
  * thousands of maps and volumes of a few sizes, and allocating (and zeroing) some 30 MB of
  * Float64Arrays per 64^3 volume cost more than the sums themselves.
  */
 const scratch: Float64Array[] = [];
+/** Largest buffer kept (values): 64^3-sized sums, 15 buffers at most 60 MB a thread; larger calls allocate as they go. */
+const KEEP = 1 << 19;
 function buffer(k: number, n: number): Float64Array {
+  if (n > KEEP) return new Float64Array(n);
   if (!scratch[k] || scratch[k].length < n) scratch[k] = new Float64Array(n);
   return scratch[k].length === n ? scratch[k] : scratch[k].subarray(0, n);
 }

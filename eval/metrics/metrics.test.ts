@@ -21,7 +21,8 @@ test('PSNR and SSIM agree with scikit-image (2D and 3D) to 1e-3', () => {
 
 test('SSIM equals the plain per-field formulation to the bit: 2D and 3D, float32 and float64 inputs, sizes from the window up, calls of different sizes interleaved (scratch reuse)', () => {
   const rng = stream('ssim-bit-identity', 1);
-  const shapes = [[64, 64, 64], [20, 17, 9], [7, 7, 7], [64, 64], [13, 29], [7, 7], [64, 64, 64]];
+  // 90^3: sums larger than the kept scratch (allocated per call); 64^3 and the small ones reuse it
+  const shapes = [[64, 64, 64], [20, 17, 9], [7, 7, 7], [90, 90, 90], [64, 64], [13, 29], [7, 7], [64, 64, 64]];
   for (const sh of shapes) {
     const n = sh.reduce((a, b) => a * b, 1);
     const a = new Float32Array(n), b = new Float64Array(n);

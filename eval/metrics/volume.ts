@@ -47,9 +47,10 @@ let scaled = new Float64Array(0);
 /** 3D SSIM (skimage semantics, 7^3 uniform window) with data range of the truth, after the LS scale. */
 export function ssim3d(recon: ArrayLike<number>, truth: ArrayLike<number>, shape: [number, number, number], opts: { scale?: boolean } = {}): number {
   const s = opts.scale === false ? 1 : lsScale(recon, truth);
-  // the scaled reconstruction in a buffer kept between calls (no 2 MB allocation per 64^3 volume)
-  if (scaled.length < recon.length) scaled = new Float64Array(recon.length);
-  const x = scaled.length === recon.length ? scaled : scaled.subarray(0, recon.length);
+  // the scaled reconstruction in a buffer kept between calls (no 2 MB allocation per 64^3 volume;
+  // volumes above 2^19 voxels allocate, so a 128^3 evaluation does not hold 16 MB per thread)
+  if (scaled.length < recon.length && recon.length <= 1 << 19) scaled = new Float64Array(recon.length);
+  const x = scaled.length >= recon.length ? (scaled.length === recon.length ? scaled : scaled.subarray(0, recon.length)) : new Float64Array(recon.length);
   for (let i = 0; i < x.length; i++) x[i] = s * recon[i];
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < truth.length; i++) { const v = truth[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
