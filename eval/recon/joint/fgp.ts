@@ -32,6 +32,7 @@ import type { Shape3 } from '../tv.ts';
 // the kernel calls these in this thread; workers get their source in PROX_PRELUDE
 import { InternalError } from '../../../core/validate.ts';
 import { PROX_PRELUDE, projectSpectralBall, gramEigenvalues } from './prox.ts';
+import { FGP_WASM_KERNEL, fgpWasmLayout, fgpWasmModule, type FgpWasmArgs } from './fgp-wasm.ts';
 
 export type ProxKind = 'tv' | 'tnv' | 'tnv-haadf';
 
@@ -239,13 +240,29 @@ export class FgpProx {
   private w: Float32Array[];
   private L: number;
   private base: Omit<FgpArgs, 'mode' | 'u' | 'R' | 'P' | 'Pn' | 'Rn' | 't' | 'step' | 'mom'>;
-  constructor(private runner: SlabRunner, kind: ProxKind, c: number[], shape: Shape3, private iterations: number, sh: number) {
+  /** TV with nx even where WebAssembly SIMD runs: the iterations on fgp-kernel.wat, the arrays in its shared memory (fgp-wasm.ts). */
+  private wasm: { args: Omit<FgpWasmArgs, 'R' | 'P' | 'Pn' | 'Rn' | 't' | 'step' | 'mom'>; off: Map<Float32Array[], number> } | null = null;
+  /** Which kernel runs the FGP iterations (the results are the same bits). */
+  readonly kernel: 'wasm' | 'js';
+  constructor(private runner: SlabRunner, kind: ProxKind, c: number[], shape: Shape3, private iterations: number, sh: number, kernel: 'auto' | 'js' = 'auto') {
     if (!Number.isInteger(iterations) || iterations < 1) throw new InternalError(`joint prox: iterations must be an integer >= 1, got ${iterations}`);
     const nE = c.length, n = shape[0] * shape[1] * shape[2];
     this.rows = kind === 'tnv-haadf' ? nE + 1 : nE;
-    const mk = (len: number, k: number) => Array.from({ length: k }, () => runner.sharedFloat32(len));
-    this.p = mk(3 * n, this.rows); this.r = mk(3 * n, this.rows); this.r2 = mk(3 * n, this.rows); this.pn = mk(3 * n, this.rows);
-    this.w = mk(n, nE);
+    const mod = kernel === 'auto' && kind === 'tv' && shape[2] % 2 === 0 && shape[2] >= 2 ? fgpWasmModule() : null;
+    const lay = mod ? fgpWasmLayout(shape[0], shape[1], shape[2], nE, Math.ceil(shape[0] / SLAB)) : null;
+    if (mod && lay) {
+      const [p, r, r2, pn] = lay.blocks;
+      this.p = p.rows; this.r = r.rows; this.r2 = r2.rows; this.pn = pn.rows; this.w = lay.w;
+      this.wasm = {
+        args: { mod, mem: lay.mem, memId: lay.memId, nz: shape[0], ny: shape[1], nx: shape[2], nE, w: lay.w[0].byteOffset, ring: lay.ring, ringBytes: lay.ringBytes },
+        off: new Map(lay.blocks.map((b) => [b.rows, b.off])),
+      };
+    } else {
+      const mk = (len: number, k: number) => Array.from({ length: k }, () => runner.sharedFloat32(len));
+      this.p = mk(3 * n, this.rows); this.r = mk(3 * n, this.rows); this.r2 = mk(3 * n, this.rows); this.pn = mk(3 * n, this.rows);
+      this.w = mk(n, nE);
+    }
+    this.kernel = this.wasm ? 'wasm' : 'js';
     let c2 = 0; for (const v of c) c2 += v * v;
     this.L = 12 * (1 + (kind === 'tnv-haadf' ? sh * sh * c2 : 0));
     const nb = Math.ceil(shape[0] / VALUE_BLOCK), sums = new Float64Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(8 * nb) : new ArrayBuffer(8 * nb));
@@ -254,6 +271,16 @@ export class FgpProx {
 
   private args(o: Partial<FgpArgs>): FgpArgs {
     return { ...this.base, mode: 0, u: [], R: [], P: [], Pn: [], Rn: [], t: 0, step: 0, mom: 0, ...o };
+  }
+
+  /** One FGP iteration (mode 0) on the wasm kernel or the JavaScript one. */
+  private async iterate(R: Float32Array[], Rn: Float32Array[], t: number, step: number, mom: number): Promise<void> {
+    if (this.wasm) {
+      const off = this.wasm.off;
+      await this.runner.runSlabs(FGP_WASM_KERNEL, { ...this.wasm.args, R: off.get(R)!, P: off.get(this.p)!, Pn: off.get(this.pn)!, Rn: off.get(Rn)!, t, step, mom }, SLAB);
+      return;
+    }
+    await this.runner.runSlabs(KERNEL, this.args({ mode: 0, R, P: this.p, Pn: this.pn, Rn, t, step, mom }), SLAB);
   }
 
   /**
@@ -267,7 +294,7 @@ export class FgpProx {
     let tk = 1, R = this.p, Rn = this.r; // the extrapolated dual starts at the warm-started p
     for (let k = 0; k < this.iterations; k++) {
       const tn = (1 + Math.sqrt(1 + 4 * tk * tk)) / 2, mom = (tk - 1) / tn;
-      await this.runner.runSlabs(KERNEL, this.args({ mode: 0, R, P: this.p, Pn: this.pn, Rn, t, step, mom }), SLAB);
+      await this.iterate(R, Rn, t, step, mom);
       [this.p, this.pn] = [this.pn, this.p];
       R = Rn;
       Rn = Rn === this.r ? this.r2 : this.r;
