@@ -47,6 +47,24 @@ test('kernel pool: each worker fills its range of a shared array, ticks arrive, 
   }
 });
 
+test('kernel pool: close() waits for every worker to exit, even one whose reply arrives during close() (the process must not end first)', async () => {
+  // The worker posts its reply itself, then raises a flag; the parent waits on the flag (Atomics.wait,
+  // no timer), so the reply is queued, not yet handled, when close() starts: the order that once
+  // unref'd the worker mid-close and let the process exit before terminate() resolved.
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const src = kernelSource({}, 'const { flag } = workerData;', 'parentPort.postMessage({ id: m.id, late: true }); Atomics.store(flag, 0, 1); Atomics.notify(flag, 0);');
+  for (const n of [1, 2]) {
+    flag[0] = 0;
+    const pool = new SharedPool(n, { kernel: src }, () => ({ flag }), 'close-race');
+    const reply = pool.request(n - 1, {});
+    assert.is(Atomics.wait(flag, 0, 0), 'ok');
+    const closed = pool.close();
+    assert.is((await reply).late, true);
+    await closed;
+    await pool.request(0, {}).then(() => assert.unreachable('a closed pool answers'), (e: Error) => assert.match(e.message, /close-race: the pool is closed/));
+  }
+});
+
 test('TypeScript pool: shared data per worker, ConfigError kept with its field, a crash rejects with the exit code', async () => {
   const buf = new Int32Array(new SharedArrayBuffer(8));
   const pool = new SharedPool(2, { module: new URL('./testing/pool-worker.ts', import.meta.url) }, (k) => ({ buf, k }), 'fixture');

@@ -163,6 +163,7 @@ export class SharedPool {
   private readonly pending: Map<number, Pending>[];
   private nextId = 1;
   private dead: Error | null = null;
+  private closing = false;
 
   /**
    * Starts `n` workers; `workerData(k)` is worker k's data (SharedArrayBuffers are shared, not
@@ -186,7 +187,7 @@ export class SharedPool {
         const p = m.id === undefined ? undefined : pend.get(m.id);
         if (!p) return;
         pend.delete(m.id!);
-        if (!pend.size) w.unref();
+        if (!pend.size && !this.closing) w.unref();
         if (m.error) p.reject(workerError(m.error, `${name} worker ${k}`));
         else p.resolve(m as Record<string, unknown>);
       });
@@ -224,10 +225,16 @@ export class SharedPool {
     return Promise.all(this.workers.map((_, k) => this.request<R>(k, message(k), opts)));
   }
 
-  /** Ends the workers (pending requests are rejected). */
+  /**
+   * Ends the workers (pending requests are rejected). Each is ref'd first and stays ref'd until it
+   * has exited: an unref'd worker's exit does not hold the event loop, so the process could end
+   * while terminate() is pending and the caller's await would never return (uvu's "Exiting early").
+   * That happened when a reply already queued at close() arrived during it and unref'd its worker.
+   */
   async close(): Promise<void> {
     this.dead ??= new Error(`${this.name}: the pool is closed`);
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.closing = true;
+    await Promise.all(this.workers.map((w) => (w.ref(), w.terminate())));
   }
 }
 
