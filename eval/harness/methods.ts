@@ -67,19 +67,19 @@ export interface VolumeResult { volumes: Float32Array[]; warnings?: string[] }
 
 /**
  * Candidate grids: for fused and TNV a factor on the library's data-scaled default weight
- * (defaultRegularisation: 1.5 / sqrt(mean EDX count per lit pixel), so the grid suits every dose),
- * 1/3 to 100, half a decade apart (the earlier 1/3, 1, 3 had its top win at every dose with the
- * first joint solver; with the present one, on the demo data at 30, 300 and 3000 e/A^2 with one
- * validation phantom, gaussian+fused:5 peaked at 1, 3 and 3-10 (0.1 and 0.3 lower at 30), fused:5 was
- * flat at 30 and 300 and rose up to 30 at 3000: this grid holds every winner seen inside it; the
- * default 1 is used when tuning is off); for bimodal alpha,
- * the HAADF share of the data term. The tuning costs grid x validation phantoms reconstructions per
- * dose. A weight written in the spec ('fused:20:0.05') is absolute and not tuned.
+ * (defaultRegularisation: 6 / sqrt(mean EDX count per element on the HAADF support), so the grid suits
+ * every dose), 1/10 to 30, half a decade apart, centred on the default: on the demo data (30-3000 e/A^2,
+ * one validation phantom, joint-eval) fused:20 on raw counts peaked at 1, 1, 1, 10, 10 and
+ * gaussian+fused:20 at 1/3, 1/3, 1, 1, 1, while 30 and above flattened the volumes at every dose but the
+ * highest (on the earlier default, the mean over lit pixels, the same runs peaked at 30-100 and 1-3); the
+ * default 1 is used when tuning is off. For bimodal alpha, the HAADF share of the data term. The tuning
+ * costs grid x validation phantoms reconstructions per dose. A weight written in the spec ('fused:20:0.05')
+ * is absolute and not tuned.
  */
 export const JOINT_GRIDS: Record<JointMethod, { name: string; grid: readonly number[]; default: number }> = {
-  fused: { name: 'tv (x default)', grid: [1 / 3, 1, 3, 10, 30, 100], default: 1 },
+  fused: { name: 'tv (x default)', grid: [1 / 10, 1 / 3, 1, 3, 10, 30], default: 1 },
   bimodal: { name: 'alpha', grid: [0.25, 0.5, 0.75], default: 0.5 },
-  tnv: { name: 'weight (x default)', grid: [1 / 3, 1, 3, 10, 30, 100], default: 1 },
+  tnv: { name: 'weight (x default)', grid: [1 / 10, 1 / 3, 1, 3, 10, 30], default: 1 },
 };
 
 function jointMethod(kind: JointMethod): VolumeMethod {
@@ -96,13 +96,14 @@ function jointMethod(kind: JointMethod): VolumeMethod {
       const it = spec.args[0];
       const g = param ?? JOINT_GRIDS[kind].default;
       // bimodal's alpha as is; a tuned TV/TNV factor times the data-scaled default; a fixed weight as written
-      const p = kind === 'bimodal' || spec.fixed !== undefined ? (spec.fixed ?? g) : g * defaultRegularisation(acq.edx);
+      // -ln(1 - I/N0) = P sum_e (mu_e a) x_e: the linear HAADF model the joint methods take
+      const haadf = haadfLinearise(acq.haadf, acq.incident);
+      const p = kind === 'bimodal' || spec.fixed !== undefined ? (spec.fixed ?? g) : g * defaultRegularisation(acq.edx, haadf);
       const js = parseJointSpec(`${kind}:${it ?? ''}:${p}`);
       const a = acq.pixelSizeAngstrom;
       const r = await reconstruct(serialOperator(op), {
         edx: acq.edx, elements: acq.elements.map((e) => e.symbol),
-        // -ln(1 - I/N0) = P sum_e (mu_e a) x_e: the linear HAADF model the joint methods take
-        haadf: haadfLinearise(acq.haadf, acq.incident), haadfWeights: acq.haadfMu.map((m) => m * a), incident: acq.incident,
+        haadf, haadfWeights: acq.haadfMu.map((m) => m * a), incident: acq.incident,
       }, js, { workers: o.workers });
       return { volumes: r.volumes };
     },

@@ -45,7 +45,7 @@ export const command: CommandModule<object, Args> = {
       .positional('input', { type: 'string', demandOption: true, describe: 'dataset directory, .h5 shard, .mrc or .tif stack' })
       .option('out', { type: 'string', demandOption: true, describe: 'output prefix: writes PREFIX.h5 and PREFIX_<channel>.mrc' })
       .option('method', { type: 'string', default: 'sirt:100', describe: 'sirt[:iterations] | fbp[:ram-lak|shepp-logan|hann] | tv[:iterations[:mu]] | fused[:iterations[:tv]] | bimodal[:iterations[:alpha]] | tnv[:iterations[:weight]] (joint: a dataset sample with a HAADF channel)' })
-      .option('weight', { type: 'string', describe: "fused/tnv: the TV/TNV weight, a number or 'auto' (discrepancy principle for Poisson data: reconstructs at 1/3..100 x the data-scaled default and keeps the largest weight whose EDX deviance does not exceed its expectation; needs raw EDX counts; eval/README.md)" })
+      .option('weight', { type: 'string', describe: "fused/tnv: the TV/TNV weight, a number or 'auto' (discrepancy principle for Poisson data: reconstructs at 1/10..30 x the data-scaled default and keeps the largest weight whose EDX deviance does not exceed its expectation at the least-regularised fit; needs raw EDX counts; eval/README.md)" })
       .option('sample', { type: 'number', describe: 'sample index (dataset input; default the first)' })
       .option('field', { type: 'string', default: 'noisy', choices: ['noisy', 'clean'], describe: 'which tilt series of a dataset sample' })
       .option('channels', { type: 'string', describe: 'comma-separated channels of a dataset sample (default: every element)' })

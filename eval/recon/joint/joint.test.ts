@@ -6,7 +6,8 @@ import { sirt } from '../sirt/reference.ts';
 import { nrmseScaled } from '../../metrics/index.ts';
 import { projectSpectralBall, gramEigenvalues } from './prox.ts';
 import { jointObjective, type EngineInput } from './engine.ts';
-import { parseJointSpec, type JointTiltSeries } from './index.ts';
+import { parseJointSpec, edxCountScale, defaultRegularisation, DEFAULT_WEIGHT_CONSTANT, type JointTiltSeries } from './index.ts';
+import { stream } from '../../../core/random.ts';
 import { ConfigError } from '../../../core/validate.ts';
 
 /** Two-element core-shell slice stack: Au core (r < 0.18 n), Ag shell (0.18 n < r < 0.33 n). */
@@ -89,6 +90,41 @@ function singularValues(q: Float64Array, m: number): number[] {
   }
   return out;
 }
+
+test('default weight: the EDX count scale is the mean count per element on the HAADF support (hand-checked), unchanged by smoothing the counts and proportional to the dose', () => {
+  // support: HAADF >= 10 % of its 99.5th percentile (10) = rays 1 and 2; counts there 2 + 4 (Au), 0 + 2 (Ag) over 2 rays x 2 elements
+  const haadf = Float32Array.from([0, 10, 10, 0.5, 0]);
+  const edx = [Float32Array.from([5, 2, 4, 1, 0]), Float32Array.from([0, 0, 2, 3, 0])];
+  assert.is(edxCountScale(edx, haadf), 2);
+  // no HAADF (or none lit): the mean over rays with counts, (5 + 2 + 4 + 1 + 2 + 3) / 6
+  assert.is(edxCountScale(edx), 17 / 6);
+  assert.is(edxCountScale(edx, new Float32Array(5)), 17 / 6);
+  assert.is(defaultRegularisation(edx, haadf), DEFAULT_WEIGHT_CONSTANT / Math.sqrt(2));
+  assert.is(defaultRegularisation([], haadf), 0.02);
+  // a disk's projections at 0.02-0.08 counts per pixel (most lit pixels hold one count), its HAADF, and the counts smoothed by [1 2 1]/4 in both directions
+  const nA = 9, h = 48, w = 48, rng = stream(3, 'count-scale');
+  const clean = new Float32Array(nA * h * w);
+  for (let a = 0; a < nA; a++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) { const r = Math.hypot(y - 23.5, x - 23.5 + a - 4); clean[(a * h + y) * w + x] = r < 15 ? Math.sqrt(225 - r * r) / 15 : 0; }
+  const draw = (scale: number) => clean.map((v) => rng.poisson(scale * v));
+  const hd = clean.map((v) => 50 * v);
+  const smooth = (b: Float32Array) => {
+    const o = new Float32Array(b.length), k = [0.25, 0.5, 0.25];
+    for (let a = 0; a < nA; a++) for (let y = 1; y < h - 1; y++) for (let x = 1; x < w - 1; x++) {
+      let s = 0; for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += k[dy + 1] * k[dx + 1] * b[(a * h + y + dy) * w + x + dx];
+      o[(a * h + y) * w + x] = s;
+    }
+    return o;
+  };
+  const lo = draw(0.04), hi = draw(0.16);
+  const mLo = edxCountScale([lo], hd), mHi = edxCountScale([hi], hd), mSm = edxCountScale([smooth(lo)], hd);
+  assert.ok(Math.abs(mSm / mLo - 1) < 0.05, `smoothing moved the count scale ${mLo} -> ${mSm}`);
+  // 4x the dose: the ratio of two Poisson totals, 4 within 4 standard errors (4 sqrt(1/N_lo + 1/N_hi), N the counts on the support)
+  const nSup = hd.filter((v) => v >= 0.1 * 50).length, se = 4 * Math.sqrt(1 / (mLo * nSup) + 1 / (mHi * nSup));
+  assert.ok(Math.abs(mHi / mLo - 4) < 4 * se, `4x the dose: ${mLo} -> ${mHi} (ratio ${mHi / mLo}, standard error ${se})`);
+  // what it replaces: the mean over lit pixels stays near 1 count at these doses and drops tenfold when the counts are smoothed
+  const lit = (b: Float32Array) => { let s = 0, n = 0; for (const v of b) if (v > 0) { s += v; n++; } return s / n; };
+  assert.ok(lit(hi) / lit(lo) < 1.3 && lit(smooth(lo)) < 0.3 * lit(lo), `lit-pixel means ${lit(lo)}, ${lit(hi)}, smoothed ${lit(smooth(lo))}`);
+});
 
 test('joint objective: gradient of the smooth data terms matches finite differences', async () => {
   const n = 8, op = new SliceMatrixOperator(1, n, n, [-60, -20, 10, 45, 80], 12);
