@@ -54,7 +54,7 @@ export interface EngineInput {
 export function jointObjective(inp: EngineInput, u: Float32Array[], Pu: Float32Array[], shape: Shape3, regValue?: number): { objective: number; terms: Record<string, number> } {
   const nE = u.length, m = inp.haadf.length;
   let haadf = 0;
-  for (let i = 0; i < m; i++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * Pu[e][i]; const d = h - inp.haadf[i]; haadf += inp.haadfWeight[i] * d * d; }
+  for (let i = 0; i < m; i++) { const d = haadfAt(Pu, inp.c, nE, i) - inp.haadf[i]; haadf += inp.haadfWeight[i] * d * d; }
   haadf *= inp.alphaH / 2;
   let edx = 0;
   inp.edx.forEach((b, e) => {
@@ -107,9 +107,9 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
       for (let j = 0; j < n; j++) u[e][j] = colP[j] > 1e-6 && sumC > 0 ? sb / sumC : 0;
       for (let k = 0; k < inp.warmStart; k++) {
         await op.forward(u[e], p);
-        for (let i = 0; i < m; i++) ratio[i] = p[i] > 0 ? b[i] / p[i] : 0;
+        emRatio(ratio, b, p);
         await op.back(ratio, bp);
-        for (let j = 0; j < n; j++) u[e][j] = colP[j] > 1e-6 ? (u[e][j] * bp[j]) / colP[j] : 0;
+        emUpdate(u[e], bp, colP);
       }
     }
   } else {
@@ -158,7 +158,7 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   }
   const hPrev = new Float32Array(hasH && hasEdx ? n : 0);
   const rH = runner.sharedFloat32(m), bH = runner.sharedFloat32(n), bp = runner.sharedFloat32(n);
-  const setEps = () => { let sh = 0; for (let e = 0; e < nE; e++) { const x = u[e], ce = inp.c[e]; for (let j = 0; j < n; j++) sh += ce * x[j]; } share.eps = (1e-2 * sh) / Math.max(1, nSupport); };
+  const setEps = () => { share.eps = (1e-2 * weightedTotal(u, inp.c)) / Math.max(1, nSupport); };
   if (hasH && hasEdx && inp.warmStart > 0) {
     // The HAADF part of the warm start: h0 = SIRT of the HAADF from 0 (warmStart iterations, clip at 0), lifted
     // onto the EDX warm start's composition. The EDX ML-EM start alone carries its noise in the null space of
@@ -194,35 +194,34 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     // HAADF step: SIRT on h = sum_e c_e u_e, dh = -gH C^-1 P^T R^-1 (P h - b_H), lifted to the elements by
     // their share of h at the voxel (liftH: the HAADF sets the total, the composition is the EDX's).
     if (hasH) {
-      for (let i = 0; i < m; i++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * Pu[e][i]; rH[i] = invRow[i] * (h - inp.haadf[i]); }
+      haadfResidual(rH, Pu, inp.c, inp.haadf, invRow);
       await op.back(rH, bH);
-      for (let j = 0; j < n; j++) bH[j] = colP[j] > 1e-6 ? (-gH * bH[j]) / colP[j] : 0;
+      scaleByColumnSums(bH, colP, -gH);
       liftH(u, bH, inp.c, share, colP);
       if (hasEdx) for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]);
     }
     // EDX step per element: ML-EM (Poisson) or SIRT (least squares); then 1 - omega of its change of h taken
     // back, by each element's share of h (liftH again: the EDX step's composition is kept).
-    if (hPrev.length) { hPrev.fill(0); for (let e = 0; e < nE; e++) { const x = u[e], ce = inp.c[e]; for (let j = 0; j < n; j++) hPrev[j] += ce * x[j]; } }
+    if (hPrev.length) { hPrev.fill(0); for (let e = 0; e < nE; e++) addScaled(hPrev, u[e], inp.c[e]); }
     if (hasEdx) for (let e = 0; e < nE; e++) {
       const x = u[e], b = inp.edx[e], P = Pu[e];
       if (poisson) {
-        for (let i = 0; i < m; i++) tmp[i] = P[i] > 0 ? b[i] / P[i] : 0;
+        emRatio(tmp, b, P);
         await op.back(tmp, bp);
-        for (let j = 0; j < n; j++) x[j] = colP[j] > 1e-6 ? (x[j] * bp[j]) / colP[j] : 0;
+        emUpdate(x, bp, colP);
       } else {
-        for (let i = 0; i < m; i++) tmp[i] = invRow[i] * (P[i] - b[i]);
+        sirtResidual(tmp, P, b, invRow);
         await op.back(tmp, bp);
-        for (let j = 0; j < n; j++) x[j] = colP[j] > 1e-6 ? Math.max(0, x[j] - bp[j] / colP[j]) : 0;
+        sirtUpdate(x, bp, colP);
       }
     }
     if (hPrev.length && omega < 1) {
-      for (let j = 0; j < n; j++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * u[e][j]; hPrev[j] = -(1 - omega) * (h - hPrev[j]); }
+      haadfChange(hPrev, u, inp.c, -(1 - omega));
       liftH(u, hPrev, inp.c, share, colP);
     }
     // The regulariser's prox at the EM step scale mean(u) / mean(C) (in units of the Poisson log-likelihood).
     if (prox) {
-      let su = 0;
-      for (let e = 0; e < nE; e++) for (let j = 0; j < n; j++) su += u[e][j];
+      const su = weightedTotal(u, null);
       regValue = await prox.apply(u, (inp.regWeight * su) / Math.max(1, nE * sumC));
     }
     inp.progress?.increment(1);
@@ -231,6 +230,75 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   const haadfVolume = new Float32Array(n);
   for (let e = 0; e < nE; e++) for (let j = 0; j < n; j++) haadfVolume[j] += inp.c[e] * u[e][j];
   return { volumes: u, haadfVolume, history };
+}
+
+// The iteration's array passes, one small function each: inside jointSolve (a long async function) V8 ran
+// them as on-stack-replaced loops at several times the cost. Each keeps the arithmetic and its order as written
+// inline before (h = 0 + c_0 x_0 + c_1 x_1 ..., in float64), so the results are the same bits.
+
+/** sum_e c_e a_e[i] at i, summed from 0 in element order (float64). */
+function haadfAt(a: Float32Array[], c: number[], nE: number, i: number): number {
+  let h = 0;
+  for (let e = 0; e < nE; e++) h += c[e] * a[e][i];
+  return h;
+}
+
+/** sum_e c_e sum_j u_e[j] (c null: all 1), element by element, in float64. */
+function weightedTotal(u: Float32Array[], c: number[] | null): number {
+  let s = 0;
+  for (let e = 0; e < u.length; e++) {
+    const x = u[e], n = x.length;
+    if (c) { const ce = c[e]; for (let j = 0; j < n; j++) s += ce * x[j]; } else for (let j = 0; j < n; j++) s += x[j];
+  }
+  return s;
+}
+
+/** SIRT's HAADF residual r_i = R^-1_i (sum_e c_e (P u_e)_i - b_H,i). */
+function haadfResidual(r: Float32Array, Pu: Float32Array[], c: number[], bH: Float32Array, invRow: Float32Array): void {
+  const nE = Pu.length, m = r.length;
+  if (nE === 2) {
+    const P0 = Pu[0], P1 = Pu[1], c0 = c[0], c1 = c[1];
+    for (let i = 0; i < m; i++) { let h = 0; h += c0 * P0[i]; h += c1 * P1[i]; r[i] = invRow[i] * (h - bH[i]); }
+  } else for (let i = 0; i < m; i++) r[i] = invRow[i] * (haadfAt(Pu, c, nE, i) - bH[i]);
+}
+
+/** v_j <- f v_j / C_j on the support (C_j > 1e-6), 0 off it. */
+function scaleByColumnSums(v: Float32Array, colP: Float32Array, f: number): void {
+  for (let j = 0; j < v.length; j++) v[j] = colP[j] > 1e-6 ? (f * v[j]) / colP[j] : 0;
+}
+
+/** h_j += c x_j (float32 accumulation, as the element loop around it orders it). */
+function addScaled(h: Float32Array, x: Float32Array, c: number): void {
+  for (let j = 0; j < h.length; j++) h[j] += c * x[j];
+}
+
+/** h_j <- f (sum_e c_e u_e[j] - h_j): the change of the HAADF volume since h, scaled. */
+function haadfChange(h: Float32Array, u: Float32Array[], c: number[], f: number): void {
+  const nE = u.length, n = h.length;
+  if (nE === 2) {
+    const u0 = u[0], u1 = u[1], c0 = c[0], c1 = c[1];
+    for (let j = 0; j < n; j++) { let s = 0; s += c0 * u0[j]; s += c1 * u1[j]; h[j] = f * (s - h[j]); }
+  } else for (let j = 0; j < n; j++) h[j] = f * (haadfAt(u, c, nE, j) - h[j]);
+}
+
+/** ML-EM's ratio b_i / (P u)_i (0 where the projection is not positive). */
+function emRatio(out: Float32Array, b: Float32Array, p: Float32Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = p[i] > 0 ? b[i] / p[i] : 0;
+}
+
+/** ML-EM's update u_j <- u_j (P^T ratio)_j / C_j on the support, 0 off it. */
+function emUpdate(x: Float32Array, bp: Float32Array, colP: Float32Array): void {
+  for (let j = 0; j < x.length; j++) x[j] = colP[j] > 1e-6 ? (x[j] * bp[j]) / colP[j] : 0;
+}
+
+/** SIRT's residual R^-1_i ((P u)_i - b_i). */
+function sirtResidual(out: Float32Array, p: Float32Array, b: Float32Array, invRow: Float32Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = invRow[i] * (p[i] - b[i]);
+}
+
+/** SIRT's update with the clip: u_j <- max(0, u_j - (P^T r)_j / C_j) on the support, 0 off it. */
+function sirtUpdate(x: Float32Array, bp: Float32Array, colP: Float32Array): void {
+  for (let j = 0; j < x.length; j++) x[j] = colP[j] > 1e-6 ? Math.max(0, x[j] - bp[j] / colP[j]) : 0;
 }
 
 /**
