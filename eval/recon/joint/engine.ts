@@ -27,6 +27,7 @@ import { isSlabRunner, localSlabs } from '../operator.ts';
 import type { Shape3 } from '../tv.ts';
 import { FgpProx, regulariserValueLocal } from './fgp.ts';
 import { InternalError } from '../../../core/validate.ts';
+import { PASS, passRunner } from './passes.ts';
 
 export interface EngineInput {
   edx: Float32Array[];
@@ -89,12 +90,16 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   let cSum = 0; for (const v of inp.c) cSum += v;
   const vE = inp.edx.map((b) => (poisson ? 1 : edxVarianceWeight(b)));
   let c2 = 0; for (const v of inp.c) c2 += v * v;
-  const invRow = new Float32Array(m);
+  // the volumes, the data and the prox's arrays live where the operator's workers can reach them (its slab
+  // kernels run the prox and the array passes, passes.ts)
+  const runner = isSlabRunner(op) ? op : localSlabs(g.nz);
+  const pass = passRunner(runner, { nz: g.nz, ny: g.ny, nx: g.nx, nA: g.angles.length, nCols: g.nCols });
+  const shared = (a: Float32Array) => { const s = runner.sharedFloat32(a.length); s.set(a); return s; };
+  const invRow = runner.sharedFloat32(m);
   for (let i = 0; i < m; i++) invRow[i] = rowP[i] > 1e-6 ? 1 / rowP[i] : 0;
+  const C = shared(colP), bHaadf = shared(inp.haadf), bEdx = inp.edx.map(shared);
   let sumC = 0, nSupport = 0;
   for (let j = 0; j < n; j++) if (colP[j] > 1e-6) { sumC += colP[j]; nSupport++; }
-  // the volumes and the prox's arrays live where the operator's workers can reach them (its slab kernels run the prox)
-  const runner = isSlabRunner(op) ? op : localSlabs(g.nz);
   const u = Array.from({ length: nE }, () => runner.sharedFloat32(n));
   // what the projections read and write lives there too (no copies into the projector's own buffers)
   const tmp = runner.sharedFloat32(m);
@@ -102,14 +107,14 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     // Warm start: ML-EM on each element's EDX alone, from the uniform volume with the measured counts.
     const ratio = runner.sharedFloat32(m), bp = runner.sharedFloat32(n), p = runner.sharedFloat32(m);
     for (let e = 0; e < nE; e++) {
-      const b = inp.edx[e];
+      const b = bEdx[e];
       let sb = 0; for (let i = 0; i < m; i++) sb += b[i];
       for (let j = 0; j < n; j++) u[e][j] = colP[j] > 1e-6 && sumC > 0 ? sb / sumC : 0;
       for (let k = 0; k < inp.warmStart; k++) {
         await op.forward(u[e], p);
-        emRatio(ratio, b, p);
+        await pass(PASS.emRatio, { out: ratio, arrays: [b, p] });
         await op.back(ratio, bp);
-        emUpdate(u[e], bp, colP);
+        await pass(PASS.emUpdate, { out: u[e], arrays: [bp, C] });
       }
     }
   } else {
@@ -156,7 +161,7 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     let cs = 0; for (let e = 0; e < nE; e++) cs += inp.c[e] * S[e];
     if (cs > 0) share.g = S.map((v) => v / cs);
   }
-  const hPrev = new Float32Array(hasH && hasEdx ? n : 0);
+  const hPrev = hasH && hasEdx ? runner.sharedFloat32(n) : new Float32Array(0);
   const rH = runner.sharedFloat32(m), bH = runner.sharedFloat32(n), bp = runner.sharedFloat32(n);
   const setEps = () => { share.eps = (1e-2 * weightedTotal(u, inp.c)) / Math.max(1, nSupport); };
   if (hasH && hasEdx && inp.warmStart > 0) {
@@ -167,14 +172,14 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     const h0 = runner.sharedFloat32(n), p = runner.sharedFloat32(m);
     for (let k = 0; k < inp.warmStart; k++) {
       await op.forward(h0, p);
-      for (let i = 0; i < m; i++) rH[i] = invRow[i] * (p[i] - inp.haadf[i]);
+      await pass(PASS.sirtResidual, { out: rH, arrays: [p, bHaadf, invRow] });
       await op.back(rH, bH);
-      for (let j = 0; j < n; j++) { const v = colP[j] > 1e-6 ? h0[j] - bH[j] / colP[j] : 0; h0[j] = v > 0 ? v : 0; }
+      await pass(PASS.sirtUpdate, { out: h0, arrays: [bH, C] });
     }
     // balanced as every iteration is: 1 - omega of the way from the EDX's h to the HAADF's (lambda_chem -> infinity: EM alone)
     for (let j = 0; j < n; j++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * u[e][j]; h0[j] = gH * (h0[j] - h); }
     setEps();
-    liftH(u, h0, inp.c, share, colP);
+    await pass(PASS.liftH, { out: h0, vols: u, c: inp.c, g: share.g, eps: share.eps, arrays: [C] });
   }
   const prox = reg === 'none' ? null : new FgpProx(runner, reg, inp.c, shape, proxIt, hScale(inp.c));
   const history: IterationRecord[] = [];
@@ -194,30 +199,30 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     // HAADF step: SIRT on h = sum_e c_e u_e, dh = -gH C^-1 P^T R^-1 (P h - b_H), lifted to the elements by
     // their share of h at the voxel (liftH: the HAADF sets the total, the composition is the EDX's).
     if (hasH) {
-      haadfResidual(rH, Pu, inp.c, inp.haadf, invRow);
+      await pass(PASS.haadfResidual, { out: rH, vols: Pu, c: inp.c, arrays: [bHaadf, invRow] });
       await op.back(rH, bH);
-      scaleByColumnSums(bH, colP, -gH);
-      liftH(u, bH, inp.c, share, colP);
+      await pass(PASS.scaleByColumnSums, { out: bH, arrays: [C], f: -gH });
+      await pass(PASS.liftH, { out: bH, vols: u, c: inp.c, g: share.g, eps: share.eps, arrays: [C] });
       if (hasEdx) for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]);
     }
     // EDX step per element: ML-EM (Poisson) or SIRT (least squares); then 1 - omega of its change of h taken
     // back, by each element's share of h (liftH again: the EDX step's composition is kept).
-    if (hPrev.length) { hPrev.fill(0); for (let e = 0; e < nE; e++) addScaled(hPrev, u[e], inp.c[e]); }
+    if (hPrev.length) await pass(PASS.haadfVolume, { out: hPrev, vols: u, c: inp.c });
     if (hasEdx) for (let e = 0; e < nE; e++) {
-      const x = u[e], b = inp.edx[e], P = Pu[e];
+      const x = u[e], b = bEdx[e], P = Pu[e];
       if (poisson) {
-        emRatio(tmp, b, P);
+        await pass(PASS.emRatio, { out: tmp, arrays: [b, P] });
         await op.back(tmp, bp);
-        emUpdate(x, bp, colP);
+        await pass(PASS.emUpdate, { out: x, arrays: [bp, C] });
       } else {
-        sirtResidual(tmp, P, b, invRow);
+        await pass(PASS.sirtResidual, { out: tmp, arrays: [P, b, invRow] });
         await op.back(tmp, bp);
-        sirtUpdate(x, bp, colP);
+        await pass(PASS.sirtUpdate, { out: x, arrays: [bp, C] });
       }
     }
     if (hPrev.length && omega < 1) {
-      haadfChange(hPrev, u, inp.c, -(1 - omega));
-      liftH(u, hPrev, inp.c, share, colP);
+      await pass(PASS.haadfChange, { out: hPrev, vols: u, c: inp.c, f: -(1 - omega) });
+      await pass(PASS.liftH, { out: hPrev, vols: u, c: inp.c, g: share.g, eps: share.eps, arrays: [C] });
     }
     // The regulariser's prox at the EM step scale mean(u) / mean(C) (in units of the Poisson log-likelihood).
     if (prox) {
@@ -232,9 +237,8 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   return { volumes: u, haadfVolume, history };
 }
 
-// The iteration's array passes, one small function each: inside jointSolve (a long async function) V8 ran
-// them as on-stack-replaced loops at several times the cost. Each keeps the arithmetic and its order as written
-// inline before (h = 0 + c_0 x_0 + c_1 x_1 ..., in float64), so the results are the same bits.
+// The sums left in this thread, as small functions: inside jointSolve (a long async function) V8 ran such
+// loops on-stack-replaced at several times the cost. The per-voxel and per-ray passes are passes.ts.
 
 /** sum_e c_e a_e[i] at i, summed from 0 in element order (float64). */
 function haadfAt(a: Float32Array[], c: number[], nE: number, i: number): number {
@@ -251,73 +255,4 @@ function weightedTotal(u: Float32Array[], c: number[] | null): number {
     if (c) { const ce = c[e]; for (let j = 0; j < n; j++) s += ce * x[j]; } else for (let j = 0; j < n; j++) s += x[j];
   }
   return s;
-}
-
-/** SIRT's HAADF residual r_i = R^-1_i (sum_e c_e (P u_e)_i - b_H,i). */
-function haadfResidual(r: Float32Array, Pu: Float32Array[], c: number[], bH: Float32Array, invRow: Float32Array): void {
-  const nE = Pu.length, m = r.length;
-  if (nE === 2) {
-    const P0 = Pu[0], P1 = Pu[1], c0 = c[0], c1 = c[1];
-    for (let i = 0; i < m; i++) { let h = 0; h += c0 * P0[i]; h += c1 * P1[i]; r[i] = invRow[i] * (h - bH[i]); }
-  } else for (let i = 0; i < m; i++) r[i] = invRow[i] * (haadfAt(Pu, c, nE, i) - bH[i]);
-}
-
-/** v_j <- f v_j / C_j on the support (C_j > 1e-6), 0 off it. */
-function scaleByColumnSums(v: Float32Array, colP: Float32Array, f: number): void {
-  for (let j = 0; j < v.length; j++) v[j] = colP[j] > 1e-6 ? (f * v[j]) / colP[j] : 0;
-}
-
-/** h_j += c x_j (float32 accumulation, as the element loop around it orders it). */
-function addScaled(h: Float32Array, x: Float32Array, c: number): void {
-  for (let j = 0; j < h.length; j++) h[j] += c * x[j];
-}
-
-/** h_j <- f (sum_e c_e u_e[j] - h_j): the change of the HAADF volume since h, scaled. */
-function haadfChange(h: Float32Array, u: Float32Array[], c: number[], f: number): void {
-  const nE = u.length, n = h.length;
-  if (nE === 2) {
-    const u0 = u[0], u1 = u[1], c0 = c[0], c1 = c[1];
-    for (let j = 0; j < n; j++) { let s = 0; s += c0 * u0[j]; s += c1 * u1[j]; h[j] = f * (s - h[j]); }
-  } else for (let j = 0; j < n; j++) h[j] = f * (haadfAt(u, c, nE, j) - h[j]);
-}
-
-/** ML-EM's ratio b_i / (P u)_i (0 where the projection is not positive). */
-function emRatio(out: Float32Array, b: Float32Array, p: Float32Array): void {
-  for (let i = 0; i < out.length; i++) out[i] = p[i] > 0 ? b[i] / p[i] : 0;
-}
-
-/** ML-EM's update u_j <- u_j (P^T ratio)_j / C_j on the support, 0 off it. */
-function emUpdate(x: Float32Array, bp: Float32Array, colP: Float32Array): void {
-  for (let j = 0; j < x.length; j++) x[j] = colP[j] > 1e-6 ? (x[j] * bp[j]) / colP[j] : 0;
-}
-
-/** SIRT's residual R^-1_i ((P u)_i - b_i). */
-function sirtResidual(out: Float32Array, p: Float32Array, b: Float32Array, invRow: Float32Array): void {
-  for (let i = 0; i < out.length; i++) out[i] = invRow[i] * (p[i] - b[i]);
-}
-
-/** SIRT's update with the clip: u_j <- max(0, u_j - (P^T r)_j / C_j) on the support, 0 off it. */
-function sirtUpdate(x: Float32Array, bp: Float32Array, colP: Float32Array): void {
-  for (let j = 0; j < x.length; j++) x[j] = colP[j] > 1e-6 ? Math.max(0, x[j] - bp[j] / colP[j]) : 0;
-}
-
-/**
- * Lifts a change dh of the HAADF volume h = sum_e c_e u_e to the elements by each one's share of h at the
- * voxel: u_e += dh (u_e + eps g_e) / (h + eps), then a clip at 0 (so sum_e c_e du_e = dh before the clip).
- * The HAADF decides the total, the EDX the composition: an element the EDX puts at zero stays at zero,
- * where the minimum-norm split along c (du_e = c_e dh / sum c^2) would hand most of any HAADF signal to
- * the heavier element whatever the EDX says. eps (1 % of the mean h) with the global composition g
- * (each element's share of the EDX totals) decides where the volume is still empty.
- */
-function liftH(u: Float32Array[], dh: Float32Array, c: number[], share: { g: number[]; eps: number }, colP: Float32Array): void {
-  const nE = u.length, n = dh.length, eps = share.eps, g = share.g;
-  for (let j = 0; j < n; j++) {
-    if (!(colP[j] > 1e-6)) { for (let e = 0; e < nE; e++) u[e][j] = 0; continue; }
-    const d = dh[j];
-    if (d === 0) continue;
-    let h = 0;
-    for (let e = 0; e < nE; e++) h += c[e] * u[e][j];
-    const f = d / (h + eps);
-    for (let e = 0; e < nE; e++) { const v = u[e][j] + f * (u[e][j] + eps * g[e]); u[e][j] = v > 0 ? v : 0; }
-  }
 }

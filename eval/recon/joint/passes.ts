@@ -1,0 +1,117 @@
+/**
+ * The joint engine's per-voxel and per-ray array passes (engine.ts) as one slab kernel, so they run on
+ * the projector's workers beside the projections and the prox instead of in the main thread (at 2 workers
+ * they were about a third of a fused iteration at 128^3, and they would not shrink with more cores).
+ * A slab [z0, z1) of z slices covers the volume's voxels [z0 plane, z1 plane) and, of every tilt-series
+ * array [angle, z, column], the rows z0..z1 of each angle. Every value is computed by the same arithmetic
+ * as the engine's former inline loops (float64, stored in float32 where they stored it, element sums from
+ * 0 in element order), each voxel or ray on its own, so the results are the same bits for any number of
+ * workers or slabs. Self-contained (its source goes to the workers: operator.ts SlabKernel).
+ */
+import type { SlabKernel, SlabRunner } from '../operator.ts';
+
+/** The passes (PassArgs.op). */
+export const PASS = {
+  /** tilt series: out_i = b_i / p_i (0 where p_i <= 0); arrays [b, p] (ML-EM's ratio). */
+  emRatio: 0,
+  /** volume: out_j = out_j bp_j / C_j on the support (C_j > 1e-6), else 0; arrays [bp, C] (ML-EM's update). */
+  emUpdate: 1,
+  /** tilt series: out_i = invRow_i (sum_e c_e Pu_e,i - bH_i); vols Pu, arrays [bH, invRow] (SIRT's HAADF residual). */
+  haadfResidual: 2,
+  /** volume: out_j = f out_j / C_j on the support, else 0; arrays [C]. */
+  scaleByColumnSums: 3,
+  /** volume: out_j = sum_e c_e u_e,j accumulated in float32 from 0 in element order; vols u. */
+  haadfVolume: 4,
+  /** volume: out_j = f (sum_e c_e u_e,j - out_j), the sum in float64; vols u. */
+  haadfChange: 5,
+  /**
+   * volume: lifts a change dh = out of the HAADF volume h = sum_e c_e u_e to the elements by each one's
+   * share of h at the voxel: u_e += dh (u_e + eps g_e) / (h + eps), then a clip at 0 (so sum_e c_e du_e =
+   * dh before the clip); u = 0 off the support. The HAADF decides the total, the EDX the composition: an
+   * element the EDX puts at zero stays at zero, where the minimum-norm split along c (du_e = c_e dh /
+   * sum c^2) would hand most of any HAADF signal to the heavier element whatever the EDX says. eps (1 % of
+   * the mean h) with the global composition g (each element's share of the EDX totals) decides where the
+   * volume is still empty. vols u, arrays [C], g, eps.
+   */
+  liftH: 6,
+  /** tilt series: out_i = invRow_i (p_i - b_i); arrays [p, b, invRow] (SIRT's residual). */
+  sirtResidual: 7,
+  /** volume: out_j = max(0, out_j - bp_j / C_j) on the support, else 0; arrays [bp, C] (SIRT's update with the clip). */
+  sirtUpdate: 8,
+} as const;
+
+export interface PassArgs {
+  op: number;
+  /** Slice size ny nx, slices nz, tilts, detector columns. */
+  plane: number; nz: number; nA: number; nCols: number;
+  /** The array written (read too where the pass updates it). */
+  out: Float32Array;
+  /** The pass's other inputs, in the order PASS lists them. */
+  arrays: Float32Array[];
+  /** Per-element arrays (u or P u). */
+  vols: Float32Array[];
+  /** Per-element coefficients c_e, the lift's composition g_e, a factor f, the lift's eps. */
+  c: number[]; g: number[]; f: number; eps: number;
+}
+
+/** The kernel body on [lo, hi) of one array span (voxels, or one angle's rows). */
+function passRange(a: PassArgs, lo: number, hi: number): void {
+  const out = a.out, A = a.arrays, V = a.vols, c = a.c, nE = V.length;
+  switch (a.op) {
+    case 0: { const b = A[0], p = A[1]; for (let i = lo; i < hi; i++) out[i] = p[i] > 0 ? b[i] / p[i] : 0; return; }
+    case 1: { const bp = A[0], C = A[1]; for (let j = lo; j < hi; j++) out[j] = C[j] > 1e-6 ? (out[j] * bp[j]) / C[j] : 0; return; }
+    case 2: {
+      const bH = A[0], inv = A[1];
+      if (nE === 2) {
+        const P0 = V[0], P1 = V[1], c0 = c[0], c1 = c[1];
+        for (let i = lo; i < hi; i++) { let h = 0; h += c0 * P0[i]; h += c1 * P1[i]; out[i] = inv[i] * (h - bH[i]); }
+      } else for (let i = lo; i < hi; i++) { let h = 0; for (let e = 0; e < nE; e++) h += c[e] * V[e][i]; out[i] = inv[i] * (h - bH[i]); }
+      return;
+    }
+    case 3: { const C = A[0], f = a.f; for (let j = lo; j < hi; j++) out[j] = C[j] > 1e-6 ? (f * out[j]) / C[j] : 0; return; }
+    case 4: { out.fill(0, lo, hi); for (let e = 0; e < nE; e++) { const x = V[e], ce = c[e]; for (let j = lo; j < hi; j++) out[j] += ce * x[j]; } return; }
+    case 5: {
+      const f = a.f;
+      if (nE === 2) {
+        const u0 = V[0], u1 = V[1], c0 = c[0], c1 = c[1];
+        for (let j = lo; j < hi; j++) { let s = 0; s += c0 * u0[j]; s += c1 * u1[j]; out[j] = f * (s - out[j]); }
+      } else for (let j = lo; j < hi; j++) { let s = 0; for (let e = 0; e < nE; e++) s += c[e] * V[e][j]; out[j] = f * (s - out[j]); }
+      return;
+    }
+    case 6: {
+      // PASS.liftH
+      const C = A[0], eps = a.eps, g = a.g;
+      for (let j = lo; j < hi; j++) {
+        if (!(C[j] > 1e-6)) { for (let e = 0; e < nE; e++) V[e][j] = 0; continue; }
+        const d = out[j];
+        if (d === 0) continue;
+        let h = 0;
+        for (let e = 0; e < nE; e++) h += c[e] * V[e][j];
+        const fj = d / (h + eps);
+        for (let e = 0; e < nE; e++) { const v = V[e][j] + fj * (V[e][j] + eps * g[e]); V[e][j] = v > 0 ? v : 0; }
+      }
+      return;
+    }
+    case 7: { const p = A[0], b = A[1], inv = A[2]; for (let i = lo; i < hi; i++) out[i] = inv[i] * (p[i] - b[i]); return; }
+    case 8: { const bp = A[0], C = A[1]; for (let j = lo; j < hi; j++) out[j] = C[j] > 1e-6 ? Math.max(0, out[j] - bp[j] / C[j]) : 0; return; }
+    default: throw new RangeError(`joint pass: unknown op ${a.op}`);
+  }
+}
+
+/** Slices [z0, z1) of the pass: the voxels of those slices, or those rows of every angle of a tilt series. */
+function passSlab(a: PassArgs, z0: number, z1: number): void {
+  if (a.op === 0 || a.op === 2 || a.op === 7) {
+    for (let t = 0; t < a.nA; t++) passRange(a, (t * a.nz + z0) * a.nCols, (t * a.nz + z1) * a.nCols);
+  } else passRange(a, z0 * a.plane, z1 * a.plane);
+}
+
+const KERNEL: SlabKernel<PassArgs> = { name: 'joint.pass', fn: passSlab, prelude: `const passRange = ${passRange.toString()};` };
+
+/** Slices per slab of a pass. */
+const SLAB = 8;
+
+/** Runs the engine's passes on `runner` for a volume [nz, ny, nx] and tilt series [nA, nz, nCols]. */
+export function passRunner(runner: SlabRunner, geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): (op: number, o: Partial<Omit<PassArgs, 'op'>> & { out: Float32Array }) => Promise<void> {
+  const base = { plane: geom.ny * geom.nx, nz: geom.nz, nA: geom.nA, nCols: geom.nCols, arrays: [] as Float32Array[], vols: [] as Float32Array[], c: [] as number[], g: [] as number[], f: 0, eps: 0 };
+  return (op, o) => runner.runSlabs(KERNEL, { ...base, ...o, op }, SLAB);
+}
