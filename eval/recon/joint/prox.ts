@@ -18,13 +18,11 @@
 export function projectSpectralBall(q: Float64Array, m: number, r: number, work: Float64Array, closedForm = true): void {
   // G = work[0, m^2), U = work[m^2, 2 m^2) (offsets, not subarrays: this runs per voxel and must not allocate)
   const G = work, u0 = m * m;
+  // ||q||_F^2 first, as the sum of G's diagonal (the same arithmetic), so a q inside the ball (most voxels) costs no G
   let fro = 0;
-  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
-    const s = q[3 * i] * q[3 * j] + q[3 * i + 1] * q[3 * j + 1] + q[3 * i + 2] * q[3 * j + 2];
-    G[i * m + j] = s;
-    if (i === j) fro += s;
-  }
+  for (let i = 0; i < m; i++) fro += q[3 * i] * q[3 * i] + q[3 * i + 1] * q[3 * i + 1] + q[3 * i + 2] * q[3 * i + 2];
   if (fro <= r * r) return; // ||q||_2 <= ||q||_F <= r: inside the ball
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) G[i * m + j] = q[3 * i] * q[3 * j] + q[3 * i + 1] * q[3 * j + 1] + q[3 * i + 2] * q[3 * j + 2];
   if (closedForm && (m === 2 || m === 3) && topProjection(q, m, G, r)) return;
   for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) G[u0 + i * m + j] = i === j ? 1 : 0;
   for (let sweep = 0; sweep < 12; sweep++) {
