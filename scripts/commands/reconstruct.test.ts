@@ -17,8 +17,15 @@ await generateDataset({ out: ds, count: 1, seed: 5, workers: 1, quiet: true, con
 
 test('reconstruct --method fused on a dataset sample writes every element volume and the HAADF model volume (HDF5 + MRC)', async () => {
   const out = join(root, 'fused');
-  const r = run('reconstruct', ds, '--out', out, '--method', 'fused:15', '--field', 'clean', '--quiet');
+  // noise-free expected counts: a small TV weight given (the default is scaled to the Poisson noise of real counts and
+  // over-smooths noise-free data: here it is 32, which flattens the small Au core away)
+  const r = run('reconstruct', ds, '--out', out, '--method', 'fused:15:3', '--field', 'clean', '--quiet');
   assert.is(r.status, 0, r.stderr);
+  // the default weight is said, with the count scale it comes from
+  const d = run('reconstruct', ds, '--out', join(root, 'fused-default'), '--method', 'fused:2');
+  assert.is(d.status, 0, d.stderr);
+  const said = d.stdout.match(/fused: weight ([0-9.e+-]+) \(the default, 6 \/ sqrt\(([0-9.e+-]+) EDX counts per element and pixel on the HAADF support\)/);
+  assert.ok(said && Math.abs(Number(said[1]) - 6 / Math.sqrt(Number(said[2]))) < 1e-3 * Number(said[1]), d.stdout);
   for (const c of ['Au', 'Ag', 'HAADF-model']) assert.ok(existsSync(`${out}_${c}.mrc`), `no ${c} MRC`);
   const h5 = await h5ready();
   const f = new h5.File(`${out}.h5`, 'r');

@@ -122,6 +122,10 @@ export const command: CommandModule<object, Args> = {
             console.log(`${joint.kind}: weight auto chose ${c.weight.toPrecision(4)} (x${Number(c.factor.toPrecision(3))} the default), the largest with deviance <= expected`);
           }
         } else {
+          if (joint.kind !== 'bimodal' && joint.regularisation === undefined && !a.quiet) {
+            const { defaultRegularisation, edxCountScale } = await import('../../eval/recon/joint/index.ts');
+            console.log(`${joint.kind}: weight ${defaultRegularisation(data.edx, data.haadf).toPrecision(4)} (the default, 6 / sqrt(${edxCountScale(data.edx, data.haadf).toPrecision(3)} EDX counts per element and pixel on the HAADF support); --weight W sets it, --weight auto chooses it from the data`);
+          }
           const bar = progress(`${joint.kind} ${input.channels.join('+')}`, joint.iterations, { unit: 'iterations', quiet: a.quiet });
           r = await reconstruct(op, data, joint, {
             workers: a.workers,
