@@ -126,6 +126,33 @@ function fgpDualSlice(a: FgpArgs, z: number, ring: Float32Array, qv: Float64Arra
     }
     return;
   }
+  if (nE === 2) {
+    // two elements (the usual case), unrolled: the same arithmetic in the same order as the general loop below
+    const R0 = R[0], R1 = R[1], RH = withH ? R[2] : R[0], c0 = c[0], c1 = c[1], b1 = 2 * plane;
+    for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) {
+      const i = off + yx, k0 = s0 + yx, k1 = b1 + s0 + yx, v0 = ring[k0], v1 = ring[k1];
+      const hasY = y < ny - 1, hasX = x < nx - 1;
+      const gz0 = !lastZ ? fr(ring[s1 + yx] - v0) : 0, gy0 = hasY ? fr(ring[k0 + nx] - v0) : 0, gx0 = hasX ? fr(ring[k0 + 1] - v0) : 0;
+      const gz1 = !lastZ ? fr(ring[b1 + s1 + yx] - v1) : 0, gy1 = hasY ? fr(ring[k1 + nx] - v1) : 0, gx1 = hasX ? fr(ring[k1 + 1] - v1) : 0;
+      qv[0] = R0[i] + step * gz0; qv[1] = R0[n + i] + step * gy0; qv[2] = R0[n2 + i] + step * gx0;
+      qv[3] = R1[i] + step * gz1; qv[4] = R1[n + i] + step * gy1; qv[5] = R1[n2 + i] + step * gx1;
+      if (withH) {
+        let hz = 0, hy = 0, hx = 0;
+        hz += c0 * gz0; hy += c0 * gy0; hx += c0 * gx0;
+        hz += c1 * gz1; hy += c1 * gy1; hx += c1 * gx1;
+        qv[6] = RH[i] + step * (sh * hz); qv[7] = RH[n + i] + step * (sh * hy); qv[8] = RH[n2 + i] + step * (sh * hx);
+      }
+      projectSpectralBall(qv, rows, 1, work);
+      for (let r = 0; r < rows; r++) {
+        const Pr = P[r], Pnr = Pn[r], Rnr = Rn[r], q0 = fr(qv[3 * r]), q1 = fr(qv[3 * r + 1]), q2 = fr(qv[3 * r + 2]);
+        const o0 = Pr[i], o1 = Pr[n + i], o2 = Pr[n2 + i];
+        Pnr[i] = q0; Rnr[i] = q0 + mom * (q0 - o0);
+        Pnr[n + i] = q1; Rnr[n + i] = q1 + mom * (q1 - o1);
+        Pnr[n2 + i] = q2; Rnr[n2 + i] = q2 + mom * (q2 - o2);
+      }
+    }
+    return;
+  }
   for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) {
     const i = off + yx;
     let hz = 0, hy = 0, hx = 0;
