@@ -67,11 +67,12 @@ export interface VolumeResult { volumes: Float32Array[]; warnings?: string[] }
 
 /**
  * Candidate grids: for fused and TNV a factor on the library's data-scaled default weight
- * (defaultRegularisation: 6 / sqrt(mean EDX count per element on the HAADF support), so the grid suits
+ * (defaultRegularisation: 6 (TNV 18) / sqrt(mean EDX count per element on the HAADF support), so the grid suits
  * every dose), 1/10 to 30, half a decade apart, centred on the default: on the demo data (30-3000 e/A^2,
  * one validation phantom, joint-eval) fused:20 on raw counts peaked at 1, 1, 1, 10, 10 and
  * gaussian+fused:20 at 1/3, 1/3, 1, 1, 1, while 30 and above flattened the volumes at every dose but the
- * highest (on the earlier default, the mean over lit pixels, the same runs peaked at 30-100 and 1-3); the
+ * highest (on the earlier default, the mean over lit pixels, the same runs peaked at 30-100 and 1-3); tnv:20
+ * on the TNV default (3x TV's) peaks near 10, 3, 1, 1, 1 (that run on TV's constant, divided by 3); the
  * default 1 is used when tuning is off. For bimodal alpha, the HAADF share of the data term. The tuning
  * costs grid x validation phantoms reconstructions per dose. A weight written in the spec ('fused:20:0.05')
  * is absolute and not tuned.
@@ -98,7 +99,7 @@ function jointMethod(kind: JointMethod): VolumeMethod {
       // bimodal's alpha as is; a tuned TV/TNV factor times the data-scaled default; a fixed weight as written
       // -ln(1 - I/N0) = P sum_e (mu_e a) x_e: the linear HAADF model the joint methods take
       const haadf = haadfLinearise(acq.haadf, acq.incident);
-      const p = kind === 'bimodal' || spec.fixed !== undefined ? (spec.fixed ?? g) : g * defaultRegularisation(acq.edx, haadf);
+      const p = kind === 'bimodal' || spec.fixed !== undefined ? (spec.fixed ?? g) : g * defaultRegularisation(acq.edx, haadf, kind === 'tnv' ? 'tnv' : 'fused');
       const js = parseJointSpec(`${kind}:${it ?? ''}:${p}`);
       const a = acq.pixelSizeAngstrom;
       const r = await reconstruct(serialOperator(op), {

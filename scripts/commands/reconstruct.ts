@@ -123,8 +123,9 @@ export const command: CommandModule<object, Args> = {
           }
         } else {
           if (joint.kind !== 'bimodal' && joint.regularisation === undefined && !a.quiet) {
-            const { defaultRegularisation, edxCountScale } = await import('../../eval/recon/joint/index.ts');
-            console.log(`${joint.kind}: weight ${defaultRegularisation(data.edx, data.haadf).toPrecision(4)} (the default, 6 / sqrt(${edxCountScale(data.edx, data.haadf).toPrecision(3)} EDX counts per element and pixel on the HAADF support); --weight W sets it, --weight auto chooses it from the data`);
+            const { defaultRegularisation, defaultWeightConstant, edxCountScale } = await import('../../eval/recon/joint/index.ts');
+            const k = joint.kind === 'tnv' ? 'tnv' : 'fused';
+            console.log(`${joint.kind}: weight ${defaultRegularisation(data.edx, data.haadf, k).toPrecision(4)} (the default, ${defaultWeightConstant(k)} / sqrt(${edxCountScale(data.edx, data.haadf).toPrecision(3)} EDX counts per element and pixel on the HAADF support); --weight W sets it, --weight auto chooses it from the data`);
           }
           const bar = progress(`${joint.kind} ${input.channels.join('+')}`, joint.iterations, { unit: 'iterations', quiet: a.quiet });
           r = await reconstruct(op, data, joint, {

@@ -38,7 +38,7 @@
  *
  * Hyper-parameters scale with the data: the HAADF weights from N0 (dose x pixel area), the EDX terms are
  * in counts, the TV/TNV prox is taken at the EM step scale mean(u)/mean(P^T 1), and the default weight is
- * lambda = 6 / sqrt(m), m the mean EDX count per element on the HAADF's support (the data's relative
+ * lambda = 6 / sqrt(m) (TNV: 18 / sqrt(m)), m the mean EDX count per element on the HAADF's support (the data's relative
  * Poisson noise, so lower doses are smoothed more; defaultRegularisation). The evaluation tunes a factor on
  * it per dose on validation phantoms; on real data `--weight auto` chooses one by the discrepancy principle
  * (weight.ts; held-out thinning splits picked the smallest weight and are not offered; see eval/README.md).
@@ -61,7 +61,7 @@ export interface JointSpec {
   alpha?: number;
   /** Weight of the EDX Poisson term (fused/tnv, default 1). */
   lambdaChem?: number;
-  /** TV (fused) or TNV (tnv) weight, in units of the Poisson log-likelihood (default 6 / sqrt(mean EDX count per element on the HAADF support): defaultRegularisation). */
+  /** TV (fused) or TNV (tnv) weight, in units of the Poisson log-likelihood (default 6 (TV) or 18 (TNV) / sqrt(mean EDX count per element on the HAADF support): defaultRegularisation). */
   regularisation?: number;
   /** TNV: couple the HAADF model volume's gradient too (default true). */
   haadfChannel?: boolean;
@@ -144,18 +144,24 @@ export function edxCountScale(edx: Float32Array[], haadf?: Float32Array): number
 }
 
 /**
- * Default TV/TNV weight: lambda = 6 / sqrt(m), m = edxCountScale (the mean EDX count per element on the
- * object's support): the data's relative Poisson noise 1 / sqrt(m) times a constant chosen where the
- * demo's validation PSNR peaked (joint-eval, 64^3, 29 tilts, 30-3000 e/A^2, fused:20 on raw counts and
- * on Gaussian-denoised maps; the figures are in eval/README.md); 0.02 with no EDX. The evaluation still
- * tunes a factor on it per dose; `--weight auto` chooses one on real data (weight.ts).
+ * Default TV/TNV weight: lambda = K / sqrt(m), m = edxCountScale (the mean EDX count per element on the
+ * object's support): the data's relative Poisson noise 1 / sqrt(m) times a constant K chosen where the
+ * demo's validation PSNR peaked (joint-eval, 64^3, 29 tilts, 30-3000 e/A^2, one validation phantom per dose;
+ * the figures are in eval/README.md): K = 6 for TV (fused:20 on raw counts and on Gaussian-denoised maps),
+ * K = 18 for TNV (tnv:20 peaked at 3-30x the TV constant and is 1-3 dB under its best at 1x); 0.02 with no
+ * EDX. The evaluation still tunes a factor on it per dose; `--weight auto` chooses one on real data (weight.ts).
  */
-export function defaultRegularisation(edx: Float32Array[], haadf?: Float32Array): number {
+export function defaultRegularisation(edx: Float32Array[], haadf?: Float32Array, kind: 'fused' | 'tnv' = 'fused'): number {
   const m = edxCountScale(edx, haadf);
-  return m > 0 ? DEFAULT_WEIGHT_CONSTANT / Math.sqrt(m) : 0.02;
+  return m > 0 ? defaultWeightConstant(kind) / Math.sqrt(m) : 0.02;
 }
 
-/** The constant of defaultRegularisation (see there). */
+/** The constant K of defaultRegularisation: 6 for TV (fused), 18 for TNV (see there). */
+export function defaultWeightConstant(kind: 'fused' | 'tnv'): number {
+  return kind === 'tnv' ? 3 * DEFAULT_WEIGHT_CONSTANT : DEFAULT_WEIGHT_CONSTANT;
+}
+
+/** The TV constant of defaultRegularisation. */
 export const DEFAULT_WEIGHT_CONSTANT = 6;
 
 function checkFinite(a: Float32Array, what: string): void {
@@ -199,7 +205,7 @@ export async function reconstructJoint(op: ProjectionOperator, data: JointTiltSe
   const alphaH = kind === 'bimodal' ? (spec.alpha ?? 0.5) : (spec.alpha ?? 1);
   const lambdaEdx = kind === 'bimodal' ? 1 - alphaH : (spec.lambdaChem ?? 1);
   if (!(alphaH >= 0) || !(lambdaEdx >= 0)) throw new ConfigError(`${kind}.${alphaH >= 0 ? 'lambdaChem' : 'alpha'}`, `data-term weights alpha ${alphaH}, lambdaChem ${lambdaEdx}; each must be >= 0`);
-  const reg = kind === 'bimodal' ? 0 : (spec.regularisation ?? defaultRegularisation(data.edx, data.haadf));
+  const reg = kind === 'bimodal' ? 0 : (spec.regularisation ?? defaultRegularisation(data.edx, data.haadf, kind === 'tnv' ? 'tnv' : 'fused'));
   if (!(reg >= 0) || !Number.isFinite(reg)) throw new ConfigError(`${kind}.regularisation`, `got ${reg}; must be finite and >= 0`);
   const r = await jointSolve(op, {
     edx: data.edx, haadf: data.haadf, c, haadfWeight: wH, alphaH, lambdaEdx,

@@ -100,6 +100,7 @@ test('default weight: the EDX count scale is the mean count per element on the H
   assert.is(edxCountScale(edx), 17 / 6);
   assert.is(edxCountScale(edx, new Float32Array(5)), 17 / 6);
   assert.is(defaultRegularisation(edx, haadf), DEFAULT_WEIGHT_CONSTANT / Math.sqrt(2));
+  assert.is(defaultRegularisation(edx, haadf, 'tnv'), (3 * DEFAULT_WEIGHT_CONSTANT) / Math.sqrt(2));
   assert.is(defaultRegularisation([], haadf), 0.02);
   // a disk's projections at 0.02-0.08 counts per pixel (most lit pixels hold one count), its HAADF, and the counts smoothed by [1 2 1]/4 in both directions
   const nA = 9, h = 48, w = 48, rng = stream(3, 'count-scale');
