@@ -99,7 +99,7 @@ function jointMethod(kind: JointMethod): VolumeMethod {
       // bimodal's alpha as is; a tuned TV/TNV factor times the data-scaled default; a fixed weight as written
       // -ln(1 - I/N0) = P sum_e (mu_e a) x_e: the linear HAADF model the joint methods take
       const haadf = haadfLinearise(acq.haadf, acq.incident);
-      const p = kind === 'bimodal' || spec.fixed !== undefined ? (spec.fixed ?? g) : g * defaultRegularisation(acq.edx, haadf, kind === 'tnv' ? 'tnv' : 'fused');
+      const p = kind === 'bimodal' || spec.fixed !== undefined ? (spec.fixed ?? g) : g * defaultRegularisation(acq.edx, haadf, kind);
       const js = parseJointSpec(`${kind}:${it ?? ''}:${p}`);
       const a = acq.pixelSizeAngstrom;
       const r = await reconstruct(serialOperator(op), {

@@ -122,10 +122,12 @@ export const command: CommandModule<object, Args> = {
             console.log(`${joint.kind}: weight auto chose ${c.weight.toPrecision(4)} (x${Number(c.factor.toPrecision(3))} the default), the largest with deviance <= expected`);
           }
         } else {
-          if (joint.kind !== 'bimodal' && joint.regularisation === undefined && !a.quiet) {
-            const { defaultRegularisation, defaultWeightConstant, edxCountScale } = await import('../../eval/recon/joint/index.ts');
-            const k = joint.kind === 'tnv' ? 'tnv' : 'fused';
-            console.log(`${joint.kind}: weight ${defaultRegularisation(data.edx, data.haadf, k).toPrecision(4)} (the default, ${defaultWeightConstant(k)} / sqrt(${edxCountScale(data.edx, data.haadf).toPrecision(3)} EDX counts per element and pixel on the HAADF support); --weight W sets it, --weight auto chooses it from the data`);
+          if (joint.kind !== 'bimodal' && joint.regularisation === undefined) {
+            // the default, computed once here (the count scale sorts the HAADF) and handed to the reconstruction
+            const { regularisationForCountScale, defaultWeightConstant, edxCountScale } = await import('../../eval/recon/joint/index.ts');
+            const m = edxCountScale(data.edx, data.haadf);
+            joint.regularisation = regularisationForCountScale(m, joint.kind);
+            if (!a.quiet) console.log(`${joint.kind}: weight ${joint.regularisation.toPrecision(4)} (the default, ${defaultWeightConstant(joint.kind)} / sqrt(${m.toPrecision(3)} EDX counts per element and pixel on the HAADF support); --weight W sets it, --weight auto chooses it from the data`);
           }
           const bar = progress(`${joint.kind} ${input.channels.join('+')}`, joint.iterations, { unit: 'iterations', quiet: a.quiet });
           r = await reconstruct(op, data, joint, {

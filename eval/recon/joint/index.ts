@@ -151,13 +151,17 @@ export function edxCountScale(edx: Float32Array[], haadf?: Float32Array): number
  * K = 18 for TNV (tnv:20 peaked at 3-30x the TV constant and is 1-3 dB under its best at 1x); 0.02 with no
  * EDX. The evaluation still tunes a factor on it per dose; `--weight auto` chooses one on real data (weight.ts).
  */
-export function defaultRegularisation(edx: Float32Array[], haadf?: Float32Array, kind: 'fused' | 'tnv' = 'fused'): number {
-  const m = edxCountScale(edx, haadf);
+export function defaultRegularisation(edx: Float32Array[], haadf?: Float32Array, kind: JointMethod = 'fused'): number {
+  return regularisationForCountScale(edxCountScale(edx, haadf), kind);
+}
+
+/** defaultRegularisation from the count scale m (for a caller that also reports m): K / sqrt(m), 0.02 where m is 0. */
+export function regularisationForCountScale(m: number, kind: JointMethod = 'fused'): number {
   return m > 0 ? defaultWeightConstant(kind) / Math.sqrt(m) : 0.02;
 }
 
-/** The constant K of defaultRegularisation: 6 for TV (fused), 18 for TNV (see there). */
-export function defaultWeightConstant(kind: 'fused' | 'tnv'): number {
+/** The constant K of defaultRegularisation: 18 for TNV, 6 for TV (fused; bimodal has no such weight). */
+export function defaultWeightConstant(kind: JointMethod): number {
   return kind === 'tnv' ? 3 * DEFAULT_WEIGHT_CONSTANT : DEFAULT_WEIGHT_CONSTANT;
 }
 
@@ -205,7 +209,7 @@ export async function reconstructJoint(op: ProjectionOperator, data: JointTiltSe
   const alphaH = kind === 'bimodal' ? (spec.alpha ?? 0.5) : (spec.alpha ?? 1);
   const lambdaEdx = kind === 'bimodal' ? 1 - alphaH : (spec.lambdaChem ?? 1);
   if (!(alphaH >= 0) || !(lambdaEdx >= 0)) throw new ConfigError(`${kind}.${alphaH >= 0 ? 'lambdaChem' : 'alpha'}`, `data-term weights alpha ${alphaH}, lambdaChem ${lambdaEdx}; each must be >= 0`);
-  const reg = kind === 'bimodal' ? 0 : (spec.regularisation ?? defaultRegularisation(data.edx, data.haadf, kind === 'tnv' ? 'tnv' : 'fused'));
+  const reg = kind === 'bimodal' ? 0 : (spec.regularisation ?? defaultRegularisation(data.edx, data.haadf, kind));
   if (!(reg >= 0) || !Number.isFinite(reg)) throw new ConfigError(`${kind}.regularisation`, `got ${reg}; must be finite and >= 0`);
   const r = await jointSolve(op, {
     edx: data.edx, haadf: data.haadf, c, haadfWeight: wH, alphaH, lambdaEdx,

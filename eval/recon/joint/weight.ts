@@ -89,7 +89,7 @@ export async function chooseJointWeight(op: ProjectionOperator, data: JointTiltS
   const grid = [...(o.grid ?? AUTO_WEIGHT_GRID)].sort((a, b) => a - b);
   if (grid.length < 2 || grid.some((f) => !(f > 0) || !Number.isFinite(f))) throw new ConfigError('weight.grid', `got ${grid.join(', ')}; need at least 2 finite factors > 0`);
   checkEdxCounts(data.edx, data.elements);
-  const base = defaultRegularisation(data.edx, data.haadf, spec.kind === 'tnv' ? 'tnv' : 'fused'), mu = new Float32Array(op.tiltSeriesSize);
+  const base = defaultRegularisation(data.edx, data.haadf, spec.kind), mu = new Float32Array(op.tiltSeriesSize);
   const scores: WeightChoice['scores'] = [], results: JointVolumes[] = [];
   for (const f of grid) {
     const r = await reconstruct(op, data, { ...spec, regularisation: f * base }, { workers: o.workers });
