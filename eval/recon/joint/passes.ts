@@ -40,8 +40,13 @@ export const PASS = {
   sirtUpdate: 8,
 } as const;
 
+/** The passes over tilt-series arrays (the others run over the volume). */
+export const TILT_SERIES_PASSES: ReadonlySet<number> = new Set([PASS.emRatio, PASS.haadfResidual, PASS.sirtResidual]);
+
 export interface PassArgs {
   op: number;
+  /** True for a tilt-series pass (TILT_SERIES_PASSES; passRunner sets it). */
+  rays: boolean;
   /** Slice size ny nx, slices nz, tilts, detector columns. */
   plane: number; nz: number; nA: number; nCols: number;
   /** The array written (read too where the pass updates it). */
@@ -100,7 +105,7 @@ function passRange(a: PassArgs, lo: number, hi: number): void {
 
 /** Slices [z0, z1) of the pass: the voxels of those slices, or those rows of every angle of a tilt series. */
 function passSlab(a: PassArgs, z0: number, z1: number): void {
-  if (a.op === 0 || a.op === 2 || a.op === 7) {
+  if (a.rays) {
     for (let t = 0; t < a.nA; t++) passRange(a, (t * a.nz + z0) * a.nCols, (t * a.nz + z1) * a.nCols);
   } else passRange(a, z0 * a.plane, z1 * a.plane);
 }
@@ -111,7 +116,7 @@ const KERNEL: SlabKernel<PassArgs> = { name: 'joint.pass', fn: passSlab, prelude
 const SLAB = 8;
 
 /** Runs the engine's passes on `runner` for a volume [nz, ny, nx] and tilt series [nA, nz, nCols]. */
-export function passRunner(runner: SlabRunner, geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): (op: number, o: Partial<Omit<PassArgs, 'op'>> & { out: Float32Array }) => Promise<void> {
+export function passRunner(runner: SlabRunner, geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): (op: number, o: Partial<Omit<PassArgs, 'op' | 'rays'>> & { out: Float32Array }) => Promise<void> {
   const base = { plane: geom.ny * geom.nx, nz: geom.nz, nA: geom.nA, nCols: geom.nCols, arrays: [] as Float32Array[], vols: [] as Float32Array[], c: [] as number[], g: [] as number[], f: 0, eps: 0 };
-  return (op, o) => runner.runSlabs(KERNEL, { ...base, ...o, op }, SLAB);
+  return (op, o) => runner.runSlabs(KERNEL, { ...base, ...o, op, rays: TILT_SERIES_PASSES.has(op) }, SLAB);
 }
