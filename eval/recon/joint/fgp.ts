@@ -58,6 +58,8 @@ export interface FgpArgs {
   t: number; step: number; mom: number;
   /** The regulariser's value: partial sums per block of VALUE_BLOCK slices. */
   sums: Float64Array;
+  /** TNV with two elements: run the general element loop instead of its unrolled form (tests; the same bits). */
+  general?: boolean;
 }
 
 /** The kernel's scratch (the primal's two-slice ring per element, a slice of the HAADF row's divergence), grown on demand; one per thread. */
@@ -126,7 +128,7 @@ function fgpDualSlice(a: FgpArgs, z: number, ring: Float32Array, qv: Float64Arra
     }
     return;
   }
-  if (nE === 2) {
+  if (nE === 2 && !a.general) {
     // two elements (the usual case), unrolled: the same arithmetic in the same order as the general loop below
     const R0 = R[0], R1 = R[1], RH = withH ? R[2] : R[0], c0 = c[0], c1 = c[1], b1 = 2 * plane;
     for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) {
