@@ -1,9 +1,10 @@
 ;; One FGP iteration of the TV prox (fgp.ts, kind 0, mode 0) on a slab of z slices, in WebAssembly SIMD:
-;; two voxels (x, x + 1) per f64x2 vector, the same float64 arithmetic and float32 roundings as the
-;; JavaScript kernel (fgpPrimalSlice / fgpDualSlice), so both give the same bits (fgp-wasm.test.ts).
-;; Boundary terms are masked to +0 instead of skipped: the divergence starts at +0 and only adds and
-;; subtracts, so it is never -0 and d + (+0) = d - (+0) = d; a forward difference masked to +0 is the
-;; JavaScript kernel's literal 0. Needs nx even (fgp-wasm.ts falls back to JavaScript otherwise).
+;; four voxels (x .. x + 3) per f32x4 vector, float32 arithmetic (each operation rounded to float32, as
+;; the JavaScript kernel's Math.fround after every operation: fgpPrimalSlice / fgpDualSlice), so both give
+;; the same bits (fgp-wasm.test.ts). Boundary terms are masked to +0 instead of skipped: the divergence
+;; starts at +0 and only adds and subtracts, so it is never -0 and d + (+0) = d - (+0) = d; a forward
+;; difference masked to +0 is the JavaScript kernel's literal 0. Needs nx a multiple of 4 (fgp.ts keeps
+;; the JavaScript kernel otherwise).
 ;;
 ;; Memory (fgp-wasm.ts lays it out, shared between worker threads): byte offsets of element 0's arrays,
 ;; element e's at + e n 4 (w) or + e 3 n 4 (the duals, rows [z | y | x] of n float32 each); the ring
@@ -24,23 +25,23 @@
   (global $Pn (mut i32) (i32.const 0))
   (global $Rn (mut i32) (i32.const 0))
   (global $ring (mut i32) (i32.const 0))
-  (global $t (mut f64) (f64.const 0))
-  (global $step (mut f64) (f64.const 0))
-  (global $mom (mut f64) (f64.const 0))
+  (global $t (mut f32) (f32.const 0))
+  (global $step (mut f32) (f32.const 0))
+  (global $mom (mut f32) (f32.const 0))
 
   ;; all ones where c, else all zeros
   (func $mask (param $c i32) (result v128)
-    (select (result v128) (v128.const i64x2 -1 -1) (v128.const i64x2 0 0) (local.get $c)))
+    (select (result v128) (v128.const i32x4 -1 -1 -1 -1) (v128.const i32x4 0 0 0 0) (local.get $c)))
 
-  ;; Slice z of the primal v = w + t fround(div R) (Neumann boundary), rounded to float32, into the ring.
+  ;; Slice z of the primal v = w + t div R (Neumann boundary), float32, into the ring.
   (func $primal (param $z i32)
     (local $e i32) (local $y i32) (local $x i32) (local $i4 i32) (local $a i32) (local $nx4 i32)
     (local $wE i32) (local $qE i32) (local $rE i32) (local $last i32)
     (local $mzp v128) (local $mzm v128) (local $myp v128) (local $mym v128) (local $mxp v128) (local $mxm v128)
     (local $d v128) (local $tv v128)
     (local.set $nx4 (i32.shl (global.get $nx) (i32.const 2)))
-    (local.set $last (i32.sub (global.get $nx) (i32.const 2)))
-    (local.set $tv (f64x2.splat (global.get $t)))
+    (local.set $last (i32.sub (global.get $nx) (i32.const 4)))
+    (local.set $tv (f32x4.splat (global.get $t)))
     (local.set $mzp (call $mask (i32.lt_s (local.get $z) (i32.sub (global.get $nz) (i32.const 1)))))
     (local.set $mzm (call $mask (i32.gt_s (local.get $z) (i32.const 0))))
     (local.set $e (i32.const 0))
@@ -54,54 +55,46 @@
         (local.set $myp (call $mask (i32.lt_s (local.get $y) (i32.sub (global.get $ny) (i32.const 1)))))
         (local.set $mym (call $mask (i32.gt_s (local.get $y) (i32.const 0))))
         (local.set $x (i32.const 0))
-        (loop $pairs
-          ;; lane 0 is x, lane 1 is x + 1: no +x term at nx - 1, no -x term at 0
-          (local.set $mxp (select (result v128) (v128.const i64x2 -1 0) (v128.const i64x2 -1 -1) (i32.eq (local.get $x) (local.get $last))))
-          (local.set $mxm (select (result v128) (v128.const i64x2 0 -1) (v128.const i64x2 -1 -1) (i32.eqz (local.get $x))))
+        (loop $quads
+          ;; lanes x .. x + 3: no +x term at nx - 1 (lane 3 of the last quad), no -x term at 0 (lane 0 of the first)
+          (local.set $mxp (select (result v128) (v128.const i32x4 -1 -1 -1 0) (v128.const i32x4 -1 -1 -1 -1) (i32.eq (local.get $x) (local.get $last))))
+          (local.set $mxm (select (result v128) (v128.const i32x4 0 -1 -1 -1) (v128.const i32x4 -1 -1 -1 -1) (i32.eqz (local.get $x))))
           (local.set $i4 (i32.add (i32.mul (local.get $z) (global.get $plane4))
             (i32.shl (i32.add (i32.mul (local.get $y) (global.get $nx)) (local.get $x)) (i32.const 2))))
           (local.set $a (i32.add (local.get $qE) (local.get $i4)))
-          (local.set $d (f64x2.add (f64x2.splat (f64.const 0))
-            (v128.and (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $a))) (local.get $mzp))))
-          (local.set $d (f64x2.sub (local.get $d)
-            (v128.and (f64x2.promote_low_f32x4 (v128.load64_zero (i32.sub (local.get $a) (global.get $plane4)))) (local.get $mzm))))
+          (local.set $d (f32x4.add (f32x4.splat (f32.const 0)) (v128.and (v128.load (local.get $a)) (local.get $mzp))))
+          (local.set $d (f32x4.sub (local.get $d) (v128.and (v128.load (i32.sub (local.get $a) (global.get $plane4))) (local.get $mzm))))
           (local.set $a (i32.add (local.get $a) (global.get $n4)))
-          (local.set $d (f64x2.add (local.get $d)
-            (v128.and (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $a))) (local.get $myp))))
-          (local.set $d (f64x2.sub (local.get $d)
-            (v128.and (f64x2.promote_low_f32x4 (v128.load64_zero (i32.sub (local.get $a) (local.get $nx4)))) (local.get $mym))))
+          (local.set $d (f32x4.add (local.get $d) (v128.and (v128.load (local.get $a)) (local.get $myp))))
+          (local.set $d (f32x4.sub (local.get $d) (v128.and (v128.load (i32.sub (local.get $a) (local.get $nx4))) (local.get $mym))))
           (local.set $a (i32.add (local.get $a) (global.get $n4)))
-          (local.set $d (f64x2.add (local.get $d)
-            (v128.and (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $a))) (local.get $mxp))))
-          (local.set $d (f64x2.sub (local.get $d)
-            (v128.and (f64x2.promote_low_f32x4 (v128.load64_zero (i32.sub (local.get $a) (i32.const 4)))) (local.get $mxm))))
-          ;; v = fround(w + t fround(d))
-          (v128.store64_lane 0
+          (local.set $d (f32x4.add (local.get $d) (v128.and (v128.load (local.get $a)) (local.get $mxp))))
+          (local.set $d (f32x4.sub (local.get $d) (v128.and (v128.load (i32.sub (local.get $a) (i32.const 4))) (local.get $mxm))))
+          ;; v = w + t d
+          (v128.store
             (i32.add (local.get $rE) (i32.sub (local.get $i4) (i32.mul (local.get $z) (global.get $plane4))))
-            (f32x4.demote_f64x2_zero
-              (f64x2.add (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $wE) (local.get $i4))))
-                (f64x2.mul (local.get $tv) (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $d)))))))
-          (local.set $x (i32.add (local.get $x) (i32.const 2)))
-          (br_if $pairs (i32.lt_s (local.get $x) (global.get $nx))))
+            (f32x4.add (v128.load (i32.add (local.get $wE) (local.get $i4))) (f32x4.mul (local.get $tv) (local.get $d))))
+          (local.set $x (i32.add (local.get $x) (i32.const 4)))
+          (br_if $quads (i32.lt_s (local.get $x) (global.get $nx))))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br_if $rows (i32.lt_s (local.get $y) (global.get $ny))))
       (local.set $e (i32.add (local.get $e) (i32.const 1)))
       (br_if $elements (i32.lt_s (local.get $e) (global.get $nE)))))
 
-  ;; The dual step on slice z: g = fround(forward differences of the ring's v), p' = Proj(R + step g)
-  ;; (unit l2 ball per voxel), Pn = fround(p'), Rn = fround(p' + mom (p' - P)).
+  ;; The dual step on slice z: g = forward differences of the ring's v, p' = Proj(R + step g) (unit l2
+  ;; ball per voxel), Pn = p', Rn = p' + mom (p' - P), all float32.
   (func $dual (param $z i32)
     (local $e i32) (local $y i32) (local $x i32) (local $yx4 i32) (local $i4 i32) (local $k0 i32) (local $b i32)
     (local $nx4 i32) (local $last i32) (local $s0 i32) (local $s1 i32) (local $dE i32)
     (local $mzp v128) (local $myp v128) (local $mxp v128)
     (local $v v128) (local $gz v128) (local $gy v128) (local $gx v128)
-    (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $f v128) (local $q v128) (local $o v128)
+    (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $f v128) (local $q v128)
     (local $stepv v128) (local $momv v128) (local $one v128)
     (local.set $nx4 (i32.shl (global.get $nx) (i32.const 2)))
-    (local.set $last (i32.sub (global.get $nx) (i32.const 2)))
-    (local.set $stepv (f64x2.splat (global.get $step)))
-    (local.set $momv (f64x2.splat (global.get $mom)))
-    (local.set $one (f64x2.splat (f64.const 1)))
+    (local.set $last (i32.sub (global.get $nx) (i32.const 4)))
+    (local.set $stepv (f32x4.splat (global.get $step)))
+    (local.set $momv (f32x4.splat (global.get $mom)))
+    (local.set $one (f32x4.splat (f32.const 1)))
     (local.set $mzp (call $mask (i32.lt_s (local.get $z) (i32.sub (global.get $nz) (i32.const 1)))))
     (local.set $s0 (i32.mul (i32.and (local.get $z) (i32.const 1)) (global.get $plane4)))
     (local.set $s1 (i32.mul (i32.and (i32.add (local.get $z) (i32.const 1)) (i32.const 1)) (global.get $plane4)))
@@ -113,56 +106,48 @@
       (loop $rows
         (local.set $myp (call $mask (i32.lt_s (local.get $y) (i32.sub (global.get $ny) (i32.const 1)))))
         (local.set $x (i32.const 0))
-        (loop $pairs
-          (local.set $mxp (select (result v128) (v128.const i64x2 -1 0) (v128.const i64x2 -1 -1) (i32.eq (local.get $x) (local.get $last))))
+        (loop $quads
+          (local.set $mxp (select (result v128) (v128.const i32x4 -1 -1 -1 0) (v128.const i32x4 -1 -1 -1 -1) (i32.eq (local.get $x) (local.get $last))))
           (local.set $yx4 (i32.shl (i32.add (i32.mul (local.get $y) (global.get $nx)) (local.get $x)) (i32.const 2)))
           (local.set $i4 (i32.add (local.get $dE) (i32.add (i32.mul (local.get $z) (global.get $plane4)) (local.get $yx4))))
           (local.set $k0 (i32.add (i32.add (local.get $b) (local.get $s0)) (local.get $yx4)))
-          (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $k0))))
-          (local.set $gz (v128.and (local.get $mzp) (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero
-            (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (i32.add (local.get $b) (local.get $s1)) (local.get $yx4)))) (local.get $v))))))
-          (local.set $gy (v128.and (local.get $myp) (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero
-            (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $k0) (local.get $nx4)))) (local.get $v))))))
-          (local.set $gx (v128.and (local.get $mxp) (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero
-            (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $k0) (i32.const 4)))) (local.get $v))))))
-          (local.set $p0 (f64x2.add (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (global.get $R) (local.get $i4))))
-            (f64x2.mul (local.get $stepv) (local.get $gz))))
-          (local.set $p1 (f64x2.add (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (i32.add (global.get $R) (global.get $n4)) (local.get $i4))))
-            (f64x2.mul (local.get $stepv) (local.get $gy))))
-          (local.set $p2 (f64x2.add (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (i32.add (global.get $R) (i32.shl (global.get $n4) (i32.const 1))) (local.get $i4))))
-            (f64x2.mul (local.get $stepv) (local.get $gx))))
-          ;; f = |p| > 1 ? 1 / |p| : 1
-          (local.set $f (f64x2.sqrt (f64x2.add (f64x2.add (f64x2.mul (local.get $p0) (local.get $p0)) (f64x2.mul (local.get $p1) (local.get $p1)))
-            (f64x2.mul (local.get $p2) (local.get $p2)))))
-          (local.set $f (v128.bitselect (f64x2.div (local.get $one) (local.get $f)) (local.get $one) (f64x2.gt (local.get $f) (local.get $one))))
+          (local.set $v (v128.load (local.get $k0)))
+          (local.set $gz (v128.and (local.get $mzp) (f32x4.sub (v128.load (i32.add (i32.add (local.get $b) (local.get $s1)) (local.get $yx4))) (local.get $v))))
+          (local.set $gy (v128.and (local.get $myp) (f32x4.sub (v128.load (i32.add (local.get $k0) (local.get $nx4))) (local.get $v))))
+          (local.set $gx (v128.and (local.get $mxp) (f32x4.sub (v128.load (i32.add (local.get $k0) (i32.const 4))) (local.get $v))))
+          (local.set $p0 (f32x4.add (v128.load (i32.add (global.get $R) (local.get $i4))) (f32x4.mul (local.get $stepv) (local.get $gz))))
+          (local.set $p1 (f32x4.add (v128.load (i32.add (i32.add (global.get $R) (global.get $n4)) (local.get $i4))) (f32x4.mul (local.get $stepv) (local.get $gy))))
+          (local.set $p2 (f32x4.add (v128.load (i32.add (i32.add (global.get $R) (i32.shl (global.get $n4) (i32.const 1))) (local.get $i4))) (f32x4.mul (local.get $stepv) (local.get $gx))))
+          ;; f = |p| > 1 ? 1 / |p| : 1, |p| = sqrt((p0^2 + p1^2) + p2^2)
+          (local.set $f (f32x4.sqrt (f32x4.add (f32x4.add (f32x4.mul (local.get $p0) (local.get $p0)) (f32x4.mul (local.get $p1) (local.get $p1)))
+            (f32x4.mul (local.get $p2) (local.get $p2)))))
+          (local.set $f (v128.bitselect (f32x4.div (local.get $one) (local.get $f)) (local.get $one) (f32x4.gt (local.get $f) (local.get $one))))
           ;; row z
-          (local.set $q (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $p0) (local.get $f)))))
-          (local.set $o (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (global.get $P) (local.get $i4)))))
-          (v128.store64_lane 0 (i32.add (global.get $Pn) (local.get $i4)) (f32x4.demote_f64x2_zero (local.get $q)))
-          (v128.store64_lane 0 (i32.add (global.get $Rn) (local.get $i4))
-            (f32x4.demote_f64x2_zero (f64x2.add (local.get $q) (f64x2.mul (local.get $momv) (f64x2.sub (local.get $q) (local.get $o))))))
+          (local.set $q (f32x4.mul (local.get $p0) (local.get $f)))
+          (v128.store (i32.add (global.get $Pn) (local.get $i4)) (local.get $q))
+          (v128.store (i32.add (global.get $Rn) (local.get $i4))
+            (f32x4.add (local.get $q) (f32x4.mul (local.get $momv) (f32x4.sub (local.get $q) (v128.load (i32.add (global.get $P) (local.get $i4)))))))
           ;; row y
           (local.set $i4 (i32.add (local.get $i4) (global.get $n4)))
-          (local.set $q (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $p1) (local.get $f)))))
-          (local.set $o (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (global.get $P) (local.get $i4)))))
-          (v128.store64_lane 0 (i32.add (global.get $Pn) (local.get $i4)) (f32x4.demote_f64x2_zero (local.get $q)))
-          (v128.store64_lane 0 (i32.add (global.get $Rn) (local.get $i4))
-            (f32x4.demote_f64x2_zero (f64x2.add (local.get $q) (f64x2.mul (local.get $momv) (f64x2.sub (local.get $q) (local.get $o))))))
+          (local.set $q (f32x4.mul (local.get $p1) (local.get $f)))
+          (v128.store (i32.add (global.get $Pn) (local.get $i4)) (local.get $q))
+          (v128.store (i32.add (global.get $Rn) (local.get $i4))
+            (f32x4.add (local.get $q) (f32x4.mul (local.get $momv) (f32x4.sub (local.get $q) (v128.load (i32.add (global.get $P) (local.get $i4)))))))
           ;; row x
           (local.set $i4 (i32.add (local.get $i4) (global.get $n4)))
-          (local.set $q (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $p2) (local.get $f)))))
-          (local.set $o (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (global.get $P) (local.get $i4)))))
-          (v128.store64_lane 0 (i32.add (global.get $Pn) (local.get $i4)) (f32x4.demote_f64x2_zero (local.get $q)))
-          (v128.store64_lane 0 (i32.add (global.get $Rn) (local.get $i4))
-            (f32x4.demote_f64x2_zero (f64x2.add (local.get $q) (f64x2.mul (local.get $momv) (f64x2.sub (local.get $q) (local.get $o))))))
-          (local.set $x (i32.add (local.get $x) (i32.const 2)))
-          (br_if $pairs (i32.lt_s (local.get $x) (global.get $nx))))
+          (local.set $q (f32x4.mul (local.get $p2) (local.get $f)))
+          (v128.store (i32.add (global.get $Pn) (local.get $i4)) (local.get $q))
+          (v128.store (i32.add (global.get $Rn) (local.get $i4))
+            (f32x4.add (local.get $q) (f32x4.mul (local.get $momv) (f32x4.sub (local.get $q) (v128.load (i32.add (global.get $P) (local.get $i4)))))))
+          (local.set $x (i32.add (local.get $x) (i32.const 4)))
+          (br_if $quads (i32.lt_s (local.get $x) (global.get $nx))))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br_if $rows (i32.lt_s (local.get $y) (global.get $ny))))
       (local.set $e (i32.add (local.get $e) (i32.const 1)))
       (br_if $elements (i32.lt_s (local.get $e) (global.get $nE)))))
 
-  ;; One FGP iteration on slices [z0, z1): the primal of R rolled through the ring, then each slice's dual step.
+  ;; One FGP iteration on slices [z0, z1): the primal of R rolled through the ring, then each slice's dual
+  ;; step. t, step and mom arrive as float64 and are rounded to float32 here (the JavaScript kernel's fround).
   (func (export "fgpTvSlab")
     (param $nz i32) (param $ny i32) (param $nx i32) (param $nE i32) (param $z0 i32) (param $z1 i32)
     (param $w i32) (param $R i32) (param $P i32) (param $Pn i32) (param $Rn i32) (param $ring i32)
@@ -173,7 +158,7 @@
     (global.set $n4 (i32.mul (local.get $nz) (global.get $plane4)))
     (global.set $w (local.get $w)) (global.set $R (local.get $R)) (global.set $P (local.get $P))
     (global.set $Pn (local.get $Pn)) (global.set $Rn (local.get $Rn)) (global.set $ring (local.get $ring))
-    (global.set $t (local.get $t)) (global.set $step (local.get $step)) (global.set $mom (local.get $mom))
+    (global.set $t (f32.demote_f64 (local.get $t))) (global.set $step (f32.demote_f64 (local.get $step))) (global.set $mom (f32.demote_f64 (local.get $mom)))
     (call $primal (local.get $z0))
     (local.set $z (local.get $z0))
     (block $done

@@ -80,6 +80,19 @@ function fgpDiv(q: Float32Array, i: number, z: number, y: number, x: number, nz:
   return d;
 }
 
+/** fgpDiv in float32 arithmetic (each sum rounded to float32): TV's stencil, as the f32x4 kernel (fgp-kernel.wat) computes it. */
+function fgpDiv32(q: Float32Array, i: number, z: number, y: number, x: number, nz: number, ny: number, nx: number, plane: number, n: number): number {
+  const fr = Math.fround;
+  let d = 0;
+  if (z < nz - 1) d = fr(d + q[i]);
+  if (z > 0) d = fr(d - q[i - plane]);
+  if (y < ny - 1) d = fr(d + q[n + i]);
+  if (y > 0) d = fr(d - q[n + i - nx]);
+  if (x < nx - 1) d = fr(d + q[2 * n + i]);
+  if (x > 0) d = fr(d - q[2 * n + i - 1]);
+  return d;
+}
+
 /**
  * Slice z of the primal w_e + t (div q_e + s c_e div q_H) (the HAADF row only for kind 2; without it
  * + 0 * 0, which turns a -0 into +0 as the coupled form does) into the ring (element e's slice z at
@@ -88,6 +101,21 @@ function fgpDiv(q: Float32Array, i: number, z: number, y: number, x: number, nz:
 function fgpPrimalSlice(a: FgpArgs, q: Float32Array[], z: number, clip: boolean, toU: boolean, ring: Float32Array, hRow: Float32Array): void {
   const { nz, ny, nx, t, w, u, c, sh } = a, plane = ny * nx, n = nz * plane, nE = w.length, off = z * plane, s = (z & 1) * plane, fr = Math.fround;
   const withH = a.kind === 2;
+  if (a.kind === 0) {
+    // TV: float32 arithmetic, every operation rounded (the f32x4 kernel's bits)
+    const tf = fr(t);
+    for (let e = 0; e < nE; e++) {
+      const qe = q[e], we = w[e], ue = u[e], o = 2 * e * plane + s;
+      for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) {
+        const i = off + yx;
+        const v = fr(we[i] + fr(tf * fgpDiv32(qe, i, z, y, x, nz, ny, nx, plane, n)));
+        const r = clip && v < 0 ? 0 : v;
+        ring[o + yx] = r;
+        if (toU) ue[i] = r;
+      }
+    }
+    return;
+  }
   if (withH) {
     const qH = q[nE];
     for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) hRow[yx] = fr(fgpDiv(qH, off + yx, z, y, x, nz, ny, nx, plane, n));
@@ -113,17 +141,20 @@ function fgpDualSlice(a: FgpArgs, z: number, ring: Float32Array, qv: Float64Arra
   const kind = a.kind, withH = kind === 2, rows = withH ? nE + 1 : nE, lastZ = z === nz - 1;
   const s0 = (z & 1) * plane, s1 = ((z + 1) & 1) * plane, off = z * plane;
   if (kind === 0) {
+    // TV: float32 arithmetic, every operation rounded (the f32x4 kernel's bits; a float32 result of one
+    // float64 operation on float32 operands is the correctly rounded float32 operation)
+    const sf = fr(step), mf = fr(mom);
     for (let e = 0; e < nE; e++) {
       const Re = R[e], Pe = P[e], Pne = Pn[e], Rne = Rn[e], b0 = 2 * e * plane + s0, b1 = 2 * e * plane + s1;
       for (let y = 0, yx = 0; y < ny; y++) for (let x = 0; x < nx; x++, yx++) {
         const i = off + yx, k0 = b0 + yx, v = ring[k0];
         const gz = !lastZ ? fr(ring[b1 + yx] - v) : 0, gy = y < ny - 1 ? fr(ring[k0 + nx] - v) : 0, gx = x < nx - 1 ? fr(ring[k0 + 1] - v) : 0;
-        const p0 = Re[i] + step * gz, p1 = Re[n + i] + step * gy, p2 = Re[n2 + i] + step * gx;
-        const mag = Math.sqrt(p0 * p0 + p1 * p1 + p2 * p2), f = mag > 1 ? 1 / mag : 1;
+        const p0 = fr(Re[i] + fr(sf * gz)), p1 = fr(Re[n + i] + fr(sf * gy)), p2 = fr(Re[n2 + i] + fr(sf * gx));
+        const mag = fr(Math.sqrt(fr(fr(fr(p0 * p0) + fr(p1 * p1)) + fr(p2 * p2)))), f = mag > 1 ? fr(1 / mag) : 1;
         const q0 = fr(p0 * f), q1 = fr(p1 * f), q2 = fr(p2 * f);
         const o0 = Pe[i], o1 = Pe[n + i], o2 = Pe[n2 + i];
         Pne[i] = q0; Pne[n + i] = q1; Pne[n2 + i] = q2;
-        Rne[i] = q0 + mom * (q0 - o0); Rne[n + i] = q1 + mom * (q1 - o1); Rne[n2 + i] = q2 + mom * (q2 - o2);
+        Rne[i] = q0 + fr(mf * fr(q0 - o0)); Rne[n + i] = q1 + fr(mf * fr(q1 - o1)); Rne[n2 + i] = q2 + fr(mf * fr(q2 - o2));
       }
     }
     return;
@@ -247,7 +278,7 @@ const SLAB = 8;
 
 const KERNEL: SlabKernel<FgpArgs> = {
   name: 'joint.fgpSlab', fn: fgpSlab,
-  prelude: [PROX_PRELUDE, 'const fgpScratch = { ring: new Float32Array(0), hRow: new Float32Array(0) };', ...[fgpDiv, fgpPrimalSlice, fgpDualSlice, fgpValueSlice].map((f) => `const ${f.name} = ${f.toString()};`)].join('\n'),
+  prelude: [PROX_PRELUDE, 'const fgpScratch = { ring: new Float32Array(0), hRow: new Float32Array(0) };', ...[fgpDiv, fgpDiv32, fgpPrimalSlice, fgpDualSlice, fgpValueSlice].map((f) => `const ${f.name} = ${f.toString()};`)].join('\n'),
 };
 
 function sumBlocks(sums: Float64Array): number {
@@ -269,7 +300,7 @@ export class FgpProx {
   private w: Float32Array[];
   private L: number;
   private base: Omit<FgpArgs, 'mode' | 'u' | 'R' | 'P' | 'Pn' | 'Rn' | 't' | 'step' | 'mom'>;
-  /** TV with nx even where WebAssembly SIMD runs: the iterations on fgp-kernel.wat, the arrays in its shared memory (fgp-wasm.ts). */
+  /** TV with nx a multiple of 4 where WebAssembly SIMD runs: the iterations on fgp-kernel.wat, the arrays in its shared memory (fgp-wasm.ts). */
   private wasm: { args: Omit<FgpWasmArgs, 'R' | 'P' | 'Pn' | 'Rn' | 't' | 'step' | 'mom'>; off: Map<Float32Array[], number> } | null = null;
   /** Which kernel runs the FGP iterations (the results are the same bits). */
   readonly kernel: 'wasm' | 'js';
@@ -277,7 +308,7 @@ export class FgpProx {
     if (!Number.isInteger(iterations) || iterations < 1) throw new InternalError(`joint prox: iterations must be an integer >= 1, got ${iterations}`);
     const nE = c.length, n = shape[0] * shape[1] * shape[2];
     this.rows = kind === 'tnv-haadf' ? nE + 1 : nE;
-    const mod = kernel === 'auto' && kind === 'tv' && shape[2] % 2 === 0 && shape[2] >= 2 ? fgpWasmModule() : null;
+    const mod = kernel === 'auto' && kind === 'tv' && shape[2] % 4 === 0 ? fgpWasmModule() : null;
     const lay = mod ? fgpWasmLayout(shape[0], shape[1], shape[2], nE, Math.ceil(shape[0] / SLAB)) : null;
     if (mod && lay) {
       const [p, r, r2, pn] = lay.blocks;
