@@ -40,7 +40,7 @@ import { inputDoseRange, openRunFolder, resolveConfig, type TrainConfig, type Tr
 import { writeLearningCurve, writeLearningCurveCsv, type EpochLog } from './curve.ts';
 import { packedLoss } from './losses.ts';
 import type { TrainingData } from './sources.ts';
-import { buildValidation, criterionOf, validate, type ValScores } from './validation.ts';
+import { buildValidation, criterionOf, validate, type MapPredictor, type ValScores } from './validation.ts';
 
 export { TRAIN_DEFAULTS, type TrainOptions } from './config.ts';
 
@@ -218,12 +218,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     writeFileAtomic(join(out, 'train-config.json'), JSON.stringify(cfg, null, 2) + '\n');
 
+    let dp: DataParallel | undefined;
+    if (backend === 'wasm' || backend === 'cpu') {
+      // always cfg.shards parts, whatever the worker count: the same weights on 1 or 64 threads
+      dp = await models.DataParallel.create({ spec: cfg.spec, lossModule: fileURLToPath(new URL('./losses.ts', import.meta.url)), lossOptions: { kind: cfg.loss }, workers, shards: cfg.shards, backend: backend === 'cpu' ? 'cpu' : 'wasm' });
+    }
+    // Validation on the data-parallel workers (its maps dealt out; the same scores as in this thread).
+    const predict: MapPredictor | undefined = dp ? (images) => dp!.predictEach(model, images) : undefined;
+
     let best = log.find((e) => e.epoch === state.bestEpoch);
-    if (!resumeFrom) {
+    if (!resumeFrom) try {
       // Epoch 0: the untrained network, the reference the training must improve on.
       startup.update('train: validating the untrained network (epoch 0)');
       const t0 = performance.now();
-      const v = validate(cfg, model, valMaps);
+      const v = await validate(cfg, model, valMaps, predict);
       startup.stop();
       if (!Number.isFinite(v.valLoss)) throw new TrainingDivergedError(`the untrained network's validation loss is ${v.valLoss}; check the data`, 0, 0);
       const e0: EpochLog = { epoch: 0, trainLoss: null, valLoss: v.valLoss, heldoutDeviance: v.heldoutDeviance, psnr: v.psnr, ssim: v.ssim, noisyPsnr: v.noisyPsnr, lr: null, imagesPerSecond: null, seconds: (performance.now() - t0) / 1000, step: 0 };
@@ -234,13 +242,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       writeLogAndCurve(cfg, log);
       await saveLast(lastDir, model, meta({ epoch: 0, valLoss: v.valLoss }), optimizer, state);
       say(`epoch 0 (untrained): val loss ${fmt(v.valLoss)}${deviancePart(v)}${scoresLine(v, 'noisy input')}`);
+    } catch (e) {
+      // the epoch loop's finally closes the workers from here on; before it, this does
+      await dp?.close();
+      throw e;
     }
 
-    let dp: DataParallel | undefined;
-    if (backend === 'wasm' || backend === 'cpu') {
-      // always cfg.shards parts, whatever the worker count: the same weights on 1 or 64 threads
-      dp = await models.DataParallel.create({ spec: cfg.spec, lossModule: fileURLToPath(new URL('./losses.ts', import.meta.url)), lossOptions: { kind: cfg.loss }, workers, shards: cfg.shards, backend: backend === 'cpu' ? 'cpu' : 'wasm' });
-    }
     startup.stop();
     const B = cfg.batch;
     // The overall ETA (core/progress: `train` and `run` show one) counts every epoch left.
@@ -275,7 +282,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           bar.increment(B, { loss, lr });
         }
         bar.stop();
-        const v = validate(cfg, model, valMaps);
+        const v = await validate(cfg, model, valMaps, predict);
         if (!Number.isFinite(v.valLoss)) {
           throw new TrainingDivergedError(`training diverged: the validation loss is ${v.valLoss} after epoch ${epoch} (lr ${fmt(lr, 3)}). ${divergedAdvice(cfg, state, lastDir)}`, epoch, cfg.stepsPerEpoch);
         }

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { stream } from '../core/random.ts';
+import { InternalError } from '../core/validate.ts';
 import { psnr, ssim, valueRange } from '../eval/metrics/index.ts';
 import { predictPadded } from '../models/networks/build.ts';
 import { channelScales } from '../models/normalise.ts';
@@ -112,51 +113,70 @@ export interface ValScores {
 }
 
 /**
+ * The network on a list of whole maps, each [1, h, w, C] predicted alone as predictPadded computes it
+ * (reflect-padded to the model's multiple, cropped back): outputs [h, w, K] in list order. The
+ * data-parallel engine's predictEach spreads them over its workers with the same arithmetic.
+ */
+export type MapPredictor = (images: { data: Float32Array; shape: [number, number, number, number] }[]) => Promise<Float32Array[]>;
+
+/** The MapPredictor in this thread. */
+export function localPredictor(model: tf.LayersModel, spec: TrainConfig['spec']): MapPredictor {
+  return async (images) => images.map((im) => tf.tidy(() => predictPadded(model, spec, tf.tensor4d(im.data, im.shape)).dataSync() as Float32Array));
+}
+
+/**
  * The model on every validation map: the scheme's loss on the pair, the denoised full-dose map's
  * PSNR/SSIM against the clean reference, and the held-out deviance (mean over the splits and pixels).
+ * Every network input of every map goes to `predict` in one list (so the data-parallel workers share
+ * them); the scores are then summed in map order, so the result does not depend on where the maps ran.
  */
-export function validate(cfg: TrainConfig, model: tf.LayersModel, valMaps: ValMap[]): ValScores {
+export async function validate(cfg: TrainConfig, model: tf.LayersModel, valMaps: ValMap[], predict: MapPredictor = localPredictor(model, cfg.spec)): Promise<ValScores> {
   const spec = cfg.spec;
   const C = spec.inChannels, K = spec.outChannels;
+  const hasRef = (v: ValMap) => v.reference.some((r, k) => r && v.range[k] > 0);
+  const images: { data: Float32Array; shape: [number, number, number, number] }[] = [];
+  for (const v of valMaps) {
+    const shape: [number, number, number, number] = [1, v.h, v.w, C];
+    images.push({ data: v.x, shape });
+    if (hasRef(v)) images.push({ data: v.xInf, shape });
+    if (v.held) for (const sp of v.held.splits) images.push({ data: sp.x, shape });
+  }
+  const outs = await predict(images);
+  if (outs.length !== images.length) throw new InternalError(`validate: ${images.length} maps predicted, ${outs.length} outputs came back`);
+  let next = 0;
   let lossSum = 0, devSum = 0, devN = 0;
   const ps: number[] = [], ss: number[] = [], ns: number[] = [];
   for (const v of valMaps) {
-    tf.tidy(() => {
-      const x = tf.tensor4d(v.x, [1, v.h, v.w, C]);
-      const y = tf.tensor4d(v.y, [1, v.h, v.w, K + 1]);
-      const f = predictPadded(model, spec, x);
-      lossSum += packedLossPerSample(cfg.loss, y, f)[0];
-      const n = v.h * v.w;
-      if (v.reference.some((r, k) => r && v.range[k] > 0)) {
-        const xi = tf.tensor4d(v.xInf, [1, v.h, v.w, C]);
-        const d = predictPadded(model, spec, xi).dataSync() as Float32Array;
+    const n = v.h * v.w;
+    const f = outs[next++];
+    lossSum += tf.tidy(() => packedLossPerSample(cfg.loss, tf.tensor4d(v.y, [1, v.h, v.w, K + 1]), tf.tensor4d(f, [1, v.h, v.w, K]))[0]);
+    if (hasRef(v)) {
+      const d = outs[next++];
+      for (let k = 0; k < K; k++) {
+        const ref = v.reference[k];
+        if (!ref || !(v.range[k] > 0)) continue;
+        const sk = v.sInf[outScaleIndex(cfg, k)];
+        const den = new Float32Array(n);
+        for (let i = 0; i < n; i++) den[i] = d[i * K + k] * sk;
+        ps.push(psnr(ref, den, v.range[k]));
+        if (v.h >= 7 && v.w >= 7) ss.push(ssim(ref, den, [v.h, v.w], v.range[k]));
+        ns.push(v.noisyPsnr[k]!);
+      }
+    }
+    if (v.held) {
+      // The model's estimate of the input part's expected counts, rescaled to the held-out part: x (1 - p) / p.
+      const r = (1 - v.held.p) / v.held.p;
+      for (const sp of v.held.splits) {
+        const d = outs[next++];
         for (let k = 0; k < K; k++) {
-          const ref = v.reference[k];
-          if (!ref || !(v.range[k] > 0)) continue;
-          const sk = v.sInf[outScaleIndex(cfg, k)];
-          const den = new Float32Array(n);
-          for (let i = 0; i < n; i++) den[i] = d[i * K + k] * sk;
-          ps.push(psnr(ref, den, v.range[k]));
-          if (v.h >= 7 && v.w >= 7) ss.push(ssim(ref, den, [v.h, v.w], v.range[k]));
-          ns.push(v.noisyPsnr[k]!);
+          const sk = sp.s[outScaleIndex(cfg, k)] * r;
+          const mu = new Float32Array(n);
+          for (let i = 0; i < n; i++) mu[i] = d[i * K + k] * sk;
+          devSum += heldoutDeviance(sp.heldout[k], mu) * n;
+          devN += n;
         }
       }
-      if (v.held) {
-        // The model's estimate of the input part's expected counts, rescaled to the held-out part: x (1 - p) / p.
-        const r = (1 - v.held.p) / v.held.p;
-        for (const sp of v.held.splits) {
-          const xh = tf.tensor4d(sp.x, [1, v.h, v.w, C]);
-          const d = predictPadded(model, spec, xh).dataSync() as Float32Array;
-          for (let k = 0; k < K; k++) {
-            const sk = sp.s[outScaleIndex(cfg, k)] * r;
-            const mu = new Float32Array(n);
-            for (let i = 0; i < n; i++) mu[i] = d[i * K + k] * sk;
-            devSum += heldoutDeviance(sp.heldout[k], mu) * n;
-            devN += n;
-          }
-        }
-      }
-    });
+    }
   }
   const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : undefined);
   return { valLoss: lossSum / valMaps.length, psnr: mean(ps), ssim: mean(ss), noisyPsnr: mean(ns), heldoutDeviance: devN ? devSum / devN : undefined };

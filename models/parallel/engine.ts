@@ -30,7 +30,7 @@ import { resolveThreads } from '../../core/threads.ts';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ModelSpec } from '../networks/spec.ts';
-import type { DoneReply, InitMessage, PredictedReply, ReadyReply, StepMessage } from './protocol.ts';
+import type { DoneReply, InitMessage, PredictedEachReply, PredictedReply, ReadyReply, StepMessage } from './protocol.ts';
 import { ConfigError, InternalError } from '../../core/validate.ts';
 
 export interface DataParallelOptions {
@@ -222,6 +222,27 @@ export class DataParallel {
     const out = new Float32Array(N * outPer);
     parts.forEach((r, i) => out.set(r.y, bounds[i] * outPer));
     return { data: out, shape: [N, ...parts[0].yShape.slice(1)] };
+  }
+
+  /**
+   * Each image [1, h, w, C] predicted alone, as predictPadded computes it in this thread (reflect-padded
+   * to the model's multiple, cropped back), with the model's current weights: image i on worker
+   * i mod workers. The outputs [h, w, K] in input order; the same values for any number of workers
+   * (each image is one call of the same kernels). Validation uses it, so the workers share its maps.
+   */
+  async predictEach(model: tf.LayersModel, images: { data: Float32Array; shape: number[] }[]): Promise<Float32Array[]> {
+    this.broadcast(model);
+    const nw = Math.min(this.pool.size, images.length);
+    const out: Float32Array[] = new Array(images.length);
+    await Promise.all(
+      Array.from({ length: nw }, async (_, wk) => {
+        const idx: number[] = [];
+        for (let i = wk; i < images.length; i += nw) idx.push(i);
+        const r = await this.pool.request<PredictedEachReply>(wk, { type: 'predictEach', images: idx.map((i) => images[i].data), shapes: idx.map((i) => images[i].shape) });
+        idx.forEach((i, k) => (out[i] = r.ys[k]));
+      }),
+    );
+    return out;
   }
 
   /** One optimisation step: averaged gradients applied to `model` with `optimizer` in this thread. Returns the loss. */

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../backend.ts';
-import { buildModel } from '../networks/build.ts';
+import { buildModel, predictPadded } from '../networks/build.ts';
 import { validateModelSpec } from '../networks/spec.ts';
 import { randomValues, relativeError } from '../testing.ts';
 import { DataParallel } from './engine.ts';
@@ -78,6 +78,21 @@ test('2-worker inference equals single-process prediction', async () => {
   assert.ok(relativeError(got.data, ref) <= 1e-5, `relative error ${relativeError(got.data, ref)}`);
   model.dispose();
   x.dispose();
+});
+
+test('predictEach: 5 maps of 3 sizes (two need reflect padding) on 2 workers equal predictPadded in this thread bit for bit, in input order', async () => {
+  const model = buildModel(spec);
+  const sizes = [[12, 12], [11, 13], [12, 12], [9, 16], [12, 12]];
+  const images = sizes.map(([h, w], k) => ({ data: randomValues(h * w * 2, 60 + k), shape: [1, h, w, 2] }));
+  const got = await dp.predictEach(model, images);
+  assert.is(got.length, 5);
+  images.forEach((im, k) => {
+    const ref = tf.tidy(() => predictPadded(model, spec, tf.tensor4d(im.data, im.shape as [number, number, number, number])).dataSync() as Float32Array);
+    assert.is(got[k].length, sizes[k][0] * sizes[k][1], `map ${k}: one output channel, cropped back`);
+    assert.ok(Buffer.from(got[k].buffer, got[k].byteOffset, got[k].byteLength).equals(Buffer.from(ref.buffer, ref.byteOffset, ref.byteLength)), `map ${k} differs from this thread's prediction`);
+  });
+  assert.ok(got[0].some((v, i) => v !== got[2][i]), 'different inputs give different outputs (the order is checked)');
+  model.dispose();
 });
 
 test('lossOptions reach the module\'s createLoss in every worker', async () => {

@@ -38,10 +38,18 @@ export interface PredictMessage {
   xShape: number[];
 }
 
+/** Several images, each [1, h, w, C] predicted alone with predictPadded (reflect-padded to the model's multiple, cropped back). */
+export interface PredictEachMessage {
+  type: 'predictEach';
+  images: Float32Array[];
+  shapes: number[][];
+}
+
 /** Requests go through core/pool.ts SharedPool (which adds the request id; a throw in the worker is an error reply). */
-export type WorkerRequest = InitMessage | StepMessage | PredictMessage;
+export type WorkerRequest = InitMessage | StepMessage | PredictMessage | PredictEachMessage;
 
 export interface ReadyReply { type: 'ready'; backend: string }
 export interface DoneReply { type: 'done'; loss: number; nonTrainable: Float32Array[] }
 export interface PredictedReply { type: 'predicted'; y: Float32Array; yShape: number[] }
-export type WorkerReply = ReadyReply | DoneReply | PredictedReply;
+export interface PredictedEachReply { type: 'predictedEach'; ys: Float32Array[] }
+export type WorkerReply = ReadyReply | DoneReply | PredictedReply | PredictedEachReply;

@@ -6,7 +6,7 @@
 import { serve } from '../../core/pool.ts';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
-import { buildModel } from '../networks/build.ts';
+import { buildModel, predictPadded } from '../networks/build.ts';
 import { autoMicroBatch, gradientsInMicroBatches } from '../microbatch.ts';
 import type { ModelSpec } from '../networks/spec.ts';
 import type { WorkerReply, WorkerRequest } from './protocol.ts';
@@ -24,6 +24,7 @@ let spec: ModelSpec | undefined;
 /** Buffers a reply moves rather than copies. */
 function transfer(r: WorkerReply): ArrayBuffer[] {
   if (r.type === 'predicted') return [r.y.buffer as ArrayBuffer];
+  if (r.type === 'predictedEach') return r.ys.map((y) => y.buffer as ArrayBuffer);
   if (r.type === 'done') return r.nonTrainable.map((a) => a.buffer as ArrayBuffer);
   return [];
 }
@@ -68,6 +69,12 @@ serve<WorkerRequest, WorkerReply>(async (msg) => {
     const yShape = out.shape;
     out.dispose();
     return { type: 'predicted', y, yShape };
+  }
+  if (msg.type === 'predictEach') {
+    const m = model!;
+    tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
+    const ys = msg.images.map((x, i) => tf.tidy(() => predictPadded(m, spec!, tf.tensor4d(x, msg.shapes[i] as [number, number, number, number])).dataSync() as Float32Array));
+    return { type: 'predictedEach', ys };
   }
   // step
   {
