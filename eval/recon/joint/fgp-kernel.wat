@@ -33,15 +33,19 @@
   (func $mask (param $c i32) (result v128)
     (select (result v128) (v128.const i32x4 -1 -1 -1 -1) (v128.const i32x4 0 0 0 0) (local.get $c)))
 
-  ;; Slice z of the primal v = w + t div R (Neumann boundary), float32, into the ring.
-  (func $primal (param $z i32)
+  ;; Slice z of the primal v = w + t div R (Neumann boundary), float32, into the ring; with $clip, v < 0 set
+  ;; to 0 (pmax: -0 stays -0, as the JavaScript `v < 0 ? 0 : v`); with $uo != 0 v also into the output
+  ;; volumes at byte offset $uo (element e's at + e n 4).
+  (func $primal (param $z i32) (param $clip i32) (param $uo i32)
     (local $e i32) (local $y i32) (local $x i32) (local $i4 i32) (local $a i32) (local $nx4 i32)
     (local $wE i32) (local $qE i32) (local $rE i32) (local $last i32)
     (local $mzp v128) (local $mzm v128) (local $myp v128) (local $mym v128) (local $mxp v128) (local $mxm v128)
-    (local $d v128) (local $tv v128)
+    (local $d v128) (local $tv v128) (local $lo v128) (local $uE i32)
     (local.set $nx4 (i32.shl (global.get $nx) (i32.const 2)))
     (local.set $last (i32.sub (global.get $nx) (i32.const 4)))
     (local.set $tv (f32x4.splat (global.get $t)))
+    ;; the clip's floor: 0, or -infinity (pmax leaves every v, -0 and NaN included)
+    (local.set $lo (select (result v128) (v128.const f32x4 0 0 0 0) (v128.const f32x4 -inf -inf -inf -inf) (local.get $clip)))
     (local.set $mzp (call $mask (i32.lt_s (local.get $z) (i32.sub (global.get $nz) (i32.const 1)))))
     (local.set $mzm (call $mask (i32.gt_s (local.get $z) (i32.const 0))))
     (local.set $e (i32.const 0))
@@ -50,6 +54,7 @@
       (local.set $qE (i32.add (global.get $R) (i32.mul (i32.mul (local.get $e) (i32.const 3)) (global.get $n4))))
       (local.set $rE (i32.add (global.get $ring)
         (i32.mul (i32.add (i32.shl (local.get $e) (i32.const 1)) (i32.and (local.get $z) (i32.const 1))) (global.get $plane4))))
+      (local.set $uE (i32.add (local.get $uo) (i32.mul (local.get $e) (global.get $n4))))
       (local.set $y (i32.const 0))
       (loop $rows
         (local.set $myp (call $mask (i32.lt_s (local.get $y) (i32.sub (global.get $ny) (i32.const 1)))))
@@ -70,10 +75,10 @@
           (local.set $a (i32.add (local.get $a) (global.get $n4)))
           (local.set $d (f32x4.add (local.get $d) (v128.and (v128.load (local.get $a)) (local.get $mxp))))
           (local.set $d (f32x4.sub (local.get $d) (v128.and (v128.load (i32.sub (local.get $a) (i32.const 4))) (local.get $mxm))))
-          ;; v = w + t d
-          (v128.store
-            (i32.add (local.get $rE) (i32.sub (local.get $i4) (i32.mul (local.get $z) (global.get $plane4))))
-            (f32x4.add (v128.load (i32.add (local.get $wE) (local.get $i4))) (f32x4.mul (local.get $tv) (local.get $d))))
+          ;; v = w + t d (clipped: pmax(v, lo) = v < lo ? lo : v)
+          (local.set $d (f32x4.pmax (f32x4.add (v128.load (i32.add (local.get $wE) (local.get $i4))) (f32x4.mul (local.get $tv) (local.get $d))) (local.get $lo)))
+          (v128.store (i32.add (local.get $rE) (i32.sub (local.get $i4) (i32.mul (local.get $z) (global.get $plane4)))) (local.get $d))
+          (if (local.get $uo) (then (v128.store (i32.add (local.get $uE) (local.get $i4)) (local.get $d))))
           (local.set $x (i32.add (local.get $x) (i32.const 4)))
           (br_if $quads (i32.lt_s (local.get $x) (global.get $nx))))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
@@ -146,6 +151,11 @@
       (local.set $e (i32.add (local.get $e) (i32.const 1)))
       (br_if $elements (i32.lt_s (local.get $e) (global.get $nE)))))
 
+  (func $setShape (param $nz i32) (param $ny i32) (param $nx i32) (param $nE i32)
+    (global.set $nz (local.get $nz)) (global.set $ny (local.get $ny)) (global.set $nx (local.get $nx)) (global.set $nE (local.get $nE))
+    (global.set $plane4 (i32.shl (i32.mul (local.get $ny) (local.get $nx)) (i32.const 2)))
+    (global.set $n4 (i32.mul (local.get $nz) (global.get $plane4))))
+
   ;; One FGP iteration on slices [z0, z1): the primal of R rolled through the ring, then each slice's dual
   ;; step. t, step and mom arrive as float64 and are rounded to float32 here (the JavaScript kernel's fround).
   (func (export "fgpTvSlab")
@@ -153,20 +163,28 @@
     (param $w i32) (param $R i32) (param $P i32) (param $Pn i32) (param $Rn i32) (param $ring i32)
     (param $t f64) (param $step f64) (param $mom f64)
     (local $z i32)
-    (global.set $nz (local.get $nz)) (global.set $ny (local.get $ny)) (global.set $nx (local.get $nx)) (global.set $nE (local.get $nE))
-    (global.set $plane4 (i32.shl (i32.mul (local.get $ny) (local.get $nx)) (i32.const 2)))
-    (global.set $n4 (i32.mul (local.get $nz) (global.get $plane4)))
+    (call $setShape (local.get $nz) (local.get $ny) (local.get $nx) (local.get $nE))
     (global.set $w (local.get $w)) (global.set $R (local.get $R)) (global.set $P (local.get $P))
     (global.set $Pn (local.get $Pn)) (global.set $Rn (local.get $Rn)) (global.set $ring (local.get $ring))
     (global.set $t (f32.demote_f64 (local.get $t))) (global.set $step (f32.demote_f64 (local.get $step))) (global.set $mom (f32.demote_f64 (local.get $mom)))
-    (call $primal (local.get $z0))
+    (call $primal (local.get $z0) (i32.const 0) (i32.const 0))
     (local.set $z (local.get $z0))
     (block $done
       (loop $slices
         (br_if $done (i32.ge_s (local.get $z) (local.get $z1)))
         (if (i32.lt_s (i32.add (local.get $z) (i32.const 1)) (local.get $nz))
-          (then (call $primal (i32.add (local.get $z) (i32.const 1)))))
+          (then (call $primal (i32.add (local.get $z) (i32.const 1)) (i32.const 0) (i32.const 0))))
         (call $dual (local.get $z))
         (local.set $z (i32.add (local.get $z) (i32.const 1)))
         (br $slices))))
+
+  ;; The prox's result on slice z: max(0, w + t div P) into the ring (slot z & 1) and, where $uo != 0,
+  ;; into the output volumes at $uo (fgp.ts mode 1; the regulariser's value is then summed from the ring).
+  (func (export "fgpTvResultSlice")
+    (param $nz i32) (param $ny i32) (param $nx i32) (param $nE i32) (param $z i32)
+    (param $w i32) (param $P i32) (param $ring i32) (param $uo i32) (param $t f64)
+    (call $setShape (local.get $nz) (local.get $ny) (local.get $nx) (local.get $nE))
+    (global.set $w (local.get $w)) (global.set $R (local.get $P)) (global.set $ring (local.get $ring))
+    (global.set $t (f32.demote_f64 (local.get $t)))
+    (call $primal (local.get $z) (i32.const 1) (local.get $uo)))
 )

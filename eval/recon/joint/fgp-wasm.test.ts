@@ -19,7 +19,8 @@ for (const [shape, workers] of [[[11, 12, 16], 1], [[11, 12, 16], 2], [[20, 16, 
     try {
       let seed = 7;
       const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-      const init = [0, 1].map(() => Float32Array.from({ length: n }, () => (rnd() < 0.3 ? 0 : rnd() * 3)));
+      // values below 0 too, so the result's clip at 0 acts (its -0 / pmax rule is part of what must agree)
+      const init = [0, 1].map(() => Float32Array.from({ length: n }, () => (rnd() < 0.3 ? 0 : rnd() * 4 - 2)));
       const out: { u: Float32Array[]; v: (number | null)[] }[] = [];
       for (const k of ['js', 'auto'] as const) {
         const prox = new FgpProx(op, 'tv', [0.19, 0.1], [nz, ny, nx], 7, 1, k);
@@ -34,6 +35,9 @@ for (const [shape, workers] of [[[11, 12, 16], 1], [[11, 12, 16], 2], [[20, 16, 
       let moved = 0;
       for (let i = 0; i < n; i++) if (out[0].u[0][i] !== init[0][i]) moved++;
       assert.ok(moved > n / 2, `the prox changed the volume (${moved} of ${n} voxels)`);
+      let clipped = 0;
+      for (let e = 0; e < 2; e++) for (let i = 0; i < n; i++) { assert.ok(out[0].u[e][i] >= 0, 'the result is clipped at 0'); if (Object.is(out[0].u[e][i], 0)) clipped++; }
+      assert.ok(clipped > 0, 'some voxels were clipped to 0');
     } finally { await op.close(); }
   });
 }

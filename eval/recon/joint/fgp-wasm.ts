@@ -101,25 +101,36 @@ export const FGP_WASM_KERNEL: SlabKernel<FgpWasmArgs> = {
   prelude: 'const fgpWasmCache = { id: -1, run: null };',
 };
 
+/** The memory's result-slice function (fgpTvResultSlice), instantiated once per thread and memory. Self-contained. */
+export function fgpWasmResultFn(mod: WebAssembly.Module, mem: WebAssembly.Memory, memId: number): (...a: number[]) => void {
+  if (fgpWasmResultCache.id !== memId) {
+    fgpWasmResultCache.id = memId;
+    fgpWasmResultCache.run = new WebAssembly.Instance(mod, { env: { mem } }).exports.fgpTvResultSlice as (...x: number[]) => void;
+  }
+  return fgpWasmResultCache.run!;
+}
+const fgpWasmResultCache: { id: number; run: ((...a: number[]) => void) | null } = { id: -1, run: null };
+
 /** A block of rows (element e's 3 n float32 at off + 12 n e) in the memory: its offset and its views. */
 export interface FgpBlock { off: number; rows: Float32Array[] }
 
 let nextMemId = 1;
 
 /**
- * The prox's arrays in one shared memory: w (nE x n), four dual blocks (nE x 3n), one ring of 2 slices per
+ * The prox's arrays in one shared memory: w (nE x n), the result (nE x n), four dual blocks (nE x 3n), one ring of 2 slices per
  * element for each of nSlabs slabs, with a guard slice before the duals and after the ring (the kernel's
  * masked reads there stay inside memory). Null where it would pass WebAssembly's 4 GiB.
  */
-export function fgpWasmLayout(nz: number, ny: number, nx: number, nE: number, nSlabs: number): { mem: WebAssembly.Memory; memId: number; w: Float32Array[]; blocks: FgpBlock[]; ring: number; ringBytes: number } | null {
+export function fgpWasmLayout(nz: number, ny: number, nx: number, nE: number, nSlabs: number): { mem: WebAssembly.Memory; memId: number; w: Float32Array[]; out: Float32Array[]; outOff: number; blocks: FgpBlock[]; ring: number; ringBytes: number } | null {
   const plane = ny * nx, n = nz * plane;
-  const guard = 4 * plane + 64, wOff = guard, dOff = wOff + 4 * n * nE, dBytes = 12 * n * nE;
+  const guard = 4 * plane + 64, wOff = guard, outOff = wOff + 4 * n * nE, dOff = outOff + 4 * n * nE, dBytes = 12 * n * nE;
   const ring = dOff + 4 * dBytes, ringBytes = 8 * plane * nE, total = ring + nSlabs * ringBytes + guard;
   const pages = Math.ceil(total / 65536);
   if (pages > 65536) return null;
   const mem = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const buf = mem.buffer;
   const w = Array.from({ length: nE }, (_, e) => new Float32Array(buf, wOff + 4 * n * e, n));
+  const out = Array.from({ length: nE }, (_, e) => new Float32Array(buf, outOff + 4 * n * e, n));
   const blocks = [0, 1, 2, 3].map((b) => ({ off: dOff + b * dBytes, rows: Array.from({ length: nE }, (_, e) => new Float32Array(buf, dOff + b * dBytes + 12 * n * e, 3 * n)) }));
-  return { mem, memId: nextMemId++, w, blocks, ring, ringBytes };
+  return { mem, memId: nextMemId++, w, out, outOff, blocks, ring, ringBytes };
 }

@@ -21,8 +21,9 @@
  * need no barrier inside an FGP iteration; the extrapolated dual is double-buffered (a slab reads r of the
  * slice above its own while the next slab writes its own slices). After the last iteration mode 1 writes the
  * clipped primal and, from the same ring, the regulariser's value of the result (for the objective); mode 2
- * is the value alone. Every voxel is computed by the same arithmetic in the same order whatever the slabs
- * (float64 arithmetic, values stored in float32 where the sequential form stores them), so the result
+ * is the value alone (where the iterations run on the wasm kernel, mode 1's primal does too:
+ * fgpWasmResultSlab). Every voxel is computed by the same arithmetic in the same order whatever the slabs
+ * (TV: float32 arithmetic; TNV: float64, values stored in float32 where the sequential form stores them), so the result
  * equals the single-threaded loop's bit for bit, and the value is summed per block of 2 slices in slice
  * order (VALUE_BLOCK) for any slab size. The kernel is self-contained (workers get its source, operator.ts
  * SlabKernel) and allocates nothing per voxel.
@@ -32,7 +33,7 @@ import type { Shape3 } from '../tv.ts';
 // the kernel calls these in this thread; workers get their source in PROX_PRELUDE
 import { InternalError } from '../../../core/validate.ts';
 import { PROX_PRELUDE, projectSpectralBall, gramEigenvalues } from './prox.ts';
-import { FGP_WASM_KERNEL, fgpWasmLayout, fgpWasmModule, type FgpWasmArgs } from './fgp-wasm.ts';
+import { FGP_WASM_KERNEL, fgpWasmLayout, fgpWasmModule, fgpWasmResultFn, type FgpWasmArgs } from './fgp-wasm.ts';
 
 export type ProxKind = 'tv' | 'tnv' | 'tnv-haadf';
 
@@ -281,6 +282,37 @@ const KERNEL: SlabKernel<FgpArgs> = {
   prelude: [PROX_PRELUDE, 'const fgpScratch = { ring: new Float32Array(0), hRow: new Float32Array(0) };', ...[fgpDiv, fgpDiv32, fgpPrimalSlice, fgpDualSlice, fgpValueSlice].map((f) => `const ${f.name} = ${f.toString()};`)].join('\n'),
 };
 
+/** Mode 1 on the wasm kernel's memory: its module, memory and byte offsets (fgp-wasm.ts layout). */
+interface FgpWasmResultArgs extends FgpArgs {
+  mod: WebAssembly.Module; mem: WebAssembly.Memory; memId: number;
+  wOff: number; pOff: number; outOff: number; ringOff: number; ringBytes: number;
+}
+
+/**
+ * Mode 1 where the iterations ran on the wasm kernel: the clipped primal of P by fgpTvResultSlice (the
+ * wasm kernel's float32 arithmetic, the JavaScript mode 1's bits) rolled through slab s's ring, the
+ * regulariser's value from the ring by fgpValueSlice (as mode 1 sums it), the result copied into u.
+ */
+function fgpWasmResultSlab(a: FgpWasmResultArgs, z0: number, z1: number, s: number): void {
+  const { nz, ny, nx, u } = a, plane = ny * nx, n = nz * plane, nE = a.w.length;
+  const run = fgpWasmResultFn(a.mod, a.mem, a.memId);
+  const ringOff = a.ringOff + s * a.ringBytes, ring = new Float32Array(a.mem.buffer, ringOff, 2 * nE * plane);
+  const qv = new Float64Array(3 * nE), work = new Float64Array(2 * nE * nE), G = new Float64Array(nE * nE), ev = new Float64Array(3);
+  run(nz, ny, nx, nE, z0, a.wOff, a.pOff, ringOff, a.outOff, a.t);
+  let total = 0;
+  for (let z = z0; z < z1; z++) {
+    if (z + 1 < nz) run(nz, ny, nx, nE, z + 1, a.wOff, a.pOff, ringOff, z + 1 < z1 ? a.outOff : 0, a.t);
+    total = fgpValueSlice(a, z, total, ring, qv, work, G, ev);
+    if ((z & 1) === 1 || z === z1 - 1) { a.sums[z >> 1] = total; total = 0; }
+  }
+  for (let e = 0; e < nE; e++) u[e].set(new Float32Array(a.mem.buffer, a.outOff + 4 * (e * n + z0 * plane), (z1 - z0) * plane), z0 * plane);
+}
+
+const WASM_RESULT_KERNEL: SlabKernel<FgpWasmResultArgs> = {
+  name: 'joint.fgpWasmResult', fn: fgpWasmResultSlab,
+  prelude: [PROX_PRELUDE, 'const fgpWasmResultCache = { id: -1, run: null };', ...[fgpWasmResultFn, fgpValueSlice].map((f) => `const ${f.name} = ${f.toString()};`)].join('\n'),
+};
+
 function sumBlocks(sums: Float64Array): number {
   let s = 0;
   for (const v of sums) s += v;
@@ -301,7 +333,7 @@ export class FgpProx {
   private L: number;
   private base: Omit<FgpArgs, 'mode' | 'u' | 'R' | 'P' | 'Pn' | 'Rn' | 't' | 'step' | 'mom'>;
   /** TV with nx a multiple of 4 where WebAssembly SIMD runs: the iterations on fgp-kernel.wat, the arrays in its shared memory (fgp-wasm.ts). */
-  private wasm: { args: Omit<FgpWasmArgs, 'R' | 'P' | 'Pn' | 'Rn' | 't' | 'step' | 'mom'>; off: Map<Float32Array[], number> } | null = null;
+  private wasm: { args: Omit<FgpWasmArgs, 'R' | 'P' | 'Pn' | 'Rn' | 't' | 'step' | 'mom'>; off: Map<Float32Array[], number>; outOff: number } | null = null;
   /** Which kernel runs the FGP iterations (the results are the same bits). */
   readonly kernel: 'wasm' | 'js';
   constructor(private runner: SlabRunner, kind: ProxKind, c: number[], shape: Shape3, private iterations: number, sh: number, kernel: 'auto' | 'js' = 'auto') {
@@ -316,6 +348,7 @@ export class FgpProx {
       this.wasm = {
         args: { mod, mem: lay.mem, memId: lay.memId, nz: shape[0], ny: shape[1], nx: shape[2], nE, w: lay.w[0].byteOffset, ring: lay.ring, ringBytes: lay.ringBytes },
         off: new Map(lay.blocks.map((b) => [b.rows, b.off])),
+        outOff: lay.outOff,
       };
     } else {
       const mk = (len: number, k: number) => Array.from({ length: k }, () => runner.sharedFloat32(len));
@@ -360,7 +393,10 @@ export class FgpProx {
       Rn = Rn === this.r ? this.r2 : this.r;
       tk = tn;
     }
-    await this.runner.runSlabs(KERNEL, this.args({ mode: 1, u, P: this.p, t }), SLAB);
+    if (this.wasm) {
+      const wa = this.wasm.args;
+      await this.runner.runSlabs(WASM_RESULT_KERNEL, { ...this.args({ mode: 1, u, P: this.p, t }), mod: wa.mod, mem: wa.mem, memId: wa.memId, wOff: wa.w, pOff: this.wasm.off.get(this.p)!, outOff: this.wasm.outOff, ringOff: wa.ring, ringBytes: wa.ringBytes }, SLAB);
+    } else await this.runner.runSlabs(KERNEL, this.args({ mode: 1, u, P: this.p, t }), SLAB);
     return sumBlocks(this.base.sums);
   }
 
