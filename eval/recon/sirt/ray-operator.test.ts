@@ -28,13 +28,18 @@ test('ray-table operator: adjoint <Ax, y> = <x, A^T y> and equal to the matrix-f
   assert.ok(maxRel(rs, rrs) < 1e-5 && maxRel(cs, rcs) < 1e-5, 'row/column sums differ from the Projector');
 });
 
-test('ray-table operator: the wasm and JavaScript kernels are bit-identical (chunks of 8 and a partial one, odd chunk lanes)', async () => {
+test('ray-table operator: the wasm and JavaScript kernels are bit-identical (chunks of 8 and a partial one, odd chunk lanes), call after call', async () => {
   const x = rand(geom.nz * geom.ny * geom.nx), y = rand(geom.angles.length * geom.nz * geom.nCols);
   for (const chunk of [8, 3]) {
     const a = new RayTableOperator(geom, { kernel: 'wasm', chunk }), b = new RayTableOperator(geom, { kernel: 'rays', chunk });
     assert.is(a.kernel, 'wasm');
-    assert.ok(Buffer.from((await a.forward(x)).buffer).equals(Buffer.from((await b.forward(x)).buffer)), `chunk ${chunk}: forward differs`);
-    assert.ok(Buffer.from((await a.back(y)).buffer).equals(Buffer.from((await b.back(y)).buffer)), `chunk ${chunk}: back differs`);
+    // a sequence on the same operators: the wasm runner keeps its buffers between calls (no clears), so a
+    // lane or accumulator left over from the call before would show here
+    const x2 = rand(x.length), y2 = rand(y.length);
+    for (const [k, op, v] of [[0, 'f', x], [1, 'b', y], [2, 'b', y2], [3, 'f', x2], [4, 'b', y], [5, 'f', x]] as const) {
+      const [ra, rb] = op === 'f' ? [await a.forward(v), await b.forward(v)] : [await a.back(v), await b.back(v)];
+      assert.ok(Buffer.from(ra.buffer).equals(Buffer.from(rb.buffer)), `chunk ${chunk}, call ${k} (${op === 'f' ? 'forward' : 'back'}) differs`);
+    }
   }
 });
 
