@@ -27,7 +27,7 @@ import { isSlabRunner, localSlabs } from '../operator.ts';
 import type { Shape3 } from '../tv.ts';
 import { FgpProx, regulariserValueLocal } from './fgp.ts';
 import { InternalError } from '../../../core/validate.ts';
-import { PASS, passRunner } from './passes.ts';
+import { PASS, passReducer, passRunner } from './passes.ts';
 
 export interface EngineInput {
   edx: Float32Array[];
@@ -51,7 +51,7 @@ export interface EngineInput {
   onIteration?: (r: IterationRecord) => void;
 }
 
-/** Smooth data terms and regulariser at u given its projections Pu (also used by the tests). */
+/** Smooth data terms and regulariser at u given its projections Pu, in this thread (the tests; jointSolve reports the same terms from passes.ts PASS.objective on the workers). */
 export function jointObjective(inp: EngineInput, u: Float32Array[], Pu: Float32Array[], shape: Shape3, regValue?: number): { objective: number; terms: Record<string, number> } {
   const nE = u.length, m = inp.haadf.length;
   let haadf = 0;
@@ -94,6 +94,8 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   // kernels run the prox and the array passes, passes.ts)
   const runner = isSlabRunner(op) ? op : localSlabs(g.nz);
   const pass = passRunner(runner, { nz: g.nz, ny: g.ny, nx: g.nx, nA: g.angles.length, nCols: g.nCols });
+  // the sums (objective, totals of u) on the workers too, added per slab in slab order
+  const reduce = passReducer(runner, { nz: g.nz, ny: g.ny, nx: g.nx, nA: g.angles.length, nCols: g.nCols });
   const shared = (a: Float32Array) => { const s = runner.sharedFloat32(a.length); s.set(a); return s; };
   const invRow = runner.sharedFloat32(m);
   for (let i = 0; i < m; i++) invRow[i] = rowP[i] > 1e-6 ? 1 / rowP[i] : 0;
@@ -163,7 +165,7 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   }
   const hPrev = hasH && hasEdx ? runner.sharedFloat32(n) : new Float32Array(0);
   const rH = runner.sharedFloat32(m), bH = runner.sharedFloat32(n), bp = runner.sharedFloat32(n);
-  const setEps = () => { share.eps = (1e-2 * weightedTotal(u, inp.c)) / Math.max(1, nSupport); };
+  const setEps = async () => { share.eps = (1e-2 * (await reduce(PASS.weightedTotal, { vols: u, c: inp.c }))[0]) / Math.max(1, nSupport); };
   if (hasH && hasEdx && inp.warmStart > 0) {
     // The HAADF part of the warm start: h0 = SIRT of the HAADF from 0 (warmStart iterations, clip at 0), lifted
     // onto the EDX warm start's composition. The EDX ML-EM start alone carries its noise in the null space of
@@ -178,23 +180,34 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     }
     // balanced as every iteration is: 1 - omega of the way from the EDX's h to the HAADF's (lambda_chem -> infinity: EM alone)
     for (let j = 0; j < n; j++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * u[e][j]; h0[j] = gH * (h0[j] - h); }
-    setEps();
+    await setEps();
     await pass(PASS.liftH, { out: h0, vols: u, c: inp.c, g: share.g, eps: share.eps, arrays: [C] });
   }
   const prox = reg === 'none' ? null : new FgpProx(runner, reg, inp.c, shape, proxIt, hScale(inp.c));
   const history: IterationRecord[] = [];
   let regValue: number | null = null; // R(u) as the last prox left u (its last kernel computes it), null once u has changed
+  // jointObjective's terms, its data sums by the objective reduction on the workers (arrays in shared memory)
+  const none = new Float32Array(0), wH = hasH ? shared(inp.haadfWeight) : none;
+  const objectiveOnRunner = async (rv: number) => {
+    const t = await reduce(PASS.objective, { vols: Pu, arrays: [hasH ? bHaadf : none, wH, ...(hasEdx ? bEdx : Pu.map(() => none))], c: inp.c, v: hasEdx && !poisson ? vE : [] });
+    const haadf = (t[0] * inp.alphaH) / 2;
+    let edx = 0;
+    for (let e = 0; e < nE; e++) edx += t[1 + e];
+    edx *= lam;
+    const regTerm = reg !== 'none' && inp.regWeight > 0 ? inp.regWeight * rv : 0;
+    return { objective: haadf + edx + regTerm, terms: { haadf, edx, reg: regTerm } };
+  };
   const record = async (iteration: number) => {
     const rv = prox ? (regValue ?? (await prox.value(u))) : 0;
     regValue = null;
-    const r = jointObjective({ ...inp, regulariser: reg, lambdaEdx: lam, edx: hasEdx ? inp.edx : [] }, u, Pu, shape, rv);
+    const r = await objectiveOnRunner(rv);
     const rec = { iteration, ...r };
     history.push(rec);
     inp.onIteration?.(rec);
   };
   for (let it = 1; it <= inp.iterations; it++) {
     for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]);
-    setEps();
+    await setEps();
     if (it > 1) await record(it - 1);
     // HAADF step: SIRT on h = sum_e c_e u_e, dh = -gH C^-1 P^T R^-1 (P h - b_H), lifted to the elements by
     // their share of h at the voxel (liftH: the HAADF sets the total, the composition is the EDX's).
@@ -226,7 +239,7 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     }
     // The regulariser's prox at the EM step scale mean(u) / mean(C) (in units of the Poisson log-likelihood).
     if (prox) {
-      const su = weightedTotal(u, null);
+      const su = (await reduce(PASS.weightedTotal, { vols: u }))[0];
       regValue = await prox.apply(u, (inp.regWeight * su) / Math.max(1, nE * sumC));
     }
     inp.progress?.increment(1);
@@ -237,22 +250,12 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   return { volumes: u, haadfVolume, history };
 }
 
-// The sums left in this thread, as small functions: inside jointSolve (a long async function) V8 ran such
-// loops on-stack-replaced at several times the cost. The per-voxel and per-ray passes are passes.ts.
+// jointObjective's helper, a small function: inside a long async function V8 ran such loops on-stack-replaced
+// at several times the cost. jointSolve's passes and sums run on the workers (passes.ts).
 
 /** sum_e c_e a_e[i] at i, summed from 0 in element order (float64). */
 function haadfAt(a: Float32Array[], c: number[], nE: number, i: number): number {
   let h = 0;
   for (let e = 0; e < nE; e++) h += c[e] * a[e][i];
   return h;
-}
-
-/** sum_e c_e sum_j u_e[j] (c null: all 1), element by element, in float64. */
-function weightedTotal(u: Float32Array[], c: number[] | null): number {
-  let s = 0;
-  for (let e = 0; e < u.length; e++) {
-    const x = u[e], n = x.length;
-    if (c) { const ce = c[e]; for (let j = 0; j < n; j++) s += ce * x[j]; } else for (let j = 0; j < n; j++) s += x[j];
-  }
-  return s;
 }

@@ -38,10 +38,23 @@ export const PASS = {
   sirtResidual: 7,
   /** volume: out_j = max(0, out_j - bp_j / C_j) on the support, else 0; arrays [bp, C] (SIRT's update with the clip). */
   sirtUpdate: 8,
+  /**
+   * reduction over the tilt series (passReducer): the objective's data sums of engine.ts jointObjective,
+   * into sums[s (1 + nE) + k]: k = 0 sum_i wH_i (sum_e c_e Pu_e,i - bH_i)^2, k = 1 + e element e's EDX term
+   * (Poisson: sum_i Pu_e,i - b_e,i log max(Pu_e,i, 1e-30) where b_e,i > 0, else Pu_e,i; least squares, v[e]
+   * set: sum_i v_e (Pu_e,i - b_e,i)^2 / 2). vols Pu, arrays [bH, wH, b_0 .. b_nE-1] (an empty bH: no HAADF sum; an
+   * empty b_e: no EDX sum, 0).
+   */
+  objective: 9,
+  /** reduction over the volume: sums[s] = sum_e c_e sum_j u_e,j (c empty: every c_e = 1), element by element; vols u. */
+  weightedTotal: 10,
 } as const;
 
 /** The passes over tilt-series arrays (the others run over the volume). */
-export const TILT_SERIES_PASSES: ReadonlySet<number> = new Set([PASS.emRatio, PASS.haadfResidual, PASS.sirtResidual]);
+export const TILT_SERIES_PASSES: ReadonlySet<number> = new Set([PASS.emRatio, PASS.haadfResidual, PASS.sirtResidual, PASS.objective]);
+
+/** The reductions (passReducer; the others write arrays): how many sums each writes per slab, for nE elements. */
+export const REDUCTIONS: ReadonlyMap<number, (nE: number) => number> = new Map([[PASS.objective, (nE: number) => 1 + nE], [PASS.weightedTotal, () => 1]]);
 
 export interface PassArgs {
   op: number;
@@ -57,6 +70,8 @@ export interface PassArgs {
   vols: Float32Array[];
   /** Per-element coefficients c_e, the lift's composition g_e, a factor f, the lift's eps. */
   c: number[]; g: number[]; f: number; eps: number;
+  /** Reductions: the sums per slab (passReducer), the least-squares EDX weights (empty: Poisson). */
+  sums: Float64Array; v: number[];
 }
 
 /** The kernel body on [lo, hi) of one array span (voxels, or one angle's rows). */
@@ -103,20 +118,84 @@ function passRange(a: PassArgs, lo: number, hi: number): void {
   }
 }
 
+/**
+ * A reduction on slab s, slices [z0, z1): its sums in float64, over the slab's rays angle by angle (rows z0..z1
+ * of each) or its voxels, each from 0; the caller adds the slabs in slab order, so the totals are the same
+ * bits for any number of workers.
+ */
+function reduceSlab(a: PassArgs, z0: number, z1: number, s: number): void {
+  const V = a.vols, A = a.arrays, c = a.c, nE = V.length, sums = a.sums;
+  if (a.op === 10) {
+    let t = 0;
+    for (let e = 0; e < nE; e++) {
+      const x = V[e], ce = c.length ? c[e] : 1;
+      let se = 0;
+      for (let j = z0 * a.plane; j < z1 * a.plane; j++) se += x[j];
+      t += c.length ? ce * se : se;
+    }
+    sums[s] = t;
+    return;
+  }
+  // op 9: the objective's data sums
+  const w = 1 + nE, bH = A[0], wH = A[1], hasH = bH.length > 0, ls = a.v.length > 0;
+  let haadf = 0;
+  for (let k = 0; k < w; k++) sums[s * w + k] = 0;
+  for (let t = 0; t < a.nA; t++) {
+    const lo = (t * a.nz + z0) * a.nCols, hi = (t * a.nz + z1) * a.nCols;
+    if (hasH) for (let i = lo; i < hi; i++) { let h = 0; for (let e = 0; e < nE; e++) h += c[e] * V[e][i]; const d = h - bH[i]; haadf += wH[i] * d * d; }
+    for (let e = 0; e < nE; e++) {
+      const P = V[e], b = A[2 + e];
+      if (b.length === 0) continue;
+      let edx = 0;
+      if (ls) { const ve = a.v[e]; for (let i = lo; i < hi; i++) { const d = P[i] - b[i]; edx += (ve * d * d) / 2; } }
+      else for (let i = lo; i < hi; i++) { const z = P[i]; edx += b[i] > 0 ? z - b[i] * Math.log(Math.max(z, 1e-30)) : z; }
+      sums[s * w + 1 + e] += edx;
+    }
+  }
+  sums[s * w] = haadf;
+}
+
 /** Slices [z0, z1) of the pass: the voxels of those slices, or those rows of every angle of a tilt series. */
-function passSlab(a: PassArgs, z0: number, z1: number): void {
+function passSlab(a: PassArgs, z0: number, z1: number, s: number): void {
+  if (a.op >= 9) { reduceSlab(a, z0, z1, s); return; }
   if (a.rays) {
     for (let t = 0; t < a.nA; t++) passRange(a, (t * a.nz + z0) * a.nCols, (t * a.nz + z1) * a.nCols);
   } else passRange(a, z0 * a.plane, z1 * a.plane);
 }
 
-const KERNEL: SlabKernel<PassArgs> = { name: 'joint.pass', fn: passSlab, prelude: `const passRange = ${passRange.toString()};` };
+const KERNEL: SlabKernel<PassArgs> = { name: 'joint.pass', fn: passSlab, prelude: `const passRange = ${passRange.toString()};\nconst reduceSlab = ${reduceSlab.toString()};` };
 
 /** Slices per slab of a pass. */
 const SLAB = 8;
 
 /** Runs the engine's passes on `runner` for a volume [nz, ny, nx] and tilt series [nA, nz, nCols]. */
 export function passRunner(runner: SlabRunner, geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): (op: number, o: Partial<Omit<PassArgs, 'op' | 'rays'>> & { out: Float32Array }) => Promise<void> {
-  const base = { plane: geom.ny * geom.nx, nz: geom.nz, nA: geom.nA, nCols: geom.nCols, arrays: [] as Float32Array[], vols: [] as Float32Array[], c: [] as number[], g: [] as number[], f: 0, eps: 0 };
-  return (op, o) => runner.runSlabs(KERNEL, { ...base, ...o, op, rays: TILT_SERIES_PASSES.has(op) }, SLAB);
+  const base = passBase(geom);
+  return (op, o) => {
+    if (REDUCTIONS.has(op)) throw new RangeError(`joint pass ${op} is a reduction: run it with passReducer`);
+    return runner.runSlabs(KERNEL, { ...base, ...o, op, rays: TILT_SERIES_PASSES.has(op) }, SLAB);
+  };
+}
+
+function passBase(geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): Omit<PassArgs, 'op' | 'rays'> {
+  return { plane: geom.ny * geom.nx, nz: geom.nz, nA: geom.nA, nCols: geom.nCols, out: new Float32Array(0), arrays: [], vols: [], c: [], g: [], f: 0, eps: 0, sums: new Float64Array(0), v: [] };
+}
+
+/**
+ * Runs the engine's reductions (REDUCTIONS) on `runner`: each returns its totals, the slabs' sums added in
+ * slab order (the same bits for any number of workers; not the bits of one loop over the whole array).
+ */
+export function passReducer(runner: SlabRunner, geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): (op: number, o: Partial<Omit<PassArgs, 'op' | 'rays' | 'sums'>>) => Promise<number[]> {
+  const base = passBase(geom), nSlabs = Math.ceil(geom.nz / SLAB);
+  const buffers = new Map<number, Float64Array>();
+  return async (op, o) => {
+    const width = REDUCTIONS.get(op)?.((o.vols ?? []).length);
+    if (width === undefined) throw new RangeError(`joint pass ${op} is not a reduction`);
+    let sums = buffers.get(width);
+    if (!sums) { sums = new Float64Array(new SharedArrayBuffer(8 * width * nSlabs)); buffers.set(width, sums); }
+    await runner.runSlabs(KERNEL, { ...base, ...o, op, rays: TILT_SERIES_PASSES.has(op), sums }, SLAB);
+    const tot = new Array<number>(width).fill(0);
+    for (let s = 0; s < nSlabs; s++) for (let k = 0; k < width; k++) tot[k] += sums[s * width + k];
+    return tot;
+  };
 }
