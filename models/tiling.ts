@@ -338,23 +338,22 @@ export async function denoiseTiled(model: tf.LayersModel, image: Float32Array, s
   const mode = opts.highCounts ?? (opts.metadata?.highCounts === 'split' ? 'split' : 'extrapolate');
   if (mode !== 'split' && mode !== 'extrapolate') throw new ConfigError('highCounts', `must be 'split' or 'extrapolate', got ${String(mode)}`);
   const m = mode === 'split' && opts.metadata?.spec && image.length === shape[0] * shape[1] * shape[2] ? highCountParts(opts.metadata, image, shape) : 1;
-  if (m <= 1) return denoiseOnce(model, image, shape, opts);
-  let sum: Float32Array | undefined;
-  for (const part of splitCounts(image, shape, m)) {
-    const y = await denoiseOnce(model, part, shape, opts);
-    if (!sum) sum = y;
-    else for (let i = 0; i < y.length; i++) sum[i] += y[i];
-  }
-  return sum!;
+  if (m <= 1) return (await denoiseMaps(model, [image], shape, opts))[0];
+  // the parts' tiles share the network calls (a batch of equal tiles gives each tile the bits it gets alone)
+  const ys = await denoiseMaps(model, splitCounts(image, shape, m), shape, opts);
+  const sum = ys[0];
+  for (let j = 1; j < ys.length; j++) { const y = ys[j]; for (let i = 0; i < y.length; i++) sum[i] += y[i]; }
+  return sum;
 }
 
-async function denoiseOnce(model: tf.LayersModel, image: Float32Array, shape: [number, number, number], opts: TileOptions): Promise<Float32Array> {
+/** Each of `images` (one shape [C, h, w]) denoised as denoiseTiled does with no split, their equal tiles batched together. */
+async function denoiseMaps(model: tf.LayersModel, images: Float32Array[], shape: [number, number, number], opts: TileOptions): Promise<Float32Array[]> {
   const metadata = opts.metadata;
   if (!metadata?.spec) throw new ConfigError('denoiseTiled: opts.metadata', "missing: the model's metadata (with its spec) is required; loadModel(dir) returns it");
   const spec = metadata.spec;
   const [C, h, w] = shape;
   if (![C, h, w].every((n) => Number.isInteger(n) && n >= 1)) throw new ConfigError('denoiseTiled: shape', `must be three positive integers [channels, h, w], got [${shape.join(', ')}]`);
-  if (image.length !== C * h * w) throw new ConfigError('denoiseTiled: image', `${image.length} values, shape [${shape.join(', ')}] needs ${C * h * w}`);
+  for (const image of images) if (image.length !== C * h * w) throw new ConfigError('denoiseTiled: image', `${image.length} values, shape [${shape.join(', ')}] needs ${C * h * w}`);
   if (C !== spec.inChannels) {
     throw new ConfigError('denoiseTiled: image', `the image has ${C} channel(s) but the model takes ${spec.inChannels} (${metadata.channels?.join(', ') || 'channels unnamed'})`);
   }
@@ -377,24 +376,21 @@ async function denoiseOnce(model: tf.LayersModel, image: Float32Array, shape: [n
   const P = h * w;
 
   // Whole-image scales; the network sees x / s_c.
-  const s = channelScales(image, C, h, w, norm);
-  const inv = Float64Array.from(s, (v) => 1 / v);
-  const outScale = outputScaleIndex(spec, metadata).map((c) => s[c]);
-
+  const per = images.map((image) => {
+    const sc = channelScales(image, C, h, w, norm);
+    return { image, inv: Float64Array.from(sc, (v) => 1 / v), outScale: outputScaleIndex(spec, metadata).map((c) => sc[c]), result: new Float32Array(Cout * P), acc: new Float32Array(0), wsum: new Float32Array(P) };
+  });
   const transforms = (opts.tta ?? metadata.tta === true) ? DIHEDRAL : DIHEDRAL.slice(0, 1);
-  const result = new Float32Array(Cout * P);
-  const acc = transforms.length > 1 ? new Float32Array(Cout * P) : result;
-  const wsum = new Float32Array(P);
+  for (const q of per) q.acc = transforms.length > 1 ? new Float32Array(Cout * P) : q.result;
   const batchFor = new Map<string, number>();
 
   for (const g of transforms) {
-    if (acc !== result) acc.fill(0);
-    wsum.fill(0);
+    for (const q of per) { if (q.acc !== q.result) q.acc.fill(0); q.wsum.fill(0); }
     const map = indexMaps(g, h, w);
     const rows = tileStarts(map.h, tile, overlap, m);
     const cols = tileStarts(map.w, tile, overlap, m);
-    // Tiles grouped by size so each network call is one batch of equal tiles.
-    const queues = new Map<string, { r: [number, number]; c: [number, number] }[]>();
+    // Tiles grouped by size (over every image) so each network call is one batch of equal tiles.
+    const queues = new Map<string, { k: number; r: [number, number]; c: [number, number] }[]>();
     const flush = async (key: string) => {
       const q = queues.get(key);
       if (!q || q.length === 0) return;
@@ -402,6 +398,7 @@ async function denoiseOnce(model: tf.LayersModel, image: Float32Array, shape: [n
       const th = q[0].r[1] - q[0].r[0], tw = q[0].c[1] - q[0].c[0];
       const buf = new Float32Array(q.length * th * tw * C);
       q.forEach((t, b) => {
+        const { image, inv } = per[t.k];
         let o = b * th * tw * C;
         for (let y = 0; y < th; y++) {
           const ro = map.rowOff[t.r[0] + y];
@@ -419,6 +416,7 @@ async function denoiseOnce(model: tf.LayersModel, image: Float32Array, shape: [n
         yT.dispose();
       }
       q.forEach((t, b) => {
+        const { acc, wsum } = per[t.k];
         const wy = axisWeights(t.r[0], t.r[1], map.h, before, after, blend);
         const wx = axisWeights(t.c[0], t.c[1], map.w, before, after, blend);
         let o = b * th * tw * Cout;
@@ -434,35 +432,41 @@ async function denoiseOnce(model: tf.LayersModel, image: Float32Array, shape: [n
         }
       });
     };
-    for (const r of rows) {
-      for (const c of cols) {
-        const th = r[1] - r[0], tw = c[1] - c[0];
-        const key = `${th}x${tw}`;
-        if (!batchFor.has(key)) batchFor.set(key, fittingBatch(spec, batchWanted, th, tw));
-        const q = queues.get(key) ?? [];
-        q.push({ r, c });
-        queues.set(key, q);
-        if (q.length >= batchFor.get(key)!) await flush(key);
+    for (let k = 0; k < per.length; k++) {
+      for (const r of rows) {
+        for (const c of cols) {
+          const th = r[1] - r[0], tw = c[1] - c[0];
+          const key = `${th}x${tw}`;
+          if (!batchFor.has(key)) batchFor.set(key, fittingBatch(spec, batchWanted, th, tw));
+          const q = queues.get(key) ?? [];
+          q.push({ k, r, c });
+          queues.set(key, q);
+          if (q.length >= batchFor.get(key)!) await flush(key);
+        }
       }
     }
     for (const key of [...queues.keys()]) await flush(key);
     // Normalise by the summed weights (every pixel is valid in at least one tile).
     const share = 1 / transforms.length;
-    for (let i = 0; i < P; i++) {
-      const ws = wsum[i];
-      if (!(ws > 0)) throw new InternalError(`denoiseTiled: pixel ${i} is covered by no tile's valid region (tile ${tile}, overlap ${overlap})`);
-      for (let c = 0; c < Cout; c++) {
-        const v = acc[c * P + i] / ws;
-        if (acc === result) result[c * P + i] = v;
-        else result[c * P + i] += v * share;
+    for (const { acc, wsum, result } of per) {
+      for (let i = 0; i < P; i++) {
+        const ws = wsum[i];
+        if (!(ws > 0)) throw new InternalError(`denoiseTiled: pixel ${i} is covered by no tile's valid region (tile ${tile}, overlap ${overlap})`);
+        for (let c = 0; c < Cout; c++) {
+          const v = acc[c * P + i] / ws;
+          if (acc === result) result[c * P + i] = v;
+          else result[c * P + i] += v * share;
+        }
       }
     }
   }
-  for (let c = 0; c < Cout; c++) {
-    const sc = outScale[c];
-    for (let i = 0; i < P; i++) result[c * P + i] *= sc;
+  for (const { result, outScale } of per) {
+    for (let c = 0; c < Cout; c++) {
+      const sc = outScale[c];
+      for (let i = 0; i < P; i++) result[c * P + i] *= sc;
+    }
   }
-  return result;
+  return per.map((q) => q.result);
 }
 
 /** The largest batch <= wanted of th x tw tiles that checkMemory lets through (wasm heap), at least 1. */
