@@ -130,6 +130,9 @@ test('contextExtent: the cone of each architecture equals the empirical extent o
     const rf = receptiveField(spec), m = padMultiple(spec);
     assert.ok(before + after + 1 <= rf + m - 1, `${JSON.stringify(raw)}: cone ${before}+${after}+1 within rf ${rf} + ${m - 1}`);
     const model = buildModel(spec);
+    // seeded weights (tf's initialisers are unseeded: at the cone's edge an unlucky draw left an influence
+    // under the 1e-5 threshold now and then); the fixed smoothing kernel is not trainable and stays
+    tf.tidy(() => model.trainableWeights.forEach((v, i) => v.write(tf.tensor(randomValues(tf.util.sizeFromShape(v.shape as number[]), 500 + i), v.shape as number[]))));
     const H = 2 * m, W = m * Math.ceil((3 * rf + 4 * m) / m);
     const base = randomValues(H * W, 3);
     const n = 2 * m, c0 = m * Math.floor(W / (2 * m));
@@ -301,7 +304,12 @@ test('high-count split: parts are independent Poisson maps at 1/m of the dose th
   const once = await denoiseTiled(net, y0, [1, h, w], { metadata: md2, highCounts: 'extrapolate' });
   const ref = new Float32Array(y0.length);
   for (const p of splitCounts(y0, [1, h, w], 4)) (await denoiseTiled(net, p, [1, h, w], { metadata: md2 })).forEach((v, i) => (ref[i] += v));
-  assert.ok(relToRange(split, ref) < 1e-6, 'split = sum over the parts');
+  // the parts' tiles share network calls (batches across parts), each tile keeping the bits it gets alone
+  assert.ok(Buffer.from(split.buffer).equals(Buffer.from(ref.buffer)), 'split = sum over the parts, bit for bit');
+  const tiled = await denoiseTiled(net, y0, [1, h, w], { metadata: md2, tile: 40, batch: 3 });
+  const refTiled = new Float32Array(y0.length);
+  for (const p of splitCounts(y0, [1, h, w], 4)) (await denoiseTiled(net, p, [1, h, w], { metadata: md2, tile: 40, batch: 3 })).forEach((v, i) => (refTiled[i] += v));
+  assert.ok(Buffer.from(tiled.buffer).equals(Buffer.from(refTiled.buffer)), 'several tiles per part, batches of 3 across parts: the same bits as the parts alone');
   assert.ok(relToRange(split, once) > 1e-3, 'the split changed the estimate');
   const inRange = { ...md2, countLevels: { Au: [mean / 2, mean * 1.2] } };
   assert.is(highCountParts(inRange, y0, [1, h, w]), 1);
