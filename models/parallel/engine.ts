@@ -225,10 +225,11 @@ export class DataParallel {
   }
 
   /**
-   * Each image [1, h, w, C] predicted alone, as predictPadded computes it in this thread (reflect-padded
+   * Each image [1, h, w, C] predicted as predictPadded computes it alone in this thread (reflect-padded
    * to the model's multiple, cropped back), with the model's current weights: image i on worker
-   * i mod workers. The outputs [h, w, K] in input order; the same values for any number of workers
-   * (each image is one call of the same kernels). Validation uses it, so the workers share its maps.
+   * i mod workers, a worker's consecutive images of one shape batched (a batch gives each image its
+   * single-call bits). The outputs [h, w, K] in input order; the same values for any number of workers.
+   * Validation uses it, so the workers share its maps.
    */
   async predictEach(model: tf.LayersModel, images: { data: Float32Array; shape: number[] }[]): Promise<Float32Array[]> {
     this.broadcast(model);

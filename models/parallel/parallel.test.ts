@@ -80,7 +80,7 @@ test('2-worker inference equals single-process prediction', async () => {
   x.dispose();
 });
 
-test('predictEach: 5 maps of 3 sizes (two need reflect padding) on 2 workers equal predictPadded in this thread bit for bit, in input order', async () => {
+test('predictEach: 5 maps of 3 sizes (two need reflect padding; three of one size batched on one worker) on 2 workers equal predictPadded in this thread bit for bit, in input order', async () => {
   const model = buildModel(spec);
   const sizes = [[12, 12], [11, 13], [12, 12], [9, 16], [12, 12]];
   const images = sizes.map(([h, w], k) => ({ data: randomValues(h * w * 2, 60 + k), shape: [1, h, w, 2] }));
