@@ -93,8 +93,8 @@ export const PRESETS: Record<string, Preset> = {
     // metrics and the joint prox ran on one core: 60 % of the stage). bimodal, TNV, tuning and the
     // Au/Pt set stay in `npm run bench -- joint-eval`.
     eval: { baselines: ['gaussian', 'tv'], joint: ['fused:4', 'gaussian+fused:4', 'haadf-quant'], doses: '30:3000:5', recon: 'sirt:50', phantoms: 5, bootstrap: 1000, jointTunePhantoms: 0 },
-    // README's fresh-clone run: generate 6 s, train 348 s (3 models), evaluate 222 s (+ a quarter for gaussian+fused, less the block workers' gain)
-    stageSeconds: { generate: 6, train: 116, eval: 222 },
+    // README's fresh-clone run (750c464): generate 6 s, train 209 s (3 models), evaluate 102 s
+    stageSeconds: { generate: 6, train: 70, eval: 102 },
   },
   paper: {
     name: 'paper',
