@@ -113,9 +113,9 @@ export interface ValScores {
 }
 
 /**
- * The network on a list of whole maps, each [1, h, w, C] predicted alone as predictPadded computes it
+ * The network on a list of whole maps [1, h, w, C], each getting the values predictPadded gives it alone
  * (reflect-padded to the model's multiple, cropped back): outputs [h, w, K] in list order. The
- * data-parallel engine's predictEach spreads them over its workers with the same arithmetic.
+ * data-parallel engine's predictEach spreads them over its workers (batching equal shapes, same bits).
  */
 export type MapPredictor = (images: { data: Float32Array; shape: [number, number, number, number] }[]) => Promise<Float32Array[]>;
 
