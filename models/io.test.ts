@@ -12,7 +12,7 @@ import { initBackend } from './backend.ts';
 import { buildModel, predictPadded } from './networks/build.ts';
 import { validateModelSpec } from './networks/spec.ts';
 import { loadModel, nanodoseVersion, saveModel, type ModelMetadata } from './io.ts';
-import { MemoryError, checkMemory, estimateMemory } from './memory.ts';
+import { MemoryError, checkMemory, estimateMemory, fittingInferenceBatch } from './memory.ts';
 import { randomValues } from './testing.ts';
 import { ConfigError } from '../core/validate.ts';
 
@@ -97,6 +97,21 @@ test('loading a folder without a model says so, as the user\'s mistake (ConfigEr
   await loadModel(dir).catch((e: Error) => (err = e));
   assert.instance(err, ConfigError);
   assert.match((err as Error).message, /not a model folder \(no model\.json/);
+});
+
+test('fittingInferenceBatch: the wanted batch where it fits the wasm heap, checkMemory\'s largest batch where it does not, 0 with the error where none does', () => {
+  const spec = validateModelSpec({});
+  assert.equal(fittingInferenceBatch(spec, 4, 60, 90), { batch: 4 });
+  // a 4096 x 4096 map (padded to the multiple of 8): the batch that checkMemory reports as fitting, below 4
+  const big = fittingInferenceBatch(spec, 4, 4092, 4090);
+  let fit = 4;
+  try { checkMemory(spec, 4, 4096, 4096, { training: false }); } catch (e) { fit = (e as MemoryError).maxBatch; }
+  assert.ok(fit < 4, `a batch of 4 maps of 4096^2 fits (${fit}): the case does not test the limit`);
+  assert.is(big.batch, Math.max(0, fit));
+  assert.ok(big.error instanceof MemoryError);
+  const none = fittingInferenceBatch(spec, 4, 16384, 16384);
+  assert.is(none.batch, 0);
+  assert.match(none.error!.message, /WebAssembly heap/);
 });
 
 test('checkMemory refuses a batch that would not fit the 32-bit wasm heap, with the batch that fits', () => {

@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from './networks/spec.ts';
+import { padMultiple } from './networks/build.ts';
 
 export const WASM_HEAP_LIMIT_BYTES = 4 * 1024 ** 3;
 const TRAINING_FACTOR = 2.5;
@@ -96,4 +97,19 @@ export function checkMemory(spec: ModelSpec, batch: number, height: number, widt
     );
   }
   return est;
+}
+
+/**
+ * The largest inference batch <= wanted of h x w inputs (reflect-padded to the model's multiple, as
+ * predictPadded runs them) that checkMemory lets through on this backend; 0 when not even one fits.
+ */
+export function fittingInferenceBatch(spec: ModelSpec, wanted: number, h: number, w: number): { batch: number; error?: MemoryError } {
+  const m = padMultiple(spec), hp = Math.ceil(h / m) * m, wp = Math.ceil(w / m) * m;
+  try {
+    checkMemory(spec, wanted, hp, wp, { training: false });
+    return { batch: wanted };
+  } catch (e) {
+    if (!(e instanceof MemoryError)) throw e;
+    return { batch: Math.max(0, Math.min(wanted, e.maxBatch)), error: e };
+  }
 }

@@ -38,7 +38,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelMetadata } from './io.ts';
-import { checkMemory, MemoryError } from './memory.ts';
+import { fittingInferenceBatch } from './memory.ts';
 import { padMultiple, predictPadded, receptiveField, smoothRadius } from './networks/build.ts';
 import type { ModelSpec } from './networks/spec.ts';
 import { channelScales, checkNormalisation } from './normalise.ts';
@@ -471,14 +471,8 @@ async function denoiseMaps(model: tf.LayersModel, images: Float32Array[], shape:
 
 /** The largest batch <= wanted of th x tw tiles that checkMemory lets through (wasm heap), at least 1. */
 function fittingBatch(spec: ModelSpec, wanted: number, th: number, tw: number): number {
-  const hp = Math.ceil(th / padMultiple(spec)) * padMultiple(spec), wp = Math.ceil(tw / padMultiple(spec)) * padMultiple(spec);
-  try {
-    checkMemory(spec, wanted, hp, wp, { training: false });
-    return wanted;
-  } catch (e) {
-    if (!(e instanceof MemoryError)) throw e;
-    const fit = e.maxBatch;
-    if (fit >= 1) return Math.min(wanted, fit);
-    throw new ConfigError('tile', `one ${hp}x${wp} tile does not fit in the backend's memory (${e.message}); use a smaller --tile`);
-  }
+  const { batch, error } = fittingInferenceBatch(spec, wanted, th, tw);
+  if (batch >= 1) return batch;
+  const m = padMultiple(spec);
+  throw new ConfigError('tile', `one ${Math.ceil(th / m) * m}x${Math.ceil(tw / m) * m} tile does not fit in the backend's memory (${error!.message}); use a smaller --tile`);
 }

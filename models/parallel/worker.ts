@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
 import { buildModel, predictPadded } from '../networks/build.ts';
 import { autoMicroBatch, gradientsInMicroBatches } from '../microbatch.ts';
+import { fittingInferenceBatch } from '../memory.ts';
 import type { ModelSpec } from '../networks/spec.ts';
 import type { WorkerReply, WorkerRequest } from './protocol.ts';
 import { ConfigError, InternalError } from '../../core/validate.ts';
@@ -20,7 +21,7 @@ let weightViews: Float32Array[] = [];
 let gradViews: Float32Array[][] = [];
 let trainableIdx: number[] = [];
 let spec: ModelSpec | undefined;
-/** Images per network call in predictEach (the evaluation's tiling batches 4 tiles as well: models/tiling.ts DEFAULT_BATCH). */
+/** Images per network call in predictEach, fewer where the heap holds fewer (the evaluation's tiling batches 4 tiles as well: models/tiling.ts DEFAULT_BATCH). */
 const PREDICT_BATCH = 4;
 
 /** Buffers a reply moves rather than copies. */
@@ -81,8 +82,11 @@ serve<WorkerRequest, WorkerReply>(async (msg) => {
     for (let i = 0; i < msg.images.length;) {
       const key = msg.shapes[i].join('x');
       let j = i + 1;
-      while (j < msg.images.length && j - i < PREDICT_BATCH && msg.shapes[j].join('x') === key) j++;
-      const [, h, w, C] = msg.shapes[i], per = h * w * C, x = new Float32Array((j - i) * per);
+      const [, h, w, C] = msg.shapes[i], per = h * w * C;
+      // no more per call than this heap holds (one map of the largest size was checked before training)
+      const most = Math.max(1, fittingInferenceBatch(spec!, PREDICT_BATCH, h, w).batch);
+      while (j < msg.images.length && j - i < most && msg.shapes[j].join('x') === key) j++;
+      const x = new Float32Array((j - i) * per);
       for (let k = i; k < j; k++) x.set(msg.images[k], (k - i) * per);
       const y = tf.tidy(() => predictPadded(m, spec!, tf.tensor4d(x, [j - i, h, w, C])).dataSync() as Float32Array);
       const out = y.length / (j - i);
