@@ -51,20 +51,25 @@ export interface EngineInput {
   onIteration?: (r: IterationRecord) => void;
 }
 
-/** Smooth data terms and regulariser at u given its projections Pu, in this thread (the tests; jointSolve reports the same terms from passes.ts PASS.objective on the workers). */
-export function jointObjective(inp: EngineInput, u: Float32Array[], Pu: Float32Array[], shape: Shape3, regValue?: number): { objective: number; terms: Record<string, number> } {
-  const nE = u.length, m = inp.haadf.length;
-  let haadf = 0;
-  for (let i = 0; i < m; i++) { const d = haadfAt(Pu, inp.c, nE, i) - inp.haadf[i]; haadf += inp.haadfWeight[i] * d * d; }
-  haadf *= inp.alphaH / 2;
+/** The volume and tilt-series sizes the objective's reduction slices by (a TiltGeometry has them all). */
+export interface ObjectiveGeometry { nz: number; ny: number; nx: number; nA: number; nCols: number }
+
+/**
+ * Smooth data terms and regulariser at u given its projections Pu: the data sums by passes.ts PASS.objective
+ * on `reduce` (jointSolve's runs on the projector's workers, its arrays in shared memory; the default in this
+ * thread), the regulariser's value `regValue` or computed here. `vEdx`: the least-squares EDX weights where
+ * the caller has them (else computed from inp.edx).
+ */
+export async function jointObjective(inp: EngineInput, u: Float32Array[], Pu: Float32Array[], g: ObjectiveGeometry, regValue?: number,
+  reduce = passReducer(localSlabs(g.nz), g), vEdx?: number[]): Promise<{ objective: number; terms: Record<string, number> }> {
+  const nE = Pu.length, none = new Float32Array(0), hasEdx = inp.edx.length > 0;
+  const v = hasEdx && inp.edxModel !== 'poisson' ? (vEdx ?? inp.edx.map(edxVarianceWeight)) : [];
+  const t = await reduce(PASS.objective, { vols: Pu, arrays: [inp.alphaH > 0 ? inp.haadf : none, inp.haadfWeight, ...(hasEdx ? inp.edx : Pu.map(() => none))], c: inp.c, v });
+  const haadf = (t[0] * inp.alphaH) / 2;
   let edx = 0;
-  inp.edx.forEach((b, e) => {
-    if (inp.edxModel === 'poisson') { for (let i = 0; i < m; i++) { const z = Pu[e][i]; edx += b[i] > 0 ? z - b[i] * Math.log(Math.max(z, 1e-30)) : z; } }
-    else { const v = edxVarianceWeight(b); for (let i = 0; i < m; i++) { const d = Pu[e][i] - b[i]; edx += (v * d * d) / 2; } }
-  });
+  for (let e = 0; e < nE; e++) edx += t[1 + e];
   edx *= inp.lambdaEdx;
-  let reg = 0;
-  if (inp.regulariser !== 'none' && inp.regWeight > 0) reg = inp.regWeight * (regValue ?? regulariserValueLocal(inp.regulariser, inp.c, hScale(inp.c), shape, u));
+  const reg = inp.regulariser !== 'none' && inp.regWeight > 0 ? inp.regWeight * (regValue ?? regulariserValueLocal(inp.regulariser, inp.c, hScale(inp.c), [g.nz, g.ny, g.nx], u)) : 0;
   return { objective: haadf + edx + reg, terms: { haadf, edx, reg } };
 }
 
@@ -93,9 +98,10 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   // the volumes, the data and the prox's arrays live where the operator's workers can reach them (its slab
   // kernels run the prox and the array passes, passes.ts)
   const runner = isSlabRunner(op) ? op : localSlabs(g.nz);
-  const pass = passRunner(runner, { nz: g.nz, ny: g.ny, nx: g.nx, nA: g.angles.length, nCols: g.nCols });
+  const sizes: ObjectiveGeometry = { nz: g.nz, ny: g.ny, nx: g.nx, nA: g.angles.length, nCols: g.nCols };
+  const pass = passRunner(runner, sizes);
   // the sums (objective, totals of u) on the workers too, added per slab in slab order
-  const reduce = passReducer(runner, { nz: g.nz, ny: g.ny, nx: g.nx, nA: g.angles.length, nCols: g.nCols });
+  const reduce = passReducer(runner, sizes);
   const shared = (a: Float32Array) => { const s = runner.sharedFloat32(a.length); s.set(a); return s; };
   const invRow = runner.sharedFloat32(m);
   for (let i = 0; i < m; i++) invRow[i] = rowP[i] > 1e-6 ? 1 / rowP[i] : 0;
@@ -186,21 +192,12 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   const prox = reg === 'none' ? null : new FgpProx(runner, reg, inp.c, shape, proxIt, hScale(inp.c));
   const history: IterationRecord[] = [];
   let regValue: number | null = null; // R(u) as the last prox left u (its last kernel computes it), null once u has changed
-  // jointObjective's terms, its data sums by the objective reduction on the workers (arrays in shared memory)
-  const none = new Float32Array(0), wH = hasH ? shared(inp.haadfWeight) : none;
-  const objectiveOnRunner = async (rv: number) => {
-    const t = await reduce(PASS.objective, { vols: Pu, arrays: [hasH ? bHaadf : none, wH, ...(hasEdx ? bEdx : Pu.map(() => none))], c: inp.c, v: hasEdx && !poisson ? vE : [] });
-    const haadf = (t[0] * inp.alphaH) / 2;
-    let edx = 0;
-    for (let e = 0; e < nE; e++) edx += t[1 + e];
-    edx *= lam;
-    const regTerm = reg !== 'none' && inp.regWeight > 0 ? inp.regWeight * rv : 0;
-    return { objective: haadf + edx + regTerm, terms: { haadf, edx, reg: regTerm } };
-  };
+  // the objective's arrays in shared memory, for its reduction on the workers
+  const objectiveInput: EngineInput = { ...inp, regulariser: reg, lambdaEdx: lam, edx: hasEdx ? bEdx : [], haadf: bHaadf, haadfWeight: hasH ? shared(inp.haadfWeight) : new Float32Array(0) };
   const record = async (iteration: number) => {
     const rv = prox ? (regValue ?? (await prox.value(u))) : 0;
     regValue = null;
-    const r = await objectiveOnRunner(rv);
+    const r = await jointObjective(objectiveInput, u, Pu, sizes, rv, reduce, poisson ? undefined : vE);
     const rec = { iteration, ...r };
     history.push(rec);
     inp.onIteration?.(rec);
@@ -248,14 +245,4 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
   const haadfVolume = new Float32Array(n);
   for (let e = 0; e < nE; e++) for (let j = 0; j < n; j++) haadfVolume[j] += inp.c[e] * u[e][j];
   return { volumes: u, haadfVolume, history };
-}
-
-// jointObjective's helper, a small function: inside a long async function V8 ran such loops on-stack-replaced
-// at several times the cost. jointSolve's passes and sums run on the workers (passes.ts).
-
-/** sum_e c_e a_e[i] at i, summed from 0 in element order (float64). */
-function haadfAt(a: Float32Array[], c: number[], nE: number, i: number): number {
-  let h = 0;
-  for (let e = 0; e < nE; e++) h += c[e] * a[e][i];
-  return h;
 }

@@ -134,7 +134,7 @@ test('joint objective: gradient of the smooth data terms matches finite differen
   const u = [a.map((v, i) => 2 + v + 0.1 * Math.sin(i)), b.map((v, i) => 1.5 + v + 0.1 * Math.cos(i))];
   const wH = d.haadf.map(() => 50);
   const inp: EngineInput = { edx: d.edx.map((e) => e.map((v) => Math.round(v))), haadf: d.haadf, c: [0.2 / 3, 0.1 / 3], haadfWeight: wH, alphaH: 1, lambdaEdx: 1, edxModel: 'poisson', regulariser: 'none', regWeight: 0, iterations: 0, warmStart: 0 };
-  const F = async (uu: Float32Array[]) => jointObjective(inp, uu, await Promise.all(uu.map((x) => op.forward(x))), [1, n, n]).objective;
+  const F = async (uu: Float32Array[]) => (await jointObjective(inp, uu, await Promise.all(uu.map((x) => op.forward(x))), { ...op.geom, nA: op.geom.angles.length })).objective;
   // analytic gradient: c_e P^T (alpha W (P h - b_H)) + lambda P^T (1 - b_e / P u_e)
   const Pu = await Promise.all(u.map((x) => op.forward(x)));
   const rH = new Float32Array(Pu[0].length);

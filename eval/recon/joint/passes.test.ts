@@ -105,7 +105,7 @@ test('reductions: equal one plain loop to 1e-12 and the same bits on 1, 2 and 3 
   for (const nE of [2, 3]) for (const ls of [false, true]) {
     const Pu = Array.from({ length: nE }, () => rand(m)), b = Array.from({ length: nE }, () => Float32Array.from(rand(m), (x) => Math.round(x)));
     const bH = rand(m), wH = rand(m), u = Array.from({ length: nE }, () => rand(n)), c = Array.from({ length: nE }, (_, e) => 0.3 + e * 0.7), v = ls ? c.map((x) => 1 / x) : [];
-    // the plain loops (engine.ts jointObjective's order)
+    // the plain loops (the order of the engine's former in-thread objective)
     let H = 0;
     for (let i = 0; i < m; i++) { let h = 0; for (let e = 0; e < nE; e++) h += c[e] * Pu[e][i]; H += wH[i] * (h - bH[i]) ** 2; }
     const E = b.map((be, e) => { let s = 0; for (let i = 0; i < m; i++) { const z = Pu[e][i]; s += ls ? (v[e] * (z - be[i]) ** 2) / 2 : be[i] > 0 ? z - be[i] * Math.log(Math.max(z, 1e-30)) : z; } return s; });

@@ -39,7 +39,7 @@ export const PASS = {
   /** volume: out_j = max(0, out_j - bp_j / C_j) on the support, else 0; arrays [bp, C] (SIRT's update with the clip). */
   sirtUpdate: 8,
   /**
-   * reduction over the tilt series (passReducer): the objective's data sums of engine.ts jointObjective,
+   * reduction over the tilt series (passReducer): the data sums of engine.ts jointObjective (the objective),
    * into sums[s (1 + nE) + k]: k = 0 sum_i wH_i (sum_e c_e Pu_e,i - bH_i)^2, k = 1 + e element e's EDX term
    * (Poisson: sum_i Pu_e,i - b_e,i log max(Pu_e,i, 1e-30) where b_e,i > 0, else Pu_e,i; least squares, v[e]
    * set: sum_i v_e (Pu_e,i - b_e,i)^2 / 2). vols Pu, arrays [bH, wH, b_0 .. b_nE-1] (an empty bH: no HAADF sum; an
@@ -58,8 +58,10 @@ export const REDUCTIONS: ReadonlyMap<number, (nE: number) => number> = new Map([
 
 export interface PassArgs {
   op: number;
-  /** True for a tilt-series pass (TILT_SERIES_PASSES; passRunner sets it). */
+  /** True for a tilt-series pass (TILT_SERIES_PASSES; passRunner and passReducer set it). */
   rays: boolean;
+  /** True for a reduction (REDUCTIONS; passReducer sets it). */
+  reduce: boolean;
   /** Slice size ny nx, slices nz, tilts, detector columns. */
   plane: number; nz: number; nA: number; nCols: number;
   /** The array written (read too where the pass updates it). */
@@ -157,7 +159,7 @@ function reduceSlab(a: PassArgs, z0: number, z1: number, s: number): void {
 
 /** Slices [z0, z1) of the pass: the voxels of those slices, or those rows of every angle of a tilt series. */
 function passSlab(a: PassArgs, z0: number, z1: number, s: number): void {
-  if (a.op >= 9) { reduceSlab(a, z0, z1, s); return; }
+  if (a.reduce) { reduceSlab(a, z0, z1, s); return; }
   if (a.rays) {
     for (let t = 0; t < a.nA; t++) passRange(a, (t * a.nz + z0) * a.nCols, (t * a.nz + z1) * a.nCols);
   } else passRange(a, z0 * a.plane, z1 * a.plane);
@@ -169,15 +171,15 @@ const KERNEL: SlabKernel<PassArgs> = { name: 'joint.pass', fn: passSlab, prelude
 const SLAB = 8;
 
 /** Runs the engine's passes on `runner` for a volume [nz, ny, nx] and tilt series [nA, nz, nCols]. */
-export function passRunner(runner: SlabRunner, geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): (op: number, o: Partial<Omit<PassArgs, 'op' | 'rays'>> & { out: Float32Array }) => Promise<void> {
+export function passRunner(runner: SlabRunner, geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): (op: number, o: Partial<Omit<PassArgs, 'op' | 'rays' | 'reduce'>> & { out: Float32Array }) => Promise<void> {
   const base = passBase(geom);
   return (op, o) => {
     if (REDUCTIONS.has(op)) throw new RangeError(`joint pass ${op} is a reduction: run it with passReducer`);
-    return runner.runSlabs(KERNEL, { ...base, ...o, op, rays: TILT_SERIES_PASSES.has(op) }, SLAB);
+    return runner.runSlabs(KERNEL, { ...base, ...o, op, rays: TILT_SERIES_PASSES.has(op), reduce: false }, SLAB);
   };
 }
 
-function passBase(geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): Omit<PassArgs, 'op' | 'rays'> {
+function passBase(geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): Omit<PassArgs, 'op' | 'rays' | 'reduce'> {
   return { plane: geom.ny * geom.nx, nz: geom.nz, nA: geom.nA, nCols: geom.nCols, out: new Float32Array(0), arrays: [], vols: [], c: [], g: [], f: 0, eps: 0, sums: new Float64Array(0), v: [] };
 }
 
@@ -185,7 +187,7 @@ function passBase(geom: { nz: number; ny: number; nx: number; nA: number; nCols:
  * Runs the engine's reductions (REDUCTIONS) on `runner`: each returns its totals, the slabs' sums added in
  * slab order (the same bits for any number of workers; not the bits of one loop over the whole array).
  */
-export function passReducer(runner: SlabRunner, geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): (op: number, o: Partial<Omit<PassArgs, 'op' | 'rays' | 'sums'>>) => Promise<number[]> {
+export function passReducer(runner: SlabRunner, geom: { nz: number; ny: number; nx: number; nA: number; nCols: number }): (op: number, o: Partial<Omit<PassArgs, 'op' | 'rays' | 'reduce' | 'sums'>>) => Promise<number[]> {
   const base = passBase(geom), nSlabs = Math.ceil(geom.nz / SLAB);
   const buffers = new Map<number, Float64Array>();
   return async (op, o) => {
@@ -193,7 +195,7 @@ export function passReducer(runner: SlabRunner, geom: { nz: number; ny: number; 
     if (width === undefined) throw new RangeError(`joint pass ${op} is not a reduction`);
     let sums = buffers.get(width);
     if (!sums) { sums = new Float64Array(new SharedArrayBuffer(8 * width * nSlabs)); buffers.set(width, sums); }
-    await runner.runSlabs(KERNEL, { ...base, ...o, op, rays: TILT_SERIES_PASSES.has(op), sums }, SLAB);
+    await runner.runSlabs(KERNEL, { ...base, ...o, op, rays: TILT_SERIES_PASSES.has(op), reduce: true, sums }, SLAB);
     const tot = new Array<number>(width).fill(0);
     for (let s = 0; s < nSlabs; s++) for (let k = 0; k < width; k++) tot[k] += sums[s * width + k];
     return tot;
