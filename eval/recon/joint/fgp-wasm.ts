@@ -84,32 +84,27 @@ export interface FgpWasmArgs {
   t: number; step: number; mom: number;
 }
 
-const fgpWasmCache: { id: number; run: ((...a: number[]) => void) | null } = { id: -1, run: null };
+/** The kernel's two entry points. */
+export interface FgpWasmExports { fgpTvSlab: (...a: number[]) => void; fgpTvResultSlice: (...a: number[]) => void }
+
+/** The module instantiated on the memory, once per thread and memory (keyed by its id). Self-contained (workers get its source). */
+export function fgpWasmExports(mod: WebAssembly.Module, mem: WebAssembly.Memory, memId: number): FgpWasmExports {
+  if (fgpWasmCache.id !== memId) {
+    fgpWasmCache.id = memId;
+    fgpWasmCache.exports = new WebAssembly.Instance(mod, { env: { mem } }).exports as unknown as FgpWasmExports;
+  }
+  return fgpWasmCache.exports!;
+}
+const fgpWasmCache: { id: number; exports: FgpWasmExports | null } = { id: -1, exports: null };
+/** What a slab kernel that calls fgpWasmExports puts in its worker prelude. */
+export const FGP_WASM_PRELUDE = `const fgpWasmCache = { id: -1, exports: null };\nconst fgpWasmExports = ${fgpWasmExports.toString()};`;
 
 /** One FGP iteration on slices [z0, z1) of slab `s` (its own ring). Self-contained (workers get its source). */
 export function fgpWasmSlab(a: FgpWasmArgs, z0: number, z1: number, s: number): void {
-  if (fgpWasmCache.id !== a.memId) {
-    const inst = new WebAssembly.Instance(a.mod, { env: { mem: a.mem } });
-    fgpWasmCache.id = a.memId;
-    fgpWasmCache.run = inst.exports.fgpTvSlab as (...x: number[]) => void;
-  }
-  fgpWasmCache.run!(a.nz, a.ny, a.nx, a.nE, z0, z1, a.w, a.R, a.P, a.Pn, a.Rn, a.ring + s * a.ringBytes, a.t, a.step, a.mom);
+  fgpWasmExports(a.mod, a.mem, a.memId).fgpTvSlab(a.nz, a.ny, a.nx, a.nE, z0, z1, a.w, a.R, a.P, a.Pn, a.Rn, a.ring + s * a.ringBytes, a.t, a.step, a.mom);
 }
 
-export const FGP_WASM_KERNEL: SlabKernel<FgpWasmArgs> = {
-  name: 'joint.fgpWasm', fn: fgpWasmSlab,
-  prelude: 'const fgpWasmCache = { id: -1, run: null };',
-};
-
-/** The memory's result-slice function (fgpTvResultSlice), instantiated once per thread and memory. Self-contained. */
-export function fgpWasmResultFn(mod: WebAssembly.Module, mem: WebAssembly.Memory, memId: number): (...a: number[]) => void {
-  if (fgpWasmResultCache.id !== memId) {
-    fgpWasmResultCache.id = memId;
-    fgpWasmResultCache.run = new WebAssembly.Instance(mod, { env: { mem } }).exports.fgpTvResultSlice as (...x: number[]) => void;
-  }
-  return fgpWasmResultCache.run!;
-}
-const fgpWasmResultCache: { id: number; run: ((...a: number[]) => void) | null } = { id: -1, run: null };
+export const FGP_WASM_KERNEL: SlabKernel<FgpWasmArgs> = { name: 'joint.fgpWasm', fn: fgpWasmSlab, prelude: FGP_WASM_PRELUDE };
 
 /** A block of rows (element e's 3 n float32 at off + 12 n e) in the memory: its offset and its views. */
 export interface FgpBlock { off: number; rows: Float32Array[] }
@@ -121,7 +116,7 @@ let nextMemId = 1;
  * element for each of nSlabs slabs, with a guard slice before the duals and after the ring (the kernel's
  * masked reads there stay inside memory). Null where it would pass WebAssembly's 4 GiB.
  */
-export function fgpWasmLayout(nz: number, ny: number, nx: number, nE: number, nSlabs: number): { mem: WebAssembly.Memory; memId: number; w: Float32Array[]; out: Float32Array[]; outOff: number; blocks: FgpBlock[]; ring: number; ringBytes: number } | null {
+export function fgpWasmLayout(nz: number, ny: number, nx: number, nE: number, nSlabs: number): { mem: WebAssembly.Memory; memId: number; w: Float32Array[]; outOff: number; blocks: FgpBlock[]; ring: number; ringBytes: number } | null {
   const plane = ny * nx, n = nz * plane;
   const guard = 4 * plane + 64, wOff = guard, outOff = wOff + 4 * n * nE, dOff = outOff + 4 * n * nE, dBytes = 12 * n * nE;
   const ring = dOff + 4 * dBytes, ringBytes = 8 * plane * nE, total = ring + nSlabs * ringBytes + guard;
@@ -130,7 +125,6 @@ export function fgpWasmLayout(nz: number, ny: number, nx: number, nE: number, nS
   const mem = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const buf = mem.buffer;
   const w = Array.from({ length: nE }, (_, e) => new Float32Array(buf, wOff + 4 * n * e, n));
-  const out = Array.from({ length: nE }, (_, e) => new Float32Array(buf, outOff + 4 * n * e, n));
   const blocks = [0, 1, 2, 3].map((b) => ({ off: dOff + b * dBytes, rows: Array.from({ length: nE }, (_, e) => new Float32Array(buf, dOff + b * dBytes + 12 * n * e, 3 * n)) }));
-  return { mem, memId: nextMemId++, w, out, outOff, blocks, ring, ringBytes };
+  return { mem, memId: nextMemId++, w, outOff, blocks, ring, ringBytes };
 }

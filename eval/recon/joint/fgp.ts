@@ -33,7 +33,7 @@ import type { Shape3 } from '../tv.ts';
 // the kernel calls these in this thread; workers get their source in PROX_PRELUDE
 import { InternalError } from '../../../core/validate.ts';
 import { PROX_PRELUDE, projectSpectralBall, gramEigenvalues } from './prox.ts';
-import { FGP_WASM_KERNEL, fgpWasmLayout, fgpWasmModule, fgpWasmResultFn, type FgpWasmArgs } from './fgp-wasm.ts';
+import { FGP_WASM_KERNEL, FGP_WASM_PRELUDE, fgpWasmExports, fgpWasmLayout, fgpWasmModule, type FgpWasmArgs } from './fgp-wasm.ts';
 
 export type ProxKind = 'tv' | 'tnv' | 'tnv-haadf';
 
@@ -295,7 +295,7 @@ interface FgpWasmResultArgs extends FgpArgs {
  */
 function fgpWasmResultSlab(a: FgpWasmResultArgs, z0: number, z1: number, s: number): void {
   const { nz, ny, nx, u } = a, plane = ny * nx, n = nz * plane, nE = a.w.length;
-  const run = fgpWasmResultFn(a.mod, a.mem, a.memId);
+  const run = fgpWasmExports(a.mod, a.mem, a.memId).fgpTvResultSlice;
   const ringOff = a.ringOff + s * a.ringBytes, ring = new Float32Array(a.mem.buffer, ringOff, 2 * nE * plane);
   const qv = new Float64Array(3 * nE), work = new Float64Array(2 * nE * nE), G = new Float64Array(nE * nE), ev = new Float64Array(3);
   run(nz, ny, nx, nE, z0, a.wOff, a.pOff, ringOff, a.outOff, a.t);
@@ -310,7 +310,7 @@ function fgpWasmResultSlab(a: FgpWasmResultArgs, z0: number, z1: number, s: numb
 
 const WASM_RESULT_KERNEL: SlabKernel<FgpWasmResultArgs> = {
   name: 'joint.fgpWasmResult', fn: fgpWasmResultSlab,
-  prelude: [PROX_PRELUDE, 'const fgpWasmResultCache = { id: -1, run: null };', ...[fgpWasmResultFn, fgpValueSlice].map((f) => `const ${f.name} = ${f.toString()};`)].join('\n'),
+  prelude: [PROX_PRELUDE, FGP_WASM_PRELUDE, `const fgpValueSlice = ${fgpValueSlice.toString()};`].join('\n'),
 };
 
 function sumBlocks(sums: Float64Array): number {
