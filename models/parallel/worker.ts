@@ -24,6 +24,11 @@ let spec: ModelSpec | undefined;
 /** Images per network call in predictEach, fewer where the heap holds fewer (the evaluation's tiling batches 4 tiles as well: models/tiling.ts DEFAULT_BATCH). */
 const PREDICT_BATCH = 4;
 
+/** The main thread's current weights (the shared buffer) into this worker's model. */
+function loadWeights(m: tf.LayersModel): void {
+  tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
+}
+
 /** Buffers a reply moves rather than copies. */
 function transfer(r: WorkerReply): ArrayBuffer[] {
   if (r.type === 'predicted') return [r.y.buffer as ArrayBuffer];
@@ -66,7 +71,7 @@ serve<WorkerRequest, WorkerReply>(async (msg) => {
   }
   if (msg.type === 'predict') {
     const m = model!;
-    tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
+    loadWeights(m);
     const out = tf.tidy(() => m.predict(tf.tensor(msg.x, msg.xShape)) as tf.Tensor);
     const y = out.dataSync() as Float32Array;
     const yShape = out.shape;
@@ -75,7 +80,7 @@ serve<WorkerRequest, WorkerReply>(async (msg) => {
   }
   if (msg.type === 'predictEach') {
     const m = model!;
-    tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
+    loadWeights(m);
     // runs of consecutive images of one shape go through the network PREDICT_BATCH at a time: a batch gives
     // each image the bits it gets alone (tested against predictPadded in the main thread), at less cost per image
     const ys: Float32Array[] = [];
@@ -98,7 +103,7 @@ serve<WorkerRequest, WorkerReply>(async (msg) => {
   // step
   {
     const m = model!;
-    tf.tidy(() => m.weights.forEach((w, i) => w.write(tf.tensor(weightViews[i], w.shape as number[]))));
+    loadWeights(m);
     const vars = trainableIdx.map((i) => (m.weights[i] as unknown as { val: tf.Variable }).val);
     const x = tf.tensor(msg.x, msg.xShape);
     const y = tf.tensor(msg.y, msg.yShape);
