@@ -227,34 +227,32 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const predict: MapPredictor | undefined = dp ? (images) => dp!.predictEach(model, images) : undefined;
 
     let best = log.find((e) => e.epoch === state.bestEpoch);
-    if (!resumeFrom) try {
-      // Epoch 0: the untrained network, the reference the training must improve on.
-      startup.update('train: validating the untrained network (epoch 0)');
-      const t0 = performance.now();
-      const v = await validate(cfg, model, valMaps, predict);
-      startup.stop();
-      if (!Number.isFinite(v.valLoss)) throw new TrainingDivergedError(`the untrained network's validation loss is ${v.valLoss}; check the data`, 0, 0);
-      const e0: EpochLog = { epoch: 0, trainLoss: null, valLoss: v.valLoss, heldoutDeviance: v.heldoutDeviance, psnr: v.psnr, ssim: v.ssim, noisyPsnr: v.noisyPsnr, lr: null, imagesPerSecond: null, seconds: (performance.now() - t0) / 1000, step: 0 };
-      log.push(e0);
-      state.bestValLoss = criterionOf(cfg, v);
-      best = e0;
-      await models.saveModel(model, bestDir, meta({ epoch: 0, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }));
-      writeLogAndCurve(cfg, log);
-      await saveLast(lastDir, model, meta({ epoch: 0, valLoss: v.valLoss }), optimizer, state);
-      say(`epoch 0 (untrained): val loss ${fmt(v.valLoss)}${deviancePart(v)}${scoresLine(v, 'noisy input')}`);
-    } catch (e) {
-      // the epoch loop's finally closes the workers from here on; before it, this does
-      await dp?.close();
-      throw e;
-    }
-
-    startup.stop();
     const B = cfg.batch;
-    // The overall ETA (core/progress: `train` and `run` show one) counts every epoch left.
-    expectWork(Math.max(0, cfg.epochs - state.epoch) * cfg.stepsPerEpoch * B);
     let images = 0, trainSeconds = 0;
-    let stoppedEarly = state.badEpochs >= cfg.patience;
+    let stoppedEarly = false;
+    // from here every exit (the untrained validation's included) closes the workers: the finally below
     try {
+      if (!resumeFrom) {
+        // Epoch 0: the untrained network, the reference the training must improve on.
+        startup.update('train: validating the untrained network (epoch 0)');
+        const t0 = performance.now();
+        const v = await validate(cfg, model, valMaps, predict);
+        startup.stop();
+        if (!Number.isFinite(v.valLoss)) throw new TrainingDivergedError(`the untrained network's validation loss is ${v.valLoss}; check the data`, 0, 0);
+        const e0: EpochLog = { epoch: 0, trainLoss: null, valLoss: v.valLoss, heldoutDeviance: v.heldoutDeviance, psnr: v.psnr, ssim: v.ssim, noisyPsnr: v.noisyPsnr, lr: null, imagesPerSecond: null, seconds: (performance.now() - t0) / 1000, step: 0 };
+        log.push(e0);
+        state.bestValLoss = criterionOf(cfg, v);
+        best = e0;
+        await models.saveModel(model, bestDir, meta({ epoch: 0, valLoss: v.valLoss, psnr: v.psnr, ssim: v.ssim }));
+        writeLogAndCurve(cfg, log);
+        await saveLast(lastDir, model, meta({ epoch: 0, valLoss: v.valLoss }), optimizer, state);
+        say(`epoch 0 (untrained): val loss ${fmt(v.valLoss)}${deviancePart(v)}${scoresLine(v, 'noisy input')}`);
+      }
+
+      startup.stop();
+      // The overall ETA (core/progress: `train` and `run` show one) counts every epoch left.
+      expectWork(Math.max(0, cfg.epochs - state.epoch) * cfg.stepsPerEpoch * B);
+      stoppedEarly = state.badEpochs >= cfg.patience;
       for (let epoch = state.epoch + 1; epoch <= cfg.epochs && !stoppedEarly; epoch++) {
         const tEpoch = performance.now();
         const bar = progress(`train ${cfg.scheme} epoch ${epoch}/${cfg.epochs}`, cfg.stepsPerEpoch * B, { unit: 'images', quiet });
