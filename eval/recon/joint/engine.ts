@@ -185,7 +185,8 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
       await pass(PASS.sirtUpdate, { out: h0, arrays: [bH, C] });
     }
     // balanced as every iteration is: 1 - omega of the way from the EDX's h to the HAADF's (lambda_chem -> infinity: EM alone)
-    for (let j = 0; j < n; j++) { let h = 0; for (let e = 0; e < nE; e++) h += inp.c[e] * u[e][j]; h0[j] = gH * (h0[j] - h); }
+    // h0 <- gH (h0 - h) = -gH (h - h0)
+    await pass(PASS.haadfChange, { out: h0, vols: u, c: inp.c, f: -gH });
     await setEps();
     await pass(PASS.liftH, { out: h0, vols: u, c: inp.c, g: share.g, eps: share.eps, arrays: [C] });
   }
@@ -242,7 +243,7 @@ export async function jointSolve(op: ProjectionOperator, inp: EngineInput): Prom
     inp.progress?.increment(1);
   }
   if (inp.iterations > 0) { for (let e = 0; e < nE; e++) await op.forward(u[e], Pu[e]); await record(inp.iterations); }
-  const haadfVolume = new Float32Array(n);
-  for (let e = 0; e < nE; e++) for (let j = 0; j < n; j++) haadfVolume[j] += inp.c[e] * u[e][j];
+  const haadfVolume = runner.sharedFloat32(n);
+  await pass(PASS.haadfVolume, { out: haadfVolume, vols: u, c: inp.c });
   return { volumes: u, haadfVolume, history };
 }
